@@ -1,0 +1,30 @@
+/**
+ * The ecrx command line. Only commander is loaded here: each command loads the AWS SDK and the UI libraries
+ * itself, when it runs, so `ecrx --help` and `ecrx --version` start fast.
+ */
+import { Command } from 'commander';
+import { packageVersion } from './cli/version.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerDemo } from './commands/demo.js';
+
+export function buildProgram(): Command {
+  const program = new Command('ecrx')
+    .description('Move container images into and out of Amazon ECR through the ECR API: no Docker daemon, no registry protocol.')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false });
+  registerServe(program);
+  registerDemo(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  // ecrx supports Node 20; the SDK's advice to upgrade is not something a pipeline can act on mid-run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const program = buildProgram();
+  program.exitOverride((err) => {
+    // Commander already printed its message; usage errors exit 2 as documented, help and version exit 0.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+  await program.parseAsync(argv);
+}

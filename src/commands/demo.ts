@@ -1,0 +1,10 @@
+import { Command } from 'commander';
+import { runCommand } from '../cli/run.js';
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('try ecrx with no AWS account: start an embedded ecrx serve and move a small image through it')
+    .option('--keep', 'keep the demo directory instead of removing it')
+    .action(async (flags) => runCommand(flags, async () => (await import('../demo/run.js')).runDemo(flags)));
+}

@@ -1,0 +1,36 @@
+import { Command, Option } from 'commander';
+import { runCommand } from '../cli/run.js';
+import { parseProbability, parseNonNegativeInt, parsePort } from '../cli/parse.js';
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run a local ECR-compatible endpoint (the ECR JSON API plus pre-signed download URLs)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 = any free port)', parsePort, 5000)
+    .option('--data-dir <dir>', 'where repositories and blobs are kept (default: $XDG_DATA_HOME/ecrx/serve)')
+    .option('--in-memory', 'keep everything in a temporary directory removed on exit')
+    .option('--region <region>', 'region the endpoint reports', 'us-east-1')
+    .option('--account-id <id>', 'the default registry id (12 digits)', '000000000000')
+    .option('--url-ttl <seconds>', 'lifetime of pre-signed download URLs', parseNonNegativeInt, 3600)
+    .option('--access-key-id <id>', 'verify SigV4 signatures against this key (default: accept any key)')
+    .option('--secret-access-key <secret>', 'the secret for --access-key-id')
+    .addOption(new Option('--fault-throttle <p>', 'answer ThrottlingException with probability p').argParser(parseProbability))
+    .addOption(new Option('--fault-server-error <p>', 'answer 500 ServerException with probability p').argParser(parseProbability))
+    .addOption(new Option('--fault-cut <p>', 'cut blob downloads mid-body with probability p').argParser(parseProbability))
+    .addOption(new Option('--fault-slowdown <p>', 'answer downloads with S3 503 SlowDown with probability p').argParser(parseProbability))
+    .addOption(new Option('--fault-lose-part-response <p>', 'drop the UploadLayerPart response after the part landed, with probability p').argParser(parseProbability))
+    .addOption(new Option('--fault-layer-lag <ms>', 'PutImage sees a just-completed layer only after ms milliseconds').argParser(parseNonNegativeInt))
+    .addOption(new Option('--fault-seed <n>', 'seed for the fault generator, for repeatable runs').argParser(parseNonNegativeInt))
+    .option('--log', 'print one line per API call on stderr')
+    .option('--json', 'print the ready line as a JSON envelope')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ecrx serve --port 0 --json
+  $ ecrx serve --in-memory --fault-throttle 0.2 --fault-cut 0.3 --fault-seed 7
+  $ AWS_ENDPOINT_URL_ECR=http://127.0.0.1:5000 ecrx pull demo/app:1.0`,
+    )
+    .action(async (flags) => runCommand(flags, async () => (await import('../server/serve-command.js')).serve(flags)));
+}

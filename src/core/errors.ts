@@ -1,0 +1,86 @@
+/**
+ * One error type for everything ecrx reports: a stable UPPER_SNAKE code, a message that says what happened,
+ * a hint that says what to do, and the exit code, mapped here and nowhere else.
+ */
+export const ExitCode = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  AUTH: 4,
+  INTEGRITY: 5,
+  NETWORK: 6,
+  CONFLICT: 7,
+  LOCAL: 8,
+  INTERRUPTED: 130,
+} as const;
+
+const exitCodes: Record<string, number> = {
+  VALIDATION_ERROR: ExitCode.USAGE,
+  IMAGE_NOT_FOUND: ExitCode.NOT_FOUND,
+  REPOSITORY_NOT_FOUND: ExitCode.NOT_FOUND,
+  PLATFORM_NOT_FOUND: ExitCode.NOT_FOUND,
+  LAYER_NOT_FOUND: ExitCode.NOT_FOUND,
+  AUTH_ERROR: ExitCode.AUTH,
+  ACCESS_DENIED: ExitCode.AUTH,
+  DIGEST_MISMATCH: ExitCode.INTEGRITY,
+  SIZE_MISMATCH: ExitCode.INTEGRITY,
+  INVALID_IMAGE: ExitCode.INTEGRITY,
+  THROTTLED: ExitCode.NETWORK,
+  NETWORK_ERROR: ExitCode.NETWORK,
+  SERVICE_ERROR: ExitCode.NETWORK,
+  TAG_IMMUTABLE: ExitCode.CONFLICT,
+  REPOSITORY_NOT_EMPTY: ExitCode.CONFLICT,
+  ALREADY_EXISTS: ExitCode.CONFLICT,
+  OUTPUT_ERROR: ExitCode.LOCAL,
+  DISK_FULL: ExitCode.LOCAL,
+  PERMISSION_DENIED: ExitCode.LOCAL,
+  PORT_IN_USE: ExitCode.LOCAL,
+  INTERRUPTED: ExitCode.INTERRUPTED,
+  INTERNAL_ERROR: ExitCode.FAILURE,
+};
+
+export type ErrorCode = keyof typeof exitCodes;
+
+export interface ErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  /** Machine-readable facts: expected and actual digests, the platforms that exist, ... */
+  details?: Record<string, unknown>;
+}
+
+export class EcrxError extends Error {
+  readonly hint?: string;
+  readonly details?: Record<string, unknown>;
+
+  constructor(readonly code: ErrorCode, message: string, opts: ErrorOptions = {}) {
+    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    this.name = 'EcrxError';
+    this.hint = opts.hint;
+    this.details = opts.details;
+  }
+
+  get exitCode(): number {
+    return exitCodes[this.code] ?? ExitCode.FAILURE;
+  }
+}
+
+export const allErrorCodes = (): [string, number][] => Object.entries(exitCodes);
+
+/** Turns anything thrown into an EcrxError, mapping local file-system errors to their own codes. */
+export function toEcrxError(err: unknown): EcrxError {
+  if (err instanceof EcrxError) return err;
+  const e = err as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'ENOSPC':
+      return new EcrxError('DISK_FULL', `No space left on device${e.path ? ` while writing ${e.path}` : ''}`, { hint: 'Free some space or point --output / --cache-dir at a larger disk, then run the same command again: finished blobs are reused.', cause: err });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new EcrxError('PERMISSION_DENIED', `Permission denied${e.path ? `: ${e.path}` : ''}`, { hint: 'Choose a writable location with --output or --cache-dir.', cause: err });
+    case 'EADDRINUSE':
+      return new EcrxError('PORT_IN_USE', `The address is already in use${(e as any).port ? ` (port ${(e as any).port})` : ''}`, { hint: 'Pick another --port, or --port 0 for any free one.', cause: err });
+    default:
+      return new EcrxError('INTERNAL_ERROR', e?.message ?? String(err), { cause: err, hint: 'This is a bug in ecrx if it keeps happening; run again with --debug and report the output.' });
+  }
+}

@@ -1,0 +1,42 @@
+import type { Store, RepoRecord } from './store.js';
+import type { Faults } from './faults.js';
+import { ApiError } from './api-error.js';
+
+export interface ServerOptions {
+  region: string;
+  accountId: string;
+  urlTtlSeconds: number;
+  /** When set, requests must be signed with this key pair. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface Context {
+  store: Store;
+  options: ServerOptions;
+  faults: Faults;
+  /** The base URL clients reached us on, used to build download URLs (`http://127.0.0.1:PORT`). */
+  baseUrl: () => string;
+  presign: (registryId: string, repositoryName: string, digest: string) => string;
+}
+
+export type Input = Record<string, any>;
+export type Handler = (ctx: Context, input: Input) => Promise<unknown> | unknown;
+
+export const registryOf = (ctx: Context, input: Input): string => input.registryId ?? ctx.options.accountId;
+
+export function requireRepo(ctx: Context, input: Input): RepoRecord {
+  const registryId = registryOf(ctx, input);
+  const repo = ctx.store.getRepo(registryId, input.repositoryName);
+  if (!repo) {
+    throw new ApiError(
+      'RepositoryNotFoundException',
+      `The repository with name '${input.repositoryName}' does not exist in the registry with id '${registryId}'`,
+    );
+  }
+  return repo;
+}
+
+export const epochSeconds = (ms: number) => ms / 1000;
+
+export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
+export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;

@@ -1,0 +1,94 @@
+/** The `ecrx serve` command: start the emulator, print where it is, stop cleanly on SIGINT/SIGTERM. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from './server.js';
+import { EcrxError } from '../core/errors.js';
+
+export interface ServeFlags {
+  host: string;
+  port: number;
+  dataDir?: string;
+  inMemory?: boolean;
+  region: string;
+  accountId: string;
+  urlTtl: number;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  faultThrottle?: number;
+  faultServerError?: number;
+  faultCut?: number;
+  faultSlowdown?: number;
+  faultLosePartResponse?: number;
+  faultLayerLag?: number;
+  faultSeed?: number;
+  log?: boolean;
+  json?: boolean;
+}
+
+export function defaultDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'ecrx', 'serve');
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+export async function serve(flags: ServeFlags): Promise<void> {
+  if (!/^\d{12}$/.test(flags.accountId)) {
+    throw new EcrxError('VALIDATION_ERROR', `--account-id must be 12 digits, got '${flags.accountId}'`, { hint: 'For example --account-id 123456789012.' });
+  }
+  if (Boolean(flags.accessKeyId) !== Boolean(flags.secretAccessKey)) {
+    throw new EcrxError('VALIDATION_ERROR', '--access-key-id and --secret-access-key go together', { hint: 'Give both to verify signatures, or neither to accept any key.' });
+  }
+  const tempDir = flags.inMemory ? mkdtempSync(join(tmpdir(), 'ecrx-serve-')) : undefined;
+  const dataDir = tempDir ?? flags.dataDir ?? defaultDataDir();
+  const running = await startServer({
+    dataDir,
+    host: flags.host,
+    port: flags.port,
+    region: flags.region,
+    accountId: flags.accountId,
+    urlTtlSeconds: flags.urlTtl,
+    credentials: flags.accessKeyId ? { accessKeyId: flags.accessKeyId, secretAccessKey: flags.secretAccessKey! } : undefined,
+    faults: {
+      throttle: flags.faultThrottle,
+      serverError: flags.faultServerError,
+      cut: flags.faultCut,
+      slowdown: flags.faultSlowdown,
+      losePartResponse: flags.faultLosePartResponse,
+      layerLagMs: flags.faultLayerLag,
+      seed: flags.faultSeed,
+    },
+    onRequest: flags.log
+      ? (l) => process.stderr.write(`${new Date().toISOString()} ${l.operation} ${l.status}${l.errorType ? ` ${l.errorType}` : ''} ${l.ms}ms\n`)
+      : undefined,
+  }).catch((err) => {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new EcrxError('PORT_IN_USE', `Port ${flags.port} on ${flags.host} is already in use`, { hint: 'Pick another --port, or --port 0 for any free port.', cause: err });
+    }
+    throw err;
+  });
+
+  if (!LOOPBACK.test(flags.host)) {
+    process.stderr.write(`ecrx serve: warning: listening on ${flags.host}, not loopback: anyone who can reach this address can read and write its images${flags.accessKeyId ? '' : ' (and any key is accepted: add --access-key-id/--secret-access-key)'}\n`);
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ success: true, data: { endpoint: running.endpoint } })}\n`);
+  } else {
+    process.stdout.write(`ecrx serve: listening on ${running.endpoint} (data: ${tempDir ? 'in memory' : dataDir}; region ${flags.region}; registry ${flags.accountId})\n`);
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void running.close().then(() => {
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,229 @@
+/**
+ * `ecrx serve`: an ECR-compatible endpoint speaking AWS JSON 1.1 on `POST /`, plus the pre-signed download URLs
+ * its GetDownloadUrlForLayer hands out, all from one HTTP server.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { ApiError } from './api-error.js';
+import { isKnownOperation, targetPrefix, validateInput } from './model.js';
+import { headerSignature, parseAmzDate, parseAuthorization, safeEqualHex, sha256Hex } from './sigv4.js';
+import { Store } from './store.js';
+import { Faults, type FaultOptions } from './faults.js';
+import { DOWNLOAD_PREFIX, Presigner, sendS3Error, serveDownload } from './downloads.js';
+import type { Context, Handler, ServerOptions } from './context.js';
+import * as repositories from './ops/repositories.js';
+import * as images from './ops/images.js';
+import * as layers from './ops/layers.js';
+
+const handlers: Record<string, Handler> = {
+  CreateRepository: repositories.createRepository,
+  DescribeRepositories: repositories.describeRepositories,
+  DeleteRepository: repositories.deleteRepository,
+  PutImageTagMutability: repositories.putImageTagMutability,
+  GetAuthorizationToken: repositories.getAuthorizationToken,
+  BatchGetImage: images.batchGetImage,
+  PutImage: images.putImage,
+  ListImages: images.listImages,
+  DescribeImages: images.describeImages,
+  BatchDeleteImage: images.batchDeleteImage,
+  BatchCheckLayerAvailability: layers.batchCheckLayerAvailability,
+  GetDownloadUrlForLayer: layers.getDownloadUrlForLayer,
+  InitiateLayerUpload: layers.initiateLayerUpload,
+  UploadLayerPart: layers.uploadLayerPart,
+  CompleteLayerUpload: layers.completeLayerUpload,
+};
+
+export const supportedOperations = Object.keys(handlers);
+
+/** JSON bodies above this are refused: the largest legal one is an UploadLayerPart of 20 MiB in base64. */
+const MAX_BODY = 32 * 1024 * 1024;
+const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+export interface ServeOptions extends Partial<ServerOptions> {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  faults?: FaultOptions;
+  /** Called for every API call, for logging. */
+  onRequest?: (line: { operation: string; status: number; errorType?: string; ms: number }) => void;
+}
+
+export interface RunningServer {
+  endpoint: string;
+  server: Server;
+  close: () => Promise<void>;
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const options: ServerOptions = {
+    region: opts.region ?? 'us-east-1',
+    accountId: opts.accountId ?? '000000000000',
+    urlTtlSeconds: opts.urlTtlSeconds ?? 3600,
+    credentials: opts.credentials,
+  };
+  const store = new Store(opts.dataDir);
+  const faults = new Faults(opts.faults);
+  const presigner = new Presigner(options.region, options.urlTtlSeconds);
+  let currentBase = '';
+  const ctx: Context = {
+    store,
+    options,
+    faults,
+    baseUrl: () => currentBase,
+    presign: (registryId, repositoryName, digest) => presigner.sign(currentBase, registryId, repositoryName, digest),
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith(DOWNLOAD_PREFIX)) {
+      serveDownload(ctx, presigner, req, res, url);
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/') {
+      currentBase = `http://${req.headers.host ?? 'localhost'}`;
+      handleApi(ctx, req, res, opts.onRequest).catch((err) => sendError(res, new ApiError('ServerException', String(err?.message ?? err), 500)));
+      return;
+    }
+    sendS3Error(res, { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' }, req.method ?? 'GET');
+  });
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0; // large uploads and slow downloads must not be cut by the server itself
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const endpoint = `http://${host}:${addr.port}`;
+  return {
+    endpoint,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new ApiError('InvalidParameterException', `Request body exceeds ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+function authenticate(ctx: Context, req: IncomingMessage, body: Buffer): void {
+  const header = req.headers.authorization;
+  if (!header) throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+  const auth = parseAuthorization(header);
+  if (!auth) {
+    throw new ApiError('IncompleteSignatureException', `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters for AWS4-HMAC-SHA256. Authorization=${header.split(' ')[0]}`);
+  }
+  if (auth.service !== 'ecr') {
+    throw new ApiError('InvalidSignatureException', "Credential should be scoped to correct service: 'ecr'. ");
+  }
+  const when = parseAmzDate(String(req.headers['x-amz-date'] ?? ''));
+  if (!when) throw new ApiError('IncompleteSignatureException', 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');
+  if (Math.abs(Date.now() - when.getTime()) > MAX_CLOCK_SKEW_MS) {
+    throw new ApiError('InvalidSignatureException', `Signature expired: ${req.headers['x-amz-date']} is now earlier or later than the allowed 15 minutes of the server time.`);
+  }
+  const creds = ctx.options.credentials;
+  if (!creds) return; // any key is accepted: a demo needs no account
+  if (auth.accessKeyId !== creds.accessKeyId) {
+    throw new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const expected = headerSignature(
+    { method: req.method ?? 'POST', path: url.pathname, query: url.searchParams, headers: req.headers, bodySha256: sha256Hex(body) },
+    auth,
+    creds.secretAccessKey,
+  );
+  if (!safeEqualHex(expected, auth.signature)) {
+    throw new ApiError('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
+  }
+}
+
+async function handleApi(ctx: Context, req: IncomingMessage, res: ServerResponse, onRequest: ServeOptions['onRequest']): Promise<void> {
+  const started = Date.now();
+  let operation = '?';
+  const log = (status: number, errorType?: string) => onRequest?.({ operation, status, errorType, ms: Date.now() - started });
+  try {
+    const body = await readBody(req);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    if (!target.startsWith(`${targetPrefix}.`)) {
+      throw new ApiError('UnknownOperationException', target ? `Unknown target '${target}': expected ${targetPrefix}.<Operation>` : 'Missing X-Amz-Target header');
+    }
+    operation = target.slice(targetPrefix.length + 1);
+    authenticate(ctx, req, body);
+    const handler = handlers[operation];
+    if (!handler) {
+      throw new ApiError(
+        'UnknownOperationException',
+        isKnownOperation(operation)
+          ? `${operation} is an ECR operation that ecrx serve does not emulate; it supports ${supportedOperations.join(', ')}`
+          : `Unknown operation ${operation}`,
+      );
+    }
+    let input: unknown;
+    try {
+      input = body.length ? JSON.parse(body.toString('utf8')) : {};
+    } catch {
+      throw new ApiError('SerializationException', 'The request body is not valid JSON');
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ApiError('SerializationException', 'The request body must be a JSON object');
+    if (ctx.faults.throttle()) throw new ApiError('ThrottlingException', 'Rate exceeded');
+    if (ctx.faults.serverError()) throw new ApiError('ServerException', 'We encountered an internal error. Please try again.', 500);
+    validateInput(operation, input);
+    const output = await handler(ctx, input as Record<string, unknown>);
+    if (operation === 'UploadLayerPart' && ctx.faults.losePartResponse()) {
+      // The part landed, but the client never hears so: it must learn where to go on from lastValidByteReceived.
+      log(0, 'ResponseLost');
+      req.socket.destroy();
+      return;
+    }
+    const json = JSON.stringify(output);
+    res.writeHead(200, {
+      'Content-Type': 'application/x-amz-json-1.1',
+      'Content-Length': Buffer.byteLength(json),
+      'x-amzn-RequestId': randomUUID(),
+    });
+    res.end(json);
+    log(200);
+  } catch (err) {
+    const apiErr = err instanceof ApiError ? err : new ApiError('ServerException', String((err as Error)?.message ?? err), 500);
+    sendError(res, apiErr);
+    log(apiErr.status, apiErr.type);
+  }
+}
+
+function sendError(res: ServerResponse, err: ApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const json = JSON.stringify({ __type: err.type, message: err.message, ...err.extra });
+  res.writeHead(err.status, {
+    'Content-Type': 'application/x-amz-json-1.1',
+    'Content-Length': Buffer.byteLength(json),
+    'x-amzn-RequestId': randomUUID(),
+    'x-amzn-ErrorType': err.type,
+  });
+  res.end(json);
+}
