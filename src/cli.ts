@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { packageVersion } from './cli/version.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerPull } from './commands/pull.js';
 
 export function buildProgram(): Command {
   const program = new Command('ecrx')
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
+  registerPull(program);
   registerServe(program);
   registerDemo(program);
   return program;

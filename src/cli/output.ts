@@ -3,8 +3,8 @@ import { EcrxError, toEcrxError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
 
 export interface OutputMode {
-  json: boolean;
-  quiet: boolean;
+  json?: boolean;
+  quiet?: boolean;
 }
 
 export function printSuccess(mode: OutputMode, data: unknown, human?: () => string | undefined): void {

@@ -1,0 +1,55 @@
+/** Options every ECR-talking command shares, and turning them (plus a pasted URI) into a connection. */
+import { Command, Option } from 'commander';
+import type { ImageRef } from '../core/reference.js';
+import type { Connection } from '../ecr/client.js';
+import { EcrxError } from '../core/errors.js';
+
+export interface EcrFlags {
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  registryId?: string;
+  json?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+export function addEcrOptions(cmd: Command): Command {
+  return cmd
+    .option('--region <region>', 'AWS region (default: from the image URI, AWS_REGION or the profile)')
+    .option('--profile <name>', 'AWS profile from ~/.aws/config')
+    .option('--endpoint-url <url>', 'ECR API endpoint, e.g. an `ecrx serve` at http://127.0.0.1:5000')
+    .option('--registry-id <id>', 'registry (account id) to use instead of the credentials\' own')
+    .option('--json', 'print one JSON envelope on stdout, and nothing else')
+    .option('-q, --quiet', 'print only errors')
+    .option('--debug', 'log every API call (credentials and pre-signed queries redacted)');
+}
+
+export const concurrencyOption = () =>
+  new Option('-j, --concurrency <n>', 'blobs transferred at once').default(4).argParser((v: string) => {
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new EcrxError('VALIDATION_ERROR', `--concurrency must be a whole number from 1 to 64, got '${v}'`);
+    return Number(v);
+  });
+
+/** The connection for one image: a pasted URI's registry and region win over the flags, which win over the SDK. */
+export function connectionFor(flags: EcrFlags, ref?: Pick<ImageRef, 'registryId' | 'region' | 'fips'>): Connection {
+  const registryId = ref?.registryId ?? flags.registryId;
+  if (registryId !== undefined && !/^\d{12}$/.test(registryId)) {
+    throw new EcrxError('VALIDATION_ERROR', `--registry-id must be a 12-digit account id, got '${registryId}'`);
+  }
+  if (flags.endpointUrl !== undefined) {
+    try {
+      const u = new URL(flags.endpointUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new EcrxError('VALIDATION_ERROR', `--endpoint-url must be an http(s) URL, got '${flags.endpointUrl}'`, { hint: 'For example --endpoint-url http://127.0.0.1:5000' });
+    }
+  }
+  return {
+    region: ref?.region ?? flags.region,
+    profile: flags.profile,
+    endpointUrl: flags.endpointUrl,
+    registryId,
+    fips: ref?.fips,
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The narrow door to ECR: one `call(operation, input)` that signs through the AWS SDK, retries what is worth
+ * retrying with exponential backoff and full jitter, reports retries, and converts AWS errors to ecrx errors.
+ * The SDK itself is imported only when a command first talks to ECR.
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import { fromAws, isRetryable } from './errors.js';
+import { redact } from '../core/redact.js';
+import { backoffDelay, sleep } from '../core/retry.js';
+
+export interface Connection {
+  region?: string;
+  profile?: string;
+  endpointUrl?: string;
+  registryId?: string;
+  fips?: boolean;
+}
+
+export interface ClientHooks {
+  onRetry?: (operation: string, attempt: number, reason: string, delayMs: number) => void;
+  debug?: (line: string) => void;
+  notice?: (line: string) => void;
+}
+
+export interface CallOptions {
+  /** Retry throttling, 5xx and network errors (default true). */
+  retry?: boolean;
+  /** Attempts in all, the first included. */
+  attempts?: number;
+  signal?: AbortSignal;
+}
+
+export const PLACEHOLDER_ACCESS_KEY = 'ECRXLOCALPLACEHOLDER';
+
+/** The endpoint the SDK will use, as far as ecrx can tell: --endpoint-url, then the SDK's own variables. */
+export function configuredEndpoint(conn: Connection): string | undefined {
+  return conn.endpointUrl || process.env.AWS_ENDPOINT_URL_ECR || process.env.AWS_ENDPOINT_URL || undefined;
+}
+
+export function isLoopbackUrl(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether any credential source the SDK would look at is configured (without asking the network). */
+function credentialsConfigured(profile?: string): boolean {
+  const env = process.env;
+  if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || profile || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) return true;
+  const files = [env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials'), env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config')];
+  return files.some((f) => f && f !== '/dev/null' && existsSync(f));
+}
+
+export class Ecr {
+  private constructor(
+    private readonly client: ECRClient,
+    private readonly sdk: typeof import('@aws-sdk/client-ecr'),
+    readonly conn: Connection,
+    private readonly hooks: ClientHooks,
+  ) {}
+
+  static async connect(conn: Connection, hooks: ClientHooks = {}): Promise<Ecr> {
+    const sdk = await import('@aws-sdk/client-ecr');
+    const endpoint = configuredEndpoint(conn);
+    let credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+    if (isLoopbackUrl(endpoint) && !credentialsConfigured(conn.profile)) {
+      // Only ever for a loopback emulator such as `ecrx serve`: real AWS never gets placeholder credentials.
+      credentials = { accessKeyId: PLACEHOLDER_ACCESS_KEY, secretAccessKey: 'ecrx-local-placeholder' };
+      hooks.notice?.(`no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`);
+    }
+    const client = new sdk.ECRClient({
+      ...(conn.region ? { region: conn.region } : {}),
+      ...(conn.profile ? { profile: conn.profile } : {}),
+      ...(conn.endpointUrl ? { endpoint: conn.endpointUrl } : {}),
+      ...(conn.fips ? { useFipsEndpoint: true } : {}),
+      ...(credentials ? { credentials } : {}),
+      maxAttempts: 1, // ecrx retries itself, with a budget that does not run dry under sustained throttling
+    });
+    return new Ecr(client, sdk, conn, hooks);
+  }
+
+  async region(): Promise<string> {
+    try {
+      return await this.client.config.region();
+    } catch (err) {
+      throw fromAws(err, 'Resolving the AWS region');
+    }
+  }
+
+  /** The registry id to put into requests, if one was chosen; ECR's default registry otherwise. */
+  withRegistry<T extends object>(input: T): T & { registryId?: string } {
+    return this.conn.registryId ? { ...input, registryId: this.conn.registryId } : input;
+  }
+
+  /** Sends `operation` (e.g. 'BatchGetImage') with `input`; retries transient failures. */
+  async call<T = any>(operation: string, input: object, opts: CallOptions = {}): Promise<T> {
+    const Command = (this.sdk as any)[`${operation}Command`];
+    if (!Command) throw new Error(`unknown ECR operation ${operation}`);
+    const attempts = opts.retry === false ? 1 : (opts.attempts ?? 10);
+    for (let attempt = 1; ; attempt++) {
+      const started = Date.now();
+      try {
+        const out = await this.client.send(new Command(input), { abortSignal: opts.signal as any });
+        this.hooks.debug?.(`ecr ${operation} ${out.$metadata?.httpStatusCode ?? 200} ${Date.now() - started}ms`);
+        return out as T;
+      } catch (err: any) {
+        this.hooks.debug?.(redact(`ecr ${operation} ${err?.$metadata?.httpStatusCode ?? '-'} ${err?.name ?? 'Error'}: ${err?.message ?? err} ${Date.now() - started}ms`));
+        if (opts.signal?.aborted) throw err;
+        if (attempt >= attempts || !isRetryable(err)) throw err;
+        const delay = backoffDelay(attempt);
+        this.hooks.onRetry?.(operation, attempt, redact(`${err?.name ?? 'Error'}: ${err?.message ?? err}`), delay);
+        await sleep(delay, opts.signal);
+      }
+    }
+  }
+
+  /** Like call(), but failures come back as ecrx errors that say what was being done. */
+  async request<T = any>(operation: string, input: object, context: string, opts: CallOptions = {}): Promise<T> {
+    try {
+      return await this.call<T>(operation, input, opts);
+    } catch (err) {
+      throw fromAws(err, context);
+    }
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Downloads one blob from its pre-signed URL into the cache: streamed to a temporary file while sha256 and the
+ * byte count are computed, renamed under its digest only when both match. A cut connection resumes with a Range
+ * request from the bytes already on disk; 5xx and S3 SlowDown back off and retry; an expired URL (403) is replaced
+ * by a fresh one; a digest mismatch discards the bytes and starts once more before it fails.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { EcrxError } from '../core/errors.js';
+import { backoffDelay, sleep } from '../core/retry.js';
+import type { BlobCache } from '../cache/blob-cache.js';
+import { httpGet, readSmallBody, safeUrl } from '../net/http.js';
+import { isNetworkError } from './errors.js';
+
+export interface DownloadRequest {
+  digest: string;
+  size: number;
+  /** A pre-signed URL for the blob; `fresh` asks for a new one (the last one expired or vanished). */
+  getUrl: (fresh: boolean) => Promise<string>;
+  cache: BlobCache;
+  /** Total bytes on disk so far. */
+  onProgress?: (bytes: number) => void;
+  onRetry?: (reason: string) => void;
+  signal?: AbortSignal;
+  /** Failed attempts allowed before giving up (default 10). */
+  maxFailures?: number;
+}
+
+const FLUSH_BYTES = 1 << 20;
+
+class Retry extends Error {
+  constructor(readonly reason: string, readonly freshUrl = false, readonly backoff = true) {
+    super(reason);
+  }
+}
+
+export async function downloadToCache(req: DownloadRequest): Promise<void> {
+  const tmp = req.cache.tmpPath(req.digest.slice(7, 19));
+  const fh = await open(tmp, 'w');
+  let hash: Hash = createHash('sha256');
+  let written = 0;
+  let failures = 0;
+  let mismatches = 0;
+  let fresh = false;
+  const maxFailures = req.maxFailures ?? 10;
+  let committed = false;
+
+  const restart = async () => {
+    await fh.truncate(0);
+    hash = createHash('sha256');
+    written = 0;
+    req.onProgress?.(0);
+  };
+
+  try {
+    for (;;) {
+      if (req.signal?.aborted) throw req.signal.reason;
+      try {
+        if (written < req.size || req.size === 0) {
+          const url = await req.getUrl(fresh);
+          fresh = false;
+          const res = await httpGet(url, { headers: written > 0 ? { range: `bytes=${written}-` } : {}, signal: req.signal });
+          if (res.statusCode === 200 && written > 0) await restart(); // the server ignored Range: take it whole
+          if (res.statusCode === 206 && !contentRangeStartsAt(res, written)) {
+            res.destroy();
+            await restart();
+            throw new Retry('the server answered a different range than asked');
+          }
+          if (res.statusCode !== 200 && res.statusCode !== 206) await failFromStatus(res, url);
+          ({ written, hash } = await streamBody(res, fh, hash, written, req));
+        }
+        if (written < req.size) throw new Retry(`connection ended after ${written} of ${req.size} bytes`);
+        const actual = `sha256:${hash.digest('hex')}`;
+        if (written !== req.size || actual !== req.digest) {
+          mismatches++;
+          if (mismatches >= 2) {
+            const sizeWrong = written !== req.size;
+            throw new EcrxError(sizeWrong ? 'SIZE_MISMATCH' : 'DIGEST_MISMATCH', sizeWrong
+              ? `Blob ${req.digest} should be ${req.size} bytes but the download had ${written}`
+              : `Blob ${req.digest} downloaded twice with the wrong content: expected ${req.digest}, got ${actual}`, {
+              details: { expected: req.digest, actual, expectedSize: req.size, actualSize: written },
+              hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its digest, or something on the way changes it.',
+            });
+          }
+          await restart();
+          fresh = true;
+          throw new Retry(`content did not match ${req.digest} (got ${actual}, ${written} bytes): downloading once more`, true, false);
+        }
+        await fh.close();
+        await req.cache.commit(tmp, req.digest);
+        committed = true;
+        return;
+      } catch (err) {
+        if (!(err instanceof Retry) && !isNetworkError(err)) throw err;
+        if (req.signal?.aborted) throw req.signal.reason;
+        const retry = err instanceof Retry ? err : new Retry(`connection failed: ${(err as any).code ?? (err as Error).message} (resuming at byte ${written})`);
+        failures++;
+        if (failures > maxFailures) {
+          throw new EcrxError('NETWORK_ERROR', `Downloading ${req.digest} failed ${failures} times; last: ${retry.reason}`, {
+            hint: 'Check the network and any proxy, then run the same command again: finished blobs are kept in the cache.',
+          });
+        }
+        fresh = fresh || retry.freshUrl;
+        req.onRetry?.(retry.reason);
+        if (retry.backoff) await sleep(backoffDelay(failures, 200, 10_000), req.signal);
+      }
+    }
+  } finally {
+    if (!committed) {
+      await fh.close().catch(() => undefined);
+      await rm(tmp, { force: true });
+    }
+  }
+}
+
+function contentRangeStartsAt(res: IncomingMessage, start: number): boolean {
+  const m = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''));
+  return Boolean(m && Number(m[1]) === start);
+}
+
+async function failFromStatus(res: IncomingMessage, url: string): Promise<never> {
+  const body = await readSmallBody(res);
+  const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1] ?? `HTTP ${res.statusCode}`;
+  const message = /<Message>([^<]+)<\/Message>/.exec(body)?.[1] ?? '';
+  const status = res.statusCode ?? 0;
+  if (status === 403 || status === 404) throw new Retry(`${code}${message ? `: ${message}` : ''} from ${safeUrl(url)}: asking ECR for a fresh URL`, true, status === 404);
+  if (status >= 500 || status === 429) throw new Retry(`${code}${message ? `: ${message}` : ''} (HTTP ${status})`);
+  throw new EcrxError('SERVICE_ERROR', `Download of ${safeUrl(url)} failed: ${code}${message ? `: ${message}` : ''} (HTTP ${status})`);
+}
+
+async function streamBody(res: IncomingMessage, fh: FileHandle, hash: Hash, start: number, req: DownloadRequest): Promise<{ written: number; hash: Hash }> {
+  let written = start;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (!pendingBytes) return;
+    const chunks = pending;
+    pending = [];
+    pendingBytes = 0;
+    let n = 0;
+    for (const c of chunks) n += c.length;
+    // Hash exactly what reaches the file, so a resume continues from a hash that matches the bytes on disk.
+    await fh.writev(chunks, written);
+    for (const c of chunks) hash.update(c);
+    written += n;
+    req.onProgress?.(written);
+  };
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      if (written + pendingBytes + chunk.length > req.size) {
+        res.destroy();
+        // More bytes than the manifest says: not this blob. Treated like a digest mismatch.
+        pending.push(chunk.subarray(0, Math.max(0, req.size - written - pendingBytes)));
+        pendingBytes = req.size - written;
+        await flush();
+        written += 1; // mark as oversized so the size check fails
+        return { written, hash };
+      }
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes >= FLUSH_BYTES) await flush();
+    }
+    await flush();
+  } catch (err) {
+    await flush().catch(() => undefined);
+    if (isNetworkError(err) || (err as any)?.code === 'ERR_STREAM_PREMATURE_CLOSE' || /aborted/i.test(String((err as Error)?.message))) {
+      throw new Retry(`connection cut after ${written} bytes: resuming with a Range request`);
+    }
+    throw err;
+  }
+  if (!res.complete) throw new Retry(`connection cut after ${written} bytes: resuming with a Range request`);
+  return { written, hash };
+}

@@ -1,0 +1,64 @@
+/** AWS errors become ecrx errors here, at the boundary, and nowhere else. */
+import { EcrxError, type ErrorCode } from '../core/errors.js';
+
+const byName: Record<string, [ErrorCode, string?]> = {
+  RepositoryNotFoundException: ['REPOSITORY_NOT_FOUND', 'Check the repository name, --region and --registry-id; `ecrx repos` lists what exists.'],
+  ImageNotFoundException: ['IMAGE_NOT_FOUND', '`ecrx tags <repository>` lists the tags that exist.'],
+  LayersNotFoundException: ['LAYER_NOT_FOUND'],
+  LayerInaccessibleException: ['LAYER_NOT_FOUND'],
+  UnrecognizedClientException: ['AUTH_ERROR', 'The access key is not known to AWS: check AWS_ACCESS_KEY_ID / AWS_PROFILE, or run `aws sso login`.'],
+  InvalidSignatureException: ['AUTH_ERROR', 'The secret key does not match the access key, or the clock is off by more than 15 minutes.'],
+  SignatureDoesNotMatch: ['AUTH_ERROR', 'The secret key does not match the access key.'],
+  ExpiredTokenException: ['AUTH_ERROR', 'The session credentials have expired: refresh them (e.g. `aws sso login`) and run again.'],
+  MissingAuthenticationTokenException: ['AUTH_ERROR', 'The request was not signed: configure AWS credentials.'],
+  IncompleteSignatureException: ['AUTH_ERROR'],
+  CredentialsProviderError: ['AUTH_ERROR', 'No AWS credentials were found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use an SSO, web identity or instance role.'],
+  AccessDeniedException: ['ACCESS_DENIED', 'The credentials are valid but IAM does not allow this action on this repository.'],
+  ThrottlingException: ['THROTTLED', 'ECR kept throttling the requests; try again later or lower --concurrency.'],
+  ServerException: ['SERVICE_ERROR', 'ECR kept failing on its side; try again later.'],
+  ImageTagAlreadyExistsException: ['TAG_IMMUTABLE', 'The repository has immutable tags: push under a new tag, or change the repository to MUTABLE.'],
+  RepositoryNotEmptyException: ['REPOSITORY_NOT_EMPTY'],
+  RepositoryAlreadyExistsException: ['ALREADY_EXISTS'],
+  InvalidParameterException: ['VALIDATION_ERROR'],
+  ImageDigestDoesNotMatchException: ['DIGEST_MISMATCH'],
+  InvalidLayerException: ['DIGEST_MISMATCH'],
+  UnknownOperationException: ['SERVICE_ERROR'],
+};
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+
+export function isNetworkError(err: any): boolean {
+  return Boolean(
+    err && (NETWORK_CODES.has(err.code) || NETWORK_CODES.has(err.cause?.code) || err.name === 'TimeoutError' || err.name === 'RequestTimeout' || /socket hang up|ECONNRESET|other side closed/i.test(String(err.message))),
+  );
+}
+
+/** Worth another try: throttling, 5xx, a dropped connection. */
+export function isRetryable(err: any): boolean {
+  if (!err) return false;
+  if (err instanceof EcrxError) return false;
+  if (err.name === 'ThrottlingException' || err.name === 'ServerException' || err.name === 'ServiceUnavailableException') return true;
+  const status = err.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 500) return true;
+  if (status === 429) return true;
+  return isNetworkError(err);
+}
+
+export function fromAws(err: any, context: string): EcrxError {
+  if (err instanceof EcrxError) return err;
+  const name: string = err?.name ?? 'Error';
+  const message: string = err?.message ?? String(err);
+  const mapped = byName[name];
+  if (mapped) return new EcrxError(mapped[0], `${context}: ${message}`, { hint: mapped[1], cause: err, details: { awsError: name } });
+  if (isNetworkError(err)) {
+    return new EcrxError('NETWORK_ERROR', `${context}: could not reach ECR (${err.code ?? err.cause?.code ?? message})`, {
+      hint: 'Check the network, a proxy (HTTPS_PROXY/NO_PROXY), and --endpoint-url or --region.',
+      cause: err,
+    });
+  }
+  if (/region is missing/i.test(message)) {
+    return new EcrxError('VALIDATION_ERROR', 'No AWS region is configured', { hint: 'Pass --region, set AWS_REGION, or paste the full <account>.dkr.ecr.<region>.amazonaws.com/... reference.', cause: err });
+  }
+  const status = err?.$metadata?.httpStatusCode;
+  return new EcrxError('SERVICE_ERROR', `${context}: ${name}: ${message}${status ? ` (HTTP ${status})` : ''}`, { cause: err, details: { awsError: name } });
+}

@@ -1,0 +1,97 @@
+/**
+ * Makes sure every blob of an image set is in the cache. A blob already there (right name, right size) costs no
+ * API call; GetDownloadUrlForLayer is called only for the others, which download concurrently (p-limit).
+ */
+import type { BlobCache } from '../cache/blob-cache.js';
+import type { Ecr } from '../ecr/client.js';
+import { downloadToCache } from '../ecr/download.js';
+import type { Descriptor } from '../oci/manifest.js';
+import { blobLabel, type ImageEntry } from '../image/image-set.js';
+import type { Reporter } from '../ui/reporter.js';
+import { shortDigest } from '../ui/format.js';
+
+export interface FetchResult {
+  digest: string;
+  cached: boolean;
+}
+
+export interface FetchOptions {
+  ecr: Ecr;
+  repository: string;
+  blobs: Descriptor[];
+  images: ImageEntry[];
+  cache: BlobCache;
+  concurrency: number;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  /** Called with the bytes newly downloaded so far, summed over blobs. */
+  onBytes?: (delta: number) => void;
+}
+
+export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResult>> {
+  const { default: pLimit } = await import('p-limit');
+  const limit = pLimit(o.concurrency);
+  const results = new Map<string, FetchResult>();
+  // The first failure stops the other downloads instead of letting them run on behind an error.
+  const ctrl = new AbortController();
+  const onOuterAbort = () => ctrl.abort(o.signal?.reason);
+  o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let firstError: unknown;
+  const signal = ctrl.signal;
+  await Promise.all(
+    o.blobs.map((d) =>
+      limit(async () => {
+        if (signal.aborted) return;
+        try {
+          await fetchOne(d);
+        } catch (err) {
+          if (firstError === undefined) {
+            firstError = err;
+            ctrl.abort(err);
+          }
+        }
+      }),
+    ),
+  );
+  o.signal?.removeEventListener('abort', onOuterAbort);
+  if (firstError !== undefined) throw firstError;
+  return results;
+
+  async function fetchOne(d: Descriptor): Promise<void> {
+    const info = { digest: d.digest, size: d.size, label: blobLabel(o.images, d.digest) };
+    if (o.cache.has(d.digest, d.size)) {
+      o.reporter.blobSkipped(info, 'cached');
+      results.set(d.digest, { digest: d.digest, cached: true });
+      return;
+    }
+    o.reporter.blobStart(info);
+    let url: string | undefined;
+    let last = 0;
+    await downloadToCache({
+      digest: d.digest,
+      size: d.size,
+      cache: o.cache,
+      signal,
+      getUrl: async (fresh) => {
+        if (!url || fresh) {
+          const out = await o.ecr.request<any>(
+            'GetDownloadUrlForLayer',
+            o.ecr.withRegistry({ repositoryName: o.repository, layerDigest: d.digest }),
+            `Getting a download URL for ${d.digest} in ${o.repository}`,
+            { signal },
+          );
+          url = out.downloadUrl as string;
+        }
+        return url;
+      },
+      onProgress: (bytes) => {
+        o.onBytes?.(bytes - last);
+        last = bytes;
+        o.reporter.blobProgress(d.digest, bytes);
+      },
+      onRetry: (reason) => o.reporter.retry(shortDigest(d.digest), reason),
+    });
+    o.reporter.blobDone(d.digest);
+    results.set(d.digest, { digest: d.digest, cached: false });
+  }
+}
