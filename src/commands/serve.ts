@@ -19,6 +19,7 @@ export function register(program: Command): void {
     .addOption(new Option('--fault-server-error <p>', 'answer 500 ServerException with probability p').argParser(parseProbability))
     .addOption(new Option('--fault-cut <p>', 'cut blob downloads mid-body with probability p').argParser(parseProbability))
     .addOption(new Option('--fault-slowdown <p>', 'answer downloads with S3 503 SlowDown with probability p').argParser(parseProbability))
+    .addOption(new Option('--fault-expire <p>', 'answer downloads with 403 "Request has expired" with probability p').argParser(parseProbability))
     .addOption(new Option('--fault-lose-part-response <p>', 'drop the UploadLayerPart response after the part landed, with probability p').argParser(parseProbability))
     .addOption(new Option('--fault-layer-lag <ms>', 'PutImage sees a just-completed layer only after ms milliseconds').argParser(parseNonNegativeInt))
     .addOption(new Option('--fault-seed <n>', 'seed for the fault generator, for repeatable runs').argParser(parseNonNegativeInt))

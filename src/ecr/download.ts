@@ -38,8 +38,8 @@ class Retry extends Error {
 export async function downloadToCache(req: DownloadRequest): Promise<void> {
   const tmp = req.cache.tmpPath(req.digest.slice(7, 19));
   const fh = await open(tmp, 'w');
-  let hash: Hash = createHash('sha256');
-  let written = 0;
+  // Bytes on disk and their running hash, kept in step by streamBody even when a connection is cut.
+  const state: { written: number; hash: Hash } = { written: 0, hash: createHash('sha256') };
   let failures = 0;
   let mismatches = 0;
   let fresh = false;
@@ -48,8 +48,8 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
 
   const restart = async () => {
     await fh.truncate(0);
-    hash = createHash('sha256');
-    written = 0;
+    state.hash = createHash('sha256');
+    state.written = 0;
     req.onProgress?.(0);
   };
 
@@ -57,21 +57,22 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
     for (;;) {
       if (req.signal?.aborted) throw req.signal.reason;
       try {
-        if (written < req.size || req.size === 0) {
+        if (state.written < req.size || req.size === 0) {
           const url = await req.getUrl(fresh);
           fresh = false;
-          const res = await httpGet(url, { headers: written > 0 ? { range: `bytes=${written}-` } : {}, signal: req.signal });
-          if (res.statusCode === 200 && written > 0) await restart(); // the server ignored Range: take it whole
-          if (res.statusCode === 206 && !contentRangeStartsAt(res, written)) {
+          const res = await httpGet(url, { headers: state.written > 0 ? { range: `bytes=${state.written}-` } : {}, signal: req.signal });
+          if (res.statusCode === 200 && state.written > 0) await restart(); // the server ignored Range: take it whole
+          if (res.statusCode === 206 && !contentRangeStartsAt(res, state.written)) {
             res.destroy();
             await restart();
             throw new Retry('the server answered a different range than asked');
           }
           if (res.statusCode !== 200 && res.statusCode !== 206) await failFromStatus(res, url);
-          ({ written, hash } = await streamBody(res, fh, hash, written, req));
+          await streamBody(res, fh, state, req);
         }
+        const written = state.written;
         if (written < req.size) throw new Retry(`connection ended after ${written} of ${req.size} bytes`);
-        const actual = `sha256:${hash.digest('hex')}`;
+        const actual = `sha256:${state.hash.digest('hex')}`;
         if (written !== req.size || actual !== req.digest) {
           mismatches++;
           if (mismatches >= 2) {
@@ -94,7 +95,7 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
       } catch (err) {
         if (!(err instanceof Retry) && !isNetworkError(err)) throw err;
         if (req.signal?.aborted) throw req.signal.reason;
-        const retry = err instanceof Retry ? err : new Retry(`connection failed: ${(err as any).code ?? (err as Error).message} (resuming at byte ${written})`);
+        const retry = err instanceof Retry ? err : new Retry(`connection failed: ${(err as any).code ?? (err as Error).message} (resuming at byte ${state.written})`);
         failures++;
         if (failures > maxFailures) {
           throw new EcrxError('NETWORK_ERROR', `Downloading ${req.digest} failed ${failures} times; last: ${retry.reason}`, {
@@ -129,33 +130,31 @@ async function failFromStatus(res: IncomingMessage, url: string): Promise<never>
   throw new EcrxError('SERVICE_ERROR', `Download of ${safeUrl(url)} failed: ${code}${message ? `: ${message}` : ''} (HTTP ${status})`);
 }
 
-async function streamBody(res: IncomingMessage, fh: FileHandle, hash: Hash, start: number, req: DownloadRequest): Promise<{ written: number; hash: Hash }> {
-  let written = start;
+async function streamBody(res: IncomingMessage, fh: FileHandle, state: { written: number; hash: Hash }, req: DownloadRequest): Promise<void> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const flush = async () => {
     if (!pendingBytes) return;
     const chunks = pending;
+    const n = pendingBytes;
     pending = [];
     pendingBytes = 0;
-    let n = 0;
-    for (const c of chunks) n += c.length;
     // Hash exactly what reaches the file, so a resume continues from a hash that matches the bytes on disk.
-    await fh.writev(chunks, written);
-    for (const c of chunks) hash.update(c);
-    written += n;
-    req.onProgress?.(written);
+    await fh.writev(chunks, state.written);
+    for (const c of chunks) state.hash.update(c);
+    state.written += n;
+    req.onProgress?.(state.written);
   };
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
-      if (written + pendingBytes + chunk.length > req.size) {
+      if (state.written + pendingBytes + chunk.length > req.size) {
         res.destroy();
-        // More bytes than the manifest says: not this blob. Treated like a digest mismatch.
-        pending.push(chunk.subarray(0, Math.max(0, req.size - written - pendingBytes)));
-        pendingBytes = req.size - written;
+        // More bytes than the manifest says: not this blob. Keep what fits, then fail the size check.
+        pending.push(chunk.subarray(0, req.size - state.written - pendingBytes));
+        pendingBytes = req.size - state.written;
         await flush();
-        written += 1; // mark as oversized so the size check fails
-        return { written, hash };
+        state.written += 1;
+        return;
       }
       pending.push(chunk);
       pendingBytes += chunk.length;
@@ -165,10 +164,9 @@ async function streamBody(res: IncomingMessage, fh: FileHandle, hash: Hash, star
   } catch (err) {
     await flush().catch(() => undefined);
     if (isNetworkError(err) || (err as any)?.code === 'ERR_STREAM_PREMATURE_CLOSE' || /aborted/i.test(String((err as Error)?.message))) {
-      throw new Retry(`connection cut after ${written} bytes: resuming with a Range request`);
+      throw new Retry(`connection cut after ${state.written} bytes: resuming with a Range request`);
     }
     throw err;
   }
-  if (!res.complete) throw new Retry(`connection cut after ${written} bytes: resuming with a Range request`);
-  return { written, hash };
+  if (!res.complete) throw new Retry(`connection cut after ${state.written} bytes: resuming with a Range request`);
 }

@@ -59,17 +59,24 @@ export function sendS3Error(res: ServerResponse, err: S3Error, method: string): 
   res.end(method === 'HEAD' ? undefined : body);
 }
 
-export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingMessage, res: ServerResponse, url: URL): void {
+export type DownloadLog = (status: number, note?: string) => void;
+
+export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingMessage, res: ServerResponse, url: URL, log: DownloadLog = () => undefined): void {
   const method = req.method ?? 'GET';
+  const fail = (err: S3Error) => {
+    log(err.status, err.code);
+    sendS3Error(res, err, method);
+  };
   if (method !== 'GET' && method !== 'HEAD') {
-    return sendS3Error(res, { status: 405, code: 'MethodNotAllowed', message: 'The specified method is not allowed against this resource.' }, method);
+    return fail({ status: 405, code: 'MethodNotAllowed', message: 'The specified method is not allowed against this resource.' });
   }
   if (req.headers.authorization) {
-    return sendS3Error(res, { status: 400, code: 'InvalidArgument', message: 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified' }, method);
+    return fail({ status: 400, code: 'InvalidArgument', message: 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified' });
   }
   const bad = presigner.check(url.pathname, url.searchParams, req.headers.host ?? '');
-  if (bad) return sendS3Error(res, bad, method);
-  if (ctx.faults.slowdown()) return sendS3Error(res, { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' }, method);
+  if (bad) return fail(bad);
+  if (ctx.faults.expire()) return fail({ status: 403, code: 'AccessDenied', message: 'Request has expired' });
+  if (ctx.faults.slowdown()) return fail({ status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' });
 
   const digest = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
   let size: number;
@@ -78,7 +85,7 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
     if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new Error('bad key');
     size = statSync(path).size;
   } catch {
-    return sendS3Error(res, { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' }, method);
+    return fail({ status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' });
   }
 
   let start = 0;
@@ -95,6 +102,7 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
         if (m[2] !== '') end = Math.min(Number(m[2]), size - 1);
       }
       if (start >= size || start > end) {
+        log(416, 'InvalidRange');
         res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/xml' });
         res.end(method === 'HEAD' ? undefined : '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message></Error>');
         return;
@@ -112,6 +120,7 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
   if (status === 206) headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
   res.writeHead(status, headers);
   if (method === 'HEAD' || length === 0) {
+    log(status);
     res.end();
     return;
   }
@@ -119,6 +128,7 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
   const cutAt = ctx.faults.cut() ? start + Math.floor(ctx.faults.random() * length) : -1;
   const stream = createReadStream(path, { start, end: cutAt >= 0 ? Math.max(cutAt - 1, start) : end, highWaterMark: 1 << 20 });
   stream.on('error', () => res.destroy());
+  log(status, cutAt >= 0 ? `cut at byte ${cutAt}` : undefined);
   if (cutAt >= 0) {
     stream.on('end', () => res.destroy());
     stream.pipe(res, { end: false });

@@ -4,6 +4,7 @@ export interface FaultOptions {
   serverError?: number;
   cut?: number;
   slowdown?: number;
+  expire?: number;
   losePartResponse?: number;
   layerLagMs?: number;
   seed?: number;
@@ -35,10 +36,11 @@ export class Faults {
   serverError = () => this.fires(this.opts.serverError);
   cut = () => this.fires(this.opts.cut);
   slowdown = () => this.fires(this.opts.slowdown);
+  expire = () => this.fires(this.opts.expire);
   losePartResponse = () => this.fires(this.opts.losePartResponse);
 
   get active(): boolean {
     const o = this.opts;
-    return Boolean(o.throttle || o.serverError || o.cut || o.slowdown || o.losePartResponse || o.layerLagMs);
+    return Boolean(o.throttle || o.serverError || o.cut || o.slowdown || o.expire || o.losePartResponse || o.layerLagMs);
   }
 }

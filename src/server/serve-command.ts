@@ -19,6 +19,7 @@ export interface ServeFlags {
   faultServerError?: number;
   faultCut?: number;
   faultSlowdown?: number;
+  faultExpire?: number;
   faultLosePartResponse?: number;
   faultLayerLag?: number;
   faultSeed?: number;
@@ -55,6 +56,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
       serverError: flags.faultServerError,
       cut: flags.faultCut,
       slowdown: flags.faultSlowdown,
+      expire: flags.faultExpire,
       losePartResponse: flags.faultLosePartResponse,
       layerLagMs: flags.faultLayerLag,
       seed: flags.faultSeed,

@@ -77,7 +77,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith(DOWNLOAD_PREFIX)) {
-      serveDownload(ctx, presigner, req, res, url);
+      const started = Date.now();
+      serveDownload(ctx, presigner, req, res, url, (status, note) => opts.onRequest?.({ operation: `${req.method} blob`, status, errorType: note, ms: Date.now() - started }));
       return;
     }
     if (req.method === 'POST' && url.pathname === '/') {

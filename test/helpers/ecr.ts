@@ -59,3 +59,23 @@ export async function pushImage(ecr: ECRClient, repositoryName: string, img: Tes
 }
 
 export const randomData = (n: number) => randomBytes(n);
+
+/** Uploads a built image (real tar layers) and puts its manifest, optionally tagged. */
+export async function pushBuilt(ecr: ECRClient, repositoryName: string, img: import('../../src/image/build.js').BuiltImage, imageTag?: string): Promise<void> {
+  for (const blob of [img.config, ...img.layers]) {
+    try {
+      await uploadBlob(ecr, repositoryName, blob.bytes);
+    } catch (err: any) {
+      if (err.name !== 'LayerAlreadyExistsException') throw err;
+    }
+  }
+  try {
+    await ecr.send(new PutImageCommand({ repositoryName, imageManifest: img.manifest.bytes.toString('utf8'), imageTag, imageManifestMediaType: img.manifest.mediaType }));
+  } catch (err: any) {
+    if (err.name !== 'ImageAlreadyExistsException') throw err;
+  }
+}
+
+export async function putManifest(ecr: ECRClient, repositoryName: string, bytes: Buffer, imageTag?: string): Promise<void> {
+  await ecr.send(new PutImageCommand({ repositoryName, imageManifest: bytes.toString('utf8'), imageTag }));
+}

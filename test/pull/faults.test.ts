@@ -1,0 +1,79 @@
+/** Pulls under injected faults end with the same bytes as a clean pull. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startServe, type Serve } from '../helpers/serve.js';
+import { runCli, testEnv } from '../helpers/cli.js';
+import { sdk, createRepo, pushBuilt } from '../helpers/ecr.js';
+import { sha256File } from '../helpers/files.js';
+import { buildImage, type BuiltImage } from '../../src/image/build.js';
+
+let work: string;
+let image: BuiltImage;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'ecrx-pull-faults-'));
+  // Incompressible layers of a few MiB, so cuts land mid-body.
+  image = await buildImage([
+    [{ path: 'a.bin', content: randomBytes(3 * 1024 * 1024) }],
+    [{ path: 'b.bin', content: randomBytes(2 * 1024 * 1024) }],
+    [{ path: 'c.bin', content: randomBytes(1024 * 1024) }],
+    [{ path: 'd.txt', content: 'small' }],
+  ]);
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function pullUnder(faults: string[], name: string): Promise<{ serve: Serve; stdout: string; stderr: string; code: number | null }> {
+  // Seed a clean emulator, then restart it on the same data with the faults switched on.
+  const clean = await startServe();
+  const ecr = sdk(clean.endpoint);
+  await createRepo(ecr, 'faulty/app');
+  await pushBuilt(ecr, 'faulty/app', image, 'v1');
+  ecr.destroy();
+  await clean.stop();
+  const serve = await startServe(faults, clean.dataDir);
+  const res = await runCli(['pull', 'faulty/app:v1', '-o', join(work, name), '--cache-dir', join(work, `cache-${name}`), '--json', '-j', '4'], { env: testEnv(serve.endpoint) });
+  return { serve, ...res };
+}
+
+function expectSameBytes(dir: string) {
+  for (const b of [image.manifest, image.config, ...image.layers]) expect(sha256File(join(dir, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
+}
+
+// Seed 66's first draw is 0.145, so the first request of each run meets its fault whatever the order of the rest.
+const cases: [string, string[], RegExp][] = [
+  ['cut downloads (30%)', ['--fault-cut', '0.3', '--fault-seed', '66'], /GET blob 20[06] cut at byte/],
+  ['throttling (20%) and server errors (10%)', ['--fault-throttle', '0.2', '--fault-server-error', '0.1', '--fault-seed', '66'], /(ThrottlingException|ServerException)/],
+  ['S3 503 SlowDown (30%)', ['--fault-slowdown', '0.3', '--fault-seed', '66'], /GET blob 503 SlowDown/],
+  ['expired URLs', ['--fault-expire', '0.4', '--fault-seed', '66'], /GET blob 403 AccessDenied/],
+];
+
+describe('pull under faults', () => {
+  test.each(cases)('%s ends with identical bytes', async (_name, faults, fired) => {
+    const name = faults.join('_').replace(/[^a-z0-9]+/gi, '-');
+    const { serve, stdout, code } = await pullUnder(faults, name);
+    try {
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout).data.digest).toBe(image.manifest.digest);
+      expectSameBytes(join(work, name));
+      // The fault really happened during this run (a check that can fail).
+      expect(serve.log()).toMatch(fired);
+    } finally {
+      await serve.dispose();
+      rmSync(serve.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a cut download resumes with Range instead of starting over', async () => {
+    const { serve, code } = await pullUnder(['--fault-cut', '0.5', '--fault-seed', '66'], 'range');
+    try {
+      expect(code).toBe(0);
+      expectSameBytes(join(work, 'range'));
+      expect(serve.log()).toMatch(/GET blob 206/);
+    } finally {
+      await serve.dispose();
+      rmSync(serve.dataDir, { recursive: true, force: true });
+    }
+  });
+});
