@@ -7,6 +7,7 @@ import { packageVersion } from './cli/version.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerPull } from './commands/pull.js';
+import { register as registerPush } from './commands/push.js';
 
 export function buildProgram(): Command {
   const program = new Command('ecrx')
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
   registerPull(program);
+  registerPush(program);
   registerServe(program);
   registerDemo(program);
   return program;

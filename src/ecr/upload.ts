@@ -1,0 +1,126 @@
+/**
+ * Uploads one blob: InitiateLayerUpload, UploadLayerPart in sequential parts read from disk one at a time, then
+ * CompleteLayerUpload. A part whose response was lost is not sent twice: InvalidLayerPartException's
+ * lastValidByteReceived says where ECR is, and the upload goes on from the byte after it. Only a vanished upload
+ * (UploadNotFoundException) starts again from byte 0. LayerAlreadyExistsException is success.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { EcrxError } from '../core/errors.js';
+import { backoffDelay, sleep } from '../core/retry.js';
+import type { Ecr } from './client.js';
+import { fromAws, isRetryable } from './errors.js';
+import { effectivePartSize, planParts } from './parts.js';
+
+export interface UploadRequest {
+  ecr: Ecr;
+  repository: string;
+  digest: string;
+  size: number;
+  path: string;
+  /** Bytes ECR has acknowledged for this blob. */
+  onProgress?: (bytes: number) => void;
+  onRetry?: (reason: string) => void;
+  signal?: AbortSignal;
+  maxFailures?: number;
+}
+
+export type UploadOutcome = 'uploaded' | 'exists';
+
+export async function uploadBlob(req: UploadRequest): Promise<UploadOutcome> {
+  if (req.size === 0) {
+    throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is empty, and ECR refuses zero-byte uploads (EmptyUploadException)`, {
+      hint: 'Rebuild the image so that no layer or config is zero bytes long.',
+    });
+  }
+  const fh = await open(req.path, 'r');
+  try {
+    return await uploadFrom(fh, req);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOutcome> {
+  const { ecr, repository } = req;
+  const maxFailures = req.maxFailures ?? 10;
+  let failures = 0;
+  const retryOrThrow = async (err: unknown, what: string) => {
+    failures++;
+    if (failures > maxFailures || !isRetryable(err)) throw fromAws(err, `${what} of ${req.digest} to ${repository}`);
+    const reason = `${(err as any)?.name ?? 'Error'}: ${(err as Error)?.message ?? err}`;
+    req.onRetry?.(`${what}: ${reason}`);
+    await sleep(backoffDelay(failures), req.signal);
+  };
+
+  newUpload: for (let restarts = 0; ; restarts++) {
+    if (restarts > 3) throw new EcrxError('SERVICE_ERROR', `ECR kept losing the upload of ${req.digest}`);
+    let init: any;
+    for (;;) {
+      try {
+        init = await ecr.call('InitiateLayerUpload', ecr.withRegistry({ repositoryName: repository }), { retry: false, signal: req.signal });
+        break;
+      } catch (err) {
+        await retryOrThrow(err, 'InitiateLayerUpload');
+      }
+    }
+    const uploadId: string = init.uploadId;
+    const partSize = effectivePartSize(init.partSize);
+    let position = 0;
+    req.onProgress?.(0);
+    while (position < req.size) {
+      if (req.signal?.aborted) throw req.signal.reason;
+      const part = planParts(req.size, partSize, position)[0];
+      const length = part.last - part.first + 1;
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await fh.read(buf, 0, length, part.first);
+      if (bytesRead !== length) throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is shorter on disk than its ${req.size} bytes`);
+      try {
+        await ecr.call(
+          'UploadLayerPart',
+          ecr.withRegistry({ repositoryName: repository, uploadId, partFirstByte: part.first, partLastByte: part.last, layerPartBlob: buf }),
+          { retry: false, signal: req.signal },
+        );
+        position = part.last + 1;
+        req.onProgress?.(position);
+      } catch (err: any) {
+        if (err?.name === 'InvalidLayerPartException' && typeof err.lastValidByteReceived === 'number') {
+          const next = err.lastValidByteReceived + 1;
+          if (next !== position && next <= req.size) {
+            // ECR already has more (or less) than we thought: a lost response. Go on from where it is.
+            req.onRetry?.(`UploadLayerPart: ECR has bytes up to ${err.lastValidByteReceived}; continuing from byte ${next}`);
+            position = next;
+            req.onProgress?.(position);
+            continue;
+          }
+          failures++;
+          if (failures > maxFailures) throw fromAws(err, `UploadLayerPart of ${req.digest}`);
+          continue;
+        }
+        if (err?.name === 'UploadNotFoundException') {
+          req.onRetry?.('UploadLayerPart: the upload is gone (UploadNotFoundException); starting a new one');
+          continue newUpload;
+        }
+        await retryOrThrow(err, 'UploadLayerPart');
+      }
+    }
+    for (;;) {
+      try {
+        await ecr.call('CompleteLayerUpload', ecr.withRegistry({ repositoryName: repository, uploadId, layerDigests: [req.digest] }), { retry: false, signal: req.signal });
+        return 'uploaded';
+      } catch (err: any) {
+        if (err?.name === 'LayerAlreadyExistsException') return 'exists';
+        if (err?.name === 'UploadNotFoundException') continue newUpload;
+        if (err?.name === 'InvalidLayerException') {
+          throw new EcrxError('DIGEST_MISMATCH', `ECR computed a different digest for ${req.digest}: ${err.message}`, {
+            hint: 'The local blob does not match its digest (it changed while being read?). Nothing was tagged.',
+            details: { expected: req.digest },
+          });
+        }
+        if (err?.name === 'LayerPartTooSmallException') {
+          throw new EcrxError('INTERNAL_ERROR', `ECR refused the part sizes of ${req.digest}: ${err.message}`);
+        }
+        await retryOrThrow(err, 'CompleteLayerUpload');
+      }
+    }
+  }
+}

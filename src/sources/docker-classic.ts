@@ -1,0 +1,130 @@
+/**
+ * The classic `docker save` shape: manifest.json naming a config `<hex>.json` and uncompressed `<id>/layer.tar`
+ * layers. Layers are compressed with gzip, as `docker push` does, and the uncompressed -> compressed mapping is kept
+ * in the cache so that pushing the same image again compresses nothing.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, createGunzip } from 'node:zlib';
+import { EcrxError } from '../core/errors.js';
+import type { BlobCache } from '../cache/blob-cache.js';
+import { MediaType } from '../oci/media-types.js';
+import { sha256Digest, type ImageManifest } from '../oci/manifest.js';
+import type { ImageSet } from '../image/image-set.js';
+import { resolveArchivePath, type IngestedArchive } from './archive.js';
+
+interface DockerManifestEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+class Hasher extends Transform {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+async function isGzip(path: string): Promise<boolean> {
+  const fh = await fsp.open(path, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    await fh.read(b, 0, 2, 0);
+    return b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** gzip-compresses a cached blob into the cache; returns the compressed digest and size. */
+async function compress(cache: BlobCache, diffId: string, signal?: AbortSignal): Promise<{ digest: string; size: number }> {
+  const known = await cache.getIndex('gzip', diffId.slice(7));
+  if (known) {
+    const [digest, sizeText] = known.split(' ');
+    if (cache.has(digest, Number(sizeText))) return { digest, size: Number(sizeText) };
+  }
+  const tmp = cache.tmpPath('gzip');
+  const hasher = new Hasher();
+  try {
+    await pipeline(createReadStream(cache.path(diffId), { highWaterMark: 1 << 20 }), createGzip({ level: 6 }), hasher, createWriteStream(tmp), { signal });
+    const digest = `sha256:${hasher.hash.digest('hex')}`;
+    await cache.commit(tmp, digest);
+    await cache.setIndex('gzip', diffId.slice(7), `${digest} ${hasher.bytes}`);
+    return { digest, size: hasher.bytes };
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
+
+async function uncompressedDigest(path: string): Promise<string> {
+  const hasher = new Hasher();
+  await pipeline(createReadStream(path), createGunzip(), hasher, async function* (src) {
+    for await (const _ of src) void _;
+  });
+  return `sha256:${hasher.hash.digest('hex')}`;
+}
+
+export function pickDockerEntry(entries: DockerManifestEntry[], name: string | undefined, where: string): DockerManifestEntry {
+  if (name !== undefined) {
+    const found = entries.find((e) => (e.RepoTags ?? []).some((t) => t === name || t.endsWith(`/${name}`) || t.split(':').pop() === name));
+    if (!found) throw new EcrxError('IMAGE_NOT_FOUND', `${where} has no image tagged '${name}'`, { hint: `It has: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ') || 'untagged images only'}.` });
+    return found;
+  }
+  if (entries.length === 1) return entries[0];
+  throw new EcrxError('VALIDATION_ERROR', `${where} holds ${entries.length} images; say which one`, { hint: `Use ${where}:TAG with one of: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ')}.` });
+}
+
+export async function classicDockerImage(a: IngestedArchive, cache: BlobCache, where: string, name: string | undefined, signal?: AbortSignal): Promise<{ set: ImageSet; repoTags: string[] }> {
+  let entries: DockerManifestEntry[];
+  try {
+    entries = JSON.parse(a.files.get('manifest.json')!.toString('utf8'));
+    if (!Array.isArray(entries) || entries.some((e) => typeof e?.Config !== 'string' || !Array.isArray(e?.Layers))) throw new Error('shape');
+  } catch {
+    throw new EcrxError('INVALID_IMAGE', `${where}: manifest.json is not a docker-archive manifest`);
+  }
+  const entry = pickDockerEntry(entries, name, where);
+  const configPath = resolveArchivePath(a, entry.Config);
+  const configBytes = a.files.get(configPath) ?? (a.blobs.has(configPath) ? await cache.readBytes(a.blobs.get(configPath)!.digest) : undefined);
+  if (!configBytes) throw new EcrxError('INVALID_IMAGE', `${where}: the config ${entry.Config} is missing`);
+  let config: any;
+  try {
+    config = JSON.parse(configBytes.toString('utf8'));
+  } catch {
+    throw new EcrxError('INVALID_IMAGE', `${where}: the config ${entry.Config} is not valid JSON`);
+  }
+  const diffIds: string[] = config?.rootfs?.diff_ids ?? [];
+  if (diffIds.length !== entry.Layers.length) {
+    throw new EcrxError('INVALID_IMAGE', `${where}: the config lists ${diffIds.length} layers but manifest.json has ${entry.Layers.length}`);
+  }
+  const configDigest = await cache.putBytes(configBytes);
+  const layers = [];
+  for (const [i, layerPath] of entry.Layers.entries()) {
+    const blob = a.blobs.get(resolveArchivePath(a, layerPath));
+    if (!blob) throw new EcrxError('INVALID_IMAGE', `${where}: layer ${layerPath} is missing`);
+    const gz = await isGzip(cache.path(blob.digest));
+    const diffId = gz ? await uncompressedDigest(cache.path(blob.digest)) : blob.digest;
+    if (diffId !== diffIds[i]) {
+      throw new EcrxError('INVALID_IMAGE', `${where}: layer ${layerPath} does not match the config (diff_id ${diffIds[i]}, content ${diffId})`, { details: { expected: diffIds[i], actual: diffId } });
+    }
+    const compressed = gz ? blob : await compress(cache, diffId, signal);
+    layers.push({ mediaType: MediaType.dockerLayerGzip, digest: compressed.digest, size: compressed.size });
+  }
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.dockerManifest,
+    config: { mediaType: MediaType.dockerConfig, digest: configDigest, size: configBytes.length },
+    layers,
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest, null, 3));
+  const top = { digest: sha256Digest(bytes), mediaType: MediaType.dockerManifest, bytes };
+  return {
+    set: { top, images: [{ ...top, manifest }], manifests: [top], blobs: [manifest.config, ...layers] },
+    repoTags: entry.RepoTags ?? [],
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Opening whatever `ecrx push` was given, told apart by content rather than by name: an OCI layout directory, or a
+ * tar archive (OCI archive, Docker 25+ docker-archive, classic docker-archive; plain or gzip) from a file or stdin.
+ * Everything is checked before anything is uploaded.
+ */
+import { createReadStream, existsSync, promises as fsp, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { EcrxError } from '../core/errors.js';
+import type { BlobCache } from '../cache/blob-cache.js';
+import type { ImageSet } from '../image/image-set.js';
+import { ingestArchive } from './archive.js';
+import { classicDockerImage } from './docker-classic.js';
+import { readLayoutImage, type BlobReader } from './oci-layout.js';
+
+export type SourceKind = 'oci-layout' | 'oci-archive' | 'docker-archive';
+
+export interface OpenedSource {
+  kind: SourceKind;
+  set: ImageSet;
+  /** Where each blob's bytes are on disk. */
+  pathOf: (digest: string) => string;
+  /** A name the source gave the image (ref name annotation or RepoTags). */
+  names: string[];
+  platform?: string;
+}
+
+export interface OpenOptions {
+  platform?: string;
+  signal?: AbortSignal;
+  stdin?: NodeJS.ReadableStream;
+  onBytes?: (n: number) => void;
+}
+
+/** `PATH` or `PATH:NAME`; the path wins when it exists as written. */
+export function splitSource(arg: string): { path: string; name?: string } {
+  if (arg === '-' || existsSync(arg)) return { path: arg };
+  const colon = arg.lastIndexOf(':');
+  if (colon > 0 && existsSync(arg.slice(0, colon))) return { path: arg.slice(0, colon), name: arg.slice(colon + 1) };
+  return { path: arg };
+}
+
+function dirReader(dir: string): BlobReader {
+  const path = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice(7));
+  return {
+    path: (d) => (existsSync(path(d)) ? path(d) : undefined),
+    size: (d) => {
+      try {
+        return statSync(path(d)).size;
+      } catch {
+        return undefined;
+      }
+    },
+    read: (d) => fsp.readFile(path(d)),
+  };
+}
+
+function cacheReader(cache: BlobCache): BlobReader {
+  return { path: (d) => (cache.has(d) ? cache.path(d) : undefined), size: (d) => cache.sizeOf(d), read: (d) => cache.readBytes(d) };
+}
+
+async function fileDigest(path: string, signal?: AbortSignal): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) h.update(chunk as Buffer);
+  return `sha256:${h.digest('hex')}`;
+}
+
+export async function openSource(arg: string, cache: BlobCache, opts: OpenOptions = {}): Promise<OpenedSource> {
+  const { path, name } = splitSource(arg);
+  const where = path === '-' ? 'stdin' : path;
+  if (path !== '-') {
+    const st = await fsp.stat(path).catch(() => undefined);
+    if (!st) throw new EcrxError('VALIDATION_ERROR', `${path} does not exist`, { hint: 'Give an OCI layout directory, an OCI archive, a docker-archive, or - for an archive on stdin.' });
+    if (st.isDirectory()) return openLayoutDir(path, name, opts);
+  }
+  const input = path === '-' ? (opts.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
+  const { Readable } = await import('node:stream');
+  const ingested = await ingestArchive(input instanceof Readable ? input : Readable.from(input as any), cache, { signal: opts.signal, onBytes: opts.onBytes, where });
+  const indexJson = ingested.files.get('index.json');
+  if (indexJson) {
+    const { set, refName, platform } = await readLayoutImage(cacheReader(cache), indexJson, where, { name, platform: opts.platform });
+    const docker = ingested.files.has('manifest.json');
+    return { kind: docker ? 'docker-archive' : 'oci-archive', set, pathOf: (d) => cache.path(d), names: refName ? [refName] : [], platform };
+  }
+  if (ingested.files.has('manifest.json')) {
+    const { set, repoTags } = await classicDockerImage(ingested, cache, where, name, opts.signal);
+    return { kind: 'docker-archive', set, pathOf: (d) => cache.path(d), names: repoTags };
+  }
+  throw new EcrxError('INVALID_IMAGE', `${where} is a tar archive but not an image (no index.json or manifest.json)`, {
+    hint: 'Give an OCI archive (skopeo copy ... oci-archive:FILE) or a docker-archive (docker save).',
+  });
+}
+
+async function openLayoutDir(dir: string, name: string | undefined, opts: OpenOptions): Promise<OpenedSource> {
+  if (!existsSync(join(dir, 'oci-layout')) || !existsSync(join(dir, 'index.json'))) {
+    throw new EcrxError('INVALID_IMAGE', `${dir} is a directory but not an OCI image layout (no oci-layout and index.json)`, { hint: 'Create one with `ecrx pull` or `skopeo copy ... oci:DIR`.' });
+  }
+  const reader = dirReader(dir);
+  const { set, refName, platform } = await readLayoutImage(reader, await fsp.readFile(join(dir, 'index.json')), dir, { name, platform: opts.platform });
+  // Verify every blob before anything is uploaded: a layout on disk may have been changed by hand.
+  const { default: pLimit } = await import('p-limit');
+  const limit = pLimit(4);
+  await Promise.all(
+    set.blobs.map((b) =>
+      limit(async () => {
+        const actual = await fileDigest(reader.path(b.digest)!, opts.signal);
+        if (actual !== b.digest) {
+          throw new EcrxError('INVALID_IMAGE', `${dir}: blob ${b.digest} does not match its digest (its content hashes to ${actual})`, { details: { expected: b.digest, actual } });
+        }
+      }),
+    ),
+  );
+  return { kind: 'oci-layout', set, pathOf: (d) => reader.path(d)!, names: refName ? [refName] : [], platform };
+}

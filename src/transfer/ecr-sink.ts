@@ -1,0 +1,174 @@
+/**
+ * Writing an image set into an ECR repository: BatchCheckLayerAvailability (100 digests a call), the missing blobs
+ * uploaded concurrently (each digest once, even when two platforms share it), then PutImage with the exact manifest
+ * bytes: an index's children by digest first, then the top under each tag.
+ */
+import { EcrxError } from '../core/errors.js';
+import type { Ecr } from '../ecr/client.js';
+import { fromAws } from '../ecr/errors.js';
+import { uploadBlob } from '../ecr/upload.js';
+import { sleep } from '../core/retry.js';
+import { blobLabel, type ImageSet, type ManifestBlob } from '../image/image-set.js';
+import type { Reporter } from '../ui/reporter.js';
+import { shortDigest } from '../ui/format.js';
+
+export interface SinkOptions {
+  ecr: Ecr;
+  repository: string;
+  set: ImageSet;
+  /** Where a blob's bytes are; may fetch it first (copy streams through the cache). */
+  blobPath: (digest: string) => Promise<string> | string;
+  tags: string[];
+  concurrency: number;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  /** How long LayersNotFoundException right after an upload is waited out (ECR's consistency lag). */
+  layerLagMs?: number;
+}
+
+export interface SinkResult {
+  registryId?: string;
+  layers: { digest: string; size: number; uploaded: boolean }[];
+  bytesUploaded: number;
+}
+
+export async function availableBlobs(ecr: Ecr, repository: string, digests: string[], signal?: AbortSignal): Promise<Set<string>> {
+  const available = new Set<string>();
+  for (let i = 0; i < digests.length; i += 100) {
+    const out = await ecr.request<any>(
+      'BatchCheckLayerAvailability',
+      ecr.withRegistry({ repositoryName: repository, layerDigests: digests.slice(i, i + 100) }),
+      `Checking which blobs ${repository} already has`,
+      { signal },
+    );
+    for (const l of out.layers ?? []) if (l.layerAvailability === 'AVAILABLE') available.add(l.layerDigest);
+  }
+  return available;
+}
+
+export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
+  const { ecr, repository, set, reporter } = o;
+  reporter.phase(`checking ${set.blobs.length} blobs in ${repository}`);
+  const available = await availableBlobs(ecr, repository, set.blobs.map((b) => b.digest), o.signal);
+
+  const { default: pLimit } = await import('p-limit');
+  const limit = pLimit(o.concurrency);
+  const once = new Map<string, Promise<boolean>>();
+  const ctrl = new AbortController();
+  o.signal?.addEventListener('abort', () => ctrl.abort(o.signal!.reason), { once: true });
+  let bytesUploaded = 0;
+  let firstError: unknown;
+
+  const sendBlob = (digest: string, size: number): Promise<boolean> => {
+    let p = once.get(digest);
+    if (!p) {
+      p = limit(async () => {
+        if (ctrl.signal.aborted) return false;
+        const info = { digest, size, label: blobLabel(set.images, digest) };
+        reporter.blobStart(info);
+        const path = await o.blobPath(digest);
+        let acked = 0;
+        const outcome = await uploadBlob({
+          ecr,
+          repository,
+          digest,
+          size,
+          path,
+          signal: ctrl.signal,
+          onProgress: (bytes) => {
+            bytesUploaded += bytes - acked;
+            acked = bytes;
+            reporter.blobProgress(digest, bytes);
+          },
+          onRetry: (reason) => reporter.retry(shortDigest(digest), reason),
+        });
+        reporter.blobDone(digest);
+        return outcome === 'uploaded';
+      });
+      once.set(digest, p);
+    }
+    return p;
+  };
+
+  const uploaded = new Map<string, boolean>();
+  await Promise.all(
+    set.blobs.map(async (b) => {
+      if (available.has(b.digest)) {
+        reporter.blobSkipped({ digest: b.digest, size: b.size, label: blobLabel(set.images, b.digest) }, 'exists');
+        uploaded.set(b.digest, false);
+        return;
+      }
+      try {
+        uploaded.set(b.digest, await sendBlob(b.digest, b.size));
+      } catch (err) {
+        if (firstError === undefined) {
+          firstError = err;
+          ctrl.abort(err);
+        }
+      }
+    }),
+  );
+  if (firstError !== undefined) throw o.signal?.aborted ? o.signal.reason : firstError;
+
+  let registryId: string | undefined;
+  const anyUploaded = [...uploaded.values()].some(Boolean);
+  const put = async (m: ManifestBlob, tag?: string) => {
+    reporter.phase(`PutImage ${repository}${tag ? `:${tag}` : `@${m.digest}`}`);
+    const id = await putImage(o, m, tag, anyUploaded ? (o.layerLagMs ?? 5000) : 1000);
+    registryId ??= id;
+  };
+  // An index's children go first, by digest and untagged: ECR refuses an index whose children are missing.
+  for (const child of set.images) if (child.digest !== set.top.digest) await put(child);
+  if (o.tags.length === 0) await put(set.top);
+  for (const tag of o.tags) await put(set.top, tag);
+
+  return {
+    registryId,
+    layers: set.blobs.map((b) => ({ digest: b.digest, size: b.size, uploaded: uploaded.get(b.digest) ?? false })),
+    bytesUploaded,
+  };
+}
+
+async function putImage(o: SinkOptions, m: ManifestBlob, tag: string | undefined, lagMs: number): Promise<string | undefined> {
+  const { ecr, repository } = o;
+  const started = Date.now();
+  const what = `${repository}${tag ? `:${tag}` : ''}@${m.digest}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const out = await ecr.call<any>(
+        'PutImage',
+        ecr.withRegistry({
+          repositoryName: repository,
+          imageManifest: m.bytes.toString('utf8'),
+          imageManifestMediaType: m.mediaType,
+          imageDigest: m.digest,
+          ...(tag ? { imageTag: tag } : {}),
+        }),
+        { signal: o.signal },
+      );
+      return out.image?.registryId;
+    } catch (err: any) {
+      switch (err?.name) {
+        case 'ImageAlreadyExistsException':
+          return undefined; // the same manifest under the same tag: an idempotent re-push
+        case 'ImageTagAlreadyExistsException':
+          throw new EcrxError('TAG_IMMUTABLE', `Tag '${tag}' already exists in ${repository} on another image, and the repository's tags are immutable`, {
+            hint: 'Push under a new tag, or delete the old image first if that is really what you want.',
+            details: { tag, repository },
+            cause: err,
+          });
+        case 'LayersNotFoundException':
+        case 'ReferencedImagesNotFoundException':
+          // Seen for a few hundred ms after a successful upload: wait it out, briefly.
+          if (Date.now() - started < lagMs) {
+            o.reporter.retry('PutImage', `${err.name} (ECR's consistency lag): retrying`);
+            await sleep(Math.min(250 * attempt, 1000), o.signal);
+            continue;
+          }
+          throw fromAws(err, `PutImage ${what}`);
+        default:
+          throw fromAws(err, `PutImage ${what}`);
+      }
+    }
+  }
+}
