@@ -1,58 +1,55 @@
 /**
- * The demo: an embedded `ecrx serve` on a free loopback port, and the ECR layer operations run against it with
- * the AWS SDK, every step printed with what it proved.
+ * The demo: an embedded `ecrx serve` on a free loopback port (no AWS account), a small real image built in code,
+ * pushed, pulled back with progress, and checked, each step printed with what it proved.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../server/server.js';
-
-const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+import { buildImage, writeLayout } from '../image/build.js';
+import { push } from '../transfer/push.js';
+import { pull } from '../transfer/pull.js';
+import { interruptible } from '../cli/interrupt.js';
 
 export async function runDemo(flags: { keep?: boolean }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ecrx-demo-'));
   const server = await startServer({ dataDir: join(dir, 'serve'), port: 0 });
   const say = (s: string) => process.stdout.write(`${s}\n`);
+  // Point ecrx at the embedded endpoint the way a user would, through the SDK's own variable.
+  process.env.AWS_ENDPOINT_URL_ECR = server.endpoint;
+  process.env.AWS_REGION ??= 'us-east-1';
   say(`ecrx demo: embedded ecrx serve listening on ${server.endpoint} (no AWS account needed)`);
-  const { ECRClient, CreateRepositoryCommand, InitiateLayerUploadCommand, UploadLayerPartCommand, CompleteLayerUploadCommand, PutImageCommand, BatchGetImageCommand, GetDownloadUrlForLayerCommand } = await import('@aws-sdk/client-ecr');
-  const ecr = new ECRClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIAECRXDEMO00000000', secretAccessKey: 'demo' } });
   try {
-    const repositoryName = 'demo/app';
-    await ecr.send(new CreateRepositoryCommand({ repositoryName }));
-    say(`  CreateRepository       ${repositoryName}`);
-    const layer = randomBytes(12 * 1024 * 1024);
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }));
-    for (const blob of [config, layer]) {
-      const { uploadId, partSize } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName }));
-      let parts = 0;
-      for (let off = 0; off < blob.length; off += partSize!) {
-        const part = blob.subarray(off, off + partSize!);
-        await ecr.send(new UploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: off, partLastByte: off + part.length - 1, layerPartBlob: part }));
-        parts++;
-      }
-      await ecr.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [sha256(blob)] }));
-      say(`  uploaded blob          ${sha256(blob).slice(0, 19)}… ${blob.length} bytes in ${parts} part(s) of at most ${partSize}`);
-    }
-    const manifest = JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-    });
-    const put = await ecr.send(new PutImageCommand({ repositoryName, imageManifest: manifest, imageTag: 'v1' }));
-    say(`  PutImage               ${repositoryName}:v1 -> ${put.image!.imageId!.imageDigest}`);
-    const got = await ecr.send(new BatchGetImageCommand({ repositoryName, imageIds: [{ imageTag: 'v1' }] }));
-    const fetched = got.images![0].imageManifest!;
-    say(`  BatchGetImage          manifest sha256 ${sha256(fetched) === put.image!.imageId!.imageDigest ? 'verified' : 'MISMATCH'}`);
-    const { downloadUrl } = await ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName, layerDigest: sha256(layer) }));
-    const res = await fetch(downloadUrl!);
-    const body = Buffer.from(await res.arrayBuffer());
-    say(`  GetDownloadUrlForLayer pre-signed URL served ${body.length} bytes, sha256 ${sha256(body) === sha256(layer) ? 'verified' : 'MISMATCH'}`);
-    if (sha256(body) !== sha256(layer) || sha256(fetched) !== put.image!.imageId!.imageDigest) process.exitCode = 5;
-    say('ecrx demo: done');
-  } finally {
+    const { ECRClient, CreateRepositoryCommand } = await import('@aws-sdk/client-ecr');
+    const ecr = new ECRClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'ECRXDEMO', secretAccessKey: 'demo' } });
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'demo/app' }));
     ecr.destroy();
+    say('\n1. CreateRepository demo/app');
+
+    const image = await buildImage(
+      [
+        [{ path: 'etc/', type: 'directory' }, { path: 'etc/motd', content: 'Built by the ecrx demo.\n' }, { path: 'etc/hostname', content: 'ecrx-demo\n' }],
+        [{ path: 'usr/', type: 'directory' }, { path: 'usr/local/', type: 'directory' }, { path: 'usr/local/bin/', type: 'directory' }, { path: 'usr/local/bin/hello', content: '#!/bin/sh\necho "hello from an image moved by ecrx"\n', mode: 0o755 }],
+        [{ path: 'srv/', type: 'directory' }, { path: 'srv/data.bin', content: randomBytes(8 * 1024 * 1024) }, { path: 'srv/latest', type: 'symlink', linkname: 'data.bin' }],
+      ],
+      { entrypoint: ['/usr/local/bin/hello'] },
+    );
+    const layout = join(dir, 'built-layout');
+    await writeLayout(layout, [image], { refName: '1.0' });
+    say(`2. Built a 3-layer image in code: ${layout} (${image.manifest.digest})`);
+
+    const cacheDir = join(dir, 'cache');
+    say('3. ecrx push built-layout demo/app:1.0');
+    await interruptible((signal) => push(layout, 'demo/app:1.0', { concurrency: 4, cacheDir: join(dir, 'push-cache') }, signal));
+
+    const out = join(dir, 'app-1.0');
+    say('4. ecrx pull demo/app:1.0 (cold cache)');
+    await interruptible((signal) => pull('demo/app:1.0', { concurrency: 4, cacheDir, output: out }, signal));
+    say('5. ecrx pull demo/app:1.0 --format docker-archive (warm cache: no download URL asked for)');
+    await interruptible((signal) => pull('demo/app:1.0', { concurrency: 4, cacheDir, output: join(dir, 'app-1.0.tar'), format: 'docker-archive' }, signal));
+    say(`\necrx demo: done. Same digest both ways: ${image.manifest.digest}`);
+  } finally {
     await server.close();
     if (!flags.keep) rmSync(dir, { recursive: true, force: true });
     else say(`ecrx demo: kept ${dir}`);

@@ -23,7 +23,7 @@ export interface DownloadRequest {
   onProgress?: (bytes: number) => void;
   onRetry?: (reason: string) => void;
   signal?: AbortSignal;
-  /** Failed attempts allowed before giving up (default 10). */
+  /** Failed attempts allowed in all before giving up (default 30; 10 in a row without progress). */
   maxFailures?: number;
 }
 
@@ -41,9 +41,11 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
   // Bytes on disk and their running hash, kept in step by streamBody even when a connection is cut.
   const state: { written: number; hash: Hash } = { written: 0, hash: createHash('sha256') };
   let failures = 0;
+  let inARow = 0;
+  let writtenAtLastFailure = -1;
   let mismatches = 0;
   let fresh = false;
-  const maxFailures = req.maxFailures ?? 10;
+  const maxFailures = req.maxFailures ?? 30;
   let committed = false;
 
   const restart = async () => {
@@ -97,14 +99,17 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
         if (req.signal?.aborted) throw req.signal.reason;
         const retry = err instanceof Retry ? err : new Retry(`connection failed: ${(err as any).code ?? (err as Error).message} (resuming at byte ${state.written})`);
         failures++;
-        if (failures > maxFailures) {
+        // Progress since the last failure means the link works, if flakily: the backoff starts small again.
+        inARow = state.written > writtenAtLastFailure ? 1 : inARow + 1;
+        writtenAtLastFailure = state.written;
+        if (failures > maxFailures || inARow > 10) {
           throw new EcrxError('NETWORK_ERROR', `Downloading ${req.digest} failed ${failures} times; last: ${retry.reason}`, {
             hint: 'Check the network and any proxy, then run the same command again: finished blobs are kept in the cache.',
           });
         }
         fresh = fresh || retry.freshUrl;
         req.onRetry?.(retry.reason);
-        if (retry.backoff) await sleep(backoffDelay(failures, 200, 10_000), req.signal);
+        if (retry.backoff) await sleep(backoffDelay(inARow, 200, 10_000), req.signal);
       }
     }
   } finally {

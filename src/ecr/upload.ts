@@ -42,14 +42,17 @@ export async function uploadBlob(req: UploadRequest): Promise<UploadOutcome> {
 
 async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOutcome> {
   const { ecr, repository } = req;
-  const maxFailures = req.maxFailures ?? 10;
+  // Failures in a row set the backoff; failures in all (a blob of many parts may meet many) set when to give up.
+  const maxFailures = req.maxFailures ?? 30;
   let failures = 0;
+  let inARow = 0;
   const retryOrThrow = async (err: unknown, what: string) => {
     failures++;
-    if (failures > maxFailures || !isRetryable(err)) throw fromAws(err, `${what} of ${req.digest} to ${repository}`);
+    inARow++;
+    if (failures > maxFailures || inARow > 10 || !isRetryable(err)) throw fromAws(err, `${what} of ${req.digest} to ${repository}`);
     const reason = `${(err as any)?.name ?? 'Error'}: ${(err as Error)?.message ?? err}`;
     req.onRetry?.(`${what}: ${reason}`);
-    await sleep(backoffDelay(failures), req.signal);
+    await sleep(backoffDelay(inARow), req.signal);
   };
 
   newUpload: for (let restarts = 0; ; restarts++) {
@@ -58,6 +61,7 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
     for (;;) {
       try {
         init = await ecr.call('InitiateLayerUpload', ecr.withRegistry({ repositoryName: repository }), { retry: false, signal: req.signal });
+        inARow = 0;
         break;
       } catch (err) {
         await retryOrThrow(err, 'InitiateLayerUpload');
@@ -81,6 +85,7 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
           { retry: false, signal: req.signal },
         );
         position = part.last + 1;
+        inARow = 0;
         req.onProgress?.(position);
       } catch (err: any) {
         if (err?.name === 'InvalidLayerPartException' && typeof err.lastValidByteReceived === 'number') {

@@ -105,7 +105,10 @@ export async function classicDockerImage(a: IngestedArchive, cache: BlobCache, w
   const configDigest = await cache.putBytes(configBytes);
   const layers = [];
   for (const [i, layerPath] of entry.Layers.entries()) {
-    const blob = a.blobs.get(resolveArchivePath(a, layerPath));
+    const real = resolveArchivePath(a, layerPath);
+    // A small layer was kept in memory while the archive streamed past; it goes through the cache like the rest.
+    const small = a.files.get(real);
+    const blob = a.blobs.get(real) ?? (small ? { digest: await cache.putBytes(small), size: small.length } : undefined);
     if (!blob) throw new EcrxError('INVALID_IMAGE', `${where}: layer ${layerPath} is missing`);
     const gz = await isGzip(cache.path(blob.digest));
     const diffId = gz ? await uncompressedDigest(cache.path(blob.digest)) : blob.digest;
