@@ -8,6 +8,13 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerPull } from './commands/pull.js';
 import { register as registerPush } from './commands/push.js';
+import { register as registerInspect } from './commands/inspect.js';
+import { register as registerTags } from './commands/tags.js';
+import { register as registerCopy } from './commands/copy.js';
+import { register as registerExport } from './commands/export.js';
+import { register as registerRm } from './commands/rm.js';
+import { register as registerLogin } from './commands/login.js';
+import { register as registerCache } from './commands/cache.js';
 
 export function buildProgram(): Command {
   const program = new Command('ecrx')
@@ -17,6 +24,13 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false });
   registerPull(program);
   registerPush(program);
+  registerInspect(program);
+  registerTags(program);
+  registerCopy(program);
+  registerExport(program);
+  registerRm(program);
+  registerLogin(program);
+  registerCache(program);
   registerServe(program);
   registerDemo(program);
   return program;

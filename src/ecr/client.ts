@@ -10,6 +10,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { fromAws, isRetryable } from './errors.js';
 import { redact } from '../core/redact.js';
 import { backoffDelay, sleep } from '../core/retry.js';
+import { proxyAgentFor } from '../net/proxy.js';
 
 export interface Connection {
   region?: string;
@@ -75,7 +76,17 @@ export class Ecr {
       credentials = { accessKeyId: PLACEHOLDER_ACCESS_KEY, secretAccessKey: 'ecrx-local-placeholder' };
       hooks.notice?.(`no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`);
     }
+    // HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply to the ECR API as they do to downloads.
+    const apiUrl = new URL(endpoint ?? `https://api.ecr.${conn.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1'}.amazonaws.com`);
+    const agent = proxyAgentFor(apiUrl);
+    let requestHandler: unknown;
+    if (agent) {
+      const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+      requestHandler = new NodeHttpHandler({ httpAgent: agent as any, httpsAgent: agent as any });
+      hooks.debug?.(`ecr API via proxy for ${apiUrl.host}`);
+    }
     const client = new sdk.ECRClient({
+      ...(requestHandler ? { requestHandler: requestHandler as any } : {}),
       ...(conn.region ? { region: conn.region } : {}),
       ...(conn.profile ? { profile: conn.profile } : {}),
       ...(conn.endpointUrl ? { endpoint: conn.endpointUrl } : {}),
@@ -83,6 +94,19 @@ export class Ecr {
       ...(credentials ? { credentials } : {}),
       maxAttempts: 1, // ecrx retries itself, with a budget that does not run dry under sustained throttling
     });
+    if (hooks.debug) {
+      const debug = hooks.debug;
+      // What goes over the wire, minus what must never be printed (redact() strips signatures and keys).
+      client.middlewareStack.add(
+        (next, context) => async (args: any) => {
+          const req = args.request;
+          const headers = Object.entries(req?.headers ?? {}).map(([k, v]) => `${k}: ${/authorization|security-token/i.test(k) ? '[redacted]' : v}`);
+          debug(redact(`-> ${context.commandName} ${req?.method} ${req?.protocol}//${req?.hostname}${req?.port ? `:${req.port}` : ''}${req?.path} {${headers.join(', ')}}`));
+          return next(args);
+        },
+        { step: 'finalizeRequest', name: 'ecrxDebugLog', priority: 'low' },
+      );
+    }
     return new Ecr(client, sdk, conn, hooks);
   }
 

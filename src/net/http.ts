@@ -21,6 +21,13 @@ export function safeUrl(url: string): string {
   }
 }
 
+let debugSink: ((line: string) => void) | undefined;
+
+/** --debug: one line per blob request, with the URL's query (its signature) left out. */
+export function setHttpDebug(sink: ((line: string) => void) | undefined): void {
+  debugSink = sink;
+}
+
 export interface GetOptions {
   headers?: Record<string, string>;
   method?: 'GET' | 'HEAD';
@@ -44,7 +51,10 @@ export function httpGet(url: string, opts: GetOptions = {}): Promise<http.Incomi
         headers: { 'user-agent': 'ecrx', ...(opts.headers ?? {}) },
         signal: opts.signal,
       },
-      (res) => resolve(res),
+      (res) => {
+        debugSink?.(`${opts.method ?? 'GET'} ${safeUrl(url)}${opts.headers?.range ? ` range ${opts.headers.range}` : ''}${agent !== agents.http && agent !== agents.https ? ' via proxy' : ''} -> ${res.statusCode}`);
+        resolve(res);
+      },
     );
     req.setTimeout(opts.idleTimeoutMs ?? 60_000, () => req.destroy(Object.assign(new Error(`no data from ${safeUrl(url)} for ${(opts.idleTimeoutMs ?? 60_000) / 1000}s`), { code: 'ETIMEDOUT' })));
     req.on('error', reject);

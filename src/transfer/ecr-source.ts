@@ -64,7 +64,8 @@ async function batchGet(ecr: Ecr, repository: string, ids: { imageTag?: string; 
   return found;
 }
 
-export async function resolveFromEcr(ecr: Ecr, ref: ImageRef, platformOpt: string | undefined, signal?: AbortSignal): Promise<ResolvedImage> {
+/** The manifest (or index) a reference names, its bytes verified against the digest. */
+export async function fetchRoot(ecr: Ecr, ref: ImageRef, signal?: AbortSignal) {
   const id = ref.digest ? { imageDigest: ref.digest, ...(ref.tag ? { imageTag: ref.tag } : {}) } : { imageTag: ref.tag! };
   const got = await batchGet(ecr, ref.repository, [id], signal);
   const root = [...got.values()][0];
@@ -72,7 +73,11 @@ export async function resolveFromEcr(ecr: Ecr, ref: ImageRef, platformOpt: strin
   if (ref.digest && root.digest !== ref.digest) {
     throw new EcrxError('DIGEST_MISMATCH', `Asked for ${ref.digest} but ECR returned ${root.digest}`, { details: { expected: ref.digest, actual: root.digest } });
   }
-  const parsed = parseManifest(root.bytes, root.mediaType || undefined);
+  return { root, parsed: parseManifest(root.bytes, root.mediaType || undefined) };
+}
+
+export async function resolveFromEcr(ecr: Ecr, ref: ImageRef, platformOpt: string | undefined, signal?: AbortSignal): Promise<ResolvedImage> {
+  const { root, parsed } = await fetchRoot(ecr, ref, signal);
   const rootBlob: ManifestBlob = { digest: root.digest, mediaType: parsed.mediaType, bytes: root.bytes };
 
   if (parsed.kind === 'manifest') {

@@ -16,6 +16,7 @@ import { dockerArchiveEntries, ociLayoutEntries } from '../formats/entries.js';
 import { writeDirectory, writeTar, writeTarFile } from '../formats/write.js';
 import { parsePlatform, formatPlatform } from '../oci/platform.js';
 import type { ImageSet } from '../image/image-set.js';
+import { setHttpDebug } from '../net/http.js';
 
 export type OutputFormat = 'oci' | 'oci-archive' | 'docker-archive';
 
@@ -39,6 +40,7 @@ export function defaultOutputName(ref: ImageRef, format: OutputFormat): string {
 /** Creates the reporter and the ECR connection that pull, push and copy all start with. */
 export async function openSession(flags: EcrFlags, prefix: string, ref?: ImageRef): Promise<{ reporter: Reporter; ecr: Ecr }> {
   const reporter = await createReporter(reporterKind(flags), prefix);
+  if (flags.debug) setHttpDebug((line) => process.stderr.write(`debug: ${line}\n`));
   const ecr = await Ecr.connect(connectionFor(flags, ref), {
     onRetry: (op, attempt, reason, delay) => reporter.retry(op, `${reason} (attempt ${attempt + 1}, in ${delay}ms)`),
     notice: (line) => reporter.notice(line),

@@ -29,7 +29,8 @@ export type ReporterKind = 'tty' | 'plain' | 'silent';
 
 export function reporterKind(opts: { json?: boolean; quiet?: boolean }, stream: NodeJS.WriteStream = process.stderr): ReporterKind {
   if (opts.json || opts.quiet) return 'silent';
-  return stream.isTTY && process.env.TERM !== 'dumb' ? 'tty' : 'plain';
+  // A pseudo-terminal without a size (some CI runners) cannot host redrawn bars: plain lines there too.
+  return stream.isTTY && (stream.columns ?? 0) > 0 && process.env.TERM !== 'dumb' ? 'tty' : 'plain';
 }
 
 export class SilentReporter implements Reporter {

@@ -1,0 +1,92 @@
+/** `ecrx inspect`: what an image is, without downloading its layers (only the small config, through the cache). */
+import { formatReference, parseReference, registryHost } from '../core/reference.js';
+import type { EcrFlags } from '../cli/common.js';
+import { printSuccess } from '../cli/output.js';
+import { fetchRoot, resolveFromEcr } from '../transfer/ecr-source.js';
+import { fetchBlobs } from '../transfer/fetch-blobs.js';
+import { openCache, openSession } from '../transfer/pull.js';
+import { formatPlatform } from '../oci/platform.js';
+import { formatBytes } from '../ui/format.js';
+
+export interface InspectFlags extends EcrFlags {
+  raw?: boolean;
+  config?: boolean;
+  platform?: string;
+  cacheDir?: string;
+}
+
+export async function inspect(imageText: string, flags: InspectFlags, signal: AbortSignal): Promise<void> {
+  const ref = parseReference(imageText);
+  const { reporter, ecr } = await openSession({ ...flags, quiet: flags.quiet || flags.raw }, 'inspect', ref);
+  try {
+    reporter.phase(`resolving ${formatReference(ref)}`);
+    const { root, parsed } = await fetchRoot(ecr, ref, signal);
+    if (flags.raw && !flags.platform && !flags.config) {
+      reporter.stop();
+      process.stdout.write(root.bytes); // exactly as stored: the bytes the digest is over
+      return;
+    }
+    const region = await ecr.region();
+    const base = {
+      image: `${registryHost(root.registryId, region, ref.fips)}/${formatReference({ repository: ref.repository, tag: ref.tag })}`,
+      registryId: root.registryId,
+      repository: ref.repository,
+      tag: ref.tag ?? null,
+    };
+    if (parsed.kind === 'index' && !flags.platform) {
+      reporter.stop();
+      const platforms = parsed.index.manifests.map((m) => ({ platform: m.platform ? formatPlatform(m.platform) : null, digest: m.digest, mediaType: m.mediaType, size: m.size }));
+      const data = { ...base, digest: root.digest, mediaType: parsed.mediaType, size: root.bytes.length, platforms };
+      printSuccess(flags, data, () =>
+        [`${data.image}`, `digest:     ${data.digest}`, `media type: ${data.mediaType}`, `platforms:`, ...platforms.map((p) => `  ${(p.platform ?? 'unknown').padEnd(16)} ${p.digest}`)].join('\n'),
+      );
+      return;
+    }
+    const resolved = await resolveFromEcr(ecr, ref, flags.platform, signal);
+    const image = resolved.set.images[0];
+    const cache = openCache(flags);
+    await fetchBlobs({ ecr, repository: ref.repository, blobs: [image.manifest.config], images: [image], cache, concurrency: 1, reporter, signal });
+    reporter.stop();
+    const configBytes = await cache.readBytes(image.manifest.config.digest);
+    if (flags.raw && flags.config) {
+      process.stdout.write(configBytes);
+      return;
+    }
+    if (flags.raw) {
+      process.stdout.write(image.bytes);
+      return;
+    }
+    const config = JSON.parse(configBytes.toString('utf8'));
+    const size = image.manifest.layers.reduce((n, l) => n + l.size, 0);
+    const data = {
+      ...base,
+      digest: image.digest,
+      indexDigest: parsed.kind === 'index' ? root.digest : null,
+      mediaType: image.mediaType,
+      size,
+      platform: config.os ? formatPlatform({ os: config.os, architecture: config.architecture, variant: config.variant }) : null,
+      created: config.created ?? null,
+      entrypoint: config.config?.Entrypoint ?? null,
+      cmd: config.config?.Cmd ?? null,
+      config: { digest: image.manifest.config.digest, size: image.manifest.config.size, mediaType: image.manifest.config.mediaType },
+      layers: image.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+      ...(flags.config ? { imageConfig: config } : {}),
+    };
+    printSuccess(flags, data, () =>
+      [
+        data.image,
+        `digest:     ${data.digest}`,
+        `media type: ${data.mediaType}`,
+        `platform:   ${data.platform ?? 'unknown'}`,
+        `created:    ${data.created ?? 'unknown'}`,
+        `entrypoint: ${JSON.stringify(data.entrypoint)}`,
+        `size:       ${formatBytes(size)} in ${data.layers.length} layers`,
+        ...data.layers.map((l, i) => `  ${String(i + 1).padStart(2)}. ${l.digest} ${formatBytes(l.size)}`),
+        ...(flags.config ? [JSON.stringify(config, null, 2)] : []),
+      ].join('\n'),
+    );
+  } finally {
+    reporter.stop();
+    ecr.destroy();
+  }
+}

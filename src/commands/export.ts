@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { runCommand } from '../cli/run.js';
+import { addEcrOptions, concurrencyOption } from '../cli/common.js';
+import { interruptible } from '../cli/interrupt.js';
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('export')
+    .argument('<image>', 'repo[:tag|@digest] or a full ECR URI')
+    .argument('<target>', 'a new or empty DIR, a FILE.tar, or - for a tar on stdout')
+    .description('write the flattened root filesystem of an image (layers applied with OCI whiteouts)')
+    .option('--platform <os/arch[/variant]>', 'platform of a multi-platform image (default: this machine\'s)')
+    .addOption(concurrencyOption())
+    .option('--cache-dir <dir>', 'blob cache');
+  addEcrOptions(cmd).addHelpText('after', `
+Examples:
+  $ ecrx export my-app:1.4 ./rootfs
+  $ ecrx export my-app:1.4 - | tar -t | head`);
+  cmd.action(async (image: string, target: string, flags) => runCommand(flags, async () => {
+    const { exportImage } = await import('../export/export.js');
+    await interruptible((signal) => exportImage(image, target, flags, signal));
+  }));
+}
