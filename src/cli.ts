@@ -33,6 +33,18 @@ export function buildProgram(): Command {
   registerCache(program);
   registerServe(program);
   registerDemo(program);
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ ecrx pull my-app:1.4                          # into ./my-app-1.4 (OCI layout)
+  $ docker save my-app:1.4 | ecrx push - my-app:1.4
+  $ ecrx tags my-app --json | jq -r '.data.tags[0].tag'
+  $ ecrx serve --port 0                           # a local ECR endpoint for tests and demos
+
+Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 130 interrupted.
+Credentials and region come from the AWS SDK's usual sources (env, profiles, SSO, web identity, instance roles).`,
+  );
   return program;
 }
 
