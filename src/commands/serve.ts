@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .addOption(new Option('--fault-expire <p>', 'answer downloads with 403 "Request has expired" with probability p').argParser(parseProbability))
     .addOption(new Option('--fault-lose-part-response <p>', 'drop the UploadLayerPart response after the part landed, with probability p').argParser(parseProbability))
     .addOption(new Option('--fault-layer-lag <ms>', 'PutImage sees a just-completed layer only after ms milliseconds').argParser(parseNonNegativeInt))
+    .addOption(new Option('--fault-bandwidth <bytes-per-second>', 'pace every blob download to this rate (a slow link)').argParser(parseNonNegativeInt))
     .addOption(new Option('--fault-seed <n>', 'seed for the fault generator, for repeatable runs').argParser(parseNonNegativeInt))
     .option('--log', 'print one line per API call on stderr')
     .option('--json', 'print the ready line as a JSON envelope')

@@ -78,6 +78,10 @@ export function toEcrxError(err: unknown): EcrxError {
     case 'EPERM':
     case 'EROFS':
       return new EcrxError('PERMISSION_DENIED', `Permission denied${e.path ? `: ${e.path}` : ''}`, { hint: 'Choose a writable location with --output or --cache-dir.', cause: err });
+    case 'ENOENT':
+    case 'ENOTDIR':
+    case 'EISDIR':
+      return new EcrxError('OUTPUT_ERROR', `${e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'ENOTDIR' ? 'Not a directory' : 'Is a directory'}${e.path ? `: ${e.path}` : ''}`, { hint: 'Check the path given with --output, --cache-dir or as the target.', cause: err });
     case 'EADDRINUSE':
       return new EcrxError('PORT_IN_USE', `The address is already in use${(e as any).port ? ` (port ${(e as any).port})` : ''}`, { hint: 'Pick another --port, or --port 0 for any free one.', cause: err });
     default:

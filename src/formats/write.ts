@@ -55,7 +55,8 @@ async function placeFile(src: string, dest: string): Promise<void> {
 export async function writeDirectory(entries: Entry[], target: string, cleanup: string[] = []): Promise<void> {
   const tmp = tmpSibling(target, 'tmp');
   cleanup.push(tmp);
-  await fsp.mkdir(tmp, { recursive: true });
+  // Not recursive: the parent must exist (and Node's recursive mkdir can spin forever on /proc-like file systems).
+  await fsp.mkdir(tmp);
   try {
     const made = new Set<string>();
     for (const e of entries) {

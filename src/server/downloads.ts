@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { Context } from './context.js';
 import { formatAmzDate, parseAmzDate, presignSignature, safeEqualHex } from './sigv4.js';
@@ -61,6 +62,20 @@ export function sendS3Error(res: ServerResponse, err: S3Error, method: string): 
 
 export type DownloadLog = (status: number, note?: string) => void;
 
+/** Paces a response to a byte rate, as a slow link would. */
+class Pace extends Transform {
+  private readonly started = Date.now();
+  private sent = 0;
+  constructor(private readonly bytesPerSecond: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.sent += chunk.length;
+    const due = this.started + (this.sent / this.bytesPerSecond) * 1000;
+    setTimeout(() => cb(null, chunk), Math.max(0, due - Date.now()));
+  }
+}
+
 export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingMessage, res: ServerResponse, url: URL, log: DownloadLog = () => undefined): void {
   const method = req.method ?? 'GET';
   const fail = (err: S3Error) => {
@@ -70,6 +85,9 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
   if (method !== 'GET' && method !== 'HEAD') {
     return fail({ status: 405, code: 'MethodNotAllowed', message: 'The specified method is not allowed against this resource.' });
   }
+  // A client must send no AWS credentials to the download host; the log says so when one does.
+  const credentialHeaders = ['x-amz-security-token', 'x-amz-date', 'x-amz-content-sha256'].filter((h) => req.headers[h] !== undefined);
+  if (credentialHeaders.length) log(0, `credentials-in-request: ${credentialHeaders.join(',')}`);
   if (req.headers.authorization) {
     return fail({ status: 400, code: 'InvalidArgument', message: 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified' });
   }
@@ -126,8 +144,9 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
   }
   // A cut download sends part of the body and then drops the connection, as a flaky link does.
   const cutAt = ctx.faults.cut() ? start + Math.floor(ctx.faults.random() * length) : -1;
-  const stream = createReadStream(path, { start, end: cutAt >= 0 ? Math.max(cutAt - 1, start) : end, highWaterMark: 1 << 20 });
-  stream.on('error', () => res.destroy());
+  const file = createReadStream(path, { start, end: cutAt >= 0 ? Math.max(cutAt - 1, start) : end, highWaterMark: ctx.faults.bandwidth ? 64 * 1024 : 1 << 20 });
+  const stream = ctx.faults.bandwidth ? file.pipe(new Pace(ctx.faults.bandwidth)) : file;
+  file.on('error', () => res.destroy());
   log(status, cutAt >= 0 ? `cut at byte ${cutAt}` : undefined);
   if (cutAt >= 0) {
     stream.on('end', () => res.destroy());
@@ -135,5 +154,8 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
   } else {
     stream.pipe(res);
   }
-  res.on('close', () => stream.destroy());
+  res.on('close', () => {
+    file.destroy();
+    if (stream !== file) stream.destroy();
+  });
 }

@@ -22,6 +22,7 @@ export interface ServeFlags {
   faultExpire?: number;
   faultLosePartResponse?: number;
   faultLayerLag?: number;
+  faultBandwidth?: number;
   faultSeed?: number;
   log?: boolean;
   json?: boolean;
@@ -59,6 +60,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
       expire: flags.faultExpire,
       losePartResponse: flags.faultLosePartResponse,
       layerLagMs: flags.faultLayerLag,
+      bandwidth: flags.faultBandwidth,
       seed: flags.faultSeed,
     },
     onRequest: flags.log
