@@ -9,7 +9,12 @@ const common = (c: Command) =>
 
 export function register(program: Command): void {
   const cache = program.command('cache').description('look after the local blob cache');
-  common(cache.command('ls').description('list cached blobs, most recently used first')).action(async (flags) =>
+  common(cache.command('ls').description('list cached blobs, most recently used first'))
+    .addHelpText('after', `
+Examples:
+  $ ecrx cache ls
+  $ ecrx cache ls --json | jq .data.totalBytes`)
+    .action(async (flags) =>
     runCommand(flags, async () => (await import('../actions/cache.js')).cacheLs(flags)),
   );
   common(cache.command('prune').description('remove cached blobs: least recently used first, or all without limits'))
@@ -20,7 +25,12 @@ Examples:
   $ ecrx cache prune --older-than 14d
   $ ecrx cache prune --max-size 20G`)
     .action(async (flags) => runCommand(flags, async () => (await import('../actions/cache.js')).cachePrune(flags)));
-  common(cache.command('verify').description('re-hash every cached blob; a bad one is removed and reported')).action(async (flags) =>
+  common(cache.command('verify').description('re-hash every cached blob; a bad one is removed and reported'))
+    .addHelpText('after', `
+Examples:
+  $ ecrx cache verify
+  $ ecrx cache verify --json | jq '.data.removed | length'`)
+    .action(async (flags) =>
     runCommand(flags, async () => (await import('../actions/cache.js')).cacheVerify(flags)),
   );
 }

@@ -4,6 +4,7 @@
  * The SDK itself is imported only when a command first talks to ECR.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ECRClient } from '@aws-sdk/client-ecr';
@@ -33,6 +34,8 @@ export interface CallOptions {
   attempts?: number;
   signal?: AbortSignal;
 }
+
+const requireCjs = createRequire(import.meta.url);
 
 export const PLACEHOLDER_ACCESS_KEY = 'ECRXLOCALPLACEHOLDER';
 
@@ -68,7 +71,9 @@ export class Ecr {
   ) {}
 
   static async connect(conn: Connection, hooks: ClientHooks = {}): Promise<Ecr> {
-    const sdk = await import('@aws-sdk/client-ecr');
+    // require(), not import(): the SDK is CommonJS, and loading it through the ESM loader costs a lexer pass over
+    // every module for named exports, which is most of a warm pull's start-up.
+    const sdk = requireCjs('@aws-sdk/client-ecr') as typeof import('@aws-sdk/client-ecr');
     const endpoint = configuredEndpoint(conn);
     let credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
     if (isLoopbackUrl(endpoint) && !credentialsConfigured(conn.profile)) {
@@ -81,7 +86,7 @@ export class Ecr {
     const agent = proxyAgentFor(apiUrl);
     let requestHandler: unknown;
     if (agent) {
-      const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+      const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
       requestHandler = new NodeHttpHandler({ httpAgent: agent as any, httpsAgent: agent as any });
       hooks.debug?.(`ecr API via proxy for ${apiUrl.host}`);
     }

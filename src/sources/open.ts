@@ -23,6 +23,8 @@ export interface OpenedSource {
   /** A name the source gave the image (ref name annotation or RepoTags). */
   names: string[];
   platform?: string;
+  /** Re-hashes the given blobs, for sources whose blobs were not verified on the way in (directories). */
+  verify?: (digests: string[]) => Promise<void>;
 }
 
 export interface OpenOptions {
@@ -97,18 +99,21 @@ async function openLayoutDir(dir: string, name: string | undefined, opts: OpenOp
   }
   const reader = dirReader(dir);
   const { set, refName, platform } = await readLayoutImage(reader, await fsp.readFile(join(dir, 'index.json')), dir, { name, platform: opts.platform });
-  // Verify every blob before anything is uploaded: a layout on disk may have been changed by hand.
-  const { default: pLimit } = await import('p-limit');
-  const limit = pLimit(4);
-  await Promise.all(
-    set.blobs.map((b) =>
-      limit(async () => {
-        const actual = await fileDigest(reader.path(b.digest)!, opts.signal);
-        if (actual !== b.digest) {
-          throw new EcrxError('INVALID_IMAGE', `${dir}: blob ${b.digest} does not match its digest (its content hashes to ${actual})`, { details: { expected: b.digest, actual } });
-        }
-      }),
-    ),
-  );
-  return { kind: 'oci-layout', set, pathOf: (d) => reader.path(d)!, names: refName ? [refName] : [], platform };
+  // The blobs a push will send are re-hashed before any upload (a layout on disk may have been changed by hand);
+  // those the repository already has are never read, so a re-push costs no pass over the layers.
+  const verify = async (digests: string[]) => {
+    const { default: pLimit } = await import('p-limit');
+    const limit = pLimit(2);
+    await Promise.all(
+      digests.map((d) =>
+        limit(async () => {
+          const actual = await fileDigest(reader.path(d)!, opts.signal);
+          if (actual !== d) {
+            throw new EcrxError('INVALID_IMAGE', `${dir}: blob ${d} does not match its digest (its content hashes to ${actual})`, { details: { expected: d, actual } });
+          }
+        }),
+      ),
+    );
+  };
+  return { kind: 'oci-layout', set, pathOf: (d) => reader.path(d)!, names: refName ? [refName] : [], platform, verify };
 }

@@ -22,6 +22,8 @@ export interface SinkOptions {
   concurrency: number;
   reporter: Reporter;
   signal?: AbortSignal;
+  /** Checks the blobs about to be uploaded, before the first upload starts. */
+  verifyBeforeUpload?: (digests: string[]) => Promise<void>;
   /** How long LayersNotFoundException right after an upload is waited out (ECR's consistency lag). */
   layerLagMs?: number;
 }
@@ -50,6 +52,11 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   const { ecr, repository, set, reporter } = o;
   reporter.phase(`checking ${set.blobs.length} blobs in ${repository}`);
   const available = await availableBlobs(ecr, repository, set.blobs.map((b) => b.digest), o.signal);
+  const missing = set.blobs.filter((b) => !available.has(b.digest)).map((b) => b.digest);
+  if (o.verifyBeforeUpload && missing.length) {
+    reporter.phase(`verifying ${missing.length} blobs`);
+    await o.verifyBeforeUpload(missing);
+  }
 
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(o.concurrency);

@@ -65,6 +65,18 @@ describe('pull under faults', () => {
     }
   });
 
+  test('URLs that really expire mid-transfer (1 s TTL on a slow, cut link) are renewed', async () => {
+    const { serve, code } = await pullUnder(['--url-ttl', '1', '--fault-cut', '1', '--fault-bandwidth', String(1024 * 1024), '--fault-seed', '66'], 'really-expire');
+    try {
+      expect(code).toBe(0);
+      expectSameBytes(join(work, 'really-expire'));
+      expect(serve.log()).toMatch(/GET blob 403 AccessDenied/);
+    } finally {
+      await serve.dispose();
+      rmSync(serve.dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('a cut download resumes with Range instead of starting over', async () => {
     const { serve, code } = await pullUnder(['--fault-cut', '0.5', '--fault-seed', '66'], 'range');
     try {

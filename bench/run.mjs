@@ -1,0 +1,263 @@
+#!/usr/bin/env node
+/**
+ * npm run bench: ecrx against the limit and the tools people use instead, on one machine, in one run.
+ * Starts `ecrx serve` on loopback, generates incompressible images, runs each scenario several times, reports the
+ * median and the peak resident memory of the ecrx process, prints one table and writes it as JSON to bench/results/.
+ *
+ *   npm run bench                      # everything
+ *   BENCH_QUICK=1 npm run bench        # smaller images, fewer runs (a smoke run)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, writeSync, existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import { once } from 'node:events';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(root, 'bin', 'ecrx');
+const quick = Boolean(process.env.BENCH_QUICK);
+const RUNS = quick ? 2 : 3;
+const MiB = 1024 * 1024;
+const work = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'ecrx-bench-'));
+const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIABENCH00000000000', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+const sha = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Writes `size` random bytes to `path` in 8 MiB chunks and returns the digest. */
+function randomFile(path, size) {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'w');
+  for (let off = 0; off < size; off += 8 * MiB) {
+    const chunk = randomBytes(Math.min(8 * MiB, size - off));
+    h.update(chunk);
+    writeSync(fd, chunk);
+  }
+  closeSync(fd);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** An OCI layout with `count` random layers of `size` bytes (incompressible: compression flatters no one). */
+function makeLayout(dir, count, size) {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const layers = [];
+  for (let i = 0; i < count; i++) {
+    const tmp = join(blobs, `tmp-${i}`);
+    const digest = randomFile(tmp, size);
+    spawnSync('mv', [tmp, join(blobs, digest.slice(7))]);
+    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size });
+  }
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
+  writeFileSync(join(blobs, sha(config).slice(7)), config);
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length }, layers }));
+  writeFileSync(join(blobs, sha(manifest).slice(7)), manifest);
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+  return { layers, config: { digest: sha(config), size: config.length }, digest: sha(manifest) };
+}
+
+/** Runs a command, timing it and sampling its peak resident memory (VmHWM) until it exits. */
+async function measure(cmd, args, opts = {}) {
+  const started = process.hrtime.bigint();
+  const child = spawn(cmd, args, { env: opts.env ?? env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let peak = 0;
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const sample = () => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+    } catch {}
+  };
+  const timer = setInterval(sample, 20);
+  const [code] = await once(child, 'exit');
+  clearInterval(timer);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr.slice(-2000)}`);
+  return { ms, peak, stdout };
+}
+
+async function startServe() {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--data-dir', join(work, 'serve')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = await once(child.stdout, 'data');
+  return { endpoint: JSON.parse(String(line)).data.endpoint, child };
+}
+
+async function sdkClient(endpoint) {
+  const sdk = await import(join(root, 'node_modules/@aws-sdk/client-ecr/dist-cjs/index.js'));
+  return { sdk, client: new sdk.ECRClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIABENCH00000000000', secretAccessKey: 'bench' } }) };
+}
+
+/** The pull limit: the same blobs from the same URLs, a plain concurrent HTTP client, hashed and written. */
+async function pullLimit(urls, outDir, concurrency = 4) {
+  mkdirSync(outDir, { recursive: true });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const queue = [...urls];
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let u = queue.shift(); u; u = queue.shift()) {
+      const res = await new Promise((resolve, reject) => http.get(u.url, { agent }, resolve).on('error', reject));
+      const h = createHash('sha256');
+      const out = createWriteStream(join(outDir, u.digest.slice(7)));
+      for await (const chunk of res) {
+        h.update(chunk);
+        if (!out.write(chunk)) await once(out, 'drain');
+      }
+      out.end();
+      await once(out, 'finish');
+      if (`sha256:${h.digest('hex')}` !== u.digest) throw new Error('limit client: digest mismatch');
+    }
+  }));
+  agent.destroy();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+/** The push limit: the same parts as UploadLayerPart bodies from a minimal signed client (the SDK, nothing else). */
+async function pushLimit(sdkc, repositoryName, layout, blobs, concurrency = 4) {
+  const { sdk, client } = sdkc;
+  const queue = [...blobs];
+  const started = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let b = queue.shift(); b; b = queue.shift()) {
+      const { uploadId, partSize } = await client.send(new sdk.InitiateLayerUploadCommand({ repositoryName }));
+      const fh = await open(join(layout, 'blobs', 'sha256', b.digest.slice(7)));
+      for (let off = 0; off < b.size; off += partSize) {
+        const len = Math.min(partSize, b.size - off);
+        const buf = Buffer.allocUnsafe(len);
+        await fh.read(buf, 0, len, off);
+        await client.send(new sdk.UploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: off, partLastByte: off + len - 1, layerPartBlob: buf }));
+      }
+      await fh.close();
+      await client.send(new sdk.CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [b.digest] }));
+    }
+  }));
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+const rows = [];
+function row(scenario, ecrx, baseline, baselineName, peak, note = '') {
+  rows.push({ scenario, ecrxMs: Math.round(ecrx), baseline: baselineName, baselineMs: baseline === undefined ? null : Math.round(baseline), ratio: baseline ? Number((ecrx / baseline).toFixed(2)) : null, peakRssMB: peak ? Number((peak / MiB).toFixed(1)) : null, note });
+  const r = rows.at(-1);
+  process.stderr.write(`bench: ${scenario}: ecrx ${r.ecrxMs} ms${r.baselineMs !== null ? `, ${baselineName} ${r.baselineMs} ms, ratio ${r.ratio}` : ''}${r.peakRssMB ? `, peak ${r.peakRssMB} MB` : ''}\n`);
+}
+
+async function main() {
+  process.stderr.write(`bench: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, work dir ${work}\n`);
+  // Start-up
+  const bare = [];
+  const ver = [];
+  const help = [];
+  let verPeak = 0;
+  for (let i = 0; i < 7; i++) {
+    bare.push((await measure(process.execPath, ['-e', '0'])).ms);
+    const v = await measure(process.execPath, [BIN, '--version']);
+    ver.push(v.ms);
+    verPeak = Math.max(verPeak, v.peak);
+    help.push((await measure(process.execPath, [BIN, '--help'])).ms);
+  }
+  row('ecrx --version', median(ver), median(bare), 'node -e 0', verPeak);
+  row('ecrx --help', median(help), median(bare), 'node -e 0', 0);
+
+  const serve = await startServe();
+  const sdkc = await sdkClient(serve.endpoint);
+  const scenarios = quick
+    ? [['1 x 64 MiB', 1, 64 * MiB], ['5 x 20 MiB', 5, 20 * MiB], ['50 x 100 KiB', 50, 100 * 1024]]
+    : [['1 x 1 GiB', 1, 1024 * MiB], ['20 x 50 MiB', 20, 50 * MiB], ['200 x 100 KiB', 200, 100 * 1024]];
+  let rt = 0;
+  for (const [name, count, size] of scenarios) {
+    process.stderr.write(`bench: generating ${name}\n`);
+    const layout = join(work, `layout-${count}`);
+    const img = makeLayout(layout, count, size);
+    const blobs = [img.config, ...img.layers];
+
+    // push cold (a new repository each run: layers are scoped per repository) and the push limit
+    const coldPush = [];
+    const limitPush = [];
+    let pushPeak = 0;
+    for (let r = 0; r < RUNS; r++) {
+      const repo = `bench/push-${count}-${r}`;
+      const limitRepo = `bench/limit-${count}-${r}`;
+      await sdkc.client.send(new sdkc.sdk.CreateRepositoryCommand({ repositoryName: repo }));
+      await sdkc.client.send(new sdkc.sdk.CreateRepositoryCommand({ repositoryName: limitRepo }));
+      const m = await measure(process.execPath, [BIN, 'push', layout, `${repo}:v1`, '--cache-dir', join(work, 'push-cache'), '-q', '--endpoint-url', serve.endpoint]);
+      coldPush.push(m.ms);
+      pushPeak = Math.max(pushPeak, m.peak);
+      limitPush.push(await pushLimit(sdkc, limitRepo, layout, blobs));
+    }
+    row(`push cold ${name}`, median(coldPush), median(limitPush), 'SDK UploadLayerPart loop', pushPeak);
+    const warmPush = [];
+    for (let r = 0; r < RUNS; r++) warmPush.push((await measure(process.execPath, [BIN, 'push', layout, `bench/push-${count}-0:v1`, '--cache-dir', join(work, 'push-cache'), '-q', '--endpoint-url', serve.endpoint])).ms);
+    row(`push warm ${name}`, median(warmPush), undefined, '', 0, 'everything already in the repository');
+
+    // pull cold (empty cache) vs the pull limit, then pull warm (everything cached)
+    const repo = `bench/push-${count}-0`;
+    const urls = [];
+    for (const b of blobs) {
+      const out = await sdkc.client.send(new sdkc.sdk.GetDownloadUrlForLayerCommand({ repositoryName: repo, layerDigest: b.digest }));
+      urls.push({ url: out.downloadUrl, digest: b.digest });
+    }
+    const coldPull = [];
+    const limitPull = [];
+    let pullPeak = 0;
+    for (let r = 0; r < RUNS; r++) {
+      rmSync(join(work, 'pull-cache'), { recursive: true, force: true });
+      rmSync(join(work, 'pulled'), { recursive: true, force: true });
+      const m = await measure(process.execPath, [BIN, 'pull', `${repo}:v1`, '-o', join(work, 'pulled'), '--cache-dir', join(work, 'pull-cache'), '-q', '--endpoint-url', serve.endpoint]);
+      coldPull.push(m.ms);
+      pullPeak = Math.max(pullPeak, m.peak);
+      rmSync(join(work, 'limit-out'), { recursive: true, force: true });
+      limitPull.push(await pullLimit(urls, join(work, 'limit-out')));
+    }
+    row(`pull cold ${name}`, median(coldPull), median(limitPull), 'plain HTTP client', pullPeak);
+    const warmPull = [];
+    let warmPeak = 0;
+    for (let r = 0; r < RUNS; r++) {
+      rmSync(join(work, 'pulled-warm'), { recursive: true, force: true });
+      const m = await measure(process.execPath, [BIN, 'pull', `${repo}:v1`, '-o', join(work, 'pulled-warm'), '--cache-dir', join(work, 'pull-cache'), '-q', '--endpoint-url', serve.endpoint]);
+      warmPull.push(m.ms);
+      warmPeak = Math.max(warmPeak, m.peak);
+    }
+    const rtStarted = process.hrtime.bigint();
+    await sdkc.client.send(new sdkc.sdk.BatchGetImageCommand({ repositoryName: repo, imageIds: [{ imageTag: 'v1' }] }));
+    rt = Number(process.hrtime.bigint() - rtStarted) / 1e6;
+    row(`pull warm ${name}`, median(warmPull), median(ver) + rt, 'start-up + 1 round trip', warmPeak);
+
+    // skopeo, the tool people would pick instead, where installed: OCI layout to OCI layout on the same disk
+    if (spawnSync('sh', ['-c', 'command -v skopeo']).status === 0) {
+      const sk = [];
+      for (let r = 0; r < RUNS; r++) {
+        rmSync(join(work, 'skopeo-out'), { recursive: true, force: true });
+        sk.push((await measure('skopeo', ['copy', '--quiet', `oci:${layout}:latest`, `oci:${join(work, 'skopeo-out')}:latest`])).ms);
+      }
+      row(`skopeo copy oci->oci ${name}`, median(sk), median(coldPull), 'ecrx pull cold', 0, 'ratio < 1 means skopeo (local copy, no network) was faster');
+    }
+    rmSync(layout, { recursive: true, force: true });
+    rmSync(join(work, 'limit-out'), { recursive: true, force: true });
+  }
+  serve.child.kill('SIGTERM');
+  sdkc.client.destroy();
+
+  const widths = [34, 10, 28, 12, 7, 10];
+  const line = (cells) => cells.map((c, i) => String(c ?? '').padEnd(widths[i])).join(' | ');
+  console.log(line(['scenario', 'ecrx ms', 'baseline', 'baseline ms', 'ratio', 'peak RSS MB']));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const r of rows) console.log(line([r.scenario, r.ecrxMs, r.baseline, r.baselineMs, r.ratio, r.peakRssMB]));
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  const file = join(root, 'bench', 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, quick, runs: RUNS, rows }, null, 2));
+  console.log(`\nwritten to ${file}`);
+}
+
+main()
+  .catch((err) => {
+    console.error(`bench: ${err.stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(work, { recursive: true, force: true }));
