@@ -14,4 +14,7 @@ test('ecrx demo pushes and pulls a real image through the embedded ecrx serve', 
   expect(res.stdout).toContain(`Pushed oci-layout`);
   expect(res.stdout).toMatch(new RegExp(`Pulled demo/app:1.0 ${digest} \\(linux/amd64\\) .* \\[oci\\]: 4 blobs, 4 downloaded`));
   expect(res.stdout).toMatch(/\[docker-archive\]: 4 blobs, 0 downloaded \(0 B\), 4 cached/);
+  expect(res.stdout).toMatch(/^1\.0\s+sha256:[0-9a-f]{12}/m);
+  expect(res.stdout).toContain('rootfs/etc/motd: Built by the ecrx demo.');
+  expect(res.stdout).toContain('rootfs/srv/latest -> data.bin');
 });

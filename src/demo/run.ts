@@ -11,6 +11,8 @@ import { buildImage, writeLayout } from '../image/build.js';
 import { push } from '../transfer/push.js';
 import { pull } from '../transfer/pull.js';
 import { interruptible } from '../cli/interrupt.js';
+import { tags } from '../actions/listing.js';
+import { exportImage } from '../export/export.js';
 
 export async function runDemo(flags: { keep?: boolean }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ecrx-demo-'));
@@ -43,11 +45,20 @@ export async function runDemo(flags: { keep?: boolean }): Promise<void> {
     say('3. ecrx push built-layout demo/app:1.0');
     await interruptible((signal) => push(layout, 'demo/app:1.0', { concurrency: 4, cacheDir: join(dir, 'push-cache') }, signal));
 
+    say('4. ecrx tags demo/app');
+    await interruptible((signal) => tags('demo/app', {}, signal));
+
     const out = join(dir, 'app-1.0');
-    say('4. ecrx pull demo/app:1.0 (cold cache)');
+    say('5. ecrx pull demo/app:1.0 (cold cache)');
     await interruptible((signal) => pull('demo/app:1.0', { concurrency: 4, cacheDir, output: out }, signal));
-    say('5. ecrx pull demo/app:1.0 --format docker-archive (warm cache: no download URL asked for)');
+    say('6. ecrx pull demo/app:1.0 --format docker-archive (warm cache: no download URL asked for)');
     await interruptible((signal) => pull('demo/app:1.0', { concurrency: 4, cacheDir, output: join(dir, 'app-1.0.tar'), format: 'docker-archive' }, signal));
+    say('7. ecrx export demo/app:1.0 rootfs');
+    const rootfs = join(dir, 'rootfs');
+    await interruptible((signal) => exportImage('demo/app:1.0', rootfs, { concurrency: 4, cacheDir, quiet: true }, signal));
+    const { readFileSync, readlinkSync } = await import('node:fs');
+    say(`   rootfs/etc/motd: ${readFileSync(join(rootfs, 'etc/motd'), 'utf8').trim()}`);
+    say(`   rootfs/srv/latest -> ${readlinkSync(join(rootfs, 'srv/latest'))}`);
     say(`\necrx demo: done. Same digest both ways: ${image.manifest.digest}`);
   } finally {
     await server.close();
