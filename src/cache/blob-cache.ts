@@ -4,10 +4,11 @@
  * it, so a crash or a concurrent writer never makes a partial blob visible, and two writers of the same blob both
  * end with the same complete file.
  */
-import { createReadStream, mkdirSync, promises as fsp, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readdirSync, statSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileDigest } from '../core/digest.js';
 
 export function defaultCacheDir(): string {
   if (process.env.ECRX_CACHE_DIR) return process.env.ECRX_CACHE_DIR;
@@ -104,9 +105,7 @@ export class BlobCache {
 
   /** Re-hashes a cached blob. */
   async verify(digest: string): Promise<{ ok: boolean; actual: string }> {
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(this.path(digest), { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-    const actual = `sha256:${hash.digest('hex')}`;
+    const actual = await fileDigest(this.path(digest));
     return { ok: actual === digest, actual };
   }
 

@@ -4,14 +4,14 @@
  * entries must hash to their name, and the small metadata files are kept in memory. A tar cannot be read twice,
  * so after this the archive is never touched again.
  */
-import { createHash } from 'node:crypto';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EcrxError } from '../core/errors.js';
 import type { BlobCache } from '../cache/blob-cache.js';
+import { HashingStream } from '../core/digest.js';
 
 export interface IngestedArchive {
   /** Small files (JSON metadata) by normalized path. */
@@ -32,16 +32,6 @@ export function safeEntryName(name: string): string {
     throw new EcrxError('INVALID_IMAGE', `The archive has an unsafe path '${name}' (absolute or with ..)`, { hint: 'This is not an image archive that docker save, skopeo or ecrx would write; refusing it.' });
   }
   return posix.normalize(trimmed);
-}
-
-class Hasher extends Transform {
-  readonly hash = createHash('sha256');
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
 }
 
 /** Peeks at the first bytes of a stream without consuming them. */
@@ -102,10 +92,10 @@ export async function ingestArchive(input: Readable, cache: BlobCache, opts: { s
         continue;
       }
       const tmp = cache.tmpPath('ingest');
-      const hasher = new Hasher();
+      const hasher = new HashingStream();
       try {
         await pipeline(entry, hasher, createWriteStream(tmp));
-        const digest = `sha256:${hasher.hash.digest('hex')}`;
+        const digest = hasher.digest();
         if (hasher.bytes !== size) throw new EcrxError('INVALID_IMAGE', `${opts.where}: ${name} is truncated (${hasher.bytes} of ${size} bytes)`);
         if (blobName && digest !== `sha256:${blobName[1]}`) {
           throw new EcrxError('INVALID_IMAGE', `${opts.where}: ${name} does not match its digest (its content hashes to ${digest})`, { details: { expected: `sha256:${blobName[1]}`, actual: digest } });

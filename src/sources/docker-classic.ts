@@ -3,13 +3,12 @@
  * layers. Layers are compressed with gzip, as `docker push` does, and the uncompressed -> compressed mapping is kept
  * in the cache so that pushing the same image again compresses nothing.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, createGunzip } from 'node:zlib';
 import { EcrxError } from '../core/errors.js';
 import type { BlobCache } from '../cache/blob-cache.js';
+import { HashingStream } from '../core/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import { sha256Digest, type ImageManifest } from '../oci/manifest.js';
 import type { ImageSet } from '../image/image-set.js';
@@ -19,16 +18,6 @@ interface DockerManifestEntry {
   Config: string;
   RepoTags?: string[] | null;
   Layers: string[];
-}
-
-class Hasher extends Transform {
-  readonly hash = createHash('sha256');
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
 }
 
 async function isGzip(path: string): Promise<boolean> {
@@ -50,10 +39,10 @@ async function compress(cache: BlobCache, diffId: string, signal?: AbortSignal):
     if (cache.has(digest, Number(sizeText))) return { digest, size: Number(sizeText) };
   }
   const tmp = cache.tmpPath('gzip');
-  const hasher = new Hasher();
+  const hasher = new HashingStream();
   try {
     await pipeline(createReadStream(cache.path(diffId), { highWaterMark: 1 << 20 }), createGzip({ level: 6 }), hasher, createWriteStream(tmp), { signal });
-    const digest = `sha256:${hasher.hash.digest('hex')}`;
+    const digest = hasher.digest();
     await cache.commit(tmp, digest);
     await cache.setIndex('gzip', diffId.slice(7), `${digest} ${hasher.bytes}`);
     return { digest, size: hasher.bytes };
@@ -63,11 +52,11 @@ async function compress(cache: BlobCache, diffId: string, signal?: AbortSignal):
 }
 
 async function uncompressedDigest(path: string): Promise<string> {
-  const hasher = new Hasher();
+  const hasher = new HashingStream();
   await pipeline(createReadStream(path), createGunzip(), hasher, async function* (src) {
     for await (const _ of src) void _;
   });
-  return `sha256:${hasher.hash.digest('hex')}`;
+  return hasher.digest();
 }
 
 export function pickDockerEntry(entries: DockerManifestEntry[], name: string | undefined, where: string): DockerManifestEntry {

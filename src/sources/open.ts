@@ -4,7 +4,7 @@
  * Everything is checked before anything is uploaded.
  */
 import { createReadStream, existsSync, promises as fsp, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { fileDigest } from '../core/digest.js';
 import { join } from 'node:path';
 import { EcrxError } from '../core/errors.js';
 import type { BlobCache } from '../cache/blob-cache.js';
@@ -59,12 +59,6 @@ function dirReader(dir: string): BlobReader {
 
 function cacheReader(cache: BlobCache): BlobReader {
   return { path: (d) => (cache.has(d) ? cache.path(d) : undefined), size: (d) => cache.sizeOf(d), read: (d) => cache.readBytes(d) };
-}
-
-async function fileDigest(path: string, signal?: AbortSignal): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) h.update(chunk as Buffer);
-  return `sha256:${h.digest('hex')}`;
 }
 
 export async function openSource(arg: string, cache: BlobCache, opts: OpenOptions = {}): Promise<OpenedSource> {

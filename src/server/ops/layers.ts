@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ApiError, invalidParameter } from '../api-error.js';
+import { fileDigest } from '../../core/digest.js';
 import { type Context, type Input, requireRepo, DIGEST_RE } from '../context.js';
 import type { UploadRecord } from '../store.js';
 
@@ -114,12 +114,6 @@ export function uploadLayerPart(ctx: Context, input: Input) {
   });
 }
 
-async function digestOfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
-}
-
 export function completeLayerUpload(ctx: Context, input: Input) {
   const repo = requireRepo(ctx, input);
   const up = requireUpload(ctx, input);
@@ -144,7 +138,7 @@ export function completeLayerUpload(ctx: Context, input: Input) {
       throw new ApiError('LayerPartTooSmallException', `Layer part ${small + 1} of upload '${up.id}' is ${up.parts[small]} bytes; every part but the last must be at least ${MIN_PART} bytes`);
     }
     const running = runningHashes.get(up.id);
-    const actual = running && running.bytes === up.received ? `sha256:${running.hash.digest('hex')}` : await digestOfFile(ctx.store.uploadDataPath(up.id));
+    const actual = running && running.bytes === up.received ? `sha256:${running.hash.digest('hex')}` : await fileDigest(ctx.store.uploadDataPath(up.id));
     runningHashes.delete(up.id);
     if (actual !== expected) {
       ctx.store.dropUpload(up);
