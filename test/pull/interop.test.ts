@@ -63,6 +63,23 @@ describeWithTool('skopeo', 'skopeo reads what ecrx pull writes', () => {
   });
 });
 
+describeWithTool('podman', 'podman loads the docker-archive ecrx pull writes', () => {
+  test('podman load names the image from RepoTags and has its config', async () => {
+    const out = join(work, 'for-podman.tar');
+    await pullAs('docker-archive', out);
+    const loaded = run('podman', ['load', '-i', out]);
+    const name = '000000000000.dkr.ecr.us-east-1.amazonaws.com/interop/app:v1';
+    expect(loaded).toContain(`Loaded image: ${name}`);
+    try {
+      const info = JSON.parse(run('podman', ['image', 'inspect', name]))[0];
+      expect(`sha256:${info.Id}`).toBe(image.config.digest);
+      expect(info.RootFS.Layers).toEqual(image.layers.map((l) => l.diffId));
+    } finally {
+      spawnSync('podman', ['rmi', '-f', name]);
+    }
+  });
+});
+
 describeWithTool('umoci', 'umoci unpacks the OCI layout ecrx pull writes', () => {
   test('files, modes and symlinks arrive', async () => {
     const out = join(work, 'umoci-layout');
