@@ -90,6 +90,22 @@ async function startServe() {
   return { endpoint: JSON.parse(String(line)).data.endpoint, child };
 }
 
+/** A local docker-registry (Debian's package), the registry-protocol side of the skopeo comparison. */
+async function startRegistry() {
+  if (spawnSync('sh', ['-c', 'command -v docker-registry']).status !== 0) return undefined;
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const config = join(work, 'registry.yml');
+  writeFileSync(config, `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${join(work, 'registry')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => http.get(`http://127.0.0.1:${port}/v2/`, (res) => { res.resume(); r(res.statusCode === 200); }).on('error', () => r(false)));
+    if (ok) return { child, host: `127.0.0.1:${port}` };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  return undefined;
+}
+
 async function sdkClient(endpoint) {
   const sdk = await import(join(root, 'node_modules/@aws-sdk/client-ecr/dist-cjs/index.js'));
   return { sdk, client: new sdk.ECRClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIABENCH00000000000', secretAccessKey: 'bench' } }) };
@@ -167,6 +183,7 @@ async function main() {
 
   const serve = await startServe();
   const sdkc = await sdkClient(serve.endpoint);
+  const registry = await startRegistry();
   const scenarios = quick
     ? [['1 x 64 MiB', 1, 64 * MiB], ['5 x 20 MiB', 5, 20 * MiB], ['50 x 100 KiB', 50, 100 * 1024]]
     : [['1 x 1 GiB', 1, 1024 * MiB], ['20 x 50 MiB', 20, 50 * MiB], ['200 x 100 KiB', 200, 100 * 1024]];
@@ -229,24 +246,50 @@ async function main() {
     rt = Number(process.hrtime.bigint() - rtStarted) / 1e6;
     row(`pull warm ${name}`, median(warmPull), median(ver) + rt, 'start-up + 1 round trip', warmPeak);
 
-    // skopeo, the tool people would pick instead, where installed: OCI layout to OCI layout on the same disk
-    if (spawnSync('sh', ['-c', 'command -v skopeo']).status === 0) {
-      const sk = [];
+    // The AWS CLI doing the same layer operations, where installed: get-download-url-for-layer per blob, then curl.
+    if (count <= 20 && spawnSync('sh', ['-c', 'command -v aws && command -v curl']).status === 0) {
+      const script = blobs.map((b) => `u=$(aws --endpoint-url ${serve.endpoint} --region us-east-1 ecr get-download-url-for-layer --repository-name ${repo} --layer-digest ${b.digest} --query downloadUrl --output text) && curl -sf -o "${join(work, 'awscli-out', b.digest.slice(7))}" "$u"`).join(' &&\n');
+      const cliRuns = [];
       for (let r = 0; r < RUNS; r++) {
-        rmSync(join(work, 'skopeo-out'), { recursive: true, force: true });
-        sk.push((await measure('skopeo', ['copy', '--quiet', `oci:${layout}:latest`, `oci:${join(work, 'skopeo-out')}:latest`])).ms);
+        rmSync(join(work, 'awscli-out'), { recursive: true, force: true });
+        mkdirSync(join(work, 'awscli-out'));
+        cliRuns.push((await measure('sh', ['-c', script], { env: { ...env, AWS_PAGER: '' } })).ms);
       }
-      row(`skopeo copy oci->oci ${name}`, median(sk), median(coldPull), 'ecrx pull cold', 0, 'ratio < 1 means skopeo (local copy, no network) was faster');
+      row(`aws cli + curl pull ${name}`, median(cliRuns), median(coldPull), 'ecrx pull cold', 0, 'sequential, no verification; ratio > 1 means ecrx was faster');
+    }
+
+    // skopeo, the tool people would pick instead, where installed: to and from a local docker-registry (the
+    // registry protocol ecrx does without), else between two OCI layouts on the same disk.
+    if (spawnSync('sh', ['-c', 'command -v skopeo']).status === 0) {
+      if (registry) {
+        const skPush = [];
+        const skPull = [];
+        for (let r = 0; r < RUNS; r++) {
+          skPush.push((await measure('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${registry.host}/bench/img-${count}-${r}:v1`])).ms);
+          rmSync(join(work, 'skopeo-out'), { recursive: true, force: true });
+          skPull.push((await measure('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/bench/img-${count}-0:v1`, `oci:${join(work, 'skopeo-out')}:latest`])).ms);
+        }
+        row(`skopeo push to docker-registry ${name}`, median(skPush), median(coldPush), 'ecrx push cold', 0, 'ratio > 1 means ecrx was faster');
+        row(`skopeo pull from docker-registry ${name}`, median(skPull), median(coldPull), 'ecrx pull cold', 0, 'ratio > 1 means ecrx was faster');
+      } else {
+        const sk = [];
+        for (let r = 0; r < RUNS; r++) {
+          rmSync(join(work, 'skopeo-out'), { recursive: true, force: true });
+          sk.push((await measure('skopeo', ['copy', '--quiet', `oci:${layout}:latest`, `oci:${join(work, 'skopeo-out')}:latest`])).ms);
+        }
+        row(`skopeo copy oci->oci ${name}`, median(sk), median(coldPull), 'ecrx pull cold', 0, 'no docker-registry installed; ratio > 1 means ecrx was faster');
+      }
     }
     rmSync(layout, { recursive: true, force: true });
     rmSync(join(work, 'limit-out'), { recursive: true, force: true });
   }
   serve.child.kill('SIGTERM');
+  registry?.child.kill('SIGTERM');
   sdkc.client.destroy();
 
   const widths = [34, 10, 28, 12, 7, 10];
   const line = (cells) => cells.map((c, i) => String(c ?? '').padEnd(widths[i])).join(' | ');
-  console.log(line(['scenario', 'ecrx ms', 'baseline', 'baseline ms', 'ratio', 'peak RSS MB']));
+  console.log(line(['scenario', 'measured ms', 'baseline', 'baseline ms', 'ratio', 'peak RSS MB']));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const r of rows) console.log(line([r.scenario, r.ecrxMs, r.baseline, r.baselineMs, r.ratio, r.peakRssMB]));
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });

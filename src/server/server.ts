@@ -74,7 +74,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     presign: (registryId, repositoryName, digest) => presigner.sign(currentBase, registryId, repositoryName, digest),
   };
 
-  const server = createServer((req, res) => {
+  const server = createServer({ highWaterMark: 1 << 20 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith(DOWNLOAD_PREFIX)) {
       const started = Date.now();
