@@ -94,12 +94,13 @@ async function startServe() {
 async function startRegistry() {
   if (spawnSync('sh', ['-c', 'command -v docker-registry']).status !== 0) return undefined;
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const config = join(work, 'registry.yml');
-  writeFileSync(config, `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${join(work, 'registry')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
+  const config = join(work, `registry-${port}.yml`);
+  const storage = join(work, `registry-${port}`);
+  writeFileSync(config, `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${storage} } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
   const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise((r) => http.get(`http://127.0.0.1:${port}/v2/`, (res) => { res.resume(); r(res.statusCode === 200); }).on('error', () => r(false)));
-    if (ok) return { child, host: `127.0.0.1:${port}` };
+    if (ok) return { child, host: `127.0.0.1:${port}`, storage };
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill();
@@ -183,7 +184,7 @@ async function main() {
 
   const serve = await startServe();
   const sdkc = await sdkClient(serve.endpoint);
-  const registry = await startRegistry();
+  const registry = spawnSync('sh', ['-c', 'command -v docker-registry']).status === 0;
   const scenarios = quick
     ? [['1 x 64 MiB', 1, 64 * MiB], ['5 x 20 MiB', 5, 20 * MiB], ['50 x 100 KiB', 50, 100 * 1024]]
     : [['1 x 1 GiB', 1, 1024 * MiB], ['20 x 50 MiB', 20, 50 * MiB], ['200 x 100 KiB', 200, 100 * 1024]];
@@ -265,9 +266,14 @@ async function main() {
         const skPush = [];
         const skPull = [];
         for (let r = 0; r < RUNS; r++) {
-          skPush.push((await measure('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${registry.host}/bench/img-${count}-${r}:v1`])).ms);
+          // A new registry (new port, empty storage) per run: skopeo remembers where blobs were seen and would
+          // otherwise mount them from the last run's repository instead of uploading them; ECR cannot do that.
+          const reg = await startRegistry();
+          skPush.push((await measure('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${reg.host}/bench/img:v1`])).ms);
           rmSync(join(work, 'skopeo-out'), { recursive: true, force: true });
-          skPull.push((await measure('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${registry.host}/bench/img-${count}-0:v1`, `oci:${join(work, 'skopeo-out')}:latest`])).ms);
+          skPull.push((await measure('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/bench/img:v1`, `oci:${join(work, 'skopeo-out')}:latest`])).ms);
+          reg.child.kill('SIGTERM');
+          rmSync(reg.storage, { recursive: true, force: true });
         }
         row(`skopeo push to docker-registry ${name}`, median(skPush), median(coldPush), 'ecrx push cold', 0, 'ratio > 1 means ecrx was faster');
         row(`skopeo pull from docker-registry ${name}`, median(skPull), median(coldPull), 'ecrx pull cold', 0, 'ratio > 1 means ecrx was faster');
@@ -284,7 +290,6 @@ async function main() {
     rmSync(join(work, 'limit-out'), { recursive: true, force: true });
   }
   serve.child.kill('SIGTERM');
-  registry?.child.kill('SIGTERM');
   sdkc.client.destroy();
 
   const widths = [34, 10, 28, 12, 7, 10];
