@@ -1,7 +1,7 @@
 /** `ecrx cache ls | prune | verify`: what the blob cache holds, trimming it, re-hashing it. */
 import { EcrxError } from '../core/errors.js';
 import { printSuccess, type OutputMode } from '../cli/output.js';
-import { openCache } from '../transfer/pull.js';
+import { openCache } from '../transfer/session.js';
 import { formatBytes } from '../ui/format.js';
 
 export interface CacheFlags extends OutputMode {

@@ -4,7 +4,7 @@ import type { EcrFlags } from '../cli/common.js';
 import { printSuccess } from '../cli/output.js';
 import { fetchRoot, resolveFromEcr } from '../transfer/ecr-source.js';
 import { fetchBlobs } from '../transfer/fetch-blobs.js';
-import { openCache, openSession } from '../transfer/pull.js';
+import { openCache, openSession } from '../transfer/session.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatBytes } from '../ui/format.js';
 

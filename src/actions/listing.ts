@@ -1,16 +1,15 @@
 /** `ecrx tags` and `ecrx repos`: every page, newest first. */
 import { EcrxError } from '../core/errors.js';
+import { isValidRepository } from '../core/reference.js';
 import type { EcrFlags } from '../cli/common.js';
 import { printSuccess } from '../cli/output.js';
-import { openSession } from '../transfer/pull.js';
+import { openSession } from '../transfer/session.js';
 import { formatBytes } from '../ui/format.js';
-
-const REPO_RE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
 const toIso = (d: unknown) => (d instanceof Date ? d.toISOString() : d ? new Date(d as string).toISOString() : null);
 
 export async function tags(repository: string, flags: EcrFlags, signal: AbortSignal): Promise<void> {
-  if (!REPO_RE.test(repository)) throw new EcrxError('VALIDATION_ERROR', `Invalid repository name '${repository}'`, { hint: 'For example team/app (no tag: ecrx tags lists them).' });
+  if (!isValidRepository(repository)) throw new EcrxError('VALIDATION_ERROR', `Invalid repository name '${repository}'`, { hint: 'For example team/app (no tag: ecrx tags lists them).' });
   const { reporter, ecr } = await openSession(flags, 'tags');
   try {
     reporter.phase(`listing ${repository}`);

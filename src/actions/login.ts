@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EcrxError } from '../core/errors.js';
 import type { EcrFlags } from '../cli/common.js';
 import { printSuccess } from '../cli/output.js';
-import { openSession } from '../transfer/pull.js';
+import { openSession } from '../transfer/session.js';
 
 export interface LoginFlags extends EcrFlags {
   printPassword?: boolean;

@@ -3,7 +3,7 @@ import { EcrxError } from '../core/errors.js';
 import { formatReference, parseReference } from '../core/reference.js';
 import type { EcrFlags } from '../cli/common.js';
 import { printSuccess } from '../cli/output.js';
-import { openSession } from '../transfer/pull.js';
+import { openSession } from '../transfer/session.js';
 
 export async function rm(images: string[], flags: EcrFlags, signal: AbortSignal): Promise<void> {
   const refs = images.map((i) => parseReference(i, { defaultTag: false }));

@@ -80,6 +80,10 @@ export function registryHost(registryId: string, region: string, fips = false): 
   return `${registryId}.dkr.ecr${fips ? '-fips' : ''}.${region}.${suffix}`;
 }
 
+export function isValidRepository(name: string): boolean {
+  return REPO_RE.test(name) && name.length >= 2 && name.length <= 256;
+}
+
 export function isValidTag(tag: string): boolean {
   return TAG_RE.test(tag);
 }

@@ -10,7 +10,7 @@ import type { EcrFlags } from '../cli/common.js';
 import { printSuccess } from '../cli/output.js';
 import { resolveFromEcr } from '../transfer/ecr-source.js';
 import { fetchBlobs } from '../transfer/fetch-blobs.js';
-import { openCache, openSession } from '../transfer/pull.js';
+import { openCache, openSession } from '../transfer/session.js';
 import { applyLayers } from './flatten.js';
 import { formatDuration } from '../ui/format.js';
 

@@ -10,7 +10,7 @@ import { formatBytes, formatDuration } from '../ui/format.js';
 import { resolveFromEcr } from './ecr-source.js';
 import { availableBlobs, pushToEcr } from './ecr-sink.js';
 import { fetchBlobs } from './fetch-blobs.js';
-import { openCache, openSession } from './pull.js';
+import { openCache, openSession } from './session.js';
 import { parsePlatform } from '../oci/platform.js';
 
 export interface CopyFlags extends EcrFlags {

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { EcrxError } from '../core/errors.js';
 import { formatReference, parseReference, registryHost, type ImageRef } from '../core/reference.js';
-import { BlobCache, defaultCacheDir } from '../cache/blob-cache.js';
-import { Ecr } from '../ecr/client.js';
-import { connectionFor, type EcrFlags } from '../cli/common.js';
-import { createReporter, reporterKind, type Reporter } from '../ui/reporter.js';
+import { BlobCache } from '../cache/blob-cache.js';
+import { openCache, openSession } from './session.js';
+import type { EcrFlags } from '../cli/common.js';
 import { formatBytes, formatDuration } from '../ui/format.js';
 import { printSuccess } from '../cli/output.js';
 import { resolveFromEcr } from './ecr-source.js';
@@ -16,7 +15,6 @@ import { dockerArchiveEntries, ociLayoutEntries } from '../formats/entries.js';
 import { writeDirectory, writeTar, writeTarFile } from '../formats/write.js';
 import { parsePlatform, formatPlatform } from '../oci/platform.js';
 import type { ImageSet } from '../image/image-set.js';
-import { setHttpDebug } from '../net/http.js';
 
 export type OutputFormat = 'oci' | 'oci-archive' | 'docker-archive';
 
@@ -35,24 +33,6 @@ export function defaultOutputName(ref: ImageRef, format: OutputFormat): string {
   const name = ref.repository.slice(ref.repository.lastIndexOf('/') + 1);
   const suffix = ref.tag ?? `sha256-${ref.digest!.slice(7, 19)}`;
   return `${name}-${suffix}${format === 'oci' ? '' : '.tar'}`;
-}
-
-/** Creates the reporter and the ECR connection that pull, push and copy all start with. */
-export async function openSession(flags: EcrFlags, prefix: string, ref?: ImageRef): Promise<{ reporter: Reporter; ecr: Ecr }> {
-  const reporter = await createReporter(reporterKind(flags), prefix);
-  if (flags.debug) setHttpDebug((line) => process.stderr.write(`debug: ${line}\n`));
-  const ecr = await Ecr.connect(connectionFor(flags, ref), {
-    onRetry: (op, attempt, reason, delay) => reporter.retry(op, `${reason} (attempt ${attempt + 1}, in ${delay}ms)`),
-    notice: (line) => reporter.notice(line),
-    debug: flags.debug ? (line) => process.stderr.write(`debug: ${line}\n`) : undefined,
-  });
-  return { reporter, ecr };
-}
-
-export function openCache(flags: { cacheDir?: string }): BlobCache {
-  const cache = new BlobCache(flags.cacheDir ?? defaultCacheDir());
-  cache.sweepStaleTemp();
-  return cache;
 }
 
 export async function pull(refText: string, flags: PullFlags, signal: AbortSignal): Promise<void> {

@@ -6,7 +6,7 @@ import { printSuccess } from '../cli/output.js';
 import { formatBytes, formatDuration } from '../ui/format.js';
 import { openSource } from '../sources/open.js';
 import { pushToEcr } from './ecr-sink.js';
-import { openCache, openSession } from './pull.js';
+import { openCache, openSession } from './session.js';
 import { parsePlatform } from '../oci/platform.js';
 
 export interface PushFlags extends EcrFlags {
