@@ -8,7 +8,7 @@ test('ecrx demo pushes and pulls a real image through the embedded ecrx serve', 
   env.HOME = '/nonexistent-ecrx-demo-home';
   const res = await runCli(['demo'], { env });
   expect(res.stderr).toContain('using placeholder credentials for the local endpoint');
-  expect(res.code).toBe(0);
+  expect(res).toExitWith(0);
   const digest = /Same digest both ways: (sha256:[0-9a-f]{64})/.exec(res.stdout)?.[1];
   expect(digest).toBeDefined();
   expect(res.stdout).toContain(`Pushed oci-layout`);

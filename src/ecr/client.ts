@@ -62,6 +62,14 @@ function credentialsConfigured(profile?: string): boolean {
   return files.some((f) => f && f !== '/dev/null' && existsSync(f));
 }
 
+/** Whether a region is set where the SDK would look for one: the environment or a config file. */
+function regionConfigured(): boolean {
+  const env = process.env;
+  if (env.AWS_REGION || env.AWS_DEFAULT_REGION) return true;
+  const file = env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config');
+  return file !== '/dev/null' && existsSync(file);
+}
+
 export class Ecr {
   private constructor(
     private readonly client: ECRClient,
@@ -81,8 +89,14 @@ export class Ecr {
       credentials = { accessKeyId: PLACEHOLDER_ACCESS_KEY, secretAccessKey: 'ecrx-local-placeholder' };
       hooks.notice?.(`no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`);
     }
+    let region = conn.region;
+    if (!region && isLoopbackUrl(endpoint) && !regionConfigured()) {
+      // The same courtesy for the region: `ecrx serve` answers for any region, and us-east-1 is its default.
+      region = 'us-east-1';
+      hooks.notice?.(`no AWS region configured: using ${region} for the local endpoint ${endpoint}`);
+    }
     // HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply to the ECR API as they do to downloads.
-    const apiUrl = new URL(endpoint ?? `https://api.ecr.${conn.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1'}.amazonaws.com`);
+    const apiUrl = new URL(endpoint ?? `https://api.ecr.${region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1'}.amazonaws.com`);
     const agent = proxyAgentFor(apiUrl);
     let requestHandler: unknown;
     if (agent) {
@@ -92,7 +106,7 @@ export class Ecr {
     }
     const client = new sdk.ECRClient({
       ...(requestHandler ? { requestHandler: requestHandler as any } : {}),
-      ...(conn.region ? { region: conn.region } : {}),
+      ...(region ? { region } : {}),
       ...(conn.profile ? { profile: conn.profile } : {}),
       ...(conn.endpointUrl ? { endpoint: conn.endpointUrl } : {}),
       ...(conn.fips ? { useFipsEndpoint: true } : {}),

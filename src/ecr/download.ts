@@ -23,8 +23,8 @@ export interface DownloadRequest {
   onProgress?: (bytes: number) => void;
   onRetry?: (reason: string) => void;
   signal?: AbortSignal;
-  /** Failed attempts allowed in all before giving up (default 30; 10 in a row without progress). */
-  maxFailures?: number;
+  /** Failed attempts in a row that moved no bytes before giving up (default 10). */
+  maxStalled?: number;
 }
 
 const FLUSH_BYTES = 1 << 20;
@@ -41,11 +41,13 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
   // Bytes on disk and their running hash, kept in step by streamBody even when a connection is cut.
   const state: { written: number; hash: Hash } = { written: 0, hash: createHash('sha256') };
   let failures = 0;
-  let inARow = 0;
-  let writtenAtLastFailure = -1;
+  let stalled = 0;
+  let writtenAtLastFailure = 0;
   let mismatches = 0;
   let fresh = false;
-  const maxFailures = req.maxFailures ?? 30;
+  // Only stalls count towards giving up: an attempt that moved bytes shows the link works, however flakily, and
+  // the number of such attempts is bounded by the blob's size. Ten attempts in a row that moved nothing end it.
+  const maxStalled = req.maxStalled ?? 10;
   let committed = false;
 
   const restart = async () => {
@@ -100,16 +102,16 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
         const retry = err instanceof Retry ? err : new Retry(`connection failed: ${(err as any).code ?? (err as Error).message} (resuming at byte ${state.written})`);
         failures++;
         // Progress since the last failure means the link works, if flakily: the backoff starts small again.
-        inARow = state.written > writtenAtLastFailure ? 1 : inARow + 1;
+        stalled = state.written > writtenAtLastFailure ? 0 : stalled + 1;
         writtenAtLastFailure = state.written;
-        if (failures > maxFailures || inARow > 10) {
-          throw new EcrxError('NETWORK_ERROR', `Downloading ${req.digest} failed ${failures} times; last: ${retry.reason}`, {
+        if (stalled >= maxStalled) {
+          throw new EcrxError('NETWORK_ERROR', `Downloading ${req.digest} failed ${failures} times, the last ${stalled} in a row without moving a byte; last: ${retry.reason}`, {
             hint: 'Check the network and any proxy, then run the same command again: finished blobs are kept in the cache.',
           });
         }
         fresh = fresh || retry.freshUrl;
         req.onRetry?.(retry.reason);
-        if (retry.backoff) await sleep(backoffDelay(inARow, 200, 10_000), req.signal);
+        if (retry.backoff) await sleep(backoffDelay(stalled + 1, 200, 10_000), req.signal);
       }
     }
   } finally {

@@ -21,7 +21,8 @@ export interface UploadRequest {
   onProgress?: (bytes: number) => void;
   onRetry?: (reason: string) => void;
   signal?: AbortSignal;
-  maxFailures?: number;
+  /** Failed calls in a row, with no part accepted in between, before giving up (default 10). */
+  maxStalled?: number;
 }
 
 export type UploadOutcome = 'uploaded' | 'exists';
@@ -42,14 +43,13 @@ export async function uploadBlob(req: UploadRequest): Promise<UploadOutcome> {
 
 async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOutcome> {
   const { ecr, repository } = req;
-  // Failures in a row set the backoff; failures in all (a blob of many parts may meet many) set when to give up.
-  const maxFailures = req.maxFailures ?? 30;
-  let failures = 0;
+  // Failures in a row set the backoff and when to give up. An accepted part resets them: a blob of many parts
+  // on a flaky link meets many failures in all, and each part that lands is progress.
+  const maxStalled = req.maxStalled ?? 10;
   let inARow = 0;
   const retryOrThrow = async (err: unknown, what: string) => {
-    failures++;
     inARow++;
-    if (failures > maxFailures || inARow > 10 || !isRetryable(err)) throw fromAws(err, `${what} of ${req.digest} to ${repository}`);
+    if (inARow >= maxStalled || !isRetryable(err)) throw fromAws(err, `${what} of ${req.digest} to ${repository}`);
     const reason = `${(err as any)?.name ?? 'Error'}: ${(err as Error)?.message ?? err}`;
     req.onRetry?.(`${what}: ${reason}`);
     await sleep(backoffDelay(inARow), req.signal);
@@ -101,8 +101,8 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
             req.onProgress?.(position);
             continue;
           }
-          failures++;
-          if (failures > maxFailures) throw fromAws(err, `UploadLayerPart of ${req.digest}`);
+          inARow++;
+          if (inARow >= maxStalled) throw fromAws(err, `UploadLayerPart of ${req.digest}`);
           continue;
         }
         if (err?.name === 'UploadNotFoundException') {

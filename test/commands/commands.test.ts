@@ -52,7 +52,7 @@ afterAll(async () => {
 describe('inspect', () => {
   test('--json for an image', async () => {
     const res = await cli(['inspect', 'cmd/app:v2', '--json', '--cache-dir', join(work, 'c')]);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(json(res.stdout).data).toEqual({
       image: '000000000000.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2',
       registryId: '000000000000',
@@ -73,7 +73,7 @@ describe('inspect', () => {
 
   test('--raw prints the stored bytes exactly; an index lists its platforms', async () => {
     const raw = await cli(['inspect', 'cmd/app:v1', '--raw']);
-    expect(raw.code).toBe(0);
+    expect(raw).toExitWith(0);
     expect(raw.stdoutBytes.equals(v1.manifest.bytes)).toBe(true);
     expect(sha(raw.stdoutBytes)).toBe(v1.manifest.digest);
     const idx = await cli(['inspect', 'cmd/app:multi', '--json']);
@@ -94,7 +94,7 @@ describe('inspect', () => {
 describe('tags and repos', () => {
   test('tags: newest first with digest, size and push time; alias ls', async () => {
     const res = await cli(['tags', 'cmd/app', '--json']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const data = json(res.stdout).data;
     expect(data.repository).toBe('cmd/app');
     expect(data.tags.map((t: any) => t.tag)).toEqual(['multi', 'v2', 'v1']);
@@ -102,23 +102,37 @@ describe('tags and repos', () => {
     const ls = await cli(['ls', 'cmd/app']);
     expect(ls.stdout.split('\n')[0]).toMatch(/^multi\s+sha256:/);
     const missing = await cli(['tags', 'cmd/none', '--json']);
-    expect(missing.code).toBe(3);
+    expect(missing).toExitWith(3);
     expect(json(missing.stdout).error.code).toBe('REPOSITORY_NOT_FOUND');
   });
 
   test('repos lists every repository', async () => {
     const res = await cli(['repos', '--json']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const names = json(res.stdout).data.repositories.map((r: any) => r.name);
     expect(names).toEqual(expect.arrayContaining(['cmd/app', 'cmd/copy-dst']));
     expect(json(res.stdout).data.repositories[0]).toEqual({ name: 'cmd/app', uri: '000000000000.dkr.ecr.us-east-1.amazonaws.com/cmd/app', registryId: '000000000000', createdAt: expect.any(String), tagMutability: 'MUTABLE' });
   });
 });
 
+  test('against a local endpoint, no credentials and no region are needed (and it says so)', async () => {
+    const home = mkdtempSync(join(work, 'home-'));
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, NO_COLOR: '1', AWS_ENDPOINT_URL_ECR: serve.endpoint };
+    const res = await cli(['repos'], env);
+    expect(res).toExitWith(0);
+    expect(res.stdout).toMatch(/^cmd\/app\s/m);
+    expect(res.stderr).toContain('using placeholder credentials for the local endpoint');
+    expect(res.stderr).toContain('no AWS region configured: using us-east-1');
+    // Real AWS never gets either: without an endpoint the missing region is an error.
+    const real = await cli(['repos', '--json'], { ...env, AWS_ENDPOINT_URL_ECR: undefined, AWS_ACCESS_KEY_ID: 'AKIAECRXTESTKEY00001', AWS_SECRET_ACCESS_KEY: 'x' });
+    expect(real).toExitWith(2);
+    expect(json(real.stdout).error.message).toBe('No AWS region is configured');
+  });
+
 describe('copy', () => {
   test('across repositories and accounts, keeping the digest, fetching only what the destination lacks', async () => {
     const res = await cli(['copy', 'cmd/app:multi', 'cmd/copy-dst:multi', '--json', '--cache-dir', join(work, 'copy-cache')]);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const data = json(res.stdout).data;
     expect(data).toMatchObject({ digest: indexDigest, platform: 'all', tags: ['multi'] });
     const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'cmd/copy-dst', imageIds: [{ imageTag: 'multi' }, { imageDigest: amd.manifest.digest }, { imageDigest: arm.manifest.digest }] }));
@@ -130,13 +144,13 @@ describe('copy', () => {
     other.destroy();
     const urlsBefore = serve.log().split('\n').filter((l) => l.includes('GetDownloadUrlForLayer')).length;
     const cross = await cli(['copy', 'cmd/app:v2', '111111111111.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2', '--json', '--cache-dir', join(work, 'copy-cache2')]);
-    expect(cross.code).toBe(0);
+    expect(cross).toExitWith(0);
     expect(json(cross.stdout).data).toMatchObject({ digest: v2.manifest.digest, destination: '111111111111.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2' });
     const urlsMid = serve.log().split('\n').filter((l) => l.includes('GetDownloadUrlForLayer')).length;
     expect(urlsMid - urlsBefore).toBe(3);
     // Again: the destination has every blob, so nothing is downloaded.
     const again = await cli(['copy', 'cmd/app:v2', '111111111111.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2b', '--json', '--cache-dir', join(work, 'copy-cache3')]);
-    expect(again.code).toBe(0);
+    expect(again).toExitWith(0);
     expect(serve.log().split('\n').filter((l) => l.includes('GetDownloadUrlForLayer')).length).toBe(urlsMid);
     expect(json(again.stdout).data.bytesDownloaded).toBe(0);
   });
@@ -146,26 +160,26 @@ describe('rm', () => {
   test('reports what was deleted; a failure exits non-zero with both lists', async () => {
     await pushBuilt(ecr, 'cmd/app', v1, 'to-delete');
     const res = await cli(['rm', 'cmd/app:to-delete', '--json']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(json(res.stdout).data).toEqual({ deleted: [{ repository: 'cmd/app', digest: v1.manifest.digest, tag: 'to-delete' }], failed: [] });
     const bad = await cli(['rm', 'cmd/app:nope', '--json']);
-    expect(bad.code).toBe(3);
+    expect(bad).toExitWith(3);
     const e = json(bad.stdout).error;
     expect(e.code).toBe('IMAGE_NOT_FOUND');
     expect(e.details.failed[0]).toEqual({ image: 'cmd/app:nope', code: 'ImageNotFound', reason: 'Requested image not found' });
     const repoOnly = await cli(['rm', 'cmd/app', '--json']);
-    expect(repoOnly.code).toBe(2);
+    expect(repoOnly).toExitWith(2);
   });
 });
 
 describe('login', () => {
   test('--print-password prints only the password; --docker-config writes the auth with mode 0600', async () => {
     const pw = await cli(['login', '--print-password']);
-    expect(pw.code).toBe(0);
+    expect(pw).toExitWith(0);
     expect(pw.stdout).toMatch(/^ecrx-serve\.000000000000\.\d+\n$/);
     const path = join(work, 'docker', 'config.json');
     const res = await cli(['login', '--docker-config', path, '--json']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(json(res.stdout).data).toEqual({ registry: '000000000000.dkr.ecr.us-east-1.amazonaws.com', dockerConfig: path, expiresAt: expect.any(String) });
     const config = JSON.parse(readFileSync(path, 'utf8'));
     const auth = Buffer.from(config.auths['000000000000.dkr.ecr.us-east-1.amazonaws.com'].auth, 'base64').toString();
@@ -178,7 +192,7 @@ describe('login', () => {
 describe('cache', () => {
   test('ls, verify (a bad blob is removed and reported), prune', async () => {
     const cacheDir = join(work, 'cache-cmd');
-    expect((await cli(['pull', 'cmd/app:v2', '-o', 'c-out', '--cache-dir', cacheDir, '-q'])).code).toBe(0);
+    expect(await cli(['pull', 'cmd/app:v2', '-o', 'c-out', '--cache-dir', cacheDir, '-q'])).toExitWith(0);
     const ls = await cli(['cache', 'ls', '--cache-dir', cacheDir, '--json']);
     const data = json(ls.stdout).data;
     expect(data.count).toBe(3);
@@ -188,14 +202,14 @@ describe('cache', () => {
     bytes[0] ^= 0xff;
     writeFileSync(victim, bytes);
     const verify = await cli(['cache', 'verify', '--cache-dir', cacheDir, '--json']);
-    expect(verify.code).toBe(0);
+    expect(verify).toExitWith(0);
     expect(json(verify.stdout).data).toEqual({ cacheDir, checked: 3, removed: [{ digest: v2.layers[1].digest, actual: sha(bytes) }] });
     expect(existsSync(victim)).toBe(false);
     const prune = await cli(['cache', 'prune', '--max-size', '1', '--cache-dir', cacheDir, '--json']);
     expect(json(prune.stdout).data.removed).toHaveLength(2);
     expect(readdirSync(join(cacheDir, 'blobs-v1', 'sha256'))).toEqual([]);
     const badDuration = await cli(['cache', 'prune', '--older-than', 'soon', '--cache-dir', cacheDir, '--json']);
-    expect(badDuration.code).toBe(2);
+    expect(badDuration).toExitWith(2);
   });
 });
 
@@ -205,12 +219,12 @@ describe('proxy', () => {
     try {
       const env = testEnv(serve.endpoint, { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '' });
       const res = await cli(['pull', 'cmd/app:v1', '-o', 'via-proxy', '--cache-dir', join(work, 'proxy-cache'), '--json'], env);
-      expect(res.code).toBe(0);
+      expect(res).toExitWith(0);
       expect(proxy.seen.some((l) => l.startsWith(`POST ${serve.endpoint}/`))).toBe(true);
       expect(proxy.seen.some((l) => l.startsWith(`GET ${serve.endpoint}/starport-layer-bucket/`))).toBe(true);
       const count = proxy.seen.length;
       const bypass = await cli(['pull', 'cmd/app:v1', '-o', 'no-proxy', '--cache-dir', join(work, 'proxy-cache2'), '-q'], testEnv(serve.endpoint, { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }));
-      expect(bypass.code).toBe(0);
+      expect(bypass).toExitWith(0);
       expect(proxy.seen.length).toBe(count);
     } finally {
       await proxy.close();
@@ -221,7 +235,7 @@ describe('proxy', () => {
 describe('debug output', () => {
   test('--debug shows the requests, never a signature, credential or pre-signed query', async () => {
     const res = await cli(['pull', 'cmd/app:v1', '-o', 'dbg', '--cache-dir', join(work, 'dbg-cache'), '--debug']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(res.stderr).toContain('-> BatchGetImageCommand POST');
     expect(res.stderr).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/starport-layer-bucket\/\S+\?\[redacted\] -> 200/);
     for (const secret of ['X-Amz-Signature', 'X-Amz-Credential', 'AKIAECRXTESTKEY00001', 'ecrx-test-secret-do-not-print', 'Signature=']) expect(res.stderr).not.toContain(secret);

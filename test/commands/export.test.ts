@@ -84,7 +84,7 @@ afterAll(async () => {
 describe('export', () => {
   test('whiteouts, opaque directories, links and modes, into a directory', async () => {
     const res = await cli(['export', 'exp/app:v1', 'rootfs', '--cache-dir', join(work, 'c'), '--json']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(JSON.parse(res.stdout).data).toMatchObject({ digest: image.manifest.digest, format: 'directory', layers: 2, output: join(work, 'rootfs') });
     const snap = snapshot(join(work, 'rootfs'));
     expect(snap['etc/a']).toBeUndefined();
@@ -101,7 +101,7 @@ describe('export', () => {
 
   test('as a tar on stdout', async () => {
     const res = await cli(['export', 'exp/app:v1', '-', '--cache-dir', join(work, 'c'), '-q']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const names = (await readTar(res.stdoutBytes)).map((e) => e.name);
     expect(names).toEqual(expect.arrayContaining(['etc/b', 'opt/x/new', 'usr/lib/libz.so', 'lib']));
     expect(names).not.toContain('etc/a');
@@ -109,7 +109,7 @@ describe('export', () => {
 
   test('a layer path with .. is refused and nothing is written', async () => {
     const res = await cli(['export', 'exp/app:dotdot', 'dotdot-out', '--cache-dir', join(work, 'c'), '--json']);
-    expect(res.code).toBe(5);
+    expect(res).toExitWith(5);
     expect(JSON.parse(res.stdout).error.message).toContain('..');
     expect(existsSync(join(work, 'escape.txt'))).toBe(false);
     expect(existsSync(join(work, 'dotdot-out'))).toBe(false);
@@ -118,7 +118,7 @@ describe('export', () => {
 
   test('a symlink pointing out of the target is followed only inside it', async () => {
     const res = await cli(['export', 'exp/app:symlink', 'sym-out', '--cache-dir', join(work, 'c')]);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(existsSync(join(work, 'outside'))).toBe(false);
     expect(readFileSync(join(work, 'sym-out', work.slice(1), 'outside', 'pwned'), 'utf8')).toBe('x');
     expect(readFileSync(join(work, 'sym-out', 'abs'), 'utf8')).toBe('abs');
@@ -126,7 +126,7 @@ describe('export', () => {
 
   test('an existing non-empty directory is not overwritten', async () => {
     const res = await cli(['export', 'exp/app:v1', 'rootfs', '--cache-dir', join(work, 'c'), '--json']);
-    expect(res.code).toBe(8);
+    expect(res).toExitWith(8);
     expect(JSON.parse(res.stdout).error.code).toBe('OUTPUT_ERROR');
   });
 });
@@ -138,7 +138,7 @@ describeWithTool('umoci', 'export matches umoci unpack', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const ours = join(work, 'rootfs-for-umoci');
-    expect((await cli(['export', 'exp/app:v1', ours, '--cache-dir', join(work, 'c'), '-q'])).code).toBe(0);
+    expect(await cli(['export', 'exp/app:v1', ours, '--cache-dir', join(work, 'c'), '-q'])).toExitWith(0);
     expect(snapshot(ours)).toEqual(snapshot(join(bundle, 'rootfs')));
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServe, type Serve } from '../helpers/serve.js';
-import { runCli, testEnv } from '../helpers/cli.js';
+import { runCli, testEnv, type CliResult } from '../helpers/cli.js';
 import { sdk, createRepo, pushBuilt } from '../helpers/ecr.js';
 import { sha256File } from '../helpers/files.js';
 import { buildImage, type BuiltImage } from '../../src/image/build.js';
@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function pullUnder(faults: string[], name: string): Promise<{ serve: Serve; stdout: string; stderr: string; code: number | null }> {
+async function pullUnder(faults: string[], name: string): Promise<{ serve: Serve; res: CliResult }> {
   // Seed a clean emulator, then restart it on the same data with the faults switched on.
   const clean = await startServe();
   const ecr = sdk(clean.endpoint);
@@ -34,7 +34,7 @@ async function pullUnder(faults: string[], name: string): Promise<{ serve: Serve
   await clean.stop();
   const serve = await startServe(faults, clean.dataDir);
   const res = await runCli(['pull', 'faulty/app:v1', '-o', join(work, name), '--cache-dir', join(work, `cache-${name}`), '--json', '-j', '4'], { env: testEnv(serve.endpoint) });
-  return { serve, ...res };
+  return { serve, res };
 }
 
 function expectSameBytes(dir: string) {
@@ -52,10 +52,10 @@ const cases: [string, string[], RegExp][] = [
 describe('pull under faults', () => {
   test.each(cases)('%s ends with identical bytes', async (_name, faults, fired) => {
     const name = faults.join('_').replace(/[^a-z0-9]+/gi, '-');
-    const { serve, stdout, code } = await pullUnder(faults, name);
+    const { serve, res } = await pullUnder(faults, name);
     try {
-      expect(code).toBe(0);
-      expect(JSON.parse(stdout).data.digest).toBe(image.manifest.digest);
+      expect(res).toExitWith(0);
+      expect(JSON.parse(res.stdout).data.digest).toBe(image.manifest.digest);
       expectSameBytes(join(work, name));
       // The fault really happened during this run (a check that can fail).
       expect(serve.log()).toMatch(fired);
@@ -66,9 +66,9 @@ describe('pull under faults', () => {
   });
 
   test('URLs that really expire mid-transfer (1 s TTL on a slow, cut link) are renewed', async () => {
-    const { serve, code } = await pullUnder(['--url-ttl', '1', '--fault-cut', '1', '--fault-bandwidth', String(1024 * 1024), '--fault-seed', '66'], 'really-expire');
+    const { serve, res } = await pullUnder(['--url-ttl', '1', '--fault-cut', '1', '--fault-bandwidth', String(1024 * 1024), '--fault-seed', '66'], 'really-expire');
     try {
-      expect(code).toBe(0);
+      expect(res).toExitWith(0);
       expectSameBytes(join(work, 'really-expire'));
       expect(serve.log()).toMatch(/GET blob 403 AccessDenied/);
     } finally {
@@ -78,9 +78,9 @@ describe('pull under faults', () => {
   });
 
   test('a cut download resumes with Range instead of starting over', async () => {
-    const { serve, code } = await pullUnder(['--fault-cut', '0.5', '--fault-seed', '66'], 'range');
+    const { serve, res } = await pullUnder(['--fault-cut', '0.5', '--fault-seed', '66'], 'range');
     try {
-      expect(code).toBe(0);
+      expect(res).toExitWith(0);
       expectSameBytes(join(work, 'range'));
       expect(serve.log()).toMatch(/GET blob 206/);
     } finally {

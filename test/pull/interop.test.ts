@@ -21,7 +21,7 @@ function run(cmd: string, args: string[]) {
 
 async function pullAs(format: string, out: string) {
   const res = await runCli(['pull', 'interop/app:v1', '--format', format, '-o', out, '--cache-dir', join(work, 'cache'), '-q'], { env: testEnv(serve.endpoint) });
-  expect(res.code).toBe(0);
+  expect(res).toExitWith(0);
 }
 
 beforeAll(async () => {

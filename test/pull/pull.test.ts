@@ -60,7 +60,7 @@ describe('pull', () => {
     const cache = join(work, 'cache-a');
     const res = await pull(['team/app:1.0', '-o', 'out-a', '--cache-dir', cache, '--json']);
     expect(res.stderr).toBe('');
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const doc = JSON.parse(res.stdout);
     expect(doc.success).toBe(true);
     expect(doc.data).toEqual({
@@ -86,10 +86,10 @@ describe('pull', () => {
 
   test('a cached re-pull makes no GetDownloadUrlForLayer call', async () => {
     const cache = join(work, 'cache-b');
-    expect((await pull(['team/app:1.0', '-o', 'out-b1', '--cache-dir', cache, '-q'])).code).toBe(0);
+    expect(await pull(['team/app:1.0', '-o', 'out-b1', '--cache-dir', cache, '-q'])).toExitWith(0);
     const before = countLog('GetDownloadUrlForLayer');
     const res = await pull(['team/app:1.0', '-o', 'out-b2', '--cache-dir', cache, '--json']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(countLog('GetDownloadUrlForLayer')).toBe(before);
     const data = JSON.parse(res.stdout).data;
     expect(data.bytesDownloaded).toBe(0);
@@ -99,18 +99,18 @@ describe('pull', () => {
 
   test('by digest, and a tag and digest that disagree', async () => {
     const res = await pull([`team/app@${image.manifest.digest}`, '-o', 'by-digest', '--cache-dir', join(work, 'c'), '--json']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(JSON.parse(res.stdout).data).toMatchObject({ digest: image.manifest.digest, tag: null });
     expectLayoutHolds(join(work, 'by-digest'), image);
     const bad = await pull([`team/app:1.0@${amd.manifest.digest}`, '-o', 'bad', '--json']);
-    expect(bad.code).toBe(3);
+    expect(bad).toExitWith(3);
     expect(JSON.parse(bad.stdout).error.code).toBe('IMAGE_NOT_FOUND');
     expect(existsSync(join(work, 'bad'))).toBe(false);
   });
 
   test('oci-archive holds the same layout as one tar', async () => {
     const res = await pull(['team/app:1.0', '--format', 'oci-archive', '-o', 'app.tar', '--cache-dir', join(work, 'c')]);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const entries = await readTar(join(work, 'app.tar'));
     const files = entries.filter((e) => e.type === 'file');
     expect(files.map((e) => e.name).sort()).toEqual(['blobs/sha256/' + image.config.digest.slice(7), ...image.layers.map((l) => 'blobs/sha256/' + l.digest.slice(7)), 'blobs/sha256/' + image.manifest.digest.slice(7), 'index.json', 'oci-layout'].sort());
@@ -119,7 +119,7 @@ describe('pull', () => {
 
   test('docker-archive has manifest.json and repositories with RepoTags from the reference', async () => {
     const res = await pull(['team/app:1.0', '--format', 'docker-archive', '-o', 'docker.tar', '--cache-dir', join(work, 'c')]);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const entries = await readTar(join(work, 'docker.tar'));
     const manifest = JSON.parse(entries.find((e) => e.name === 'manifest.json')!.body!.toString());
     expect(manifest).toEqual([
@@ -137,7 +137,7 @@ describe('pull', () => {
 
   test('-o - streams an archive to stdout and nothing else', async () => {
     const res = await pull(['team/app:1.0', '-o', '-', '--format', 'docker-archive', '--cache-dir', join(work, 'c'), '-q']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const entries = await readTar(res.stdoutBytes);
     expect(entries.map((e) => e.name)).toContain('manifest.json');
   });
@@ -145,19 +145,19 @@ describe('pull', () => {
   test('an index: the host platform by default, --platform picks, all keeps every child, no match lists what exists', async () => {
     const c = join(work, 'c');
     const arm64 = await pull(['team/app:multi', '--platform', 'linux/arm64', '-o', 'multi-arm', '--cache-dir', c, '--json']);
-    expect(arm64.code).toBe(0);
+    expect(arm64).toExitWith(0);
     expect(JSON.parse(arm64.stdout).data).toMatchObject({ digest: arm.manifest.digest, platform: 'linux/arm64/v8' });
     expectLayoutHolds(join(work, 'multi-arm'), arm);
 
     const all = await pull(['team/app:multi', '--platform', 'all', '-o', 'multi-all', '--cache-dir', c, '--json']);
-    expect(all.code).toBe(0);
+    expect(all).toExitWith(0);
     expect(JSON.parse(all.stdout).data).toMatchObject({ digest: indexDigest, platform: 'all', mediaType: 'application/vnd.oci.image.index.v1+json' });
     const files = listFiles(join(work, 'multi-all'));
     for (const b of [amd.manifest, arm.manifest, amd.config, arm.config, ...amd.layers, ...arm.layers]) expect(files).toContain(`blobs/sha256/${b.digest.slice(7)}`);
     expect(files).toContain(`blobs/sha256/${indexDigest.slice(7)}`);
 
     const none = await pull(['team/app:multi', '--platform', 'linux/s390x', '-o', 'none', '--json']);
-    expect(none.code).toBe(3);
+    expect(none).toExitWith(3);
     const err = JSON.parse(none.stdout).error;
     expect(err.code).toBe('PLATFORM_NOT_FOUND');
     expect(err.message).toContain('linux/amd64');
@@ -169,7 +169,7 @@ describe('pull', () => {
     const offline = testEnv('http://127.0.0.1:9'); // nothing listens there: a network call would fail differently
     for (const bad of ['UPPER/case', 'repo:bad tag', 'repo@sha256:123', 'docker.io/library/nginx', 'a', '']) {
       const res = await pull([bad, '--json'], { env: offline });
-      expect(res.code).toBe(2);
+      expect(res).toExitWith(2);
       const e = JSON.parse(res.stdout).error;
       expect(e.code).toBe('VALIDATION_ERROR');
       expect(e.hint).toContain('for example');
@@ -178,12 +178,12 @@ describe('pull', () => {
 
   test('not found: image, repository; each with its code and exit code', async () => {
     const img = await pull(['team/app:nope', '--json']);
-    expect(img.code).toBe(3);
+    expect(img).toExitWith(3);
     const e = JSON.parse(img.stdout).error;
     expect(e).toMatchObject({ code: 'IMAGE_NOT_FOUND' });
     expect(e.message).toContain('team/app:nope');
     const repo = await pull(['no/such-repo:1', '--json']);
-    expect(repo.code).toBe(3);
+    expect(repo).toExitWith(3);
     expect(JSON.parse(repo.stdout).error.code).toBe('REPOSITORY_NOT_FOUND');
     const human = await pull(['team/app:nope']);
     expect(human.stderr).toContain('IMAGE_NOT_FOUND');
@@ -192,7 +192,7 @@ describe('pull', () => {
 
   test('plain progress lines on stderr when not a terminal, no ANSI codes', async () => {
     const res = await pull(['team/app:1.0', '-o', 'plain', '--cache-dir', join(work, 'plain-cache')]);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(res.stderr).toMatch(/pull: [0-9a-f]{12} layer 2\/2 [\d.]+ (B|KiB) started/);
     expect(res.stderr).toMatch(/done in/);
     expect(res.stderr).not.toMatch(/\u001b\[/);
@@ -211,7 +211,7 @@ describe('pull', () => {
     writeFileSync(stored, bytes);
     const cache = join(work, 'corrupt-cache');
     const res = await pull([`${repo}:v1`, '-o', 'corrupt-out', '--cache-dir', cache, '--json']);
-    expect(res.code).toBe(5);
+    expect(res).toExitWith(5);
     const e = JSON.parse(res.stdout).error;
     expect(e.code).toBe('DIGEST_MISMATCH');
     expect(e.details.expected).toBe(bad.layers[0].digest);
@@ -223,9 +223,9 @@ describe('pull', () => {
 
   test('an existing output is replaced only on success', async () => {
     const target = join(work, 'keep-me');
-    expect((await pull(['team/app:1.0', '-o', target, '--cache-dir', join(work, 'c'), '-q'])).code).toBe(0);
+    expect(await pull(['team/app:1.0', '-o', target, '--cache-dir', join(work, 'c'), '-q'])).toExitWith(0);
     const fail = await pull(['team/app:nope', '-o', target, '-q']);
-    expect(fail.code).toBe(3);
+    expect(fail).toExitWith(3);
     expectLayoutHolds(target, image);
   });
 });

@@ -68,7 +68,7 @@ describeWithTool(tools.find((t) => !hasTool(t)) ?? 'aws', 'images built by umoci
   test('an umoci layout arrives byte for byte', async () => {
     const layout = join(work, 'layout');
     const res = await runCli(['push', `${layout}:v1`, 'interop/umoci:v1', '--cache-dir', join(work, 'cache'), '--json'], { env: testEnv(serve.endpoint) });
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
     const localDigest = index.manifests[0].digest;
     const { digest, blobs } = await readBackWithAwsCli('interop/umoci', 'v1');
@@ -78,7 +78,7 @@ describeWithTool(tools.find((t) => !hasTool(t)) ?? 'aws', 'images built by umoci
 
   test('a docker-archive written by skopeo arrives with gzip layers whose content matches the config', async () => {
     const res = await runCli(['push', join(work, 'classic.tar'), 'interop/skopeo:v1', '--cache-dir', join(work, 'cache'), '--json'], { env: testEnv(serve.endpoint) });
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const { manifest, blobs } = await readBackWithAwsCli('interop/skopeo', 'v1');
     const config = JSON.parse(blobs.get(manifest.config.digest)!.toString('utf8'));
     const { gunzipSync } = await import('node:zlib');

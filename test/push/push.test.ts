@@ -48,7 +48,7 @@ describe('push', () => {
   test('an OCI layout, with the JSON envelope field by field, then a re-push that uploads nothing', async () => {
     const res = await cli(['push', join(work, 'layout'), 'push/layout:1.0', '-t', 'latest', '--cache-dir', join(work, 'cache'), '--json']);
     expect(res.stderr).toBe('');
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const data = JSON.parse(res.stdout).data;
     const blobs = [image.config, ...image.layers];
     expect(data).toEqual({
@@ -68,7 +68,7 @@ describe('push', () => {
       expect(Buffer.from(remote!.imageManifest!, 'utf8').equals(image.manifest.bytes)).toBe(true);
     }
     const again = await cli(['push', join(work, 'layout'), 'push/layout:1.0', '--cache-dir', join(work, 'cache'), '--json']);
-    expect(again.code).toBe(0);
+    expect(again).toExitWith(0);
     const d2 = JSON.parse(again.stdout).data;
     expect(d2.bytesUploaded).toBe(0);
     expect(d2.layers.every((l: any) => !l.uploaded)).toBe(true);
@@ -76,7 +76,7 @@ describe('push', () => {
 
   test('round trip: push then pull is byte identical', async () => {
     const pulled = await cli(['pull', 'push/layout:1.0', '-o', 'roundtrip', '--cache-dir', join(work, 'rt-cache'), '--json']);
-    expect(pulled.code).toBe(0);
+    expect(pulled).toExitWith(0);
     expect(JSON.parse(pulled.stdout).data.digest).toBe(image.manifest.digest);
     for (const b of [image.manifest, image.config, ...image.layers]) {
       expect(readFileSync(join(work, 'roundtrip', 'blobs', 'sha256', b.digest.slice(7))).equals(b.bytes)).toBe(true);
@@ -86,12 +86,12 @@ describe('push', () => {
   test('an OCI archive, and a Docker 25+ docker-archive as ecrx pull writes it', async () => {
     await tarDirectory(join(work, 'layout'), join(work, 'layout.tar'));
     const oci = await cli(['push', join(work, 'layout.tar'), 'push/archive:a', '--cache-dir', join(work, 'cache'), '--json']);
-    expect(oci.code).toBe(0);
+    expect(oci).toExitWith(0);
     expect(JSON.parse(oci.stdout).data.digest).toBe(image.manifest.digest);
 
-    expect((await cli(['pull', 'push/layout:1.0', '--format', 'docker-archive', '-o', 'docker25.tar', '--cache-dir', join(work, 'cache'), '-q'])).code).toBe(0);
+    expect(await cli(['pull', 'push/layout:1.0', '--format', 'docker-archive', '-o', 'docker25.tar', '--cache-dir', join(work, 'cache'), '-q'])).toExitWith(0);
     const docker = await cli(['push', join(work, 'docker25.tar'), 'push/docker:d', '--cache-dir', join(work, 'cache2'), '--json']);
-    expect(docker.code).toBe(0);
+    expect(docker).toExitWith(0);
     expect(JSON.parse(docker.stdout).data.digest).toBe(image.manifest.digest);
   });
 
@@ -100,7 +100,7 @@ describe('push', () => {
     await classicDockerArchive(archive, image, files, 'myapp:1');
     const cache = join(work, 'classic-cache');
     const res = await cli(['push', archive, 'push/classic:1', '--cache-dir', cache, '--json']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     const data = JSON.parse(res.stdout).data;
     expect(data.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
     expect(data.layers[0].digest).toBe(image.config.digest);
@@ -113,14 +113,14 @@ describe('push', () => {
     const before = statSync(compressed).mtimeMs;
     await new Promise((r) => setTimeout(r, 20));
     const again = await cli(['push', archive, 'push/classic:1', '--cache-dir', cache, '--json']);
-    expect(again.code).toBe(0);
+    expect(again).toExitWith(0);
     expect(JSON.parse(again.stdout).data.digest).toBe(data.digest);
     expect(statSync(compressed).mtimeMs).toBe(before);
   });
 
   test('an archive on stdin', async () => {
     const res = await cli(['push', '-', 'push/stdin:s', '--cache-dir', join(work, 'stdin-cache'), '--json'], readFileSync(join(work, 'layout.tar')));
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(JSON.parse(res.stdout).data.digest).toBe(image.manifest.digest);
   });
 
@@ -130,7 +130,7 @@ describe('push', () => {
     const index = buildIndex([amd, arm]);
     await writeLayout(join(work, 'multi'), [amd, arm], { index });
     const res = await cli(['push', join(work, 'multi'), 'push/multi:m', '--cache-dir', join(work, 'cache'), '--json']);
-    expect(res.code).toBe(0);
+    expect(res).toExitWith(0);
     expect(JSON.parse(res.stdout).data).toMatchObject({ digest: index.digest, mediaType: 'application/vnd.oci.image.index.v1+json' });
     const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'push/multi', imageIds: [{ imageDigest: amd.manifest.digest }, { imageDigest: arm.manifest.digest }, { imageTag: 'm' }] }));
     expect(got.images!.map((i) => i.imageId!.imageDigest).sort()).toEqual([amd.manifest.digest, arm.manifest.digest, index.digest].sort());
@@ -139,18 +139,18 @@ describe('push', () => {
     expect(log.length).toBeGreaterThanOrEqual(3);
 
     const one = await cli(['push', join(work, 'multi'), 'push/one:arm', '--platform', 'linux/arm64', '--cache-dir', join(work, 'cache'), '--json']);
-    expect(one.code).toBe(0);
+    expect(one).toExitWith(0);
     expect(JSON.parse(one.stdout).data.digest).toBe(arm.manifest.digest);
     expect((await remoteManifest('push/one', 'arm'))?.imageId?.imageDigest).toBe(arm.manifest.digest);
   });
 
   test('an immutable tag is TAG_IMMUTABLE (exit 7) naming the tag; the same image again is fine', async () => {
-    expect((await cli(['push', join(work, 'layout'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '-q'])).code).toBe(0);
-    expect((await cli(['push', join(work, 'layout'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '-q'])).code).toBe(0);
+    expect(await cli(['push', join(work, 'layout'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '-q'])).toExitWith(0);
+    expect(await cli(['push', join(work, 'layout'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '-q'])).toExitWith(0);
     const other = await buildImage([[{ path: 'other', content: 'x' }]]);
     await writeLayout(join(work, 'other'), [other]);
     const res = await cli(['push', join(work, 'other'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '--json']);
-    expect(res.code).toBe(7);
+    expect(res).toExitWith(7);
     const e = JSON.parse(res.stdout).error;
     expect(e.code).toBe('TAG_IMMUTABLE');
     expect(e.message).toContain("'release'");
@@ -193,13 +193,13 @@ describe('push', () => {
     expect(countLog(serve, 'InitiateLayerUpload')).toBe(before);
     expect(countLog(serve, 'PutImage')).toBeGreaterThan(0);
     const missing = await cli(['push', join(work, 'nope'), 'push/bad:x', '--json']);
-    expect(missing.code).toBe(2);
+    expect(missing).toExitWith(2);
     expect(existsSync(join(work, 'nope'))).toBe(false);
   });
 
   test('an unknown repository is REPOSITORY_NOT_FOUND with a hint', async () => {
     const res = await cli(['push', join(work, 'layout'), 'no/such:1', '--cache-dir', join(work, 'cache'), '--json']);
-    expect(res.code).toBe(3);
+    expect(res).toExitWith(3);
     expect(JSON.parse(res.stdout).error.code).toBe('REPOSITORY_NOT_FOUND');
   });
 });
@@ -230,14 +230,14 @@ describe('push under faults', () => {
   ])('%s: the same digest, no blob restarted from byte 0', async (_n, faults, fired) => {
     const { s, res } = await pushUnder(faults);
     try {
-      expect(res.code).toBe(0);
+      expect(res).toExitWith(0);
       expect(JSON.parse(res.stdout).data.digest).toBe(big.manifest.digest);
       expect(s.log()).toMatch(fired);
       // One InitiateLayerUpload per blob that landed: nothing was started over.
       const initiated = s.log().split('\n').filter((l) => / InitiateLayerUpload 200 /.test(l)).length;
       expect(initiated).toBe(3);
       const pulled = await runCli(['pull', 'faulty/push:v1', '-o', join(work, `pulled-${faults[0]}`), '--cache-dir', join(work, `pc-${faults[0]}`), '-q'], { env: testEnv(s.endpoint) });
-      expect(pulled.code).toBe(0);
+      expect(pulled).toExitWith(0);
       for (const b of [big.config, ...big.layers]) expect(sha256File(join(work, `pulled-${faults[0]}`, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
     } finally {
       await s.dispose();

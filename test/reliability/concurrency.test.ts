@@ -53,7 +53,7 @@ test('eight concurrent pushers to one repository lose nothing', async () => {
   ecr.destroy();
   for (const [i, img] of images.entries()) {
     const out = join(work, `back${i}`);
-    expect((await runCli(['pull', `conc/many:t${i}`, '-o', out, '--cache-dir', join(work, 'back-cache'), '-q'], { env: testEnv(serve.endpoint) })).code).toBe(0);
+    expect(await runCli(['pull', `conc/many:t${i}`, '-o', out, '--cache-dir', join(work, 'back-cache'), '-q'], { env: testEnv(serve.endpoint) })).toExitWith(0);
     for (const blob of img.layers) expect(sha256File(join(out, 'blobs', 'sha256', blob.digest.slice(7)))).toBe(blob.digest);
   }
 });
@@ -75,7 +75,7 @@ describe('copy under faults', () => {
     const faulty = await startServe(faults, clean.dataDir);
     try {
       const r = await runCli(['copy', 'src/app:v1', 'dst/app:v1', '--cache-dir', join(work, `copy-${faults[0]}`), '--json'], { env: testEnv(faulty.endpoint) });
-      expect(r.code).toBe(0);
+      expect(r).toExitWith(0);
       expect(JSON.parse(r.stdout).data.digest).toBe(image.manifest.digest);
       const check = sdk(faulty.endpoint);
       let got;

@@ -71,7 +71,7 @@ test('pull killed at 20 moments: no bad blob, no half output, and the rerun reus
   const out = join(work, 'pulled');
   for (const ms of moments) {
     const r = await runAndKill(['pull', 'crash/app:v1', '-o', out, '--cache-dir', cache, '-q'], ms);
-    if (r.signal === null) expect(r.code).toBe(0); // finished before the kill: fine
+    if (r.signal === null) expect(r).toExitWith(0); // finished before the kill: fine
     const verify = await runCli(['cache', 'verify', '--cache-dir', cache, '--json']);
     expect(JSON.parse(verify.stdout).data.removed).toEqual([]);
     if (existsSync(out)) {
@@ -82,7 +82,7 @@ test('pull killed at 20 moments: no bad blob, no half output, and the rerun reus
   }
   const cachedBefore = readdirSync(join(cache, 'blobs-v1', 'sha256')).length;
   const final = await runCli(['pull', 'crash/app:v1', '-o', out, '--cache-dir', cache, '--json'], { env: testEnv(serve.endpoint), cwd: work });
-  expect(final.code).toBe(0);
+  expect(final).toExitWith(0);
   const data = JSON.parse(final.stdout).data;
   expect(data.layers.filter((l: any) => l.cached)).toHaveLength(cachedBefore);
   expect(cachedBefore).toBeGreaterThan(0);
@@ -95,10 +95,10 @@ test('push killed at 20 moments: the rerun completes with the same digest and sk
   const cache = join(work, 'push-cache');
   for (const ms of moments) {
     const r = await runAndKill(['push', join(work, 'layout'), 'crash/push:v1', '--cache-dir', cache, '-q'], ms);
-    if (r.signal === null) expect(r.code).toBe(0);
+    if (r.signal === null) expect(r).toExitWith(0);
   }
   const final = await runCli(['push', join(work, 'layout'), 'crash/push:v1', '--cache-dir', cache, '--json'], { env: testEnv(serve.endpoint), cwd: work });
-  expect(final.code).toBe(0);
+  expect(final).toExitWith(0);
   const data = JSON.parse(final.stdout).data;
   expect(data.digest).toBe(image.manifest.digest);
   expect(data.layers.some((l: any) => !l.uploaded)).toBe(true);

@@ -129,7 +129,7 @@ describe('bad input', () => {
     const argv = args();
     const takesCache = ['pull', 'push', 'export', 'cache'].includes(argv[0]);
     const r = await cli([...argv, '--json', ...(takesCache ? ['--cache-dir', join(work, 'cache')] : [])], envOverride?.());
-    expect(r.code).toBe(exit);
+    expect(r).toExitWith(exit);
     if (exit !== 0) {
       const doc = JSON.parse(r.stdout);
       expect(doc.success).toBe(false);
@@ -151,7 +151,7 @@ describe('bad input', () => {
 
   test('an unwritable output path is refused with a local-I/O code', async () => {
     const r = await cli(['pull', 'bad/app:v1', '-o', '/proc/ecrx-cannot-write-here', '--json', '--cache-dir', join(work, 'cache')]);
-    expect(r.code).toBe(8);
+    expect(r).toExitWith(8);
     expect(['PERMISSION_DENIED', 'OUTPUT_ERROR', 'DISK_FULL']).toContain(JSON.parse(r.stdout).error.code);
     expect(existsSync('/proc/ecrx-cannot-write-here')).toBe(false);
   });
@@ -159,7 +159,7 @@ describe('bad input', () => {
   test('a port already in use for serve is PORT_IN_USE, exit 8', async () => {
     const port = new URL(serve.endpoint).port;
     const r = await cli(['serve', '--port', port, '--json']);
-    expect(r.code).toBe(8);
+    expect(r).toExitWith(8);
     expect(JSON.parse(r.stdout).error.code).toBe('PORT_IN_USE');
   });
 
@@ -177,7 +177,7 @@ describe('bad input', () => {
 describe('secrets', () => {
   test('downloads never carry AWS credentials, and no output of this suite shows a secret', async () => {
     const r = await cli(['pull', 'bad/app:v1', '-o', join(work, 'secret-pull'), '--debug', '--cache-dir', join(work, 'secret-cache')]);
-    expect(r.code).toBe(0);
+    expect(r).toExitWith(0);
     await cli(['push', join(work, 'layout'), 'bad/app:secret', '--debug', '--cache-dir', join(work, 'secret-cache')]);
     await cli(['login', '--docker-config', join(work, 'dc.json'), '--debug']);
     expect(serve.log()).not.toContain('credentials-in-request');

@@ -44,7 +44,7 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
   });
 
   test('uploads a layer in parts, puts an image, downloads the layer byte for byte', async () => {
-    expect((await aws('create-repository', '--repository-name', 'cli/app')).code).toBe(0);
+    expect(await aws('create-repository', '--repository-name', 'cli/app')).toExitWith(0);
     const layer = randomData(7 * MiB + 3);
     const init = await aws('initiate-layer-upload', '--repository-name', 'cli/app');
     expect(init.json.partSize).toBe(10485760);
