@@ -2,7 +2,7 @@
  * The ecrx command line. Only commander is loaded here: each command loads the AWS SDK and the UI libraries
  * itself, when it runs, so `ecrx --help` and `ecrx --version` start fast.
  */
-import { Command } from 'commander';
+import { Command, type CommanderError } from 'commander';
 import { packageVersion } from './cli/version.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerDemo } from './commands/demo.js';
@@ -52,9 +52,20 @@ export async function main(argv: string[]): Promise<void> {
   // ecrx supports Node 20; the SDK's advice to upgrade is not something a pipeline can act on mid-run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = buildProgram();
-  program.exitOverride((err) => {
-    // Commander already printed its message; usage errors exit 2 as documented, help and version exit 0.
+  const onExit = (err: CommanderError) => {
+    // Commander already printed its message on stderr; usage errors exit 2 as documented, help and version exit 0.
+    // A script that asked for --json still gets its one envelope on stdout.
+    if (err.exitCode !== 0 && argv.includes('--json')) {
+      const message = err.message.replace(/^error: /, '');
+      process.stdout.write(`${JSON.stringify({ success: false, error: { code: 'VALIDATION_ERROR', message, hint: 'Run the command with --help for its usage.' } })}\n`);
+    }
     process.exit(err.exitCode === 0 ? 0 : 2);
-  });
+  };
+  // Subcommands inherit settings only when created after them, so every command gets the override itself.
+  const override = (cmd: Command) => {
+    cmd.exitOverride(onExit);
+    cmd.commands.forEach(override);
+  };
+  override(program);
   await program.parseAsync(argv);
 }

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import type { ImageRef } from '../core/reference.js';
 import type { Connection } from '../ecr/client.js';
 import { EcrxError } from '../core/errors.js';
+import { intBetween } from './parse.js';
 
 export interface EcrFlags {
   region?: string;
@@ -12,6 +13,7 @@ export interface EcrFlags {
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
+  maxAttempts?: number;
 }
 
 export function addEcrOptions(cmd: Command): Command {
@@ -22,14 +24,22 @@ export function addEcrOptions(cmd: Command): Command {
     .option('--registry-id <id>', 'registry (account id) to use instead of the credentials\' own')
     .option('--json', 'print one JSON envelope on stdout, and nothing else')
     .option('-q, --quiet', 'print only errors')
-    .option('--debug', 'log every API call (credentials and pre-signed queries redacted)');
+    .option('--debug', 'log every API call (credentials and pre-signed queries redacted)')
+    .option('--max-attempts <n>', 'tries of a failing call or a stalled transfer before giving up (default: AWS_MAX_ATTEMPTS or 10)', intBetween(1, MAX_ATTEMPTS_LIMIT));
+}
+
+const DEFAULT_MAX_ATTEMPTS = 10;
+const MAX_ATTEMPTS_LIMIT = 100;
+
+function attemptsFromEnv(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_ATTEMPTS_LIMIT) {
+    throw new EcrxError('VALIDATION_ERROR', `AWS_MAX_ATTEMPTS must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got '${v}'`, { hint: 'Fix or unset AWS_MAX_ATTEMPTS, or pass --max-attempts.' });
+  }
+  return Number(v);
 }
 
 export const concurrencyOption = () =>
-  new Option('-j, --concurrency <n>', 'blobs transferred at once').default(4).argParser((v: string) => {
-    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64) throw new EcrxError('VALIDATION_ERROR', `--concurrency must be a whole number from 1 to 64, got '${v}'`);
-    return Number(v);
-  });
+  new Option('-j, --concurrency <n>', 'blobs transferred at once').default(4).argParser(intBetween(1, 64));
 
 /** The connection for one image: a pasted URI's registry and region win over the flags, which win over the SDK. */
 export function connectionFor(flags: EcrFlags, ref?: Pick<ImageRef, 'registryId' | 'region' | 'fips'>): Connection {
@@ -45,7 +55,9 @@ export function connectionFor(flags: EcrFlags, ref?: Pick<ImageRef, 'registryId'
       throw new EcrxError('VALIDATION_ERROR', `--endpoint-url must be an http(s) URL, got '${flags.endpointUrl}'`, { hint: 'For example --endpoint-url http://127.0.0.1:5000' });
     }
   }
+  const envAttempts = process.env.AWS_MAX_ATTEMPTS;
   return {
+    maxAttempts: flags.maxAttempts ?? (envAttempts ? attemptsFromEnv(envAttempts) : DEFAULT_MAX_ATTEMPTS),
     region: ref?.region ?? flags.region,
     profile: flags.profile,
     endpointUrl: flags.endpointUrl,

@@ -16,6 +16,14 @@ export function parsePositiveInt(v: string): number {
   return Number(v);
 }
 
+/** A parser for a whole number from min to max, for commander options. */
+export function intBetween(min: number, max: number): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    return Number(v);
+  };
+}
+
 export function parsePort(v: string): number {
   const n = parseNonNegativeInt(v);
   if (n > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535');

@@ -19,6 +19,8 @@ export interface Connection {
   endpointUrl?: string;
   registryId?: string;
   fips?: boolean;
+  /** Tries of a failing call, or of a transfer that stopped moving bytes, before giving up (default 10). */
+  maxAttempts?: number;
 }
 
 export interface ClientHooks {
@@ -30,7 +32,7 @@ export interface ClientHooks {
 export interface CallOptions {
   /** Retry throttling, 5xx and network errors (default true). */
   retry?: boolean;
-  /** Attempts in all, the first included. */
+  /** Attempts in all, the first included (default: the connection's maxAttempts). */
   attempts?: number;
   signal?: AbortSignal;
 }
@@ -137,6 +139,10 @@ export class Ecr {
     }
   }
 
+  get maxAttempts(): number {
+    return this.conn.maxAttempts ?? 10;
+  }
+
   /** The registry id to put into requests, if one was chosen; ECR's default registry otherwise. */
   withRegistry<T extends object>(input: T): T & { registryId?: string } {
     return this.conn.registryId ? { ...input, registryId: this.conn.registryId } : input;
@@ -146,7 +152,7 @@ export class Ecr {
   async call<T = any>(operation: string, input: object, opts: CallOptions = {}): Promise<T> {
     const Command = (this.sdk as any)[`${operation}Command`];
     if (!Command) throw new Error(`unknown ECR operation ${operation}`);
-    const attempts = opts.retry === false ? 1 : (opts.attempts ?? 10);
+    const attempts = opts.retry === false ? 1 : (opts.attempts ?? this.maxAttempts);
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
       try {

@@ -105,8 +105,8 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
         stalled = state.written > writtenAtLastFailure ? 0 : stalled + 1;
         writtenAtLastFailure = state.written;
         if (stalled >= maxStalled) {
-          throw new EcrxError('NETWORK_ERROR', `Downloading ${req.digest} failed ${failures} times, the last ${stalled} in a row without moving a byte; last: ${retry.reason}`, {
-            hint: 'Check the network and any proxy, then run the same command again: finished blobs are kept in the cache.',
+          throw new EcrxError('NETWORK_ERROR', `Downloading ${req.digest} failed ${failures} times${failures === stalled ? '' : `, the last ${stalled} in a row`} without moving a byte; last: ${retry.reason}`, {
+            hint: 'Check the network and any proxy, then run the same command again: blobs already finished are kept in the cache. --max-attempts allows more tries.',
           });
         }
         fresh = fresh || retry.freshUrl;

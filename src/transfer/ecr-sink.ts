@@ -82,6 +82,7 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
           size,
           path,
           signal: ctrl.signal,
+          maxStalled: ecr.maxAttempts,
           onProgress: (bytes) => {
             bytesUploaded += bytes - acked;
             acked = bytes;

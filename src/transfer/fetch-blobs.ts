@@ -72,6 +72,7 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
       size: d.size,
       cache: o.cache,
       signal,
+      maxStalled: o.ecr.maxAttempts,
       getUrl: async (fresh) => {
         if (!url || fresh) {
           const out = await o.ecr.request<any>(

@@ -1,5 +1,5 @@
 /** Pulls under injected faults end with the same bytes as a clean pull. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function pullUnder(faults: string[], name: string): Promise<{ serve: Serve; res: CliResult }> {
+async function pullUnder(faults: string[], name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ serve: Serve; res: CliResult }> {
   // Seed a clean emulator, then restart it on the same data with the faults switched on.
   const clean = await startServe();
   const ecr = sdk(clean.endpoint);
@@ -33,7 +33,7 @@ async function pullUnder(faults: string[], name: string): Promise<{ serve: Serve
   ecr.destroy();
   await clean.stop();
   const serve = await startServe(faults, clean.dataDir);
-  const res = await runCli(['pull', 'faulty/app:v1', '-o', join(work, name), '--cache-dir', join(work, `cache-${name}`), '--json', '-j', '4'], { env: testEnv(serve.endpoint) });
+  const res = await runCli(['pull', 'faulty/app:v1', '-o', join(work, name), '--cache-dir', join(work, `cache-${name}`), '--json', '-j', '4', ...extra], { env: testEnv(serve.endpoint, env) });
   return { serve, res };
 }
 
@@ -83,6 +83,39 @@ describe('pull under faults', () => {
       expect(res).toExitWith(0);
       expectSameBytes(join(work, 'range'));
       expect(serve.log()).toMatch(/GET blob 206/);
+    } finally {
+      await serve.dispose();
+      rmSync(serve.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a download that never moves a byte gives up after --max-attempts tries: exit 6, nothing left behind', async () => {
+    const { serve, res } = await pullUnder(['--fault-slowdown', '1'], 'stalled', ['--max-attempts', '3']);
+    try {
+      expect(res).toExitWith(6);
+      const err = JSON.parse(res.stdout).error;
+      expect(err.code).toBe('NETWORK_ERROR');
+      expect(err.message).toMatch(/failed 3 times without moving a byte; last: SlowDown/);
+      expect(err.hint).toMatch(/run the same command again/);
+      // Three tries of each blob, no more.
+      const tries = serve.log().match(/GET blob 503 SlowDown/g) ?? [];
+      expect(tries.length).toBeGreaterThanOrEqual(3);
+      expect(tries.length).toBeLessThanOrEqual(3 * 4);
+      expect(existsSync(join(work, 'stalled'))).toBe(false);
+      expect(readdirSync(join(work, 'cache-stalled', 'tmp'))).toEqual([]);
+    } finally {
+      await serve.dispose();
+      rmSync(serve.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('ECR throttling that never stops gives up after AWS_MAX_ATTEMPTS calls with THROTTLED (exit 6)', async () => {
+    const { serve, res } = await pullUnder(['--fault-throttle', '1'], 'throttled', [], { AWS_MAX_ATTEMPTS: '2' });
+    try {
+      expect(res).toExitWith(6);
+      expect(JSON.parse(res.stdout).error).toMatchObject({ code: 'THROTTLED', details: { awsError: 'ThrottlingException' } });
+      expect(serve.log().match(/BatchGetImage/g)).toHaveLength(2);
+      expect(existsSync(join(work, 'throttled'))).toBe(false);
     } finally {
       await serve.dispose();
       rmSync(serve.dataDir, { recursive: true, force: true });

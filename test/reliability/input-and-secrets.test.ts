@@ -118,6 +118,11 @@ const cases: Case[] = [
   ['push: bad extra tag', () => ['push', join(work, 'layout'), 'bad/app:x', '-t', '.bad'], 2, 'VALIDATION_ERROR', /Invalid tag/],
   ['export into a non-empty directory', () => ['export', 'bad/app:v1', join(work, 'layout')], 8, 'OUTPUT_ERROR', /not an empty directory/],
   ['rm without tag or digest', () => ['rm', 'bad/app'], 2, 'VALIDATION_ERROR', /names no tag or digest/],
+  ['a bad --max-attempts', () => ['pull', 'bad/app:v1', '--max-attempts', '0'], 2, 'VALIDATION_ERROR', /--max-attempts <n>' argument '0' is invalid\. must be a whole number from 1 to 100/],
+  ['a bad --concurrency', () => ['push', join(work, 'layout'), 'bad/app:x', '-j', '65'], 2, 'VALIDATION_ERROR', /--concurrency <n>' argument '65' is invalid/],
+  ['an unknown option', () => ['tags', 'bad/app', '--colour'], 2, 'VALIDATION_ERROR', /unknown option '--colour'/],
+  ['a missing argument', () => ['copy', 'bad/app:v1'], 2, 'VALIDATION_ERROR', /missing required argument 'dst-image'/],
+  ['a bad AWS_MAX_ATTEMPTS', () => ['tags', 'bad/app'], 2, 'VALIDATION_ERROR', /AWS_MAX_ATTEMPTS must be a whole number/, () => env(serve.endpoint, { AWS_MAX_ATTEMPTS: 'many' })],
   ['cache prune with a bad size', () => ['cache', 'prune', '--max-size', 'lots'], 2, 'VALIDATION_ERROR', /Invalid size/],
   ['serve with a bad account id', () => ['serve', '--account-id', '42', '--port', '0'], 2, 'VALIDATION_ERROR', /12 digits/],
 ];
