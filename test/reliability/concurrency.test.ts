@@ -59,12 +59,13 @@ test('eight concurrent pushers to one repository lose nothing', async () => {
 });
 
 describe('copy under faults', () => {
-  test.each([
-    ['cut downloads', ['--fault-cut', '0.3', '--fault-seed', '66']],
-    ['throttling and 5xx', ['--fault-throttle', '0.2', '--fault-server-error', '0.1', '--fault-seed', '66']],
-    ['S3 SlowDown and expired URLs', ['--fault-slowdown', '0.1', '--fault-expire', '0.2', '--fault-seed', '66']],
-    ['lost part responses and layer lag', ['--fault-lose-part-response', '0.3', '--fault-layer-lag', '1000', '--fault-seed', '66']],
-  ])('%s: the copy has the same digest', async (_n, faults) => {
+  test.each<[string, string[], RegExp]>([
+    ['cut downloads', ['--fault-cut', '0.3', '--fault-seed', '66'], /GET blob 20[06] cut at byte/],
+    ['throttling and 5xx', ['--fault-throttle', '0.2', '--fault-server-error', '0.1', '--fault-seed', '66'], /ThrottlingException|ServerException/],
+    ['S3 SlowDown and expired URLs', ['--fault-slowdown', '0.1', '--fault-expire', '0.2', '--fault-seed', '66'], /GET blob (503 SlowDown|403 AccessDenied)/],
+    ['URLs that really expire after 2 s on a slow link', ['--url-ttl', '2', '--fault-bandwidth', String(512 * 1024), '--fault-cut', '0.5', '--fault-seed', '66'], /GET blob 403 AccessDenied/],
+    ['lost part responses and layer lag', ['--fault-lose-part-response', '0.3', '--fault-layer-lag', '1000', '--fault-seed', '66'], /ResponseLost|LayersNotFoundException/],
+  ])('%s: the copy has the same digest', async (_n, faults, fired) => {
     const clean = await startServe();
     const ecr = sdk(clean.endpoint);
     await createRepo(ecr, 'src/app');
@@ -84,6 +85,7 @@ describe('copy under faults', () => {
       }
       check.destroy();
       expect(got!.images![0].imageId!.imageDigest).toBe(image.manifest.digest);
+      expect(faulty.log()).toMatch(fired); // the fault really happened during the copy
     } finally {
       await faulty.dispose();
       rmSync(faulty.dataDir, { recursive: true, force: true });
