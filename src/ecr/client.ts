@@ -12,6 +12,8 @@ import { fromAws, isRetryable } from './errors.js';
 import { redact } from '../core/redact.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import { proxyAgentFor } from '../net/proxy.js';
+import { spliceBlob, type PartBody } from './part-body.js';
+import { EcrxError } from '../core/errors.js';
 
 export interface Connection {
   region?: string;
@@ -38,6 +40,9 @@ export interface CallOptions {
 }
 
 const requireCjs = createRequire(import.meta.url);
+
+/** The part each UploadLayerPart request object carries, for the middleware that splices it in. */
+const partBodies = new WeakMap<object, PartBody>();
 
 export const PLACEHOLDER_ACCESS_KEY = 'ECRXLOCALPLACEHOLDER';
 
@@ -115,6 +120,20 @@ export class Ecr {
       ...(credentials ? { credentials } : {}),
       maxAttempts: 1, // ecrx retries itself, with a budget that does not run dry under sustained throttling
     });
+    client.middlewareStack.add(
+      (next) => async (args: any) => {
+        const job = partBodies.get(args.input);
+        if (job && args.request) {
+          const body = spliceBlob(args.request.body, job);
+          args.request.body = body;
+          // Set here rather than by the SDK's content-length middleware, which may already have run.
+          for (const k of Object.keys(args.request.headers)) if (k.toLowerCase() === 'content-length') delete args.request.headers[k];
+          args.request.headers['content-length'] = String(body.length);
+        }
+        return next(args);
+      },
+      { step: 'build', name: 'ecrxPartBody', priority: 'high' },
+    );
     if (hooks.debug) {
       const debug = hooks.debug;
       // What goes over the wire, minus what must never be printed (redact() strips signatures and keys).
@@ -168,6 +187,30 @@ export class Ecr {
         await sleep(delay, opts.signal);
       }
     }
+  }
+
+  /**
+   * UploadLayerPart with the part's base64 built natively (see part-body.ts) in `scratch`, which may be reused
+   * as soon as this returns. Never retried here: after a lost response only ECR knows where the upload stands.
+   */
+  async uploadLayerPart<T = any>(input: { repositoryName: string; uploadId: string; partFirstByte: number; partLastByte: number }, blob: Uint8Array, opts: { scratch?: Buffer; signal?: AbortSignal } = {}): Promise<T> {
+    const request = this.withRegistry({ ...input, layerPartBlob: new Uint8Array(0) });
+    const job: PartBody = { blob, scratch: opts.scratch };
+    partBodies.set(request, job);
+    const skipped = () =>
+      new EcrxError('INTERNAL_ERROR', 'UploadLayerPart went out without its part: the AWS SDK skipped ecrx\'s body middleware', {
+        hint: 'Report this with `ecrx --version` and the @aws-sdk/client-ecr version.',
+      });
+    let out: T;
+    try {
+      out = await this.call<T>('UploadLayerPart', request, { retry: false, signal: opts.signal });
+    } catch (err: any) {
+      // An answer from ECR to a request that left without its part would be a refusal of the empty part: say why.
+      if (!job.spliced && err?.$metadata?.httpStatusCode) throw skipped();
+      throw err;
+    }
+    if (!job.spliced) throw skipped();
+    return out;
   }
 
   /** Like call(), but failures come back as ecrx errors that say what was being done. */

@@ -10,6 +10,7 @@ import { backoffDelay, sleep } from '../core/retry.js';
 import type { Ecr } from './client.js';
 import { fromAws, isRetryable } from './errors.js';
 import { effectivePartSize, planParts } from './parts.js';
+import { scratchSizeFor } from './part-body.js';
 
 export interface UploadRequest {
   ecr: Ecr;
@@ -56,6 +57,7 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
   };
 
   let partBuffer: Buffer | undefined;
+  let bodyBuffer: Buffer | undefined;
   newUpload: for (let restarts = 0; ; restarts++) {
     if (restarts > 3) throw new EcrxError('SERVICE_ERROR', `ECR kept losing the upload of ${req.digest}`);
     let init: any;
@@ -76,18 +78,15 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
       if (req.signal?.aborted) throw req.signal.reason;
       const part = planParts(req.size, partSize, position)[0];
       const length = part.last - part.first + 1;
-      // One buffer per blob, reused for every part once the previous request is done with it: less garbage,
-      // a lower peak (the SDK still makes a base64 copy of each part).
+      // One buffer per blob for the part and one for its request body, reused for every part once the previous
+      // request is done with them: next to no garbage, and a peak that does not grow with the blob.
       partBuffer ??= Buffer.allocUnsafe(Math.min(partSize, req.size));
       const buf = partBuffer.subarray(0, length);
       const { bytesRead } = await fh.read(buf, 0, length, part.first);
       if (bytesRead !== length) throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is shorter on disk than its ${req.size} bytes`);
       try {
-        await ecr.call(
-          'UploadLayerPart',
-          ecr.withRegistry({ repositoryName: repository, uploadId, partFirstByte: part.first, partLastByte: part.last, layerPartBlob: buf }),
-          { retry: false, signal: req.signal },
-        );
+        bodyBuffer ??= Buffer.allocUnsafe(scratchSizeFor(Math.min(partSize, req.size)));
+        await ecr.uploadLayerPart({ repositoryName: repository, uploadId, partFirstByte: part.first, partLastByte: part.last }, buf, { scratch: bodyBuffer, signal: req.signal });
         position = part.last + 1;
         inARow = 0;
         req.onProgress?.(position);

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { isAscii } from 'node:buffer';
 import type { AddressInfo } from 'node:net';
 import { ApiError } from './api-error.js';
 import { isKnownOperation, targetPrefix, validateInput } from './model.js';
@@ -130,6 +131,41 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+const BLOB_KEY = Buffer.from('"layerPartBlob"');
+
+/**
+ * An UploadLayerPart body parsed without running JSON.parse over its 13 MiB of base64: the blob's string is cut out
+ * of the bytes and the small rest parsed. Only for a body where that is exactly what JSON.parse would give: no
+ * backslash anywhere (so every quote delimits a string), one "layerPartBlob" key, at the top level. Anything else
+ * returns undefined and takes the ordinary path, with its ordinary errors.
+ */
+export function parsePartBody(body: Buffer): Record<string, unknown> | undefined {
+  if (body.indexOf(0x5c) !== -1) return undefined;
+  const key = body.indexOf(BLOB_KEY);
+  if (key === -1 || body.indexOf(BLOB_KEY, key + BLOB_KEY.length) !== -1) return undefined;
+  let i = key + BLOB_KEY.length;
+  while (i < body.length && isJsonSpace(body[i])) i++;
+  if (body[i++] !== 0x3a) return undefined; // ':'
+  while (i < body.length && isJsonSpace(body[i])) i++;
+  if (body[i] !== 0x22) return undefined; // the value is not a string: let JSON.parse and validation say so
+  const start = i + 1;
+  const end = body.indexOf(0x22, start);
+  if (end === -1) return undefined;
+  let rest: unknown;
+  try {
+    rest = JSON.parse(Buffer.concat([body.subarray(0, start), body.subarray(end)]).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof rest !== 'object' || rest === null || Array.isArray(rest) || (rest as Record<string, unknown>).layerPartBlob !== '') return undefined;
+  // ASCII reads the same as latin1 and as UTF-8; anything else goes the ordinary way, to be judged as before.
+  if (!isAscii(body.subarray(start, end))) return undefined;
+  (rest as Record<string, unknown>).layerPartBlob = body.toString('latin1', start, end);
+  return rest as Record<string, unknown>;
+}
+
+const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
 function authenticate(ctx: Context, req: IncomingMessage, body: Buffer): void {
   const header = req.headers.authorization;
   if (!header) throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token');
@@ -182,9 +218,9 @@ async function handleApi(ctx: Context, req: IncomingMessage, res: ServerResponse
           : `Unknown operation ${operation}`,
       );
     }
-    let input: unknown;
+    let input: unknown = operation === 'UploadLayerPart' ? parsePartBody(body) : undefined;
     try {
-      input = body.length ? JSON.parse(body.toString('utf8')) : {};
+      input ??= body.length ? JSON.parse(body.toString('utf8')) : {};
     } catch {
       throw new ApiError('SerializationException', 'The request body is not valid JSON');
     }
