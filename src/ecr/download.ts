@@ -71,6 +71,15 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
             await restart();
             throw new Retry('the server answered a different range than asked');
           }
+          if (res.statusCode === 416) {
+            // Asked to resume past the blob's end: it is shorter than the manifest says.
+            res.resume();
+            const total = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1];
+            throw new EcrxError('SIZE_MISMATCH', `Blob ${req.digest} should be ${req.size} bytes but the registry's copy ${total ? `has ${total}` : 'is shorter'}`, {
+              details: { expected: req.digest, expectedSize: req.size, ...(total ? { actualSize: Number(total) } : {}) },
+              hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its descriptor.',
+            });
+          }
           if (res.statusCode !== 200 && res.statusCode !== 206) await failFromStatus(res, url);
           await streamBody(res, fh, state, req);
         }
@@ -82,9 +91,9 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
           if (mismatches >= 2) {
             const sizeWrong = written !== req.size;
             throw new EcrxError(sizeWrong ? 'SIZE_MISMATCH' : 'DIGEST_MISMATCH', sizeWrong
-              ? `Blob ${req.digest} should be ${req.size} bytes but the download had ${written}`
+              ? `Blob ${req.digest} should be ${req.size} bytes but the download ${written > req.size ? 'had more' : `had ${written}`}`
               : `Blob ${req.digest} downloaded twice with the wrong content: expected ${req.digest}, got ${actual}`, {
-              details: { expected: req.digest, actual, expectedSize: req.size, actualSize: written },
+              details: { expected: req.digest, expectedSize: req.size, ...(written > req.size ? {} : { actual, actualSize: written }) },
               hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its digest, or something on the way changes it.',
             });
           }
@@ -146,34 +155,64 @@ async function streamBody(res: IncomingMessage, fh: FileHandle, state: { written
     const n = pendingBytes;
     pending = [];
     pendingBytes = 0;
-    // Hash exactly what reaches the file, so a resume continues from a hash that matches the bytes on disk.
-    await fh.writev(chunks, state.written);
+    // The hash runs while the write is in the thread pool. A failed write fails the whole download (it is not a
+    // network error), so the hash never runs ahead of the bytes on disk for a resume.
+    const written = fh.writev(chunks, state.written);
     for (const c of chunks) state.hash.update(c);
+    await written;
     state.written += n;
     req.onProgress?.(state.written);
   };
-  try {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
+  // 'data' events hand over the socket's own chunks; an async iterator would concatenate them into new buffers
+  // (a copy of every byte, and most of a large pull's garbage). The stream pauses while a batch is written.
+  let tooLong = false;
+  const outcome = await new Promise<'end' | 'cut' | Error>((resolve) => {
+    let writing: Promise<void> | undefined;
+    let failed: Error | undefined;
+    const settle = async (how: 'end' | 'cut') => {
+      res.removeListener('data', onData);
+      // A batch being written may start the next one: wait until none is in flight.
+      while (writing) await writing;
+      resolve(failed ?? how);
+    };
+    const write = () => {
+      res.pause();
+      writing = flush().then(
+        () => {
+          writing = undefined;
+          if (pendingBytes >= FLUSH_BYTES) write();
+          else res.resume();
+        },
+        (err) => {
+          failed = err;
+          res.destroy();
+        },
+      );
+    };
+    const onData = (chunk: Buffer) => {
+      if (tooLong) return;
       if (state.written + pendingBytes + chunk.length > req.size) {
-        res.destroy();
         // More bytes than the manifest says: not this blob. Keep what fits, then fail the size check.
+        tooLong = true;
         pending.push(chunk.subarray(0, req.size - state.written - pendingBytes));
         pendingBytes = req.size - state.written;
-        await flush();
-        state.written += 1;
+        res.destroy();
         return;
       }
       pending.push(chunk);
       pendingBytes += chunk.length;
-      if (pendingBytes >= FLUSH_BYTES) await flush();
-    }
-    await flush();
-  } catch (err) {
-    await flush().catch(() => undefined);
-    if (isNetworkError(err) || (err as any)?.code === 'ERR_STREAM_PREMATURE_CLOSE' || /aborted/i.test(String((err as Error)?.message))) {
-      throw new Retry(`connection cut after ${state.written} bytes: resuming with a Range request`);
-    }
-    throw err;
+      if (pendingBytes >= FLUSH_BYTES && !writing) write();
+    };
+    res.on('data', onData);
+    res.once('end', () => void settle('end'));
+    res.once('error', () => undefined); // a cut shows as 'close' without 'end'; the reason is in res.complete
+    res.once('close', () => void settle(res.complete && !tooLong ? 'end' : 'cut'));
+  });
+  if (outcome instanceof Error) throw outcome;
+  await flush();
+  if (tooLong) {
+    state.written += 1;
+    return;
   }
-  if (!res.complete) throw new Retry(`connection cut after ${state.written} bytes: resuming with a Range request`);
+  if (outcome === 'cut' || !res.complete) throw new Retry(`connection cut after ${state.written} bytes: resuming with a Range request`);
 }

@@ -221,6 +221,27 @@ describe('pull', () => {
     expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
   });
 
+  test.each([
+    ['longer', (b: Buffer) => Buffer.concat([b, Buffer.from('extra bytes')]), /should be \d+ bytes but the download had more/],
+    ['shorter', (b: Buffer) => b.subarray(0, b.length - 7), /should be \d+ bytes but the registry's copy has \d+/],
+  ])('a stored blob %s than its descriptor is SIZE_MISMATCH: nothing in the cache or the output', async (how, change, message) => {
+    const repo = `sized-${how}/app`;
+    await createRepo(ecr, repo);
+    const img = await buildImage([[{ path: 'x', content: `content for the ${how} case` }]]);
+    await pushBuilt(ecr, repo, img, 'v1');
+    const stored = join(serve.dataDir, 'blobs', 'sha256', img.layers[0].digest.slice(7));
+    writeFileSync(stored, change(readFileSync(stored)));
+    const cache = join(work, `sized-${how}-cache`);
+    const res = await pull([`${repo}:v1`, '-o', `sized-${how}-out`, '--cache-dir', cache, '--json']);
+    expect(res).toExitWith(5);
+    const e = JSON.parse(res.stdout).error;
+    expect(e.code).toBe('SIZE_MISMATCH');
+    expect(e.message).toMatch(message);
+    expect(existsSync(join(work, `sized-${how}-out`))).toBe(false);
+    expect(existsSync(join(cache, 'blobs-v1', 'sha256', img.layers[0].digest.slice(7)))).toBe(false);
+    expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
+  });
+
   test('an existing output is replaced only on success', async () => {
     const target = join(work, 'keep-me');
     expect(await pull(['team/app:1.0', '-o', target, '--cache-dir', join(work, 'c'), '-q'])).toExitWith(0);
