@@ -125,10 +125,15 @@ async function pullLimit(urls, outDir, concurrency = 4) {
       const res = await new Promise((resolve, reject) => http.get(u.url, { agent }, resolve).on('error', reject));
       const h = createHash('sha256');
       const out = createWriteStream(join(outDir, u.digest.slice(7)));
-      for await (const chunk of res) {
+      // 'data' events, not for-await: the async iterator concatenates buffered chunks, a copy of every byte.
+      res.on('data', (chunk) => {
         h.update(chunk);
-        if (!out.write(chunk)) await once(out, 'drain');
-      }
+        if (!out.write(chunk)) {
+          res.pause();
+          out.once('drain', () => res.resume());
+        }
+      });
+      await once(res, 'end');
       out.end();
       await once(out, 'finish');
       if (`sha256:${h.digest('hex')}` !== u.digest) throw new Error('limit client: digest mismatch');
