@@ -74,6 +74,10 @@ export function toEcrxError(err: unknown): EcrxError {
   switch (e?.code) {
     case 'ENOSPC':
       return new EcrxError('DISK_FULL', `No space left on device${e.path ? ` while writing ${e.path}` : ''}`, { hint: 'Free some space or point --output / --cache-dir at a larger disk, then run the same command again: finished blobs are reused.', cause: err });
+    case 'EDQUOT':
+      return new EcrxError('DISK_FULL', `Disk quota exceeded${e.path ? ` while writing ${e.path}` : ''}`, { hint: 'Free some space or point --output / --cache-dir elsewhere, then run the same command again: finished blobs are reused.', cause: err });
+    case 'EFBIG':
+      return new EcrxError('OUTPUT_ERROR', `File too large for this file system or the process's file-size limit (ulimit -f)${e.path ? `: ${e.path}` : ''}`, { hint: 'Raise the limit (ulimit -f unlimited) or point --output / --cache-dir at another file system.', cause: err });
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':

@@ -12,6 +12,7 @@ import { backoffDelay, sleep } from '../core/retry.js';
 import type { BlobCache } from '../cache/blob-cache.js';
 import { httpGet, readSmallBody, safeUrl } from '../net/http.js';
 import { isNetworkError } from './errors.js';
+import { writeAll } from '../core/write-all.js';
 
 export interface DownloadRequest {
   digest: string;
@@ -101,6 +102,13 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
           fresh = true;
           throw new Retry(`content did not match ${req.digest} (got ${actual}, ${written} bytes): downloading once more`, true, false);
         }
+        // What was hashed is what was received; the file must hold all of it too before it takes the digest's name.
+        const onDisk = (await fh.stat()).size;
+        if (onDisk !== req.size) {
+          throw new EcrxError('OUTPUT_ERROR', `The cache file for ${req.digest} holds ${onDisk} of its ${req.size} bytes after writing`, {
+            hint: 'The file system lost writes without an error. Check the disk holding --cache-dir, then run the same command again.',
+          });
+        }
         await fh.close();
         await req.cache.commit(tmp, req.digest);
         committed = true;
@@ -157,7 +165,7 @@ async function streamBody(res: IncomingMessage, fh: FileHandle, state: { written
     pendingBytes = 0;
     // The hash runs while the write is in the thread pool. A failed write fails the whole download (it is not a
     // network error), so the hash never runs ahead of the bytes on disk for a resume.
-    const written = fh.writev(chunks, state.written);
+    const written = writeAll(fh, chunks, state.written);
     for (const c of chunks) state.hash.update(c);
     await written;
     state.written += n;
@@ -184,6 +192,7 @@ async function streamBody(res: IncomingMessage, fh: FileHandle, state: { written
           else res.resume();
         },
         (err) => {
+          writing = undefined;
           failed = err;
           res.destroy();
         },

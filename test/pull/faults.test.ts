@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startServe, type Serve } from '../helpers/serve.js';
-import { runCli, testEnv, type CliResult } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, runCli, testEnv, type CliResult } from '../helpers/cli.js';
 import { sdk, createRepo, pushBuilt } from '../helpers/ecr.js';
 import { sha256File } from '../helpers/files.js';
 import { buildImage, type BuiltImage } from '../../src/image/build.js';
@@ -116,6 +117,26 @@ describe('pull under faults', () => {
       expect(JSON.parse(res.stdout).error).toMatchObject({ code: 'THROTTLED', details: { awsError: 'ThrottlingException' } });
       expect(serve.log().match(/BatchGetImage/g)).toHaveLength(2);
       expect(existsSync(join(work, 'throttled'))).toBe(false);
+    } finally {
+      await serve.dispose();
+      rmSync(serve.dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a write that fails mid-download (file-size limit) stops the pull with exit 8 and leaves nothing behind', async () => {
+    const { serve } = await pullUnder([], 'fsize-seed');
+    try {
+      const out = join(work, 'fsize');
+      const cache = join(work, 'cache-fsize');
+      // 1024 blocks is 512 KiB in dash and 1 MiB in bash: either way below the 2 and 3 MiB layers.
+      const r = spawnSync('sh', ['-c', `ulimit -f 1024 && exec "${process.execPath}" "${BIN}" pull faulty/app:v1 -o "${out}" --cache-dir "${cache}" --json`], { env: testEnv(serve.endpoint), encoding: 'utf8', timeout: 60_000 });
+      expect({ code: r.status, stdout: r.stdout, stderr: r.stderr }).toExitWith(8);
+      const err = JSON.parse(r.stdout).error;
+      expect(err.code).toBe('OUTPUT_ERROR');
+      expect(err.message).toMatch(/File too large/);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
+      for (const l of image.layers.filter((b) => b.size > 1024 * 1024)) expect(existsSync(join(cache, 'blobs-v1', 'sha256', l.digest.slice(7)))).toBe(false);
     } finally {
       await serve.dispose();
       rmSync(serve.dataDir, { recursive: true, force: true });

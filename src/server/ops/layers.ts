@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { ApiError, invalidParameter } from '../api-error.js';
 import { fileDigest } from '../../core/digest.js';
+import { writeAll } from '../../core/write-all.js';
 import { type Context, type Input, requireRepo, DIGEST_RE } from '../context.js';
 import type { UploadRecord } from '../store.js';
 
@@ -96,7 +97,7 @@ export function uploadLayerPart(ctx: Context, input: Input) {
     }
     const fh = await open(ctx.store.uploadDataPath(up.id), 'r+');
     try {
-      await fh.write(data, 0, data.length, first);
+      await writeAll(fh, [data], first);
     } finally {
       await fh.close();
     }
