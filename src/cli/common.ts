@@ -31,11 +31,13 @@ export function addEcrOptions(cmd: Command): Command {
 const DEFAULT_MAX_ATTEMPTS = 10;
 const MAX_ATTEMPTS_LIMIT = 100;
 
+/** AWS_MAX_ATTEMPTS, checked by the same rule as --max-attempts but reported as the variable it came from. */
 function attemptsFromEnv(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_ATTEMPTS_LIMIT) {
-    throw new EcrxError('VALIDATION_ERROR', `AWS_MAX_ATTEMPTS must be a whole number from 1 to ${MAX_ATTEMPTS_LIMIT}, got '${v}'`, { hint: 'Fix or unset AWS_MAX_ATTEMPTS, or pass --max-attempts.' });
+  try {
+    return intBetween(1, MAX_ATTEMPTS_LIMIT)(v);
+  } catch (err) {
+    throw new EcrxError('VALIDATION_ERROR', `AWS_MAX_ATTEMPTS ${(err as Error).message}, got '${v}'`, { hint: 'Fix or unset AWS_MAX_ATTEMPTS, or pass --max-attempts.' });
   }
-  return Number(v);
 }
 
 export const concurrencyOption = () =>

@@ -38,6 +38,12 @@ async function pullUnder(faults: string[], name: string, extra: string[] = [], e
   return { serve, res };
 }
 
+/** Stops a faulty emulator and removes the data directory it was restarted on (not its own, so dispose keeps it). */
+async function dispose(serve: Serve): Promise<void> {
+  await serve.dispose();
+  rmSync(serve.dataDir, { recursive: true, force: true });
+}
+
 function expectSameBytes(dir: string) {
   for (const b of [image.manifest, image.config, ...image.layers]) expect(sha256File(join(dir, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
 }
@@ -61,8 +67,7 @@ describe('pull under faults', () => {
       // The fault really happened during this run (a check that can fail).
       expect(serve.log()).toMatch(fired);
     } finally {
-      await serve.dispose();
-      rmSync(serve.dataDir, { recursive: true, force: true });
+      await dispose(serve);
     }
   });
 
@@ -73,8 +78,7 @@ describe('pull under faults', () => {
       expectSameBytes(join(work, 'really-expire'));
       expect(serve.log()).toMatch(/GET blob 403 AccessDenied/);
     } finally {
-      await serve.dispose();
-      rmSync(serve.dataDir, { recursive: true, force: true });
+      await dispose(serve);
     }
   });
 
@@ -85,8 +89,7 @@ describe('pull under faults', () => {
       expectSameBytes(join(work, 'range'));
       expect(serve.log()).toMatch(/GET blob 206/);
     } finally {
-      await serve.dispose();
-      rmSync(serve.dataDir, { recursive: true, force: true });
+      await dispose(serve);
     }
   });
 
@@ -105,8 +108,7 @@ describe('pull under faults', () => {
       expect(existsSync(join(work, 'stalled'))).toBe(false);
       expect(readdirSync(join(work, 'cache-stalled', 'tmp'))).toEqual([]);
     } finally {
-      await serve.dispose();
-      rmSync(serve.dataDir, { recursive: true, force: true });
+      await dispose(serve);
     }
   });
 
@@ -118,8 +120,7 @@ describe('pull under faults', () => {
       expect(serve.log().match(/BatchGetImage/g)).toHaveLength(2);
       expect(existsSync(join(work, 'throttled'))).toBe(false);
     } finally {
-      await serve.dispose();
-      rmSync(serve.dataDir, { recursive: true, force: true });
+      await dispose(serve);
     }
   });
 
@@ -138,8 +139,7 @@ describe('pull under faults', () => {
       expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
       for (const l of image.layers.filter((b) => b.size > 1024 * 1024)) expect(existsSync(join(cache, 'blobs-v1', 'sha256', l.digest.slice(7)))).toBe(false);
     } finally {
-      await serve.dispose();
-      rmSync(serve.dataDir, { recursive: true, force: true });
+      await dispose(serve);
     }
   });
 });
