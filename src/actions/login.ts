@@ -4,9 +4,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { EcrxError } from '../core/errors.js';
+import { EcrxError, toEcrxError } from '../core/errors.js';
 import type { EcrFlags } from '../cli/common.js';
 import { printSuccess } from '../cli/output.js';
 import { openSession } from '../transfer/session.js';
@@ -39,17 +39,57 @@ export async function login(flags: LoginFlags, signal: AbortSignal): Promise<voi
     return;
   }
   const path = flags.dockerConfig ?? defaultDockerConfig();
-  let config: any = {};
-  try {
-    config = JSON.parse(await fsp.readFile(path, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new EcrxError('VALIDATION_ERROR', `${path} exists but is not a JSON docker config`, { cause: err });
-  }
+  const target = await linkTarget(path);
+  const config = await readDockerConfig(path, target);
   config.auths ??= {};
   config.auths[registry] = { auth: data.authorizationToken };
-  await fsp.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.ecrx-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  await fsp.writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  await fsp.rename(tmp, path);
+  await fsp.mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  // Written beside the file the link (if any) points at and renamed over it: the link stays a link, and a reader
+  // never sees half a file.
+  const tmp = join(dirname(target), `.${basename(target)}.ecrx-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await fsp.writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw toEcrxError(Object.assign(err as object, { path }));
+  }
+  const shadow = config.credHelpers?.[registry] ?? config.credsStore;
+  if (shadow && !flags.quiet && !flags.json) {
+    process.stderr.write(`Note: ${path} names the credential helper '${shadow}', which docker asks before "auths"; this login may not be used.\n`);
+  }
   printSuccess(flags, { registry, dockerConfig: path, expiresAt }, () => `Logged in to ${registry} in ${path} (expires ${expiresAt})`);
+}
+
+/** The file a docker config path finally names: symlinks followed, even one whose target does not exist yet. */
+async function linkTarget(path: string, depth = 0): Promise<string> {
+  const st = await fsp.lstat(path).catch(() => undefined);
+  if (!st?.isSymbolicLink()) {
+    if (st?.isDirectory()) throw new EcrxError('OUTPUT_ERROR', `${path} is a directory, not a docker config file`, { hint: 'Point --docker-config at a file, e.g. ~/.docker/config.json.' });
+    return path;
+  }
+  if (depth > 16) throw new EcrxError('OUTPUT_ERROR', `${path}: too many levels of symbolic links`);
+  const to = await fsp.readlink(path);
+  return linkTarget(isAbsolute(to) ? to : resolve(dirname(path), to), depth + 1);
+}
+
+async function readDockerConfig(path: string, target: string): Promise<Record<string, any>> {
+  let text: string;
+  try {
+    text = await fsp.readFile(target, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw toEcrxError(Object.assign(err as object, { path }));
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (err) {
+    throw new EcrxError('VALIDATION_ERROR', `${path} exists but is not JSON`, { cause: err, hint: 'Fix or move the file, or write elsewhere with --docker-config.' });
+  }
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(config) || ((config as any).auths !== undefined && !isObject((config as any).auths))) {
+    throw new EcrxError('VALIDATION_ERROR', `${path} is JSON but not a docker config (an object whose "auths" is an object)`, { hint: 'Fix or move the file, or write elsewhere with --docker-config.' });
+  }
+  return config as Record<string, any>;
 }
