@@ -64,3 +64,34 @@ export function choosePlatform(want: Platform, candidates: (Platform | undefined
   });
   return best;
 }
+
+/** The platform an image config declares, or undefined when it names none (or is not a JSON object). */
+export function platformOfConfig(configBytes: Buffer): Platform | undefined {
+  let config: unknown;
+  try {
+    config = JSON.parse(configBytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const c = config as { os?: unknown; architecture?: unknown; variant?: unknown } | null;
+  if (typeof c?.os !== 'string' || typeof c.architecture !== 'string') return undefined;
+  return { os: c.os, architecture: c.architecture, ...(typeof c.variant === 'string' && c.variant ? { variant: c.variant } : {}) };
+}
+
+/**
+ * The one rule for a single-platform image, whatever the command: with `--platform X` (not "all") its config must
+ * declare X, checked before any layer moves. Returns the image's platform as text, when it declares one.
+ */
+export function requirePlatform(wanted: string | undefined, actual: Platform | undefined, what: string): string | undefined {
+  if (wanted && wanted !== 'all') {
+    const want = parsePlatform(wanted);
+    if (!actual || choosePlatform(want, [actual]) !== 0) {
+      const has = actual ? formatPlatform(actual) : undefined;
+      throw new EcrxError('PLATFORM_NOT_FOUND', `${what} is a single-platform image ${has ? `for ${has}` : 'that declares no platform'}, not ${wanted}`, {
+        details: { wanted, available: has ? [has] : [] },
+        hint: has ? `Drop --platform, or use --platform ${has}.` : 'Drop --platform to take the image as it is.',
+      });
+    }
+  }
+  return actual ? formatPlatform(actual) : undefined;
+}

@@ -12,6 +12,7 @@ import { availableBlobs, pushToEcr } from './ecr-sink.js';
 import { fetchBlobs } from './fetch-blobs.js';
 import { openCache, openSession } from './session.js';
 import { parsePlatform } from '../oci/platform.js';
+import { configPlatform, configToCheckFirst } from './platform-check.js';
 
 export interface CopyFlags extends EcrFlags {
   platform?: string;
@@ -36,6 +37,9 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
     const resolved = await resolveFromEcr(from.ecr, src, platform, signal);
     const { set } = resolved;
     const cache = openCache(flags);
+    const checkFirst = configToCheckFirst(set, resolved.platform, platform);
+    await fetchBlobs({ ecr: from.ecr, repository: src.repository, blobs: checkFirst, images: set.images, cache, concurrency: 1, reporter, signal });
+    const platformLabel = checkFirst.length ? await configPlatform(set, cache, platform, formatReference(src)) : resolved.platform;
     const present = await availableBlobs(to.ecr, dst.repository, set.blobs.map((b) => b.digest), signal);
     const needed = set.blobs.filter((b) => !present.has(b.digest));
     let bytesDownloaded = 0;
@@ -49,7 +53,7 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
       destination: `${registryId ? `${registryHost(registryId, region, dst.fips)}/` : ''}${formatReference({ repository: dst.repository, tag: tags[0] })}`,
       digest: set.top.digest,
       mediaType: set.top.mediaType,
-      platform: resolved.platform ?? null,
+      platform: platformLabel ?? null,
       tags,
       layers: result.layers,
       bytesDownloaded,

@@ -13,8 +13,8 @@ import { resolveFromEcr } from './ecr-source.js';
 import { fetchBlobs } from './fetch-blobs.js';
 import { dockerArchiveEntries, ociLayoutEntries } from '../formats/entries.js';
 import { writeDirectory, writeTar, writeTarFile } from '../formats/write.js';
-import { parsePlatform, formatPlatform } from '../oci/platform.js';
-import type { ImageSet } from '../image/image-set.js';
+import { parsePlatform } from '../oci/platform.js';
+import { configPlatform, configToCheckFirst } from './platform-check.js';
 
 export type OutputFormat = 'oci' | 'oci-archive' | 'docker-archive';
 
@@ -62,19 +62,16 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     if (flags.cache === false) scratch = mkdtempSync(resolvePath(toStdout ? tmpdir() : dirname(output), '.ecrx-nocache-'));
     const cache = scratch ? new BlobCache(scratch) : openCache(flags);
     let bytesDownloaded = 0;
+    const fetch = (blobs: typeof set.blobs) =>
+      fetchBlobs({ ecr, repository: ref.repository, blobs, images: set.images, cache, concurrency: flags.concurrency, reporter, signal, onBytes: (n) => (bytesDownloaded += n) });
+    // A single-platform image's platform is in its config: with --platform, fetch that first and check it before
+    // any layer moves.
+    const checkFirst = configToCheckFirst(set, resolved.platform, flags.platform);
+    const results = await fetch(checkFirst);
+    if (checkFirst.length) await configPlatform(set, cache, flags.platform, formatReference(ref));
     reporter.phase(`fetching ${set.blobs.length} blobs`);
-    const results = await fetchBlobs({
-      ecr,
-      repository: ref.repository,
-      blobs: set.blobs,
-      images: set.images,
-      cache,
-      concurrency: flags.concurrency,
-      reporter,
-      signal,
-      onBytes: (n) => (bytesDownloaded += n),
-    });
-    const platform = resolved.platform ?? (await singlePlatform(set, cache, flags.platform, ref));
+    for (const [digest, r] of await fetch(set.blobs.filter((b) => !results.has(b.digest)))) results.set(digest, r);
+    const platform = resolved.platform ?? (await configPlatform(set, cache, flags.platform, formatReference(ref)));
 
     const region = await ecr.region();
     const host = registryHost(resolved.registryId, region, ref.fips);
@@ -116,27 +113,3 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }
-
-/** For a single-platform image: its platform from the config, refused when --platform asked for another. */
-async function singlePlatform(set: ImageSet, cache: BlobCache, wanted: string | undefined, ref: ImageRef): Promise<string | undefined> {
-  let config: any;
-  try {
-    config = JSON.parse((await cache.readBytes(set.images[0].manifest.config.digest)).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof config?.os !== 'string' || typeof config?.architecture !== 'string') return undefined;
-  const actual = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
-  if (wanted && wanted !== 'all') {
-    const want = parsePlatform(wanted);
-    const sameVariant = !want.variant || want.variant === actual.variant || (want.architecture === 'arm64' && want.variant === 'v8' && !actual.variant);
-    if (want.os !== actual.os || want.architecture !== actual.architecture || !sameVariant) {
-      throw new EcrxError('PLATFORM_NOT_FOUND', `${formatReference(ref)} is a single-platform image for ${formatPlatform(actual)}, not ${wanted}`, {
-        details: { wanted, available: [formatPlatform(actual)] },
-        hint: `Drop --platform, or use --platform ${formatPlatform(actual)}.`,
-      });
-    }
-  }
-  return formatPlatform(actual);
-}
-
