@@ -7,6 +7,8 @@ import { fetchBlobs } from '../transfer/fetch-blobs.js';
 import { openCache, openSession } from '../transfer/session.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatBytes } from '../ui/format.js';
+import { MAX_CONFIG_BYTES, readConfig } from '../oci/config.js';
+import { EcrxError } from '../core/errors.js';
 
 export interface InspectFlags extends EcrFlags {
   raw?: boolean;
@@ -45,6 +47,9 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
     const resolved = await resolveFromEcr(ecr, ref, flags.platform, signal);
     const image = resolved.set.images[0];
     const cache = openCache(flags);
+    if (image.manifest.config.size > MAX_CONFIG_BYTES) {
+      throw new EcrxError('INVALID_IMAGE', `The config of ${formatReference(ref)} claims ${image.manifest.config.size} bytes, more than an image config can sensibly be (${MAX_CONFIG_BYTES})`);
+    }
     await fetchBlobs({ ecr, repository: ref.repository, blobs: [image.manifest.config], images: [image], cache, concurrency: 1, reporter, signal });
     reporter.stop();
     const configBytes = await cache.readBytes(image.manifest.config.digest);
@@ -56,7 +61,7 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
       process.stdout.write(image.bytes);
       return;
     }
-    const config = JSON.parse(configBytes.toString('utf8'));
+    const config = readConfig(configBytes, formatReference(ref));
     const size = image.manifest.layers.reduce((n, l) => n + l.size, 0);
     const data = {
       ...base,
@@ -64,13 +69,13 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
       indexDigest: parsed.kind === 'index' ? root.digest : null,
       mediaType: image.mediaType,
       size,
-      platform: config.os ? formatPlatform({ os: config.os, architecture: config.architecture, variant: config.variant }) : null,
-      created: config.created ?? null,
-      entrypoint: config.config?.Entrypoint ?? null,
-      cmd: config.config?.Cmd ?? null,
+      platform: config.platform,
+      created: config.created,
+      entrypoint: config.entrypoint,
+      cmd: config.cmd,
       config: { digest: image.manifest.config.digest, size: image.manifest.config.size, mediaType: image.manifest.config.mediaType },
       layers: image.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
-      ...(flags.config ? { imageConfig: config } : {}),
+      ...(flags.config ? { imageConfig: config.doc } : {}),
     };
     printSuccess(flags, data, () =>
       [
@@ -82,7 +87,7 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
         `entrypoint: ${JSON.stringify(data.entrypoint)}`,
         `size:       ${formatBytes(size)} in ${data.layers.length} layers`,
         ...data.layers.map((l, i) => `  ${String(i + 1).padStart(2)}. ${l.digest} ${formatBytes(l.size)}`),
-        ...(flags.config ? [JSON.stringify(config, null, 2)] : []),
+        ...(flags.config ? [JSON.stringify(config.doc, null, 2)] : []),
       ].join('\n'),
     );
   } finally {

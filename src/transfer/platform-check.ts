@@ -2,9 +2,12 @@
 import type { BlobCache } from '../cache/blob-cache.js';
 import type { ImageSet } from '../image/image-set.js';
 import { platformOfConfig, requirePlatform } from '../oci/platform.js';
+import { MAX_CONFIG_BYTES } from '../oci/config.js';
 
 export async function configPlatform(set: ImageSet, cache: BlobCache, wanted: string | undefined, what: string): Promise<string | undefined> {
-  const bytes = await cache.readBytes(set.images[0].manifest.config.digest).catch(() => undefined);
+  const config = set.images[0].manifest.config;
+  // A config too large to be one declares no platform we would read into memory.
+  const bytes = config.size <= MAX_CONFIG_BYTES ? await cache.readBytes(config.digest).catch(() => undefined) : undefined;
   return requirePlatform(wanted, bytes && platformOfConfig(bytes), what);
 }
 

@@ -1,0 +1,43 @@
+/**
+ * An image config read for display and checks. Its bytes come from a registry or an archive, so every field is
+ * checked for its JSON type before it is used: a field of the wrong type is shown as unknown, never trusted.
+ */
+import { EcrxError } from '../core/errors.js';
+import { formatPlatform, platformOfConfig } from './platform.js';
+
+/** Real configs are kilobytes; anything near this is not an image config, and is not parsed into memory. */
+export const MAX_CONFIG_BYTES = 32 * 1024 * 1024;
+
+export interface ConfigView {
+  platform: string | null;
+  created: string | null;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  /** The whole parsed document, for --config. */
+  doc: Record<string, unknown>;
+}
+
+const strings = (v: unknown): string[] | null => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? v : null);
+
+export function readConfig(bytes: Buffer, what: string): ConfigView {
+  if (bytes.length > MAX_CONFIG_BYTES) {
+    throw new EcrxError('INVALID_IMAGE', `The config of ${what} is ${bytes.length} bytes, more than an image config can sensibly be (${MAX_CONFIG_BYTES})`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new EcrxError('INVALID_IMAGE', `The config of ${what} is not JSON`, { hint: 'This may be an OCI artifact rather than a container image; `ecrx inspect --raw` shows its manifest.' });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new EcrxError('INVALID_IMAGE', `The config of ${what} is not a JSON object`);
+  const d = doc as Record<string, any>;
+  const inner = typeof d.config === 'object' && d.config !== null ? d.config : {};
+  const platform = platformOfConfig(bytes);
+  return {
+    platform: platform ? formatPlatform(platform) : null,
+    created: typeof d.created === 'string' ? d.created : null,
+    entrypoint: strings(inner.Entrypoint),
+    cmd: strings(inner.Cmd),
+    doc: d,
+  };
+}
