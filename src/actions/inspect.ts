@@ -7,8 +7,8 @@ import { fetchBlobs } from '../transfer/fetch-blobs.js';
 import { openCache, openSession } from '../transfer/session.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatBytes } from '../ui/format.js';
-import { MAX_CONFIG_BYTES, readConfig } from '../oci/config.js';
-import { EcrxError } from '../core/errors.js';
+import { readConfig } from '../oci/config.js';
+import { checkDocumentSize, MAX_CONFIG_BYTES } from '../oci/limits.js';
 
 export interface InspectFlags extends EcrFlags {
   raw?: boolean;
@@ -47,9 +47,7 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
     const resolved = await resolveFromEcr(ecr, ref, flags.platform, signal);
     const image = resolved.set.images[0];
     const cache = openCache(flags);
-    if (image.manifest.config.size > MAX_CONFIG_BYTES) {
-      throw new EcrxError('INVALID_IMAGE', `The config of ${formatReference(ref)} claims ${image.manifest.config.size} bytes, more than an image config can sensibly be (${MAX_CONFIG_BYTES})`);
-    }
+    checkDocumentSize(image.manifest.config.size, MAX_CONFIG_BYTES, `The config of ${formatReference(ref)}`);
     await fetchBlobs({ ecr, repository: ref.repository, blobs: [image.manifest.config], images: [image], cache, concurrency: 1, reporter, signal });
     reporter.stop();
     const configBytes = await cache.readBytes(image.manifest.config.digest);

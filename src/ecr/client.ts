@@ -12,6 +12,7 @@ import { fromAws, isRetryable } from './errors.js';
 import { redact } from '../core/redact.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import { proxyAgentFor } from '../net/proxy.js';
+import { readTimeoutMs } from '../net/http.js';
 import { spliceBlob, type PartBody } from './part-body.js';
 import { EcrxError } from '../core/errors.js';
 
@@ -105,14 +106,14 @@ export class Ecr {
     // HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply to the ECR API as they do to downloads.
     const apiUrl = new URL(endpoint ?? `https://api.ecr.${region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1'}.amazonaws.com`);
     const agent = proxyAgentFor(apiUrl);
-    let requestHandler: unknown;
-    if (agent) {
-      const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
-      requestHandler = new NodeHttpHandler({ httpAgent: agent as any, httpsAgent: agent as any });
-      hooks.debug?.(`ecr API via proxy for ${apiUrl.host}`);
-    }
+    const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
+    // A connection that goes silent fails after ECRX_READ_TIMEOUT (60 s) like a download does, and is retried;
+    // without this an API call to a server that accepts and never answers would wait forever.
+    const timeout = readTimeoutMs();
+    const requestHandler = new NodeHttpHandler({ requestTimeout: timeout, connectionTimeout: timeout, ...(agent ? { httpAgent: agent as any, httpsAgent: agent as any } : {}) });
+    if (agent) hooks.debug?.(`ecr API via proxy for ${apiUrl.host}`);
     const client = new sdk.ECRClient({
-      ...(requestHandler ? { requestHandler: requestHandler as any } : {}),
+      requestHandler,
       ...(region ? { region } : {}),
       ...(conn.profile ? { profile: conn.profile } : {}),
       ...(conn.endpointUrl ? { endpoint: conn.endpointUrl } : {}),

@@ -2,7 +2,9 @@
  * Downloads one blob from its pre-signed URL into the cache: streamed to a temporary file while sha256 and the
  * byte count are computed, renamed under its digest only when both match. A cut connection resumes with a Range
  * request from the bytes already on disk; 5xx and S3 SlowDown back off and retry; an expired URL (403) is replaced
- * by a fresh one; a digest mismatch discards the bytes and starts once more before it fails.
+ * by a fresh one; a digest mismatch, or a size the server announces (Content-Length, Content-Range) that is not
+ * the descriptor's, discards the bytes and starts once more before it fails. Only http(s) URLs are fetched, with
+ * at most a few redirects (net/http.ts), and a connection silent for ECRX_READ_TIMEOUT counts as a failed attempt.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, rm, type FileHandle } from 'node:fs/promises';
@@ -10,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { EcrxError } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import type { BlobCache } from '../cache/blob-cache.js';
-import { httpGet, readSmallBody, safeUrl } from '../net/http.js';
+import { httpGet, readSmallBody, safeUrl, stallOf } from '../net/http.js';
 import { isNetworkError } from './errors.js';
 import { writeAll } from '../core/write-all.js';
 
@@ -51,6 +53,19 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
   const maxStalled = req.maxStalled ?? 10;
   let committed = false;
 
+  // A size or digest that does not match is retried once, from byte 0 with a fresh URL, then refused.
+  const sizeWrongOnce = (actualSize: number): never => {
+    mismatches++;
+    if (mismatches >= 2) {
+      throw new EcrxError('SIZE_MISMATCH', `Blob ${req.digest} should be ${req.size} bytes but the registry's copy has ${actualSize}`, {
+        details: { expected: req.digest, expectedSize: req.size, actualSize },
+        hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its descriptor.',
+      });
+    }
+    fresh = true;
+    throw new Retry(`the server announced ${actualSize} bytes for a blob of ${req.size}: downloading once more`, true, false);
+  };
+
   const restart = async () => {
     await fh.truncate(0);
     state.hash = createHash('sha256');
@@ -82,6 +97,13 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
             });
           }
           if (res.statusCode !== 200 && res.statusCode !== 206) await failFromStatus(res, url);
+          const announced = announcedSize(res);
+          if (announced !== undefined && announced !== req.size) {
+            // The server says up front that it holds another blob than the descriptor names: no need to read it.
+            res.destroy();
+            await restart();
+            sizeWrongOnce(announced);
+          }
           await streamBody(res, fh, state, req);
         }
         const written = state.written;
@@ -116,7 +138,7 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
       } catch (err) {
         if (!(err instanceof Retry) && !isNetworkError(err)) throw err;
         if (req.signal?.aborted) throw req.signal.reason;
-        const retry = err instanceof Retry ? err : new Retry(`connection failed: ${(err as any).code ?? (err as Error).message} (resuming at byte ${state.written})`);
+        const retry = err instanceof Retry ? err : new Retry(`connection failed: ${(err as Error).message ?? (err as any).code} (resuming at byte ${state.written})`);
         failures++;
         // Progress since the last failure means the link works, if flakily: the backoff starts small again.
         stalled = state.written > writtenAtLastFailure ? 0 : stalled + 1;
@@ -137,6 +159,16 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
       await rm(tmp, { force: true });
     }
   }
+}
+
+/** The blob's full size as the response announces it, if it does: a 200's Content-Length, a 206's range total. */
+function announcedSize(res: IncomingMessage): number | undefined {
+  if (res.statusCode === 200) {
+    const length = Number(res.headers['content-length'] ?? NaN);
+    return Number.isSafeInteger(length) ? length : undefined;
+  }
+  const total = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1];
+  return total === undefined ? undefined : Number(total);
 }
 
 function contentRangeStartsAt(res: IncomingMessage, start: number): boolean {
@@ -223,5 +255,8 @@ async function streamBody(res: IncomingMessage, fh: FileHandle, state: { written
     state.written += 1;
     return;
   }
-  if (outcome === 'cut' || !res.complete) throw new Retry(`connection cut after ${state.written} bytes: resuming with a Range request`);
+  if (outcome === 'cut' || !res.complete) {
+    const stall = stallOf(res);
+    throw new Retry(`connection ${stall ? `cut (${stall})` : 'cut'} after ${state.written} bytes: resuming with a Range request`);
+  }
 }

@@ -33,10 +33,31 @@ export function isNetworkError(err: any): boolean {
   );
 }
 
+const isLoopbackAddress = (a: unknown) => typeof a === 'string' && (/^127\./.test(a) || a === '::1' || a === '::ffff:127.0.0.1' || /^::ffff:127\./.test(a));
+
+/**
+ * Failures another try will not fix, and what to say about them: nothing listens on a loopback port (a local
+ * endpoint that is not running: it will not start during a backoff), or a host name that does not exist (DNS
+ * answered NXDOMAIN; EAI_AGAIN, a resolver that did not answer, stays retryable). A refused connection to a
+ * remote host is retried: a load balancer may be restarting.
+ */
+export function unreachable(err: any): { message: string; hint: string } | undefined {
+  const e = err?.code ? err : err?.cause;
+  if (e?.code === 'ECONNREFUSED' && isLoopbackAddress(e.address)) {
+    const where = e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+    return { message: `nothing is listening at ${where} (connection refused)`, hint: 'Is the endpoint running? Check --endpoint-url (or AWS_ENDPOINT_URL_ECR / AWS_ENDPOINT_URL).' };
+  }
+  if (e?.code === 'ENOTFOUND') {
+    return { message: `the host name ${e.hostname ?? '(unknown)'} does not resolve (DNS: not found)`, hint: 'Check --endpoint-url and --region for typos, and the machine\'s DNS settings.' };
+  }
+  return undefined;
+}
+
 /** Worth another try: throttling, 5xx, a dropped connection. */
 export function isRetryable(err: any): boolean {
   if (!err) return false;
   if (err instanceof EcrxError) return false;
+  if (unreachable(err)) return false;
   if (err.name === 'ThrottlingException' || err.name === 'ServerException' || err.name === 'ServiceUnavailableException') return true;
   const status = err.$metadata?.httpStatusCode;
   if (typeof status === 'number' && status >= 500) return true;
@@ -50,6 +71,8 @@ export function fromAws(err: any, context: string): EcrxError {
   const message: string = err?.message ?? String(err);
   const mapped = byName[name];
   if (mapped) return new EcrxError(mapped[0], `${context}: ${message}`, { hint: mapped[1], cause: err, details: { awsError: name } });
+  const gone = unreachable(err);
+  if (gone) return new EcrxError('NETWORK_ERROR', `${context}: ${gone.message}`, { hint: gone.hint, cause: err });
   if (isNetworkError(err)) {
     return new EcrxError('NETWORK_ERROR', `${context}: could not reach ECR (${err.code ?? err.cause?.code ?? message})`, {
       hint: 'Check the network, a proxy (HTTPS_PROXY/NO_PROXY), and --endpoint-url or --region.',

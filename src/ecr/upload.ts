@@ -4,6 +4,7 @@
  * lastValidByteReceived says where ECR is, and the upload goes on from the byte after it. Only a vanished upload
  * (UploadNotFoundException) starts again from byte 0. LayerAlreadyExistsException is success.
  */
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { EcrxError } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
@@ -34,8 +35,12 @@ export async function uploadBlob(req: UploadRequest): Promise<UploadOutcome> {
       hint: 'Rebuild the image so that no layer or config is zero bytes long.',
     });
   }
-  const fh = await open(req.path, 'r');
+  // Never blocks (a FIFO put where a blob should be would hang a plain open), and never reads anything but a file.
+  const fh = await open(req.path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
+    if (!(await fh.stat()).isFile()) {
+      throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is not a regular file (${req.path}); refusing to read it`, { hint: 'Nothing more was uploaded. Check the source: blobs must be regular files.' });
+    }
     return await uploadFrom(fh, req);
   } finally {
     await fh.close();
@@ -93,15 +98,22 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
       } catch (err: any) {
         if (err?.name === 'InvalidLayerPartException' && typeof err.lastValidByteReceived === 'number') {
           const next = err.lastValidByteReceived + 1;
-          if (next !== position && next <= req.size) {
-            // ECR already has more (or less) than we thought: a lost response. Go on from where it is.
+          if (next > position && next <= req.size) {
+            // ECR already has more than we thought: a lost response. Go on from where it is. That part landed, so
+            // this is progress and the stall count starts again: a long push over a link that loses many
+            // responses goes on as long as parts keep arriving.
             req.onRetry?.(`UploadLayerPart: ECR has bytes up to ${err.lastValidByteReceived}; continuing from byte ${next}`);
             position = next;
+            inARow = 0;
             req.onProgress?.(position);
             continue;
           }
+          // ECR has less than we thought, or exactly what we thought and still refuses: a stall, counted and waited.
           inARow++;
           if (inARow >= maxStalled) throw fromAws(err, `UploadLayerPart of ${req.digest}`);
+          if (next < position && next >= 0) position = next;
+          req.onRetry?.(`UploadLayerPart: ${err.message ?? err.name}; continuing from byte ${position}`);
+          await sleep(backoffDelay(inARow), req.signal);
           continue;
         }
         if (err?.name === 'UploadNotFoundException') {

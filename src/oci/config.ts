@@ -4,9 +4,7 @@
  */
 import { EcrxError } from '../core/errors.js';
 import { formatPlatform, platformOfConfig } from './platform.js';
-
-/** Real configs are kilobytes; anything near this is not an image config, and is not parsed into memory. */
-export const MAX_CONFIG_BYTES = 32 * 1024 * 1024;
+import { checkDocumentSize, MAX_CONFIG_BYTES } from './limits.js';
 
 export interface ConfigView {
   platform: string | null;
@@ -20,9 +18,7 @@ export interface ConfigView {
 const strings = (v: unknown): string[] | null => (Array.isArray(v) && v.every((s) => typeof s === 'string') ? v : null);
 
 export function readConfig(bytes: Buffer, what: string): ConfigView {
-  if (bytes.length > MAX_CONFIG_BYTES) {
-    throw new EcrxError('INVALID_IMAGE', `The config of ${what} is ${bytes.length} bytes, more than an image config can sensibly be (${MAX_CONFIG_BYTES})`);
-  }
+  checkDocumentSize(bytes.length, MAX_CONFIG_BYTES, `The config of ${what}`);
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString('utf8'));

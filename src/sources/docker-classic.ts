@@ -12,7 +12,8 @@ import { HashingStream } from '../core/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import { sha256Digest, type ImageManifest } from '../oci/manifest.js';
 import type { ImageSet } from '../image/image-set.js';
-import { resolveArchivePath, type IngestedArchive } from './archive.js';
+import { claimArchiveFile, type IngestedArchive } from './archive.js';
+import { checkDocumentSize, MAX_CONFIG_BYTES } from '../oci/limits.js';
 
 interface DockerManifestEntry {
   Config: string;
@@ -78,9 +79,11 @@ export async function classicDockerImage(a: IngestedArchive, cache: BlobCache, w
     throw new EcrxError('INVALID_IMAGE', `${where}: manifest.json is not a docker-archive manifest`);
   }
   const entry = pickDockerEntry(entries, name, where);
-  const configPath = resolveArchivePath(a, entry.Config);
-  const configBytes = a.files.get(configPath) ?? (a.blobs.has(configPath) ? await cache.readBytes(a.blobs.get(configPath)!.digest) : undefined);
-  if (!configBytes) throw new EcrxError('INVALID_IMAGE', `${where}: the config ${entry.Config} is missing`);
+  const configBlob = await claimArchiveFile(a, cache, entry.Config);
+  if (!configBlob) throw new EcrxError('INVALID_IMAGE', `${where}: the config ${entry.Config} is missing`);
+  // Checked before it is read: the config is the one document here that is parsed whole.
+  checkDocumentSize(configBlob.size, MAX_CONFIG_BYTES, `${where}: the config ${entry.Config}`);
+  const configBytes = await cache.readBytes(configBlob.digest);
   let config: any;
   try {
     config = JSON.parse(configBytes.toString('utf8'));
@@ -91,13 +94,10 @@ export async function classicDockerImage(a: IngestedArchive, cache: BlobCache, w
   if (diffIds.length !== entry.Layers.length) {
     throw new EcrxError('INVALID_IMAGE', `${where}: the config lists ${diffIds.length} layers but manifest.json has ${entry.Layers.length}`);
   }
-  const configDigest = await cache.putBytes(configBytes);
+  const configDigest = configBlob.digest;
   const layers = [];
   for (const [i, layerPath] of entry.Layers.entries()) {
-    const real = resolveArchivePath(a, layerPath);
-    // A small layer was kept in memory while the archive streamed past; it goes through the cache like the rest.
-    const small = a.files.get(real);
-    const blob = a.blobs.get(real) ?? (small ? { digest: await cache.putBytes(small), size: small.length } : undefined);
+    const blob = await claimArchiveFile(a, cache, layerPath);
     if (!blob) throw new EcrxError('INVALID_IMAGE', `${where}: layer ${layerPath} is missing`);
     const gz = await isGzip(cache.path(blob.digest));
     const diffId = gz ? await uncompressedDigest(cache.path(blob.digest)) : blob.digest;

@@ -7,6 +7,7 @@ import { EcrxError } from '../core/errors.js';
 import { parseManifest, sha256Digest, type Descriptor } from '../oci/manifest.js';
 import { choosePlatform, formatPlatform, parsePlatform } from '../oci/platform.js';
 import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../image/image-set.js';
+import { checkManifestBytes, checkManifestSize } from '../oci/limits.js';
 
 export interface BlobReader {
   /** Where the blob's bytes are, or undefined when it is missing. */
@@ -16,6 +17,7 @@ export interface BlobReader {
 }
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 export function parseLayoutIndex(bytes: Buffer, where: string): Descriptor[] {
   let doc: any;
@@ -46,7 +48,12 @@ function pickDescriptor(manifests: Descriptor[], name: string | undefined, where
   });
 }
 
+/** A manifest or index blob: its digest and size checked first, then read (at most 4 MiB), hashed, UTF-8. */
 async function readManifestBlob(reader: BlobReader, d: Descriptor, where: string): Promise<Buffer> {
+  // index.json is not checked by parseManifest: a "digest" such as sha256:../../x must never become a path.
+  if (typeof d?.digest !== 'string' || !DIGEST.test(d.digest)) throw new EcrxError('INVALID_IMAGE', `${where}: ${JSON.stringify(d?.digest)} is not a sha256 digest`);
+  if (!Number.isSafeInteger(d.size) || d.size < 0) throw new EcrxError('INVALID_IMAGE', `${where}: manifest ${d.digest} has no valid size`);
+  checkManifestSize(d.size, `${where}: manifest ${d.digest}`);
   const size = reader.size(d.digest);
   if (size === undefined) throw new EcrxError('INVALID_IMAGE', `${where} is missing blob ${d.digest}`);
   if (size !== d.size) throw new EcrxError('INVALID_IMAGE', `${where}: blob ${d.digest} is ${size} bytes, the descriptor says ${d.size}`);
@@ -55,6 +62,7 @@ async function readManifestBlob(reader: BlobReader, d: Descriptor, where: string
   if (actual !== d.digest) {
     throw new EcrxError('INVALID_IMAGE', `${where}: blob ${d.digest} does not match its digest (it hashes to ${actual})`, { details: { expected: d.digest, actual } });
   }
+  checkManifestBytes(bytes, `${where}: manifest ${d.digest}`);
   return bytes;
 }
 

@@ -3,13 +3,14 @@
  * tar archive (OCI archive, Docker 25+ docker-archive, classic docker-archive; plain or gzip) from a file or stdin.
  * Everything is checked before anything is uploaded.
  */
-import { createReadStream, existsSync, promises as fsp, statSync } from 'node:fs';
-import { fileDigest } from '../core/digest.js';
+import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { EcrxError } from '../core/errors.js';
 import type { BlobCache } from '../cache/blob-cache.js';
 import type { ImageSet } from '../image/image-set.js';
-import { ingestArchive } from './archive.js';
+import { ingestArchive, releaseArchive, type IngestedArchive } from './archive.js';
+import { hashRegular, layoutFile, readRegular, type LayoutFile } from './layout-files.js';
+import { checkDocumentSize, MAX_METADATA_BYTES } from '../oci/limits.js';
 import { classicDockerImage } from './docker-classic.js';
 import { readLayoutImage, type BlobReader } from './oci-layout.js';
 
@@ -42,18 +43,17 @@ export function splitSource(arg: string): { path: string; name?: string } {
   return { path: arg };
 }
 
+/** Blobs of a layout directory, each checked to be a regular file inside it before it is opened (layout-files.ts). */
 function dirReader(dir: string): BlobReader {
-  const path = (digest: string) => join(dir, 'blobs', 'sha256', digest.slice(7));
+  const found = new Map<string, LayoutFile | undefined>();
+  const file = (d: string) => {
+    if (!found.has(d)) found.set(d, layoutFile(dir, join('blobs', 'sha256', d.slice(7))));
+    return found.get(d);
+  };
   return {
-    path: (d) => (existsSync(path(d)) ? path(d) : undefined),
-    size: (d) => {
-      try {
-        return statSync(path(d)).size;
-      } catch {
-        return undefined;
-      }
-    },
-    read: (d) => fsp.readFile(path(d)),
+    path: (d) => file(d)?.path,
+    size: (d) => file(d)?.size,
+    read: (d) => readRegular(file(d)!.path, join(dir, 'blobs', 'sha256', d.slice(7))),
   };
 }
 
@@ -72,6 +72,14 @@ export async function openSource(arg: string, cache: BlobCache, opts: OpenOption
   const input = path === '-' ? (opts.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
   const { Readable } = await import('node:stream');
   const ingested = await ingestArchive(input instanceof Readable ? input : Readable.from(input as any), cache, { signal: opts.signal, onBytes: opts.onBytes, where });
+  try {
+    return await imageFromArchive(ingested, cache, where, name, opts);
+  } finally {
+    await releaseArchive(ingested);
+  }
+}
+
+async function imageFromArchive(ingested: IngestedArchive, cache: BlobCache, where: string, name: string | undefined, opts: OpenOptions): Promise<OpenedSource> {
   const indexJson = ingested.files.get('index.json');
   if (indexJson) {
     const { set, refName, platform } = await readLayoutImage(cacheReader(cache), indexJson, where, { name, platform: opts.platform });
@@ -88,11 +96,14 @@ export async function openSource(arg: string, cache: BlobCache, opts: OpenOption
 }
 
 async function openLayoutDir(dir: string, name: string | undefined, opts: OpenOptions): Promise<OpenedSource> {
-  if (!existsSync(join(dir, 'oci-layout')) || !existsSync(join(dir, 'index.json'))) {
+  const index = layoutFile(dir, 'index.json');
+  if (!existsSync(join(dir, 'oci-layout')) || !index) {
     throw new EcrxError('INVALID_IMAGE', `${dir} is a directory but not an OCI image layout (no oci-layout and index.json)`, { hint: 'Create one with `ecrx pull` or `skopeo copy ... oci:DIR`.' });
   }
+  checkDocumentSize(index.size, MAX_METADATA_BYTES, join(dir, 'index.json'));
   const reader = dirReader(dir);
-  const { set, refName, platform } = await readLayoutImage(reader, await fsp.readFile(join(dir, 'index.json')), dir, { name, platform: opts.platform });
+  const indexJson = await readRegular(index.path, join(dir, 'index.json'));
+  const { set, refName, platform } = await readLayoutImage(reader, indexJson, dir, { name, platform: opts.platform });
   // The blobs a push will send are re-hashed before any upload (a layout on disk may have been changed by hand);
   // those the repository already has are never read, so a re-push costs no pass over the layers.
   const verify = async (digests: string[]) => {
@@ -101,7 +112,7 @@ async function openLayoutDir(dir: string, name: string | undefined, opts: OpenOp
     await Promise.all(
       digests.map((d) =>
         limit(async () => {
-          const actual = await fileDigest(reader.path(d)!, opts.signal);
+          const actual = await hashRegular(reader.path(d)!, join(dir, 'blobs', 'sha256', d.slice(7)), opts.signal);
           if (actual !== d) {
             throw new EcrxError('INVALID_IMAGE', `${dir}: blob ${d} does not match its digest (its content hashes to ${actual})`, { details: { expected: d, actual } });
           }

@@ -11,6 +11,7 @@ import { sleep } from '../core/retry.js';
 import { blobLabel, type ImageSet, type ManifestBlob } from '../image/image-set.js';
 import type { Reporter } from '../ui/reporter.js';
 import { shortDigest } from '../ui/format.js';
+import { checkManifestBytes } from '../oci/limits.js';
 
 export interface SinkOptions {
   ecr: Ecr;
@@ -50,6 +51,8 @@ export async function availableBlobs(ecr: Ecr, repository: string, digests: stri
 
 export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   const { ecr, repository, set, reporter } = o;
+  // What PutImage will refuse is refused now, before the first upload rather than after the last.
+  for (const m of set.manifests) checkManifestBytes(m.bytes, `The manifest ${m.digest}`);
   reporter.phase(`checking ${set.blobs.length} blobs in ${repository}`);
   const available = await availableBlobs(ecr, repository, set.blobs.map((b) => b.digest), o.signal);
   const missing = set.blobs.filter((b) => !available.has(b.digest)).map((b) => b.digest);

@@ -2,7 +2,7 @@
 import type { BlobCache } from '../cache/blob-cache.js';
 import type { ImageSet } from '../image/image-set.js';
 import { platformOfConfig, requirePlatform } from '../oci/platform.js';
-import { MAX_CONFIG_BYTES } from '../oci/config.js';
+import { MAX_CONFIG_BYTES } from '../oci/limits.js';
 
 export async function configPlatform(set: ImageSet, cache: BlobCache, wanted: string | undefined, what: string): Promise<string | undefined> {
   const config = set.images[0].manifest.config;

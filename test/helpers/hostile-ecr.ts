@@ -1,90 +1,198 @@
 /**
- * A lying ECR on a loopback port: it answers BatchGetImage and GetDownloadUrlForLayer from a script and serves the
- * blobs itself, without the validation real ECR (and `ecrx serve`) applies. It stands for a compromised endpoint or
- * a man in the middle, so tests can check what ecrx does with manifests no honest registry would hand out.
+ * A tiny loopback server that speaks just enough of the ECR JSON API (BatchGetImage, GetDownloadUrlForLayer) for
+ * `ecrx pull`, and serves blobs the way a broken or hostile server would. The repository name picks the behaviour
+ * (`hostile/<mode>`), so one server covers a whole table of cases. The repository `hostile/manifests` serves crafted
+ * manifests by tag or digest, with digests that match their bytes (or a claimed one): manifests no honest registry
+ * stores, as a compromised endpoint or a man in the middle could hand them out.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { sha256 } from './ecr.js';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createHash } from 'node:crypto';
+
+export type BlobMode =
+  | 'good'
+  | 'long'
+  | 'short'
+  | 'wrong'
+  | 'length-lies-long'
+  | 'length-lies-short'
+  | 'stall-body'
+  | 'stall-headers'
+  | 'redirect-loop'
+  | 'redirect-good'
+  | 'redirect-file'
+  | 'error-500';
 
 export interface HostileImage {
   manifest: Buffer;
-  mediaType?: string;
-  /** The digest to claim for the manifest (default: its real sha256). */
-  digest?: string;
+  digest: string;
+  blobs: Map<string, Buffer>;
 }
 
-export interface HostileEcrOptions {
-  /** Images by tag. */
-  images: Record<string, HostileImage>;
-  /** Blob bytes by digest; a download of any other answers 404. */
-  blobs?: Record<string, Buffer>;
-  /** The download URL handed out for a digest (default: this server's /blob/<digest>). */
-  downloadUrl?: (digest: string, self: string) => string;
+/** A crafted manifest for `hostile/manifests`; `digest` claims another digest than the bytes' own. */
+export interface CraftedManifest {
+  manifest: Buffer;
+  digest?: string;
 }
 
 export interface HostileEcr {
   endpoint: string;
-  /** "Operation" per API call and "GET /blob/..." per download, in order. */
-  requests: string[];
+  /** API operations received, in order. */
+  ops: string[];
+  /** What GetDownloadUrlForLayer answers for `hostile/url-<name>` repositories. */
+  urls: Map<string, string>;
+  /** Blob GETs received, by mode. */
+  gets: string[];
   close: () => Promise<void>;
 }
 
-const REGISTRY = '000000000000';
+const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function body(req: IncomingMessage): Promise<string> {
-  let text = '';
-  for await (const chunk of req) text += chunk;
-  return text;
+/** A small OCI image: a JSON config and one layer of arbitrary bytes (ecrx does not look inside layers on pull). */
+export function hostileImage(layer: Buffer): HostileImage {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] }, config: {} }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+    }),
+  );
+  return { manifest, digest: sha256(manifest), blobs: new Map([[sha256(config), config], [sha256(layer), layer]]) };
 }
 
-function send(res: ServerResponse, status: number, doc: object): void {
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-  res.end(JSON.stringify(doc));
+function apiError(res: http.ServerResponse, type: string, message: string): void {
+  const json = JSON.stringify({ __type: type, message });
+  res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(json), 'x-amzn-errortype': type });
+  res.end(json);
 }
 
-export async function startHostileEcr(opts: HostileEcrOptions): Promise<HostileEcr> {
-  const requests: string[] = [];
-  const byDigest = new Map<string, HostileImage>();
-  for (const img of Object.values(opts.images)) byDigest.set(img.digest ?? sha256(img.manifest), img);
-  let self = '';
+function apiOk(res: http.ServerResponse, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(json) });
+  res.end(json);
+}
 
-  const server = createServer(async (req, res) => {
-    if (req.method === 'GET' && req.url?.startsWith('/blob/')) {
-      requests.push(`GET ${req.url}`);
-      const blob = opts.blobs?.[decodeURIComponent(req.url.slice(6))];
-      if (!blob) return void res.writeHead(404).end();
-      res.writeHead(200, { 'content-length': blob.length });
-      return void res.end(blob);
-    }
-    const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
-    requests.push(op);
-    const input = JSON.parse((await body(req)) || '{}');
+export async function startHostileEcr(image: HostileImage, crafted: Record<string, CraftedManifest> = {}): Promise<HostileEcr> {
+  const urls = new Map<string, string>();
+  const ops: string[] = [];
+  const gets: string[] = [];
+  const sockets = new Set<Socket>();
+  let base = '';
+
+  const api = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => {
+    const op = String(req.headers['x-amz-target'] ?? '').split('.').pop();
+    const input = JSON.parse(body || '{}');
+    const repo: string = input.repositoryName ?? '';
+    const mode = repo.replace(/^hostile\//, '');
+    ops.push(op ?? '');
+    if (op === 'BatchGetImage' && mode === 'manifests') return craftedManifest(res, input.imageIds[0] ?? {});
     if (op === 'BatchGetImage') {
-      const id = input.imageIds?.[0] ?? {};
-      const img = id.imageDigest ? byDigest.get(id.imageDigest) : opts.images[id.imageTag];
-      if (!img) return send(res, 200, { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] });
-      const digest = img.digest ?? sha256(img.manifest);
-      return send(res, 200, {
-        images: [{ registryId: REGISTRY, repositoryName: input.repositoryName, imageId: { ...id, imageDigest: digest }, imageManifest: img.manifest.toString('utf8'), imageManifestMediaType: img.mediaType }],
+      // 'manifest-digest': the bytes are the image's, the digest ECR claims for them is not.
+      const digest = mode === 'manifest-digest' ? sha256('something else entirely') : image.digest;
+      apiOk(res, {
+        images: [{ registryId: '123456789012', repositoryName: repo, imageId: { ...input.imageIds[0], imageDigest: digest }, imageManifest: image.manifest.toString('utf8'), imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' }],
         failures: [],
       });
+      return;
     }
     if (op === 'GetDownloadUrlForLayer') {
-      const digest = input.layerDigest as string;
-      const url = opts.downloadUrl ? opts.downloadUrl(digest, self) : `${self}/blob/${encodeURIComponent(digest)}`;
-      return send(res, 200, { downloadUrl: url, layerDigest: digest });
+      const digest: string = input.layerDigest;
+      const url = mode.startsWith('url-') ? urls.get(mode.slice(4))! : `${base}/blob/${mode}/${digest}?X-Amz-Signature=hostile`;
+      apiOk(res, { downloadUrl: url, layerDigest: digest });
+      return;
     }
-    send(res, 400, { __type: 'UnknownOperationException', message: `${op} is not scripted` });
+    apiError(res, 'UnknownOperationException', `the hostile server does not do ${op}`);
+  };
+
+  const craftedManifest = (res: http.ServerResponse, id: { imageTag?: string; imageDigest?: string }) => {
+    const digestOf = (m: CraftedManifest) => m.digest ?? sha256(m.manifest);
+    const m = id.imageDigest ? Object.values(crafted).find((c) => digestOf(c) === id.imageDigest) : crafted[id.imageTag ?? ''];
+    if (!m) return apiOk(res, { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] });
+    apiOk(res, { images: [{ registryId: '123456789012', repositoryName: 'hostile/manifests', imageId: { ...id, imageDigest: digestOf(m) }, imageManifest: m.manifest.toString('utf8') }], failures: [] });
+  };
+
+  const blob = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const [, , mode, digest] = new URL(req.url ?? '/', base).pathname.split('/');
+    gets.push(mode);
+    const bytes = image.blobs.get(digest);
+    if (!bytes) {
+      res.writeHead(404).end();
+      return;
+    }
+    switch (mode as BlobMode) {
+      case 'good':
+        res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+        return;
+      case 'long': // honest Content-Length, 100 bytes more than the descriptor; Range ignored
+        res.writeHead(200, { 'content-length': bytes.length + 100 }).end(Buffer.concat([bytes, Buffer.alloc(100, 7)]));
+        return;
+      case 'short': // honest Content-Length, 100 bytes fewer; Range ignored
+        res.writeHead(200, { 'content-length': bytes.length - 100 }).end(bytes.subarray(0, bytes.length - 100));
+        return;
+      case 'wrong': { // the right size, one byte changed
+        const copy = Buffer.from(bytes);
+        copy[copy.length >> 1] ^= 0xff;
+        res.writeHead(200, { 'content-length': copy.length }).end(copy);
+        return;
+      }
+      case 'length-lies-long': // announces the blob's size, sends half, hangs up; Range ignored
+        res.writeHead(200, { 'content-length': bytes.length });
+        res.write(bytes.subarray(0, bytes.length >> 1), () => setTimeout(() => res.socket?.destroy(), 20));
+        return;
+      case 'length-lies-short': { // announces fewer bytes than it then writes on the socket
+        const head = `HTTP/1.1 200 OK\r\ncontent-length: ${bytes.length - 64}\r\nconnection: close\r\n\r\n`;
+        res.socket!.end(Buffer.concat([Buffer.from(head), bytes]));
+        return;
+      }
+      case 'stall-body': // headers and a few bytes, then nothing, ever
+        res.writeHead(200, { 'content-length': bytes.length });
+        res.write(bytes.subarray(0, 10));
+        return;
+      case 'stall-headers': // never answers
+        return;
+      case 'redirect-loop':
+        res.writeHead(302, { location: req.url }).end();
+        return;
+      case 'redirect-good':
+        res.writeHead(307, { location: `/blob/good/${digest}` }).end();
+        return;
+      case 'redirect-file':
+        res.writeHead(302, { location: urls.get('file') ?? 'file:///etc/passwd' }).end();
+        return;
+      case 'error-500':
+        res.writeHead(500, { 'content-type': 'application/xml' }).end('<Error><Code>InternalError</Code><Message>hostile</Message></Error>');
+        return;
+      default:
+        res.writeHead(404).end();
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    if (req.method === 'POST') {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => api(req, res, body));
+      return;
+    }
+    blob(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    endpoint: self,
-    requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    endpoint: base,
+    ops,
+    urls,
+    gets,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }

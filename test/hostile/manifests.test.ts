@@ -12,7 +12,7 @@ import { ListImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { startServe, type Serve } from '../helpers/serve.js';
 import { runCli, testEnv } from '../helpers/cli.js';
 import { sdk, createRepo, uploadBlob, putManifest, sha256 } from '../helpers/ecr.js';
-import { startHostileEcr, type HostileEcr } from '../helpers/hostile-ecr.js';
+import { hostileImage, startHostileEcr, type HostileEcr } from '../helpers/hostile-ecr.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
@@ -154,35 +154,35 @@ describe('manifests only a lying endpoint would serve', () => {
     lying: { manifest: Buffer.from(JSON.stringify(layerDesc({}))), digest: sha256('something else') },
   };
   const lyingCases: Case[] = [
-    { name: 'pull: a negative layer size', args: ['pull', 'x/app:negative'], exit: 5, code: 'INVALID_IMAGE', message: /layers\[0\] is not a valid descriptor/ },
-    { name: 'pull: a layer size beyond 2^53', args: ['pull', 'x/app:huge'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: a fractional layer size', args: ['pull', 'x/app:fractional'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: a layer size that is a string', args: ['pull', 'x/app:string'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: a sha512 layer digest', args: ['pull', 'x/app:sha512'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: an upper-case layer digest', args: ['pull', 'x/app:uppercase'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: a layer digest that is a path', args: ['pull', 'x/app:traversal'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: layers that are not a list', args: ['pull', 'x/app:listless'], exit: 5, code: 'INVALID_IMAGE', message: /no layers list/ },
-    { name: 'pull: a null config descriptor', args: ['pull', 'x/app:configless'], exit: 5, code: 'INVALID_IMAGE', message: /config is not a valid descriptor/ },
-    { name: 'pull: an unknown manifest media type', args: ['pull', 'x/app:unknown'], exit: 5, code: 'INVALID_IMAGE', message: /Unsupported manifest media type/ },
-    { name: 'pull: a manifest that is not JSON', args: ['pull', 'x/app:notjson'], exit: 5, code: 'INVALID_IMAGE', message: /not valid JSON/ },
-    { name: 'pull: a schema 1 manifest', args: ['pull', 'x/app:schema1'], exit: 5, code: 'INVALID_IMAGE', message: /schema 1/ },
-    { name: 'pull: an index nested in an index', args: ['pull', 'x/app:nested', '--platform', 'linux/amd64'], exit: 5, code: 'INVALID_IMAGE', message: /itself an index/ },
-    { name: 'pull: a manifest whose bytes are not its digest', args: ['pull', 'x/app:lying'], exit: 5, code: 'DIGEST_MISMATCH', message: /does not match its digest/ },
-    { name: 'inspect: a negative layer size', args: ['inspect', 'x/app:negative'], exit: 5, code: 'INVALID_IMAGE' },
-    { name: 'inspect: a config that claims 40 MiB', args: ['inspect', 'x/app:bigconfig'], exit: 5, code: 'INVALID_IMAGE', message: /more than an image config can sensibly be/ },
-    { name: 'inspect: a manifest whose bytes are not its digest', args: ['inspect', 'x/app:lying'], exit: 5, code: 'DIGEST_MISMATCH' },
-    { name: 'copy: a negative layer size', args: ['copy', 'x/app:negative', 'x/dst:copy'], exit: 5, code: 'INVALID_IMAGE' },
-    { name: 'copy: a manifest whose bytes are not its digest', args: ['copy', 'x/app:lying', 'x/dst:copy'], exit: 5, code: 'DIGEST_MISMATCH' },
+    { name: 'pull: a negative layer size', args: ['pull', 'hostile/manifests:negative'], exit: 5, code: 'INVALID_IMAGE', message: /layers\[0\] is not a valid descriptor/ },
+    { name: 'pull: a layer size beyond 2^53', args: ['pull', 'hostile/manifests:huge'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
+    { name: 'pull: a fractional layer size', args: ['pull', 'hostile/manifests:fractional'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
+    { name: 'pull: a layer size that is a string', args: ['pull', 'hostile/manifests:string'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
+    { name: 'pull: a sha512 layer digest', args: ['pull', 'hostile/manifests:sha512'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
+    { name: 'pull: an upper-case layer digest', args: ['pull', 'hostile/manifests:uppercase'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
+    { name: 'pull: a layer digest that is a path', args: ['pull', 'hostile/manifests:traversal'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
+    { name: 'pull: layers that are not a list', args: ['pull', 'hostile/manifests:listless'], exit: 5, code: 'INVALID_IMAGE', message: /no layers list/ },
+    { name: 'pull: a null config descriptor', args: ['pull', 'hostile/manifests:configless'], exit: 5, code: 'INVALID_IMAGE', message: /config is not a valid descriptor/ },
+    { name: 'pull: an unknown manifest media type', args: ['pull', 'hostile/manifests:unknown'], exit: 5, code: 'INVALID_IMAGE', message: /Unsupported manifest media type/ },
+    { name: 'pull: a manifest that is not JSON', args: ['pull', 'hostile/manifests:notjson'], exit: 5, code: 'INVALID_IMAGE', message: /not valid JSON/ },
+    { name: 'pull: a schema 1 manifest', args: ['pull', 'hostile/manifests:schema1'], exit: 5, code: 'INVALID_IMAGE', message: /schema 1/ },
+    { name: 'pull: an index nested in an index', args: ['pull', 'hostile/manifests:nested', '--platform', 'linux/amd64'], exit: 5, code: 'INVALID_IMAGE', message: /itself an index/ },
+    { name: 'pull: a manifest whose bytes are not its digest', args: ['pull', 'hostile/manifests:lying'], exit: 5, code: 'DIGEST_MISMATCH', message: /does not match its digest/ },
+    { name: 'inspect: a negative layer size', args: ['inspect', 'hostile/manifests:negative'], exit: 5, code: 'INVALID_IMAGE' },
+    { name: 'inspect: a config that claims 40 MiB', args: ['inspect', 'hostile/manifests:bigconfig'], exit: 5, code: 'INVALID_IMAGE', message: /ecrx reads such documents up to 8 MiB/ },
+    { name: 'inspect: a manifest whose bytes are not its digest', args: ['inspect', 'hostile/manifests:lying'], exit: 5, code: 'DIGEST_MISMATCH' },
+    { name: 'copy: a negative layer size', args: ['copy', 'hostile/manifests:negative', 'hostile/dst:copy'], exit: 5, code: 'INVALID_IMAGE' },
+    { name: 'copy: a manifest whose bytes are not its digest', args: ['copy', 'hostile/manifests:lying', 'hostile/dst:copy'], exit: 5, code: 'DIGEST_MISMATCH' },
   ];
 
   beforeAll(async () => {
-    liar = await startHostileEcr({ images, blobs: { [sha256(blob)]: blob, [sha256(cfgBytes)]: cfgBytes } });
+    liar = await startHostileEcr(hostileImage(blob), images);
   });
 
   test.each(lyingCases)('$name: exit $exit, $code, no blob fetched', async ({ name, args, exit, code, message }) => {
     const cache = join(work, `liar-cache-${name.replace(/\W+/g, '-')}`);
     const out = join(work, `liar-out-${name.replace(/\W+/g, '-')}`);
-    const before = liar.requests.length;
+    const [opsBefore, getsBefore] = [liar.ops.length, liar.gets.length];
     const argv = [...args, ...(args[0] === 'pull' ? ['-o', out] : [])];
     const res = await runCli([...argv, '--cache-dir', cache, '--json'], { env: testEnv(liar.endpoint), cwd: work });
     expect(res).toExitWith(exit);
@@ -190,7 +190,8 @@ describe('manifests only a lying endpoint would serve', () => {
     expect(err.code).toBe(code);
     if (message) expect(err.message).toMatch(message);
     expect(res.stderr).not.toMatch(/\n\s+at /);
-    expect(liar.requests.slice(before).filter((r) => r !== 'BatchGetImage')).toEqual([]);
+    expect(liar.ops.slice(opsBefore).filter((op) => op !== 'BatchGetImage')).toEqual([]);
+    expect(liar.gets.length).toBe(getsBefore);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(work).filter((n) => n.includes('.ecrx-'))).toEqual([]);
     cacheIsSound(cache);

@@ -222,7 +222,8 @@ describe('pull', () => {
   });
 
   test.each([
-    ['longer', (b: Buffer) => Buffer.concat([b, Buffer.from('extra bytes')]), /should be \d+ bytes but the download had more/],
+    // The download's Content-Length announces the wrong size: refused before a byte is read, the size named.
+    ['longer', (b: Buffer) => Buffer.concat([b, Buffer.from('extra bytes')]), /should be \d+ bytes but the registry's copy has \d+/],
     ['shorter', (b: Buffer) => b.subarray(0, b.length - 7), /should be \d+ bytes but the registry's copy has \d+/],
   ])('a stored blob %s than its descriptor is SIZE_MISMATCH: nothing in the cache or the output', async (how, change, message) => {
     const repo = `sized-${how}/app`;
