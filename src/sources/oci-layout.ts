@@ -5,9 +5,9 @@
  */
 import { EcrxError } from '../core/errors.js';
 import { parseManifest, sha256Digest, type Descriptor } from '../oci/manifest.js';
-import { choosePlatform, formatPlatform, parsePlatform } from '../oci/platform.js';
+import { choosePlatform, formatPlatform, parsePlatform, platformOfConfig, requirePlatform } from '../oci/platform.js';
 import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../image/image-set.js';
-import { checkManifestBytes, checkManifestSize } from '../oci/limits.js';
+import { checkDocumentSize, checkManifestBytes, checkManifestSize, MAX_CONFIG_BYTES } from '../oci/limits.js';
 
 export interface BlobReader {
   /** Where the blob's bytes are, or undefined when it is missing. */
@@ -118,5 +118,13 @@ export async function readLayoutImage(reader: BlobReader, indexJson: Buffer, whe
     if (size === undefined) throw new EcrxError('INVALID_IMAGE', `${where} is missing blob ${b.digest}`, { hint: 'The layout is incomplete; re-create it (e.g. skopeo copy ... oci:DIR).' });
     if (size !== b.size) throw new EcrxError('INVALID_IMAGE', `${where}: blob ${b.digest} is ${size} bytes, the manifest says ${b.size}`);
   }
+  if (parsed.kind === 'manifest' && sel.platform) platform = await singlePlatform(reader, images[0], sel.platform, where);
   return { set: { top: { digest: chosenTop.digest, mediaType: chosenTop.mediaType, bytes: chosenTop.bytes }, images, manifests, blobs }, refName, platform };
+}
+
+/** A single-platform image held to --platform by its config, as every command does (the config is small). */
+async function singlePlatform(reader: BlobReader, image: ImageEntry, wanted: string, where: string): Promise<string | undefined> {
+  const config = image.manifest.config;
+  checkDocumentSize(config.size, MAX_CONFIG_BYTES, `${where}: config ${config.digest}`);
+  return requirePlatform(wanted, platformOfConfig(await reader.read(config.digest)), where);
 }

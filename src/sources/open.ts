@@ -3,6 +3,7 @@
  * tar archive (OCI archive, Docker 25+ docker-archive, classic docker-archive; plain or gzip) from a file or stdin.
  * Everything is checked before anything is uploaded.
  */
+import { platformOfConfig, requirePlatform } from '../oci/platform.js';
 import { createReadStream, existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { EcrxError } from '../core/errors.js';
@@ -88,7 +89,9 @@ async function imageFromArchive(ingested: IngestedArchive, cache: BlobCache, whe
   }
   if (ingested.files.has('manifest.json')) {
     const { set, repoTags } = await classicDockerImage(ingested, cache, where, name, opts.signal);
-    return { kind: 'docker-archive', set, pathOf: (d) => cache.path(d), names: repoTags };
+    // The config was size-checked and read on ingest; the same platform rule as every other source.
+    const platform = opts.platform ? requirePlatform(opts.platform, platformOfConfig(await cache.readBytes(set.images[0].manifest.config.digest)), where) : undefined;
+    return { kind: 'docker-archive', set, pathOf: (d) => cache.path(d), names: repoTags, platform };
   }
   throw new EcrxError('INVALID_IMAGE', `${where} is a tar archive but not an image (no index.json or manifest.json)`, {
     hint: 'Give an OCI archive (skopeo copy ... oci-archive:FILE) or a docker-archive (docker save).',

@@ -10,7 +10,8 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { startServe, type Serve } from '../helpers/serve.js';
 import { runCli, testEnv } from '../helpers/cli.js';
 import { sdk, createRepo, pushBuilt } from '../helpers/ecr.js';
-import { buildImage, type BuiltImage } from '../../src/image/build.js';
+import { buildImage, writeLayout, type BuiltImage } from '../../src/image/build.js';
+import { classicDockerArchive } from '../helpers/images.js';
 
 let serve: Serve;
 let ecr: ECRClient;
@@ -23,8 +24,11 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ecrx-hostile-platform-'));
   await createRepo(ecr, 'plat/app');
   await createRepo(ecr, 'plat/dst');
-  amd = await buildImage([[{ path: 'big', content: randomBytes(2 * 1024 * 1024) }], [{ path: 'small', content: 'x' }]], { architecture: 'amd64' });
+  const files = [[{ path: 'big', content: randomBytes(2 * 1024 * 1024) }], [{ path: 'small', content: 'x' }]];
+  amd = await buildImage(files, { architecture: 'amd64' });
   await pushBuilt(ecr, 'plat/app', amd, 'v1');
+  await writeLayout(join(work, 'layout'), [amd]);
+  await classicDockerArchive(join(work, 'classic.tar'), amd, files, 'plat/app:v1');
 });
 afterAll(async () => {
   await serve.dispose();
@@ -43,14 +47,16 @@ async function settledLog(): Promise<string> {
   }
 }
 
-const cases: { name: string; args: () => string[]; output?: string }[] = [
+const cases: { name: string; args: () => string[]; output?: string; downloads?: number }[] = [
+  { name: 'push of an OCI layout', args: () => ['push', join(work, 'layout'), 'plat/dst:l', '--platform', 'linux/s390x'], downloads: 0 },
+  { name: 'push of a classic docker-archive', args: () => ['push', join(work, 'classic.tar'), 'plat/dst:c', '--platform', 'linux/arm64', '--cache-dir', join(work, 'c-push')], downloads: 0 },
   { name: 'pull', args: () => ['pull', 'plat/app:v1', '--platform', 'linux/s390x', '-o', 'p-out', '--cache-dir', join(work, 'c-pull')], output: 'p-out' },
   { name: 'pull as docker-archive', args: () => ['pull', 'plat/app:v1', '--platform', 'linux/arm64', '--format', 'docker-archive', '-o', 'p.tar', '--cache-dir', join(work, 'c-pull2')], output: 'p.tar' },
   { name: 'copy', args: () => ['copy', 'plat/app:v1', 'plat/dst:v1', '--platform', 'linux/s390x', '--cache-dir', join(work, 'c-copy')] },
 ];
 
 describe('--platform on a single-platform image of another platform', () => {
-  test.each(cases)('$name: exit 3 PLATFORM_NOT_FOUND, only the config downloaded', async ({ args, output }) => {
+  test.each(cases)('$name: exit 3 PLATFORM_NOT_FOUND, no layer moved', async ({ args, output, downloads = 1 }) => {
     const before = await settledLog();
     const res = await cli(args());
     expect(res).toExitWith(3);
@@ -59,8 +65,9 @@ describe('--platform on a single-platform image of another platform', () => {
     expect(err.message).toContain('single-platform image for linux/amd64');
     expect(err.details.available).toEqual(['linux/amd64']);
     const during = (await settledLog()).slice(before.length);
-    expect(count(during, /GetDownloadUrlForLayer 200/g)).toBe(1);
-    expect(count(during, /GET blob 200/g)).toBe(1);
+    // Only the config, and only where it comes from ECR.
+    expect(count(during, /GetDownloadUrlForLayer 200/g)).toBe(downloads);
+    expect(count(during, /GET blob 200/g)).toBe(downloads);
     expect(during).not.toMatch(/InitiateLayerUpload|PutImage/);
     if (output) expect(existsSync(join(work, output))).toBe(false);
   });
