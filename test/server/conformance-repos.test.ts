@@ -3,7 +3,8 @@
  * names up to 256 characters are stored and deleted like any other, tags follow ECR's `[a-zA-Z0-9-_.]+` (1-300),
  * list operations page at the documented default of 100, and an index's size is its largest manifest's.
  */
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -93,6 +94,25 @@ test('AWS SDK: a 256-character repository holds an image, survives a restart, an
     c.destroy();
     await second.dispose();
     rmSync(first.dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a data directory from before names were hashed is read, and its files move to their hashed names', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ecrx-legacy-serve-'));
+  const registryDir = join(dataDir, 'repositories', '000000000000');
+  mkdirSync(registryDir, { recursive: true });
+  const record = { registryId: '000000000000', name: 'old/style', createdAt: Date.now(), imageTagMutability: 'MUTABLE', scanOnPush: false, encryptionType: 'AES256', images: {}, layers: {} };
+  writeFileSync(join(registryDir, `${encodeURIComponent('old/style')}.json`), JSON.stringify(record));
+  const legacy = await startServe([], dataDir);
+  const c = sdk(legacy.endpoint);
+  try {
+    const d = await c.send(new DescribeRepositoriesCommand({ repositoryNames: ['old/style'] }));
+    expect(d.repositories![0].repositoryName).toBe('old/style');
+    expect(readdirSync(registryDir)).toEqual([`${createHash('sha256').update('old/style').digest('hex')}.json`]);
+  } finally {
+    c.destroy();
+    await legacy.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
 
