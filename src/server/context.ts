@@ -37,6 +37,3 @@ export function requireRepo(ctx: Context, input: Input): RepoRecord {
 }
 
 export const epochSeconds = (ms: number) => ms / 1000;
-
-export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;

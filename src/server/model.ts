@@ -1,13 +1,13 @@
 /**
- * Validates request bodies against ECR's own API model (botocore's ecr-2015-09-21, documentation stripped), so
- * the emulator rejects exactly what the model says is invalid: missing members, patterns, lengths, enums, list sizes.
+ * ECR's own API model (botocore's ecr-2015-09-21; documentation stripped except each `maxResults` member's, which
+ * carries the documented default page size): the one place the emulator learns shapes, constraints, the errors
+ * each operation may answer, and paging limits.
  */
 import model from './ecr-model.json' with { type: 'json' };
-import { invalidParameter } from './api-error.js';
 
-interface Shape {
+export interface Shape {
   type: string;
-  members?: Record<string, { shape: string }>;
+  members?: Record<string, { shape: string; documentation?: string }>;
   required?: string[];
   member?: { shape: string };
   key?: { shape: string };
@@ -18,12 +18,50 @@ interface Shape {
   enum?: string[];
 }
 
-const shapes = model.shapes as unknown as Record<string, Shape>;
-const operations = model.operations as unknown as Record<string, { input?: { shape: string } }>;
+interface Operation {
+  input?: { shape: string };
+  output?: { shape: string };
+  errors?: { shape: string }[];
+}
+
+export const shapes = model.shapes as unknown as Record<string, Shape>;
+const operations = model.operations as unknown as Record<string, Operation>;
 export const targetPrefix: string = model.metadata.targetPrefix;
 
+export function isKnownOperation(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(operations, name);
+}
+
+export const inputShapeOf = (operation: string): string | undefined => operations[operation]?.input?.shape;
+export const outputShapeOf = (operation: string): string | undefined => operations[operation]?.output?.shape;
+
+/** The exceptions the model lists for an operation. */
+export const modelErrorsOf = (operation: string): string[] => (operations[operation]?.errors ?? []).map((e) => e.shape);
+
+export interface PagingLimits {
+  /** What the documentation says a page holds when maxResults is not given. */
+  documentedDefault: number;
+  min: number;
+  max: number;
+}
+
+/** maxResults limits of an operation, from its shape and its documentation; undefined when it does not page. */
+export function pagingLimitsOf(operation: string): PagingLimits | undefined {
+  const input = inputShapeOf(operation);
+  const member = input ? shapes[input].members?.maxResults : undefined;
+  if (!member) return undefined;
+  const shape = shapes[member.shape];
+  const documented = /returns up to\W+(\d+)\W+results/.exec(member.documentation ?? '');
+  if (!documented || shape.min === undefined || shape.max === undefined) {
+    throw new Error(`the model documents no default page size for ${operation}`);
+  }
+  return { documentedDefault: Number(documented[1]), min: shape.min, max: shape.max };
+}
+
 const patternCache = new Map<string, RegExp>();
-function anchored(pattern: string): RegExp {
+
+/** A model pattern as an anchored JavaScript regular expression (the model's are Java's, implicitly whole-string). */
+export function anchored(pattern: string): RegExp {
   let re = patternCache.get(pattern);
   if (!re) {
     const body = pattern.replace(/^\^/, '').replace(/\$$/, '');
@@ -31,89 +69,4 @@ function anchored(pattern: string): RegExp {
     patternCache.set(pattern, re);
   }
   return re;
-}
-
-function fail(path: string, value: unknown, constraint: string): never {
-  const shown = typeof value === 'string' || typeof value === 'number' ? `'${value}'` : JSON.stringify(value);
-  throw invalidParameter(
-    `Invalid parameter at '${path}' failed to satisfy constraint: '${constraint}' (value ${shown})`,
-  );
-}
-
-function check(shapeName: string, value: unknown, path: string): void {
-  const shape = shapes[shapeName];
-  if (!shape || value === undefined || value === null) return;
-  switch (shape.type) {
-    case 'structure': {
-      if (typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'must be an object');
-      const obj = value as Record<string, unknown>;
-      for (const req of shape.required ?? []) {
-        if (obj[req] === undefined || obj[req] === null) {
-          throw invalidParameter(`Invalid parameter: '${path ? `${path}.` : ''}${req}' is required but was not provided`);
-        }
-      }
-      for (const [name, member] of Object.entries(shape.members ?? {})) {
-        check(member.shape, obj[name], path ? `${path}.${name}` : name);
-      }
-      return;
-    }
-    case 'list': {
-      if (!Array.isArray(value)) fail(path, value, 'must be a list');
-      if (shape.min !== undefined && value.length < shape.min) fail(path, value.length, `Member must have length greater than or equal to ${shape.min}`);
-      if (shape.max !== undefined && value.length > shape.max) fail(path, value.length, `Member must have length less than or equal to ${shape.max}`);
-      value.forEach((item, i) => check(shape.member!.shape, item, `${path}[${i}]`));
-      return;
-    }
-    case 'map': {
-      if (typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'must be a map');
-      for (const [k, v] of Object.entries(value as object)) check(shape.value!.shape, v, `${path}.${k}`);
-      return;
-    }
-    case 'string': {
-      if (typeof value !== 'string') fail(path, value, 'Member must be a string');
-      if (shape.min !== undefined && value.length < shape.min) fail(path, value, `Member must have length greater than or equal to ${shape.min}`);
-      if (shape.max !== undefined && value.length > shape.max) fail(path, `${value.length} characters`, `Member must have length less than or equal to ${shape.max}`);
-      if (shape.enum && !shape.enum.includes(value)) fail(path, value, `Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
-      if (shape.pattern && !anchored(shape.pattern).test(value)) fail(path, value, `Member must satisfy regular expression pattern: ${shape.pattern}`);
-      return;
-    }
-    case 'integer':
-    case 'long': {
-      if (typeof value !== 'number' || !Number.isInteger(value)) fail(path, value, 'Member must be an integer');
-      if (shape.min !== undefined && value < shape.min) fail(path, value, `Member must have value greater than or equal to ${shape.min}`);
-      if (shape.max !== undefined && value > shape.max) fail(path, value, `Member must have value less than or equal to ${shape.max}`);
-      return;
-    }
-    case 'boolean':
-      if (typeof value !== 'boolean') fail(path, value, 'Member must be a boolean');
-      return;
-    case 'blob': {
-      // Blobs travel base64-encoded; the length limits apply to the decoded bytes.
-      if (typeof value !== 'string') fail(path, value, 'Member must be base64-encoded binary');
-      const bytes = base64Length(value);
-      if (shape.min !== undefined && bytes < shape.min) fail(path, `${bytes} bytes`, `Member must have length greater than or equal to ${shape.min}`);
-      if (shape.max !== undefined && bytes > shape.max) fail(path, `${bytes} bytes`, `Member must have length less than or equal to ${shape.max}`);
-      return;
-    }
-    default:
-      return;
-  }
-}
-
-export function base64Length(b64: string): number {
-  let pad = 0;
-  if (b64.endsWith('==')) pad = 2;
-  else if (b64.endsWith('=')) pad = 1;
-  return Math.floor((b64.length * 3) / 4) - pad;
-}
-
-export function isKnownOperation(name: string): boolean {
-  return Object.prototype.hasOwnProperty.call(operations, name);
-}
-
-/** Throws InvalidParameterException when `input` breaks the model's constraints for `operation`. */
-export function validateInput(operation: string, input: unknown): void {
-  const shape = operations[operation]?.input?.shape;
-  if (!shape) return;
-  check(shape, input ?? {}, '');
 }

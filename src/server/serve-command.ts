@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from './server.js';
+import { MAX_PRESIGN_SECONDS } from './presign.js';
 import { EcrxError } from '../core/errors.js';
 
 export interface ServeFlags {
@@ -38,6 +39,11 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 export async function serve(flags: ServeFlags): Promise<void> {
   if (!/^\d{12}$/.test(flags.accountId)) {
     throw new EcrxError('VALIDATION_ERROR', `--account-id must be 12 digits, got '${flags.accountId}'`, { hint: 'For example --account-id 123456789012.' });
+  }
+  if (!Number.isInteger(flags.urlTtl) || flags.urlTtl < 1 || flags.urlTtl > MAX_PRESIGN_SECONDS) {
+    throw new EcrxError('VALIDATION_ERROR', `--url-ttl must be between 1 and ${MAX_PRESIGN_SECONDS} seconds, got '${flags.urlTtl}'`, {
+      hint: `A pre-signed URL lives at most ${MAX_PRESIGN_SECONDS} seconds (7 days), as SigV4 allows; ECR's own last about 3600.`,
+    });
   }
   if (Boolean(flags.accessKeyId) !== Boolean(flags.secretAccessKey)) {
     throw new EcrxError('VALIDATION_ERROR', '--access-key-id and --secret-access-key go together', { hint: 'Give both to verify signatures, or neither to accept any key.' });

@@ -7,11 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { isAscii } from 'node:buffer';
 import type { AddressInfo } from 'node:net';
 import { ApiError } from './api-error.js';
-import { isKnownOperation, targetPrefix, validateInput } from './model.js';
-import { headerSignature, parseAmzDate, parseAuthorization, safeEqualHex, sha256Hex } from './sigv4.js';
+import { inputShapeOf, isKnownOperation, targetPrefix } from './model.js';
+import { deserializeInput, serializationError } from './deserialize.js';
+import { validateInput } from './validate.js';
+import { authenticate } from './auth.js';
 import { Store } from './store.js';
 import { Faults, type FaultOptions } from './faults.js';
 import { DOWNLOAD_PREFIX, Presigner, sendS3Error, serveDownload } from './downloads.js';
+import { noSuchKey } from './s3-errors.js';
 import type { Context, Handler, ServerOptions } from './context.js';
 import * as repositories from './ops/repositories.js';
 import * as images from './ops/images.js';
@@ -39,7 +42,6 @@ export const supportedOperations = Object.keys(handlers);
 
 /** JSON bodies above this are refused: the largest legal one is an UploadLayerPart of 20 MiB in base64. */
 const MAX_BODY = 32 * 1024 * 1024;
-const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 
 export interface ServeOptions extends Partial<ServerOptions> {
   dataDir: string;
@@ -87,7 +89,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       handleApi(ctx, req, res, opts.onRequest).catch((err) => sendError(res, new ApiError('ServerException', String(err?.message ?? err), 500)));
       return;
     }
-    sendS3Error(res, { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' }, req.method ?? 'GET');
+    sendS3Error(res, noSuchKey, req.method ?? 'GET');
   });
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // large uploads and slow downloads must not be cut by the server itself
@@ -166,37 +168,6 @@ export function parsePartBody(body: Buffer): Record<string, unknown> | undefined
 
 const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
-function authenticate(ctx: Context, req: IncomingMessage, body: Buffer): void {
-  const header = req.headers.authorization;
-  if (!header) throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-  const auth = parseAuthorization(header);
-  if (!auth) {
-    throw new ApiError('IncompleteSignatureException', `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters for AWS4-HMAC-SHA256. Authorization=${header.split(' ')[0]}`);
-  }
-  if (auth.service !== 'ecr') {
-    throw new ApiError('InvalidSignatureException', "Credential should be scoped to correct service: 'ecr'. ");
-  }
-  const when = parseAmzDate(String(req.headers['x-amz-date'] ?? ''));
-  if (!when) throw new ApiError('IncompleteSignatureException', 'Authorization header requires existence of either a \'X-Amz-Date\' or a \'Date\' header.');
-  if (Math.abs(Date.now() - when.getTime()) > MAX_CLOCK_SKEW_MS) {
-    throw new ApiError('InvalidSignatureException', `Signature expired: ${req.headers['x-amz-date']} is now earlier or later than the allowed 15 minutes of the server time.`);
-  }
-  const creds = ctx.options.credentials;
-  if (!creds) return; // any key is accepted: a demo needs no account
-  if (auth.accessKeyId !== creds.accessKeyId) {
-    throw new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.');
-  }
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const expected = headerSignature(
-    { method: req.method ?? 'POST', path: url.pathname, query: url.searchParams, headers: req.headers, bodySha256: sha256Hex(body) },
-    auth,
-    creds.secretAccessKey,
-  );
-  if (!safeEqualHex(expected, auth.signature)) {
-    throw new ApiError('InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
-  }
-}
-
 async function handleApi(ctx: Context, req: IncomingMessage, res: ServerResponse, onRequest: ServeOptions['onRequest']): Promise<void> {
   const started = Date.now();
   let operation = '?';
@@ -218,17 +189,19 @@ async function handleApi(ctx: Context, req: IncomingMessage, res: ServerResponse
           : `Unknown operation ${operation}`,
       );
     }
-    let input: unknown = operation === 'UploadLayerPart' ? parsePartBody(body) : undefined;
+    let parsed: unknown = operation === 'UploadLayerPart' ? parsePartBody(body) : undefined;
     try {
-      input ??= body.length ? JSON.parse(body.toString('utf8')) : {};
+      parsed ??= body.length ? JSON.parse(body.toString('utf8')) : {};
     } catch {
-      throw new ApiError('SerializationException', 'The request body is not valid JSON');
+      throw serializationError(); // not JSON at all: AWS answers a bare SerializationException
     }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ApiError('SerializationException', 'The request body must be a JSON object');
+    // The protocol reads the body into the input shape (SerializationException), then the model's constraints
+    // are checked (InvalidParameterException), and only then does the operation run.
+    const input = deserializeInput(inputShapeOf(operation), parsed);
     if (ctx.faults.throttle()) throw new ApiError('ThrottlingException', 'Rate exceeded');
     if (ctx.faults.serverError()) throw new ApiError('ServerException', 'We encountered an internal error. Please try again.', 500);
     validateInput(operation, input);
-    const output = await handler(ctx, input as Record<string, unknown>);
+    const output = await handler(ctx, input);
     if (operation === 'UploadLayerPart' && ctx.faults.losePartResponse()) {
       // The part landed, but the client never hears so: it must learn where to go on from lastValidByteReceived.
       log(0, 'ResponseLost');
@@ -255,7 +228,7 @@ function sendError(res: ServerResponse, err: ApiError): void {
     res.destroy();
     return;
   }
-  const json = JSON.stringify({ __type: err.type, message: err.message, ...err.extra });
+  const json = JSON.stringify(err.body());
   res.writeHead(err.status, {
     'Content-Type': 'application/x-amz-json-1.1',
     'Content-Length': Buffer.byteLength(json),

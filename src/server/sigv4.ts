@@ -106,12 +106,22 @@ export function formatAmzDate(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
-/** Query-string (pre-signed) signature over GET/HEAD of `path` with only `host` signed, as S3 pre-signed URLs are. */
-export function presignSignature(path: string, query: URLSearchParams, host: string, secret: string): string {
+/** The canonical request and string to sign of a pre-signed (query) request with only `host` signed, as S3 builds them. */
+export function presignedStrings(method: string, path: string, query: URLSearchParams, host: string): { canonicalRequest: string; stringToSign: string } {
   const cred = (query.get('X-Amz-Credential') ?? '').split('/');
-  const canonical = ['GET', uriEncode(decodeURIComponent(path), true), canonicalQuery(query, 'X-Amz-Signature'), `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  let decodedPath: string;
+  try {
+    decodedPath = decodeURIComponent(path);
+  } catch {
+    decodedPath = path; // a malformed escape: the signature then simply does not match
+  }
+  const canonicalRequest = [method, uriEncode(decodedPath, true), canonicalQuery(query, 'X-Amz-Signature'), `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  return { canonicalRequest, stringToSign: stringToSign(query.get('X-Amz-Date') ?? '', cred.slice(1).join('/'), canonicalRequest) };
+}
+
+/** The signature of a pre-signed request, for the scope its X-Amz-Credential names. */
+export function presignSignature(stringToSignText: string, query: URLSearchParams, secret: string): string {
+  const cred = (query.get('X-Amz-Credential') ?? '').split('/');
   const key = signingKey(secret, cred[1] ?? '', cred[2] ?? '', cred[3] ?? '');
-  return createHmac('sha256', key)
-    .update(stringToSign(query.get('X-Amz-Date') ?? '', cred.slice(1).join('/'), canonical))
-    .digest('hex');
+  return createHmac('sha256', key).update(stringToSignText).digest('hex');
 }

@@ -1,11 +1,12 @@
 /**
  * The emulator's storage: blobs content-addressed under `blobs/sha256/`, one JSON file per repository and per
  * upload, every file written to a temporary name and renamed, so a crash never leaves a half-written file visible
- * and a restart finds everything as it was.
+ * and a restart finds everything as it was. A repository's file is named by the sha256 of its name (the name
+ * itself lives inside), so a legal 256-character name never meets the file system's 255-byte limit.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 export interface ImageRecord {
   digest: string;
@@ -80,9 +81,12 @@ export class Store {
     for (const registry of readdirSync(this.reposDir)) {
       const dir = join(this.reposDir, registry);
       for (const f of readdirSync(dir)) {
+        if (f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
         if (!f.endsWith('.json')) continue;
         const rec = JSON.parse(readFileSync(join(dir, f), 'utf8')) as RepoRecord;
         this.repos.set(key(rec.registryId, rec.name), rec);
+        // Data directories from before names were hashed keep working: the file moves to its hashed name.
+        if (f !== repoFileName(rec.name)) renameSync(join(dir, f), this.repoPath(rec));
       }
     }
     for (const f of readdirSync(this.uploadsDir)) {
@@ -109,28 +113,34 @@ export class Store {
     return [...this.repos.values()].filter((r) => r.registryId === registryId).sort((a, b) => a.createdAt - b.createdAt || (a.name < b.name ? -1 : 1));
   }
 
+  /** Written first, then visible: a repository that could not be stored never exists half-way. */
   addRepo(rec: RepoRecord): void {
-    this.repos.set(key(rec.registryId, rec.name), rec);
     this.saveRepo(rec);
+    this.repos.set(key(rec.registryId, rec.name), rec);
+  }
+
+  private repoPath(rec: RepoRecord): string {
+    return join(this.reposDir, rec.registryId, repoFileName(rec.name));
   }
 
   saveRepo(rec: RepoRecord): void {
-    const dir = join(this.reposDir, rec.registryId);
-    mkdirSync(dir, { recursive: true });
-    writeAtomic(join(dir, `${encodeURIComponent(rec.name)}.json`), JSON.stringify(rec));
+    mkdirSync(join(this.reposDir, rec.registryId), { recursive: true });
+    writeAtomic(this.repoPath(rec), JSON.stringify(rec));
   }
 
   deleteRepo(rec: RepoRecord): void {
+    rmSync(this.repoPath(rec), { force: true });
     this.repos.delete(key(rec.registryId, rec.name));
-    rmSync(join(this.reposDir, rec.registryId, `${encodeURIComponent(rec.name)}.json`), { force: true });
   }
 
+  /** Where a sha256 blob lives; any other digest has no place in the store. */
   blobPath(digest: string): string {
+    if (!SHA256.test(digest)) throw new Error(`not a sha256 digest: ${digest.slice(0, 80)}`);
     return join(this.blobsDir, digest.slice('sha256:'.length));
   }
 
   hasBlob(digest: string): boolean {
-    return existsSync(this.blobPath(digest));
+    return SHA256.test(digest) && existsSync(this.blobPath(digest));
   }
 
   /** Moves a fully verified file into the blob store; an existing blob with the same digest wins. */
@@ -174,3 +184,5 @@ export class Store {
 }
 
 const key = (registryId: string, name: string) => `${registryId}/${name}`;
+const repoFileName = (name: string) => `${createHash('sha256').update(name, 'utf8').digest('hex')}.json`;
+const SHA256 = /^sha256:[a-f0-9]{64}$/;

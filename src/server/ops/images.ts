@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ApiError, invalidParameter } from '../api-error.js';
-import { type Context, type Input, requireRepo, epochSeconds, DIGEST_RE, TAG_RE } from '../context.js';
+import { ApiError, invalidParameter, invalidParameterAt } from '../api-error.js';
+import { type Context, type Input, requireRepo, epochSeconds } from '../context.js';
 import type { ImageRecord, RepoRecord } from '../store.js';
-import { MediaType, isIndexMediaType } from '../../oci/media-types.js';
+import { isValidDigest, isValidTag, requireValidDigest, requireValidTag, DIGEST_PATTERN, TAG_PATTERN } from '../ecr-rules.js';
 import { tagIsImmutable } from './repositories.js';
 import { pageOf } from './paging.js';
+import { parseManifest } from './manifest.js';
+import { acceptsAsIs, convertForPull, type Served } from './convert.js';
 
 interface ImageId {
   imageDigest?: string;
@@ -15,11 +17,11 @@ type Lookup = { image: ImageRecord } | { failureCode: string; failureReason: str
 
 function findImage(repo: RepoRecord, id: ImageId): Lookup {
   if (!id.imageDigest && !id.imageTag) return { failureCode: 'MissingDigestAndTag', failureReason: 'Missing image digest and tag' };
-  if (id.imageDigest !== undefined && !DIGEST_RE.test(id.imageDigest)) {
-    return { failureCode: 'InvalidImageDigest', failureReason: 'Invalid request parameters: image digest should satisfy the regex \'[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+\'' };
+  if (id.imageDigest !== undefined && !isValidDigest(id.imageDigest)) {
+    return { failureCode: 'InvalidImageDigest', failureReason: `Invalid request parameters: image digest should satisfy the regex '${DIGEST_PATTERN}'` };
   }
-  if (id.imageTag !== undefined && !TAG_RE.test(id.imageTag)) {
-    return { failureCode: 'InvalidImageTag', failureReason: 'Invalid request parameters: image tag is not valid' };
+  if (id.imageTag !== undefined && !isValidTag(id.imageTag)) {
+    return { failureCode: 'InvalidImageTag', failureReason: `Invalid request parameters: image tag should satisfy the regex '${TAG_PATTERN}'` };
   }
   let image: ImageRecord | undefined;
   if (id.imageTag !== undefined) {
@@ -34,8 +36,22 @@ function findImage(repo: RepoRecord, id: ImageId): Lookup {
   return { image };
 }
 
+/**
+ * The form of `img` a BatchGetImage id gets under `accepted` (see convert.ts), or why none: a client that accepts
+ * only some types never silently gets another.
+ */
+function negotiate(ctx: Context, repo: RepoRecord, img: ImageRecord, id: ImageId, accepted: string[] | undefined): Served | string {
+  if (!accepted || acceptsAsIs(accepted, img.mediaType)) return { manifest: img.manifest, mediaType: img.mediaType, digest: img.digest };
+  const none = `Requested image's manifest type ${img.mediaType} is not among the accepted media types [${accepted.join(', ')}]`;
+  if (id.imageDigest !== undefined) return `${none}, and a pull by digest is never converted`;
+  const config = img.blobs[0];
+  const configPath = img.children.length === 0 && config && ctx.store.hasBlob(config) ? ctx.store.blobPath(config) : undefined;
+  return convertForPull({ manifest: img.manifest, mediaType: img.mediaType, configPath }, accepted, repo.name, id.imageTag!) ?? `${none}, and no conversion to them is available`;
+}
+
 export function batchGetImage(ctx: Context, input: Input) {
   const repo = requireRepo(ctx, input);
+  const accepted: string[] | undefined = input.acceptedMediaTypes;
   const images: unknown[] = [];
   const failures: unknown[] = [];
   const seen = new Set<string>();
@@ -49,72 +65,22 @@ export function batchGetImage(ctx: Context, input: Input) {
       continue;
     }
     const img = found.image;
+    const form = negotiate(ctx, repo, img, id, accepted);
+    if (typeof form === 'string') {
+      // The model has no failure code of its own for this; a registry answers it as "manifest unknown".
+      failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: form });
+      continue;
+    }
     img.lastRecordedPullTime = Date.now();
     images.push({
       registryId: repo.registryId,
       repositoryName: repo.name,
-      imageId: { imageDigest: img.digest, ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {}) },
-      imageManifest: img.manifest,
-      imageManifestMediaType: img.mediaType,
+      imageId: { imageDigest: form.digest, ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {}) },
+      imageManifest: form.manifest,
+      imageManifestMediaType: form.mediaType,
     });
   }
   return { images, failures };
-}
-
-interface ParsedManifest {
-  mediaType: string;
-  artifactMediaType?: string;
-  blobs: { digest: string; size: number }[];
-  children: string[];
-}
-
-function parseManifest(text: string, declared: string | undefined): ParsedManifest {
-  let doc: any;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    throw invalidParameter("Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'");
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw invalidParameter("Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Manifest must be a JSON object'");
-  }
-  const inManifest: string | undefined = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
-  if (declared && inManifest && declared !== inManifest) {
-    throw invalidParameter(`Invalid parameter at 'imageManifestMediaType': '${declared}' does not match the manifest's mediaType '${inManifest}'`);
-  }
-  let mediaType = declared ?? inManifest;
-  if (!mediaType) {
-    if (doc.schemaVersion === 1) mediaType = MediaType.dockerSchema1;
-    else if (Array.isArray(doc.manifests)) mediaType = MediaType.ociIndex;
-    else mediaType = MediaType.ociManifest;
-  }
-  const desc = (d: any, where: string) => {
-    if (!d || typeof d.digest !== 'string' || !DIGEST_RE.test(d.digest) || typeof d.size !== 'number') {
-      throw invalidParameter(`Invalid parameter at 'ImageManifest' failed to satisfy constraint: '${where} must be a descriptor with a sha256 digest and a size'`);
-    }
-    return { digest: d.digest as string, size: d.size as number };
-  };
-  if (mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed) {
-    const layers = Array.isArray(doc.fsLayers) ? doc.fsLayers : [];
-    return { mediaType, blobs: layers.map((l: any) => ({ digest: l.blobSum, size: 0 })), children: [] };
-  }
-  if (isIndexMediaType(mediaType)) {
-    if (!Array.isArray(doc.manifests)) {
-      throw invalidParameter("Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'manifests is required in an index'");
-    }
-    return { mediaType, blobs: [], children: doc.manifests.map((m: any, i: number) => desc(m, `manifests[${i}]`).digest) };
-  }
-  if (doc.schemaVersion !== 2) {
-    throw invalidParameter("Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'schemaVersion must be 2'");
-  }
-  const config = desc(doc.config, 'config');
-  const layers = Array.isArray(doc.layers) ? doc.layers.map((l: any, i: number) => desc(l, `layers[${i}]`)) : [];
-  return {
-    mediaType,
-    artifactMediaType: typeof doc.config?.mediaType === 'string' ? doc.config.mediaType : undefined,
-    blobs: [config, ...layers],
-    children: [],
-  };
 }
 
 export function putImage(ctx: Context, input: Input) {
@@ -128,20 +94,19 @@ export function putImage(ctx: Context, input: Input) {
     );
   }
   const tag: string | undefined = input.imageTag;
-  if (tag !== undefined && !TAG_RE.test(tag)) {
-    throw invalidParameter(`Invalid parameter at 'imageTag' failed to satisfy constraint: 'The tag '${tag}' is not valid'`);
-  }
+  requireValidTag(tag);
   const parsed = parseManifest(text, input.imageManifestMediaType);
+  const blobs = parsed.config ? [parsed.config, ...parsed.layers.map((l) => l.digest)] : parsed.layers.map((l) => l.digest);
 
   const lagMs = ctx.faults.layerLagMs;
-  const missing = parsed.blobs.filter((b) => {
-    const layer = repo.layers[b.digest];
+  const missing = blobs.filter((b) => {
+    const layer = repo.layers[b];
     return !layer || (lagMs > 0 && Date.now() - layer.completedAt < lagMs);
   });
   if (missing.length) {
     throw new ApiError(
       'LayersNotFoundException',
-      `Layers with digests '[${missing.map((m) => m.digest).join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${repo.registryId}' do not exist`,
+      `Layers with digests '[${missing.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${repo.registryId}' do not exist`,
     );
   }
   const missingChildren = parsed.children.filter((c) => !repo.images[c]);
@@ -169,9 +134,10 @@ export function putImage(ctx: Context, input: Input) {
     );
   }
   if (tagOwner) tagOwner.tags = tagOwner.tags.filter((t) => t !== tag);
+  // ECR documents an index's size as the largest of its manifests', an image's as its layers' (config excluded).
   const size = parsed.children.length
-    ? parsed.children.reduce((n, c) => n + repo.images[c].sizeInBytes, 0)
-    : parsed.blobs.slice(1).reduce((n, b) => n + (repo.layers[b.digest]?.size ?? b.size), 0);
+    ? Math.max(...parsed.children.map((c) => repo.images[c].sizeInBytes))
+    : parsed.layers.reduce((n, l) => n + (repo.layers[l.digest]?.size ?? l.size), 0);
   const image: ImageRecord = existing ?? {
     digest,
     manifest: text,
@@ -180,7 +146,7 @@ export function putImage(ctx: Context, input: Input) {
     sizeInBytes: size,
     pushedAt: Date.now(),
     tags: [],
-    blobs: parsed.blobs.map((b) => b.digest),
+    blobs,
     children: parsed.children,
   };
   if (tag !== undefined) image.tags.push(tag);
@@ -200,6 +166,9 @@ export function putImage(ctx: Context, input: Input) {
 
 function tagFilter(input: Input): (img: ImageRecord) => boolean {
   const status: string = input.filter?.tagStatus ?? 'ANY';
+  // Every image here is ACTIVE (there is no archive tier), so asking for archived or activating ones finds none.
+  const imageStatus: string = input.filter?.imageStatus ?? 'ACTIVE';
+  if (imageStatus === 'ARCHIVED' || imageStatus === 'ACTIVATING') return () => false;
   return (img) => (status === 'TAGGED' ? img.tags.length > 0 : status === 'UNTAGGED' ? img.tags.length === 0 : true);
 }
 
@@ -212,7 +181,7 @@ export function listImages(ctx: Context, input: Input) {
     if (img.tags.length === 0) ids.push({ imageDigest: img.digest });
     for (const t of img.tags) ids.push({ imageDigest: img.digest, imageTag: t });
   }
-  const { items, nextToken } = pageOf(ids, input.nextToken, input.maxResults, 100);
+  const { items, nextToken } = pageOf('ListImages', ids, input.nextToken, input.maxResults);
   return { imageIds: items, ...(nextToken ? { nextToken } : {}) };
 }
 
@@ -238,6 +207,10 @@ export function describeImages(ctx: Context, input: Input) {
       throw invalidParameter('maxResults and nextToken cannot be used when imageIds is specified');
     }
     const details = (input.imageIds as ImageId[]).map((id) => {
+      // Unlike the batch operations, which report a bad id as a failure, DescribeImages refuses the request.
+      requireValidTag(id.imageTag);
+      requireValidDigest(id.imageDigest);
+      if (id.imageTag === undefined && id.imageDigest === undefined) throw invalidParameterAt('imageIds', 'Member must have either an imageTag or an imageDigest');
       const found = findImage(repo, id);
       if ('failureCode' in found) {
         const what = id.imageTag !== undefined ? `imageTag=${id.imageTag}` : `imageDigest=${id.imageDigest}`;
@@ -249,7 +222,7 @@ export function describeImages(ctx: Context, input: Input) {
   }
   const keep = tagFilter(input);
   const all = Object.values(repo.images).filter(keep);
-  const { items, nextToken } = pageOf(all, input.nextToken, input.maxResults, 100);
+  const { items, nextToken } = pageOf('DescribeImages', all, input.nextToken, input.maxResults);
   return { imageDetails: items.map((img) => detail(repo, img)), ...(nextToken ? { nextToken } : {}) };
 }
 

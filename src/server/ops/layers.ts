@@ -1,9 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { ApiError, invalidParameter } from '../api-error.js';
+import { ApiError, invalidParameterAt } from '../api-error.js';
 import { fileDigest } from '../../core/digest.js';
 import { writeAll } from '../../core/write-all.js';
-import { type Context, type Input, requireRepo, DIGEST_RE } from '../context.js';
+import { type Context, type Input, requireRepo } from '../context.js';
+import { isValidDigest } from '../ecr-rules.js';
 import type { UploadRecord } from '../store.js';
 
 /** What InitiateLayerUpload answers, as ECR does. */
@@ -33,7 +34,7 @@ export function batchCheckLayerAvailability(ctx: Context, input: Input) {
   for (const digest of input.layerDigests as string[]) {
     if (digest === '') {
       failures.push({ layerDigest: digest, failureCode: 'MissingLayerDigest', failureReason: 'Missing layer digest' });
-    } else if (!DIGEST_RE.test(digest)) {
+    } else if (!isValidDigest(digest)) {
       failures.push({ layerDigest: digest, failureCode: 'InvalidLayerDigest', failureReason: 'Invalid layer digest' });
     } else if (repo.layers[digest]) {
       layers.push({ layerDigest: digest, layerAvailability: 'AVAILABLE', layerSize: repo.layers[digest].size });
@@ -119,9 +120,9 @@ export function completeLayerUpload(ctx: Context, input: Input) {
   const repo = requireRepo(ctx, input);
   const up = requireUpload(ctx, input);
   const digests = input.layerDigests as string[];
-  if (digests.length !== 1) throw invalidParameter('Invalid parameter at layerDigests: exactly one layer digest is required');
+  // The model allows up to 100; the service takes exactly one (an upload is one layer).
+  if (digests.length !== 1) throw invalidParameterAt('layerDigests', 'Member must have length less than or equal to 1');
   const expected = digests[0];
-  if (!DIGEST_RE.test(expected)) throw invalidParameter(`Invalid parameter at layerDigests: '${expected}' is not a sha256 digest`);
   return serialized(up.id, async () => {
     if (repo.layers[expected] && ctx.store.hasBlob(expected)) {
       ctx.store.dropUpload(up);

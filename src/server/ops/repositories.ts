@@ -70,7 +70,7 @@ export function describeRepositories(ctx: Context, input: Input) {
     return { repositories: found };
   }
   const all = ctx.store.listRepos(registryId);
-  const { items, nextToken } = pageOf(all, input.nextToken, input.maxResults, 1000);
+  const { items, nextToken } = pageOf('DescribeRepositories', all, input.nextToken, input.maxResults);
   return { repositories: items.map((r) => describeRepository(ctx, r)), ...(nextToken ? { nextToken } : {}) };
 }
 
