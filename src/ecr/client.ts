@@ -21,6 +21,8 @@ export interface Connection {
   endpointUrl?: string;
   registryId?: string;
   fips?: boolean;
+  /** The dual-stack API endpoint (ecr.<region>.api.aws); AWS_USE_DUALSTACK_ENDPOINT, read by the SDK, does the same. */
+  dualStack?: boolean;
   /** Tries of a failing call, or of a transfer that stopped moving bytes, before giving up (default 10). */
   maxAttempts?: number;
 }
@@ -103,7 +105,9 @@ export class Ecr {
       hooks.notice?.(`no AWS region configured: using ${region} for the local endpoint ${endpoint}`);
     }
     // HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply to the ECR API as they do to downloads.
-    const apiUrl = new URL(endpoint ?? `https://api.ecr.${region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1'}.amazonaws.com`);
+    const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';
+    const apiUrl = new URL(endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`));
     const agent = proxyAgentFor(apiUrl);
     let requestHandler: unknown;
     if (agent) {
@@ -117,6 +121,7 @@ export class Ecr {
       ...(conn.profile ? { profile: conn.profile } : {}),
       ...(conn.endpointUrl ? { endpoint: conn.endpointUrl } : {}),
       ...(conn.fips ? { useFipsEndpoint: true } : {}),
+      ...(conn.dualStack ? { useDualstackEndpoint: true } : {}),
       ...(credentials ? { credentials } : {}),
       maxAttempts: 1, // ecrx retries itself, with a budget that does not run dry under sustained throttling
     });

@@ -49,8 +49,8 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
     const region = await to.ecr.region();
     const registryId = result.registryId ?? dst.registryId ?? flags.registryId ?? null;
     const data = {
-      source: `${registryHost(resolved.registryId, await from.ecr.region(), src.fips)}/${formatReference(src)}`,
-      destination: `${registryId ? `${registryHost(registryId, region, dst.fips)}/` : ''}${formatReference({ repository: dst.repository, tag: tags[0] })}`,
+      source: `${registryHost(resolved.registryId, await from.ecr.region(), src.fips, src.dualStack)}/${formatReference(src)}`,
+      destination: `${registryId ? `${registryHost(registryId, region, dst.fips, dst.dualStack)}/` : ''}${formatReference({ repository: dst.repository, tag: tags[0] })}`,
       digest: set.top.digest,
       mediaType: set.top.mediaType,
       platform: platformLabel ?? null,

@@ -74,7 +74,7 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     const platform = resolved.platform ?? (await configPlatform(set, cache, flags.platform, formatReference(ref)));
 
     const region = await ecr.region();
-    const host = registryHost(resolved.registryId, region, ref.fips);
+    const host = registryHost(resolved.registryId, region, ref.fips, ref.dualStack);
     const repoTags = ref.tag ? [`${host}/${ref.repository}:${ref.tag}`] : [];
     const entries = format === 'docker-archive' ? dockerArchiveEntries(set, cache, repoTags) : ociLayoutEntries(set, cache, { refName: ref.tag });
     reporter.phase(`writing ${format}`);

@@ -54,7 +54,7 @@ export async function push(source: string, imageText: string, flags: PushFlags, 
     reporter.stop();
     const region = await ecr.region();
     const registryId = result.registryId ?? ref.registryId ?? flags.registryId ?? null;
-    const host = registryId ? registryHost(registryId, region, ref.fips) : undefined;
+    const host = registryId ? registryHost(registryId, region, ref.fips, ref.dualStack) : undefined;
     const uploadedCount = result.layers.filter((l) => l.uploaded).length;
     const data = {
       image: `${host ? `${host}/` : ''}${formatReference({ repository: ref.repository, tag: tags[0] })}`,
