@@ -5,6 +5,8 @@ import type { ImageRecord, RepoRecord } from '../store.js';
 import { MediaType, isIndexMediaType } from '../../oci/media-types.js';
 import { tagIsImmutable } from './repositories.js';
 import { pageOf } from './paging.js';
+import { inaccessible, restoreOnPush, statusDetail, statusFilter } from './storage-class.js';
+import { referrerFields } from './referrers.js';
 
 interface ImageId {
   imageDigest?: string;
@@ -49,6 +51,11 @@ export function batchGetImage(ctx: Context, input: Input) {
       continue;
     }
     const img = found.image;
+    const archived = inaccessible(img);
+    if (archived) {
+      failures.push({ imageId: id, ...archived });
+      continue;
+    }
     img.lastRecordedPullTime = Date.now();
     images.push({
       registryId: repo.registryId,
@@ -154,7 +161,8 @@ export function putImage(ctx: Context, input: Input) {
 
   const existing = repo.images[digest];
   const tagOwner = tag === undefined ? undefined : Object.values(repo.images).find((img) => img.tags.includes(tag));
-  if (existing && (tag === undefined || tagOwner === existing)) {
+  const restored = existing !== undefined && restoreOnPush(existing);
+  if (existing && !restored && (tag === undefined || tagOwner === existing)) {
     throw new ApiError(
       'ImageAlreadyExistsException',
       tag === undefined
@@ -182,8 +190,9 @@ export function putImage(ctx: Context, input: Input) {
     tags: [],
     blobs: parsed.blobs.map((b) => b.digest),
     children: parsed.children,
+    ...referrerFields(text),
   };
-  if (tag !== undefined) image.tags.push(tag);
+  if (tag !== undefined && !image.tags.includes(tag)) image.tags.push(tag);
   // An image left with no tag by a moved tag stays, untagged, as in ECR.
   repo.images[digest] = image;
   ctx.store.saveRepo(repo);
@@ -206,9 +215,10 @@ function tagFilter(input: Input): (img: ImageRecord) => boolean {
 export function listImages(ctx: Context, input: Input) {
   const repo = requireRepo(ctx, input);
   const keep = tagFilter(input);
+  const inStatus = statusFilter(input);
   const ids: ImageId[] = [];
   for (const img of Object.values(repo.images)) {
-    if (!keep(img)) continue;
+    if (!keep(img) || !inStatus(img)) continue;
     if (img.tags.length === 0) ids.push({ imageDigest: img.digest });
     for (const t of img.tags) ids.push({ imageDigest: img.digest, imageTag: t });
   }
@@ -227,7 +237,8 @@ function detail(repo: RepoRecord, img: ImageRecord) {
     imageManifestMediaType: img.mediaType,
     ...(img.artifactMediaType ? { artifactMediaType: img.artifactMediaType } : {}),
     ...(img.lastRecordedPullTime ? { lastRecordedPullTime: epochSeconds(img.lastRecordedPullTime) } : {}),
-    imageStatus: 'ACTIVE',
+    ...(img.subject ? { subjectManifestDigest: img.subject } : {}),
+    ...statusDetail(img),
   };
 }
 
@@ -237,9 +248,10 @@ export function describeImages(ctx: Context, input: Input) {
     if (input.maxResults !== undefined || input.nextToken !== undefined) {
       throw invalidParameter('maxResults and nextToken cannot be used when imageIds is specified');
     }
+    const inStatus = statusFilter(input);
     const details = (input.imageIds as ImageId[]).map((id) => {
       const found = findImage(repo, id);
-      if ('failureCode' in found) {
+      if ('failureCode' in found || !inStatus(found.image)) {
         const what = id.imageTag !== undefined ? `imageTag=${id.imageTag}` : `imageDigest=${id.imageDigest}`;
         throw new ApiError('ImageNotFoundException', `The image with imageId {${what}} does not exist within the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
       }
@@ -248,7 +260,8 @@ export function describeImages(ctx: Context, input: Input) {
     return { imageDetails: details };
   }
   const keep = tagFilter(input);
-  const all = Object.values(repo.images).filter(keep);
+  const inStatus = statusFilter(input);
+  const all = Object.values(repo.images).filter((img) => keep(img) && inStatus(img));
   const { items, nextToken } = pageOf(all, input.nextToken, input.maxResults, 100);
   return { imageDetails: items.map((img) => detail(repo, img)), ...(nextToken ? { nextToken } : {}) };
 }
