@@ -16,6 +16,9 @@ import { register as registerRm } from './commands/rm.js';
 import { register as registerLogin } from './commands/login.js';
 import { register as registerCache } from './commands/cache.js';
 import { register as registerStorageClass } from './commands/storage-class.js';
+import { register as registerReferrers } from './commands/referrers.js';
+import { register as registerTag } from './commands/tag.js';
+import { register as registerReposCreate } from './commands/repos-create.js';
 
 export function buildProgram(): Command {
   const program = new Command('ecrx')
@@ -27,11 +30,14 @@ export function buildProgram(): Command {
   registerPush(program);
   registerInspect(program);
   registerTags(program);
+  registerReposCreate(program);
+  registerTag(program);
   registerCopy(program);
   registerExport(program);
   registerRm(program);
   registerLogin(program);
   registerCache(program);
+  registerReferrers(program);
   registerStorageClass(program);
   registerServe(program);
   registerDemo(program);
