@@ -25,6 +25,8 @@ export interface OpenedSource {
   platform?: string;
   /** Re-hashes the given blobs, for sources whose blobs were not verified on the way in (directories). */
   verify?: (digests: string[]) => Promise<void>;
+  /** The OCI layout behind the source, for finding the referrers it holds (push --referrers). */
+  layout?: { indexJson: Buffer; reader: BlobReader; where: string };
 }
 
 export interface OpenOptions {
@@ -76,7 +78,7 @@ export async function openSource(arg: string, cache: BlobCache, opts: OpenOption
   if (indexJson) {
     const { set, refName, platform } = await readLayoutImage(cacheReader(cache), indexJson, where, { name, platform: opts.platform });
     const docker = ingested.files.has('manifest.json');
-    return { kind: docker ? 'docker-archive' : 'oci-archive', set, pathOf: (d) => cache.path(d), names: refName ? [refName] : [], platform };
+    return { kind: docker ? 'docker-archive' : 'oci-archive', set, pathOf: (d) => cache.path(d), names: refName ? [refName] : [], platform, layout: { indexJson, reader: cacheReader(cache), where } };
   }
   if (ingested.files.has('manifest.json')) {
     const { set, repoTags } = await classicDockerImage(ingested, cache, where, name, opts.signal);
@@ -92,7 +94,8 @@ async function openLayoutDir(dir: string, name: string | undefined, opts: OpenOp
     throw new EcrxError('INVALID_IMAGE', `${dir} is a directory but not an OCI image layout (no oci-layout and index.json)`, { hint: 'Create one with `ecrx pull` or `skopeo copy ... oci:DIR`.' });
   }
   const reader = dirReader(dir);
-  const { set, refName, platform } = await readLayoutImage(reader, await fsp.readFile(join(dir, 'index.json')), dir, { name, platform: opts.platform });
+  const indexJson = await fsp.readFile(join(dir, 'index.json'));
+  const { set, refName, platform } = await readLayoutImage(reader, indexJson, dir, { name, platform: opts.platform });
   // The blobs a push will send are re-hashed before any upload (a layout on disk may have been changed by hand);
   // those the repository already has are never read, so a re-push costs no pass over the layers.
   const verify = async (digests: string[]) => {
@@ -109,5 +112,5 @@ async function openLayoutDir(dir: string, name: string | undefined, opts: OpenOp
       ),
     );
   };
-  return { kind: 'oci-layout', set, pathOf: (d) => reader.path(d)!, names: refName ? [refName] : [], platform, verify };
+  return { kind: 'oci-layout', set, pathOf: (d) => reader.path(d)!, names: refName ? [refName] : [], platform, verify, layout: { indexJson, reader, where: dir } };
 }
