@@ -7,6 +7,7 @@ import { fetchBlobs } from '../transfer/fetch-blobs.js';
 import { openCache, openSession } from '../transfer/session.js';
 import { formatPlatform } from '../oci/platform.js';
 import { formatBytes } from '../ui/format.js';
+import { countReferrers } from '../transfer/referrers.js';
 
 export interface InspectFlags extends EcrFlags {
   raw?: boolean;
@@ -36,9 +37,9 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
     if (parsed.kind === 'index' && !flags.platform) {
       reporter.stop();
       const platforms = parsed.index.manifests.map((m) => ({ platform: m.platform ? formatPlatform(m.platform) : null, digest: m.digest, mediaType: m.mediaType, size: m.size }));
-      const data = { ...base, digest: root.digest, mediaType: parsed.mediaType, size: root.bytes.length, platforms };
+      const data = { ...base, digest: root.digest, mediaType: parsed.mediaType, size: root.bytes.length, platforms, referrers: await countReferrers(ecr, ref.repository, root.digest, signal) };
       printSuccess(flags, data, () =>
-        [`${data.image}`, `digest:     ${data.digest}`, `media type: ${data.mediaType}`, `platforms:`, ...platforms.map((p) => `  ${(p.platform ?? 'unknown').padEnd(16)} ${p.digest}`)].join('\n'),
+        [`${data.image}`, `digest:     ${data.digest}`, `media type: ${data.mediaType}`, `referrers:  ${data.referrers ?? 'unknown'}`, `platforms:`, ...platforms.map((p) => `  ${(p.platform ?? 'unknown').padEnd(16)} ${p.digest}`)].join('\n'),
       );
       return;
     }
@@ -70,6 +71,7 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
       cmd: config.config?.Cmd ?? null,
       config: { digest: image.manifest.config.digest, size: image.manifest.config.size, mediaType: image.manifest.config.mediaType },
       layers: image.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+      referrers: await countReferrers(ecr, ref.repository, image.digest, signal),
       ...(flags.config ? { imageConfig: config } : {}),
     };
     printSuccess(flags, data, () =>
@@ -80,6 +82,7 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
         `platform:   ${data.platform ?? 'unknown'}`,
         `created:    ${data.created ?? 'unknown'}`,
         `entrypoint: ${JSON.stringify(data.entrypoint)}`,
+        `referrers:  ${data.referrers ?? 'unknown'}${data.referrers ? ` (ecrx referrers ${imageText})` : ''}`,
         `size:       ${formatBytes(size)} in ${data.layers.length} layers`,
         ...data.layers.map((l, i) => `  ${String(i + 1).padStart(2)}. ${l.digest} ${formatBytes(l.size)}`),
         ...(flags.config ? [JSON.stringify(config, null, 2)] : []),

@@ -14,7 +14,9 @@ export function register(program: Command): void {
     .addOption(concurrencyOption())
     .option('--cache-dir <dir>', 'blob cache the copy streams through')
     .option('--referrers', 'also copy the image\'s signatures, SBOMs and attestations (OCI referrers), recursively, digests kept')
-    .option('--all-tags', 'copy every tagged image of the source repository, each with all its tags');
+    .option('--all-tags', 'copy every tagged image of the source repository, each with all its tags')
+    .option('--to-endpoint-url <url>', 'ECR API endpoint of the destination (default: the source\'s)')
+    .option('--to-profile <name>', 'AWS profile for the destination (default: the source\'s)');
   addEcrOptions(cmd).addHelpText('after', `
 Examples:
   $ ecrx copy team/app:1.4 team/app-prod:1.4

@@ -9,7 +9,7 @@ import { printSuccess } from '../cli/output.js';
 import { parsePlatform } from '../oci/platform.js';
 import { formatBytes, formatDuration } from '../ui/format.js';
 import type { Ecr } from '../ecr/client.js';
-import { copyImage, type CopyFlags } from './copy.js';
+import { copyImage, destinationFlags, type CopyFlags } from './copy.js';
 import { openCache, openSession } from './session.js';
 
 /** digest -> its tags, in the order ListImages gave them. */
@@ -41,7 +41,7 @@ export async function copyAllTags(srcText: string, dstText: string, flags: CopyF
   const platform = flags.platform ?? 'all';
   if (platform !== 'all') parsePlatform(platform);
   const from = await openSession(flags, 'copy', src);
-  const to = await openSession({ ...flags, quiet: true }, 'copy', dst);
+  const to = await openSession(destinationFlags(flags), 'copy', dst);
   const reporter = from.reporter;
   try {
     reporter.phase(`listing ${src.repository}`);

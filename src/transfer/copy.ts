@@ -27,7 +27,13 @@ export interface CopyFlags extends EcrFlags {
   referrers?: boolean;
   /** Copy every tagged image of the source repository (copy-all.ts). */
   allTags?: boolean;
+  /** The destination's own endpoint and profile, when it is not reached like the source. */
+  toEndpointUrl?: string;
+  toProfile?: string;
 }
+
+/** The flags the destination side connects with. */
+export const destinationFlags = (flags: CopyFlags): CopyFlags => ({ ...flags, quiet: true, endpointUrl: flags.toEndpointUrl ?? flags.endpointUrl, profile: flags.toProfile ?? flags.profile });
 
 export interface CopySides {
   from: { ecr: Ecr; reporter: Reporter };
@@ -69,7 +75,7 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
   if (dst.digest) throw new EcrxError('VALIDATION_ERROR', 'The destination takes a tag, not a digest: the digest is the source\'s', { hint: `For example: ecrx copy ${srcText} ${dst.repository}:${src.tag ?? 'copy'}` });
   const tags = dst.tag ? [dst.tag] : src.tag ? [src.tag] : [];
   const from = await openSession(flags, 'copy', src);
-  const to = await openSession({ ...flags, quiet: true }, 'copy', dst);
+  const to = await openSession(destinationFlags(flags), 'copy', dst);
   const reporter = from.reporter;
   try {
     const cache = openCache(flags);

@@ -156,3 +156,13 @@ export function byArtifactType(referrers: Referrer[]): Record<string, number> {
   for (const r of referrers) counts[r.artifactType ?? 'unknown'] = (counts[r.artifactType ?? 'unknown'] ?? 0) + 1;
   return counts;
 }
+
+/** How many referrers an image has (first level, ACTIVE), or null when the endpoint or IAM does not say. */
+export async function countReferrers(ecr: Ecr, repository: string, digest: string, signal?: AbortSignal): Promise<number | null> {
+  try {
+    return (await listReferrers(ecr, repository, digest, { signal })).length;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'INTERRUPTED' || signal?.aborted) throw err;
+    return null;
+  }
+}
