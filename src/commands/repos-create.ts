@@ -8,6 +8,11 @@ import { interruptible } from '../cli/interrupt.js';
 export function register(program: Command): void {
   const repos = program.commands.find((c) => c.name() === 'repos');
   if (!repos) throw new Error('repos create needs the repos command registered first');
+  // `repos create NAME --json`: options after the subcommand are the subcommand's, not the listing's. Commander
+  // hands a nested command its options unparsed only when every level above is positional too; the program's own
+  // options are just --version and --help, which nobody puts after a command.
+  program.enablePositionalOptions();
+  repos.enablePositionalOptions();
   const create = repos
     .command('create')
     .argument('<name>', 'repository name, e.g. team/app')

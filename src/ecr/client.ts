@@ -121,7 +121,8 @@ export class Ecr {
       ...(conn.profile ? { profile: conn.profile } : {}),
       ...(conn.endpointUrl ? { endpoint: conn.endpointUrl } : {}),
       ...(conn.fips ? { useFipsEndpoint: true } : {}),
-      ...(conn.dualStack ? { useDualstackEndpoint: true } : {}),
+      // A custom endpoint (ecrx serve) is its own address: the SDK refuses dual-stack beside one, even from the env.
+      ...(endpoint ? { useDualstackEndpoint: false } : conn.dualStack ? { useDualstackEndpoint: true } : {}),
       ...(credentials ? { credentials } : {}),
       maxAttempts: 1, // ecrx retries itself, with a budget that does not run dry under sustained throttling
     });
