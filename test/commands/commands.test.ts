@@ -68,6 +68,7 @@ describe('inspect', () => {
       cmd: null,
       config: { digest: v2.config.digest, size: v2.config.size, mediaType: 'application/vnd.oci.image.config.v1+json' },
       layers: v2.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+      referrers: 0,
     });
   });
 
