@@ -15,6 +15,10 @@ import { register as registerExport } from './commands/export.js';
 import { register as registerRm } from './commands/rm.js';
 import { register as registerLogin } from './commands/login.js';
 import { register as registerCache } from './commands/cache.js';
+import { register as registerStorageClass } from './commands/storage-class.js';
+import { register as registerReferrers } from './commands/referrers.js';
+import { register as registerTag } from './commands/tag.js';
+import { register as registerReposCreate } from './commands/repos-create.js';
 
 export function buildProgram(): Command {
   const program = new Command('ecrx')
@@ -26,11 +30,15 @@ export function buildProgram(): Command {
   registerPush(program);
   registerInspect(program);
   registerTags(program);
+  registerReposCreate(program);
+  registerTag(program);
   registerCopy(program);
   registerExport(program);
   registerRm(program);
   registerLogin(program);
   registerCache(program);
+  registerReferrers(program);
+  registerStorageClass(program);
   registerServe(program);
   registerDemo(program);
   program.addHelpText(
@@ -42,7 +50,7 @@ Examples:
   $ ecrx tags my-app --json | jq -r '.data.tags[0].tag'
   $ ecrx serve --port 0                           # a local ECR endpoint for tests and demos
 
-Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 130 interrupted.
+Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 9 archived (restore first), 130 interrupted.
 Credentials and region come from the AWS SDK's usual sources (env, profiles, SSO, web identity, instance roles).`,
   );
   return program;

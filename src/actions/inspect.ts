@@ -9,6 +9,7 @@ import { formatPlatform } from '../oci/platform.js';
 import { formatBytes } from '../ui/format.js';
 import { readConfig } from '../oci/config.js';
 import { checkDocumentSize, MAX_CONFIG_BYTES } from '../oci/limits.js';
+import { countReferrers } from '../transfer/referrers.js';
 
 export interface InspectFlags extends EcrFlags {
   raw?: boolean;
@@ -38,9 +39,9 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
     if (parsed.kind === 'index' && !flags.platform) {
       reporter.stop();
       const platforms = parsed.index.manifests.map((m) => ({ platform: m.platform ? formatPlatform(m.platform) : null, digest: m.digest, mediaType: m.mediaType, size: m.size }));
-      const data = { ...base, digest: root.digest, mediaType: parsed.mediaType, size: root.bytes.length, platforms };
+      const data = { ...base, digest: root.digest, mediaType: parsed.mediaType, size: root.bytes.length, platforms, referrers: await countReferrers(ecr, ref.repository, root.digest, signal) };
       printSuccess(flags, data, () =>
-        [`${data.image}`, `digest:     ${data.digest}`, `media type: ${data.mediaType}`, `platforms:`, ...platforms.map((p) => `  ${(p.platform ?? 'unknown').padEnd(16)} ${p.digest}`)].join('\n'),
+        [`${data.image}`, `digest:     ${data.digest}`, `media type: ${data.mediaType}`, `referrers:  ${data.referrers ?? 'unknown'}`, `platforms:`, ...platforms.map((p) => `  ${(p.platform ?? 'unknown').padEnd(16)} ${p.digest}`)].join('\n'),
       );
       return;
     }
@@ -73,6 +74,7 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
       cmd: config.cmd,
       config: { digest: image.manifest.config.digest, size: image.manifest.config.size, mediaType: image.manifest.config.mediaType },
       layers: image.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+      referrers: await countReferrers(ecr, ref.repository, image.digest, signal),
       ...(flags.config ? { imageConfig: config.doc } : {}),
     };
     printSuccess(flags, data, () =>
@@ -83,6 +85,7 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
         `platform:   ${data.platform ?? 'unknown'}`,
         `created:    ${data.created ?? 'unknown'}`,
         `entrypoint: ${JSON.stringify(data.entrypoint)}`,
+        `referrers:  ${data.referrers ?? 'unknown'}${data.referrers ? ` (ecrx referrers ${imageText})` : ''}`,
         `size:       ${formatBytes(size)} in ${data.layers.length} layers`,
         ...data.layers.map((l, i) => `  ${String(i + 1).padStart(2)}. ${l.digest} ${formatBytes(l.size)}`),
         ...(flags.config ? [JSON.stringify(config.doc, null, 2)] : []),

@@ -14,6 +14,7 @@ export interface EcrFlags {
   quiet?: boolean;
   debug?: boolean;
   maxAttempts?: number;
+  dualStack?: boolean;
 }
 
 export function addEcrOptions(cmd: Command): Command {
@@ -22,6 +23,7 @@ export function addEcrOptions(cmd: Command): Command {
     .option('--profile <name>', 'AWS profile from ~/.aws/config')
     .option('--endpoint-url <url>', 'ECR API endpoint, e.g. an `ecrx serve` at http://127.0.0.1:5000')
     .option('--registry-id <id>', 'registry (account id) to use instead of the credentials\' own')
+    .option('--dual-stack', 'use the dual-stack (IPv4 and IPv6) ECR API endpoint (also AWS_USE_DUALSTACK_ENDPOINT=true)')
     .option('--json', 'print one JSON envelope on stdout, and nothing else')
     .option('-q, --quiet', 'print only errors')
     .option('--debug', 'log every API call (credentials and pre-signed queries redacted)')
@@ -44,7 +46,7 @@ export const concurrencyOption = () =>
   new Option('-j, --concurrency <n>', 'blobs transferred at once').default(4).argParser(intBetween(1, 64));
 
 /** The connection for one image: a pasted URI's registry and region win over the flags, which win over the SDK. */
-export function connectionFor(flags: EcrFlags, ref?: Pick<ImageRef, 'registryId' | 'region' | 'fips'>): Connection {
+export function connectionFor(flags: EcrFlags, ref?: Pick<ImageRef, 'registryId' | 'region' | 'fips' | 'dualStack'>): Connection {
   const registryId = ref?.registryId ?? flags.registryId;
   if (registryId !== undefined && !/^\d{12}$/.test(registryId)) {
     throw new EcrxError('VALIDATION_ERROR', `--registry-id must be a 12-digit account id, got '${registryId}'`);
@@ -65,5 +67,6 @@ export function connectionFor(flags: EcrFlags, ref?: Pick<ImageRef, 'registryId'
     endpointUrl: flags.endpointUrl,
     registryId,
     fips: ref?.fips,
+    ...(flags.dualStack || ref?.dualStack ? { dualStack: true } : {}),
   };
 }

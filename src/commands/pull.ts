@@ -11,6 +11,7 @@ export function register(program: Command): void {
     .option('-o, --output <path>', 'where to write (default: <name>-<tag>[.tar]; - for an archive on stdout)')
     .addOption(new Option('--format <format>', 'output format').choices(['oci', 'oci-archive', 'docker-archive']))
     .option('--platform <os/arch[/variant]|all>', 'platform to pick from a multi-platform image (default: this machine\'s), or all')
+    .option('--referrers', 'also pull the image\'s signatures, SBOMs and attestations (OCI referrers) into the layout, recursively')
     .addOption(concurrencyOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)')
     .option('--no-cache', 'download every blob, use and keep nothing in the cache');

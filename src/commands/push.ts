@@ -12,6 +12,7 @@ export function register(program: Command): void {
     .description('upload an image to ECR from an OCI layout, an OCI archive or a docker-archive')
     .option('-t, --tag <tag>', 'also tag it TAG (repeatable)', collect, [])
     .option('--platform <os/arch[/variant]>', 'push only this platform of a multi-platform source')
+    .option('--referrers', 'also push the signatures, SBOMs and attestations the layout holds (OCI referrers; cosign save\'s too)')
     .addOption(concurrencyOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)');
   addEcrOptions(cmd).addHelpText(

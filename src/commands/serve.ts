@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .option('--region <region>', 'region the endpoint reports', 'us-east-1')
     .option('--account-id <id>', 'the default registry id (12 digits)', '000000000000')
     .option('--url-ttl <seconds>', 'lifetime of pre-signed download URLs', parseNonNegativeInt, 3600)
+    .option('--restore-delay <seconds>', 'how long restoring an archived image takes (ECR: up to 20 minutes)', parseNonNegativeInt, 3)
     .option('--access-key-id <id>', 'verify SigV4 signatures against this key (default: accept any key)')
     .option('--secret-access-key <secret>', 'the secret for --access-key-id')
     .addOption(new Option('--fault-throttle <p>', 'answer ThrottlingException with probability p').argParser(parseProbability))

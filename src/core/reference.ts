@@ -1,9 +1,12 @@
 /**
  * Image references as people type and paste them: `repo`, `repo:tag`, `repo@sha256:…`, `ns/sub/repo:tag`, and
- * full ECR URIs `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repo>[:tag|@digest]`. Parsing never touches
- * the network; an invalid reference is a VALIDATION_ERROR that shows what a valid one looks like.
+ * full ECR URIs `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repo>[:tag|@digest]` or their dual-stack
+ * forms `<account>.dkr-ecr[-fips].<region>.on.aws/…`. Parsing never touches the network; an invalid reference is a
+ * VALIDATION_ERROR that shows what a valid one looks like, and a valid one for ECR Public or another registry is an
+ * UNSUPPORTED_REGISTRY that says so.
  */
 import { EcrxError } from './errors.js';
+import { classifyRegistryHost, ecrRegistryHost, foreignRegistryError, looksLikeHost, type RegistryHost } from './registry-host.js';
 
 export interface ImageRef {
   repository: string;
@@ -14,12 +17,18 @@ export interface ImageRef {
   /** From a pasted URI: the region of the registry. */
   region?: string;
   fips?: boolean;
+  /** From a pasted dual-stack URI (`dkr-ecr.<region>.on.aws`): use the dual-stack API endpoint too. */
+  dualStack?: boolean;
+}
+
+/** Any well-formed reference, with the registry it names (undefined: the default ECR registry). */
+export interface AnyImageRef extends Omit<ImageRef, 'registryId' | 'region' | 'fips' | 'dualStack'> {
+  registry?: RegistryHost;
 }
 
 const REPO_RE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
 export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-const URI_RE = /^(\d{12})\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/;
 
 const EXAMPLES = 'for example my-app, my-app:1.2, team/my-app@sha256:<64 hex>, or 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app:1.2';
 
@@ -27,22 +36,31 @@ function invalid(input: string, why: string): EcrxError {
   return new EcrxError('VALIDATION_ERROR', `Invalid image reference '${input}': ${why}`, { hint: `Use ${EXAMPLES}.` });
 }
 
+/** An ECR image reference; ECR Public and other registries are refused with UNSUPPORTED_REGISTRY. */
 export function parseReference(input: string, opts: { defaultTag?: string | false } = {}): ImageRef {
+  const { registry, ...ref } = parseAnyReference(input, opts);
+  if (!registry) return ref;
+  if (registry.kind !== 'ecr') throw foreignRegistryError(input.trim(), registry, ref.repository);
+  return { ...ref, registryId: registry.registryId, region: registry.region, fips: registry.fips, ...(registry.dualStack ? { dualStack: true } : {}) };
+}
+
+/** Any registry's reference, parsed by the same rules, for the code that decides what to do with a foreign one. */
+export function parseAnyReference(input: string, opts: { defaultTag?: string | false } = {}): AnyImageRef {
   const text = input.trim();
   if (!text) throw invalid(input, 'it is empty');
   let rest = text.replace(/^[a-z]+:\/\//, (scheme) => {
     throw invalid(input, `drop the '${scheme}' prefix`);
   });
-  const ref: Partial<ImageRef> = {};
+  const ref: Partial<AnyImageRef> = {};
 
   const slash = rest.indexOf('/');
   const first = slash >= 0 ? rest.slice(0, slash) : '';
-  if (first.includes('.') || first.includes(':') || first === 'localhost') {
-    const m = URI_RE.exec(first);
-    if (!m) throw invalid(input, `'${first}' is not an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com)`);
-    ref.registryId = m[1];
-    ref.fips = Boolean(m[2]);
-    ref.region = m[3];
+  if (looksLikeHost(first)) {
+    ref.registry = classifyRegistryHost(first);
+    // A host that means to be ECR but is misspelt is a typo to fix, not another registry.
+    if (ref.registry.kind === 'other' && /dkr[.-]ecr|amazonaws\.com|\.on\.aws$/i.test(first)) {
+      throw invalid(input, `'${first}' is not an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com or <account>.dkr-ecr.<region>.on.aws)`);
+    }
     rest = rest.slice(slash + 1);
   }
 
@@ -63,10 +81,10 @@ export function parseReference(input: string, opts: { defaultTag?: string | fals
   if (!REPO_RE.test(rest)) {
     throw invalid(input, `'${rest}' is not a valid repository name (lowercase letters, digits, separators . _ - between them, / between path parts)`);
   }
-  if (rest.length < 2 || rest.length > 256) throw invalid(input, 'a repository name is 2 to 256 characters long');
+  if (ref.registry?.kind !== 'other' && (rest.length < 2 || rest.length > 256)) throw invalid(input, 'a repository name is 2 to 256 characters long');
   ref.repository = rest;
   if (!ref.tag && !ref.digest && opts.defaultTag !== false) ref.tag = opts.defaultTag ?? 'latest';
-  return ref as ImageRef;
+  return ref as AnyImageRef;
 }
 
 /** The reference as a person would write it back: `repo:tag`, `repo@digest` or `repo:tag@digest`. */
@@ -74,10 +92,9 @@ export function formatReference(ref: Pick<ImageRef, 'repository' | 'tag' | 'dige
   return `${ref.repository}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
-/** The registry host an ECR reference lives on. */
-export function registryHost(registryId: string, region: string, fips = false): string {
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `${registryId}.dkr.ecr${fips ? '-fips' : ''}.${region}.${suffix}`;
+/** The registry host an ECR reference lives on (the dual-stack form for a dual-stack reference). */
+export function registryHost(registryId: string, region: string, fips = false, dualStack = false): string {
+  return ecrRegistryHost(registryId, region, { fips, dualStack });
 }
 
 export function isValidRepository(name: string): boolean {

@@ -22,6 +22,8 @@ export interface Connection {
   endpointUrl?: string;
   registryId?: string;
   fips?: boolean;
+  /** The dual-stack API endpoint (ecr.<region>.api.aws); AWS_USE_DUALSTACK_ENDPOINT, read by the SDK, does the same. */
+  dualStack?: boolean;
   /** Tries of a failing call, or of a transfer that stopped moving bytes, before giving up (default 10). */
   maxAttempts?: number;
 }
@@ -104,7 +106,9 @@ export class Ecr {
       hooks.notice?.(`no AWS region configured: using ${region} for the local endpoint ${endpoint}`);
     }
     // HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply to the ECR API as they do to downloads.
-    const apiUrl = new URL(endpoint ?? `https://api.ecr.${region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1'}.amazonaws.com`);
+    const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';
+    const apiUrl = new URL(endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`));
     const agent = proxyAgentFor(apiUrl);
     const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
     // A connection that goes silent fails after ECRX_READ_TIMEOUT (60 s) like a download does, and is retried;
@@ -118,6 +122,8 @@ export class Ecr {
       ...(conn.profile ? { profile: conn.profile } : {}),
       ...(conn.endpointUrl ? { endpoint: conn.endpointUrl } : {}),
       ...(conn.fips ? { useFipsEndpoint: true } : {}),
+      // A custom endpoint (ecrx serve) is its own address: the SDK refuses dual-stack beside one, even from the env.
+      ...(endpoint ? { useDualstackEndpoint: false } : conn.dualStack ? { useDualstackEndpoint: true } : {}),
       ...(credentials ? { credentials } : {}),
       maxAttempts: 1, // ecrx retries itself, with a budget that does not run dry under sustained throttling
     });

@@ -23,6 +23,7 @@ const byName: Record<string, [ErrorCode, string?]> = {
   ImageDigestDoesNotMatchException: ['DIGEST_MISMATCH'],
   InvalidLayerException: ['DIGEST_MISMATCH'],
   UnknownOperationException: ['SERVICE_ERROR'],
+  ImageStorageClassUpdateNotSupportedException: ['STORAGE_CLASS_UNSUPPORTED', 'ECR does not allow this storage-class change for this image (for example a child of an index: change the index; or an image still being restored).'],
 };
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);

@@ -11,6 +11,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EcrxError } from '../core/errors.js';
 import { cleanLayerPath, secureJoin } from './secure-path.js';
+import { chain, zstdDecompressor } from '../oci/decompress.js';
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -36,10 +37,7 @@ async function openLayer(path: string): Promise<Readable> {
   await fh.close();
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
   if (head[0] === 0x1f && head[1] === 0x8b) return raw.pipe(createGunzip()).pipe(new TarCompleter());
-  if (head.readUInt32LE(0) === 0xfd2fb528) {
-    raw.destroy();
-    throw new EcrxError('INVALID_IMAGE', 'A layer is zstd-compressed, which ecrx export does not unpack yet', { hint: 'Use umoci or skopeo for zstd images.' });
-  }
+  if (head.readUInt32LE(0) === 0xfd2fb528) return chain(raw, zstdDecompressor(), new TarCompleter());
   return raw.pipe(new TarCompleter());
 }
 

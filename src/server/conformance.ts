@@ -62,9 +62,10 @@ export const conformance: Record<string, OperationConformance> = {
   },
   BatchGetImage: {
     errors: repoErrors,
-    failureCodes: imageIdFailures,
+    failureCodes: [...imageIdFailures, 'ImageInaccessible'],
     rules: [
       `ids: ${tagRule}, ${digestRule} (else failure InvalidImageTag / InvalidImageDigest)`,
+      'an ARCHIVED or ACTIVATING image: failure `ImageInaccessible`',
       '`acceptedMediaTypes`: the stored form when accepted; by tag only, the documented conversions Docker v2 schema 2 -> OCI or schema 1, OCI -> Docker v2 schema 2; a pull by digest is never converted',
     ],
     differences: [
@@ -83,17 +84,17 @@ export const conformance: Record<string, OperationConformance> = {
     ],
     differences: [
       '`imageManifestMediaType` that contradicts the manifest\'s `mediaType`, or a type ECR does not store: InvalidParameterException with ecrx\'s text',
-      'a manifest\'s `subject` is stored but not indexed (no ListImageReferrers)',
     ],
   },
   ListImages: {
     errors: repoErrors,
-    differences: [offsetToken, 'every image is ACTIVE: `filter.imageStatus` ARCHIVED or ACTIVATING lists nothing'],
+    rules: ['`filter.imageStatus` ACTIVE (default), ARCHIVED, ACTIVATING or ANY'],
+    differences: [offsetToken],
   },
   DescribeImages: {
     errors: [...repoErrors, 'ImageNotFoundException'],
     rules: [`ids: ${tagRule}, ${digestRule} (else InvalidParameterException)`, '`maxResults`/`nextToken` not together with `imageIds`', 'an index\'s `imageSizeInBytes` is its largest manifest\'s'],
-    differences: [offsetToken, 'no scanning, so no scan status or findings; every image is ACTIVE'],
+    differences: [offsetToken, 'no scanning, so no scan status or findings', 'the `filter.imageStatus` also applies to `imageIds` (ECR does not document it)'],
   },
   BatchDeleteImage: {
     errors: repoErrors,
@@ -103,11 +104,11 @@ export const conformance: Record<string, OperationConformance> = {
   BatchCheckLayerAvailability: {
     errors: repoErrors,
     failureCodes: ['InvalidLayerDigest', 'MissingLayerDigest'],
-    differences: ['no archive tier, so never `ARCHIVED`'],
+    rules: ['a layer only archived or restoring images use is `ARCHIVED`'],
   },
   GetDownloadUrlForLayer: {
     errors: [...repoErrors, 'LayersNotFoundException', 'LayerInaccessibleException'],
-    rules: ['only for a layer an image of the repository references'],
+    rules: ['only for a layer an image of the repository references', 'a layer only archived images use: `LayerInaccessibleException`'],
     differences: [
       'the URL points at this server (`/starport-layer-bucket/...`), signed with a key that lives as long as the process; it is judged as S3 judges one (see below)',
     ],
@@ -120,6 +121,20 @@ export const conformance: Record<string, OperationConformance> = {
     errors: [...repoErrors, 'UploadNotFoundException', 'InvalidLayerPartException'],
     rules: ['parts contiguous from byte 0, `partLastByte` inclusive; `InvalidLayerPartException` carries `lastValidByteReceived`', '`layerPartBlob` strict base64 (else SerializationException)'],
     differences: ['a part may be as large as the model allows (20971520 bytes; AWS\'s quota page says 10 MiB); the 4200-part and 52000 MiB quotas are not enforced'],
+  },
+  ListImageReferrers: {
+    errors: repoErrors,
+    rules: ['referrers are images whose manifest `subject` names `subjectId.imageDigest`', '`filter.artifactTypes` (up to 5), `filter.artifactStatus` ACTIVE (default), ARCHIVED, ACTIVATING or ANY'],
+    differences: [offsetToken, 'a referrer\'s `size` is its manifest\'s length in bytes'],
+  },
+  UpdateImageStorageClass: {
+    errors: [...repoErrors, 'ImageNotFoundException', 'ImageStorageClassUpdateNotSupportedException'],
+    rules: ['ARCHIVE: ACTIVE -> ARCHIVED at once; STANDARD: ARCHIVED -> ACTIVATING -> ACTIVE after `--restore-delay` seconds (default 3; ECR: up to about 20 minutes)'],
+    differences: [
+      'archiving an index archives its children, archiving a subject its referrers (ECR does not document either)',
+      '`ImageStorageClassUpdateNotSupportedException` for an index\'s child, or to archive an image being restored (ECR\'s cases are not documented)',
+      're-pushing an archived image makes it ACTIVE again',
+    ],
   },
   CompleteLayerUpload: {
     errors: [...repoErrors, 'UploadNotFoundException', 'InvalidLayerException', 'LayerPartTooSmallException', 'LayerAlreadyExistsException', 'EmptyUploadException'],

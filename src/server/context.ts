@@ -8,6 +8,8 @@ export interface ServerOptions {
   urlTtlSeconds: number;
   /** When set, requests must be signed with this key pair. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** How long a restore from the archive storage class takes (ECR: up to 20 minutes), in seconds. */
+  restoreDelaySeconds?: number;
 }
 
 export interface Context {

@@ -14,6 +14,7 @@ export interface ServeFlags {
   region: string;
   accountId: string;
   urlTtl: number;
+  restoreDelay?: number;
   accessKeyId?: string;
   secretAccessKey?: string;
   faultThrottle?: number;
@@ -57,6 +58,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     region: flags.region,
     accountId: flags.accountId,
     urlTtlSeconds: flags.urlTtl,
+    restoreDelaySeconds: flags.restoreDelay,
     credentials: flags.accessKeyId ? { accessKeyId: flags.accessKeyId, secretAccessKey: flags.secretAccessKey! } : undefined,
     faults: {
       throttle: flags.faultThrottle,

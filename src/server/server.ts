@@ -19,6 +19,8 @@ import type { Context, Handler, ServerOptions } from './context.js';
 import * as repositories from './ops/repositories.js';
 import * as images from './ops/images.js';
 import * as layers from './ops/layers.js';
+import { listImageReferrers } from './ops/referrers.js';
+import { updateImageStorageClass } from './ops/storage-class.js';
 
 const handlers: Record<string, Handler> = {
   CreateRepository: repositories.createRepository,
@@ -36,6 +38,8 @@ const handlers: Record<string, Handler> = {
   InitiateLayerUpload: layers.initiateLayerUpload,
   UploadLayerPart: layers.uploadLayerPart,
   CompleteLayerUpload: layers.completeLayerUpload,
+  ListImageReferrers: listImageReferrers,
+  UpdateImageStorageClass: updateImageStorageClass,
 };
 
 export const supportedOperations = Object.keys(handlers);
@@ -64,6 +68,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     accountId: opts.accountId ?? '000000000000',
     urlTtlSeconds: opts.urlTtlSeconds ?? 3600,
     credentials: opts.credentials,
+    restoreDelaySeconds: opts.restoreDelaySeconds,
   };
   const store = new Store(opts.dataDir);
   const faults = new Faults(opts.faults);

@@ -21,6 +21,16 @@ export interface ImageRecord {
   blobs: string[];
   /** Child manifests an index references. */
   children: string[];
+  /** Storage class (see ops/storage-class.ts): absent means ACTIVE. */
+  status?: 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
+  lastArchivedAt?: number;
+  lastActivatedAt?: number;
+  /** While ACTIVATING: when the restore completes, epoch ms. */
+  activeAt?: number;
+  /** OCI 1.1 referrers (see ops/referrers.ts): the manifest's subject digest, artifactType and annotations. */
+  subject?: string;
+  artifactType?: string;
+  annotations?: Record<string, string>;
 }
 
 export interface LayerRecord {

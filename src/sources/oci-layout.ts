@@ -8,6 +8,7 @@ import { parseManifest, sha256Digest, type Descriptor } from '../oci/manifest.js
 import { choosePlatform, formatPlatform, parsePlatform, platformOfConfig, requirePlatform } from '../oci/platform.js';
 import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../image/image-set.js';
 import { checkDocumentSize, checkManifestBytes, checkManifestSize, MAX_CONFIG_BYTES } from '../oci/limits.js';
+import { isReferrerDescriptor } from '../oci/referrer-descriptor.js';
 
 export interface BlobReader {
   /** Where the blob's bytes are, or undefined when it is missing. */
@@ -39,11 +40,13 @@ function pickDescriptor(manifests: Descriptor[], name: string | undefined, where
     }
     return found;
   }
-  if (manifests.length === 1) return manifests[0];
-  const latest = manifests.find((m) => m.annotations?.[REF_NAME] === 'latest');
+  // Referrers listed beside the image (as oras, containerd and `ecrx pull --referrers` write them) are not candidates.
+  const images = manifests.filter((m) => !isReferrerDescriptor(m));
+  if (images.length === 1) return images[0];
+  const latest = images.find((m) => m.annotations?.[REF_NAME] === 'latest');
   if (latest) return latest;
-  if (manifests.length === 0) throw new EcrxError('INVALID_IMAGE', `${where} holds no image`);
-  throw new EcrxError('VALIDATION_ERROR', `${where} holds ${manifests.length} images; say which one`, {
+  if (images.length === 0) throw new EcrxError('INVALID_IMAGE', `${where} holds no image`);
+  throw new EcrxError('VALIDATION_ERROR', `${where} holds ${images.length} images; say which one`, {
     hint: names.length ? `Use ${where}:NAME with one of: ${names.join(', ')}.` : 'Its images carry no names.',
   });
 }

@@ -27,6 +27,8 @@ export interface OpenedSource {
   platform?: string;
   /** Re-hashes the given blobs, for sources whose blobs were not verified on the way in (directories). */
   verify?: (digests: string[]) => Promise<void>;
+  /** The OCI layout behind the source, for finding the referrers it holds (push --referrers). */
+  layout?: { indexJson: Buffer; reader: BlobReader; where: string };
 }
 
 export interface OpenOptions {
@@ -85,7 +87,7 @@ async function imageFromArchive(ingested: IngestedArchive, cache: BlobCache, whe
   if (indexJson) {
     const { set, refName, platform } = await readLayoutImage(cacheReader(cache), indexJson, where, { name, platform: opts.platform });
     const docker = ingested.files.has('manifest.json');
-    return { kind: docker ? 'docker-archive' : 'oci-archive', set, pathOf: (d) => cache.path(d), names: refName ? [refName] : [], platform };
+    return { kind: docker ? 'docker-archive' : 'oci-archive', set, pathOf: (d) => cache.path(d), names: refName ? [refName] : [], platform, layout: { indexJson, reader: cacheReader(cache), where } };
   }
   if (ingested.files.has('manifest.json')) {
     const { set, repoTags } = await classicDockerImage(ingested, cache, where, name, opts.signal);
@@ -123,5 +125,5 @@ async function openLayoutDir(dir: string, name: string | undefined, opts: OpenOp
       ),
     );
   };
-  return { kind: 'oci-layout', set, pathOf: (d) => reader.path(d)!, names: refName ? [refName] : [], platform, verify };
+  return { kind: 'oci-layout', set, pathOf: (d) => reader.path(d)!, names: refName ? [refName] : [], platform, verify, layout: { indexJson, reader, where: dir } };
 }

@@ -9,6 +9,7 @@ import { acceptedManifestTypes } from '../oci/media-types.js';
 import { parseManifest, verifyManifestDigest, type Descriptor } from '../oci/manifest.js';
 import { choosePlatform, formatPlatform, hostPlatform, parsePlatform } from '../oci/platform.js';
 import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../image/image-set.js';
+import { inaccessibleImageError, renameArchived } from './archived.js';
 
 export interface ResolvedImage {
   set: ImageSet;
@@ -28,7 +29,6 @@ const failureMessages: Record<string, [string, 'IMAGE_NOT_FOUND' | 'VALIDATION_E
   InvalidImageDigest: ['has an invalid digest', 'VALIDATION_ERROR'],
   ImageTagDoesNotMatchDigest: ['has a tag that does not point at the digest given', 'IMAGE_NOT_FOUND'],
   MissingDigestAndTag: ['names neither a tag nor a digest', 'VALIDATION_ERROR'],
-  ImageInaccessible: ['is archived and must be restored before it can be pulled', 'IMAGE_NOT_FOUND'],
   UpstreamAccessDenied: ['could not be fetched from the pull-through cache upstream (access denied)', 'ACCESS_DENIED'],
   UpstreamTooManyRequests: ['could not be fetched from the upstream registry (rate limited)', 'THROTTLED'],
   UpstreamUnavailable: ['could not be fetched from the upstream registry (unavailable)', 'SERVICE_ERROR'],
@@ -44,6 +44,7 @@ async function batchGet(ecr: Ecr, repository: string, ids: { imageTag?: string; 
     { signal },
   );
   const failure = out.failures?.[0];
+  if (failure?.failureCode === 'ImageInaccessible') throw await inaccessibleImageError(ecr, repository, failure.imageId ?? ids[0], signal);
   if (failure) {
     const id = failure.imageId ?? {};
     const what = `${repository}${id.imageTag ? `:${id.imageTag}` : ''}${id.imageDigest ? `@${id.imageDigest}` : ''}`;
@@ -67,7 +68,9 @@ async function batchGet(ecr: Ecr, repository: string, ids: { imageTag?: string; 
 /** The manifest (or index) a reference names, its bytes verified against the digest. */
 export async function fetchRoot(ecr: Ecr, ref: ImageRef, signal?: AbortSignal) {
   const id = ref.digest ? { imageDigest: ref.digest, ...(ref.tag ? { imageTag: ref.tag } : {}) } : { imageTag: ref.tag! };
-  const got = await batchGet(ecr, ref.repository, [id], signal);
+  const got = await batchGet(ecr, ref.repository, [id], signal).catch((err) => {
+    throw renameArchived(err, ref);
+  });
   const root = [...got.values()][0];
   if (!root) throw new EcrxError('IMAGE_NOT_FOUND', `Image ${formatReference(ref)} was not returned by ECR`);
   if (ref.digest && root.digest !== ref.digest) {

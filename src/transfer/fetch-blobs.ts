@@ -9,6 +9,7 @@ import type { Descriptor } from '../oci/manifest.js';
 import { blobLabel, type ImageEntry } from '../image/image-set.js';
 import type { Reporter } from '../ui/reporter.js';
 import { shortDigest } from '../ui/format.js';
+import { inaccessibleLayerError } from './archived.js';
 
 export interface FetchResult {
   digest: string;
@@ -80,7 +81,9 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
             o.ecr.withRegistry({ repositoryName: o.repository, layerDigest: d.digest }),
             `Getting a download URL for ${d.digest} in ${o.repository}`,
             { signal },
-          );
+          ).catch(async (err) => {
+            throw await inaccessibleLayerError(o.ecr, o.repository, o.images.map((i) => i.digest), err, signal);
+          });
           url = out.downloadUrl as string;
         }
         return url;

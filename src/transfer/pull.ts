@@ -15,6 +15,8 @@ import { dockerArchiveEntries, ociLayoutEntries } from '../formats/entries.js';
 import { writeDirectory, writeTar, writeTarFile } from '../formats/write.js';
 import { parsePlatform } from '../oci/platform.js';
 import { configPlatform, configToCheckFirst } from './platform-check.js';
+import { fetchReferrers, referrerTree } from './referrers.js';
+import { withReferrers } from '../formats/referrers-layout.js';
 
 export type OutputFormat = 'oci' | 'oci-archive' | 'docker-archive';
 
@@ -25,6 +27,8 @@ export interface PullFlags extends EcrFlags {
   concurrency: number;
   cacheDir?: string;
   cache?: boolean;
+  /** Also pull the image's referrers (signatures, SBOMs, attestations) into the layout. */
+  referrers?: boolean;
 }
 
 const FORMATS: OutputFormat[] = ['oci', 'oci-archive', 'docker-archive'];
@@ -51,6 +55,9 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
   if (format === 'docker-archive' && flags.platform === 'all') {
     throw new EcrxError('VALIDATION_ERROR', 'A docker-archive holds one platform; --platform all needs --format oci or oci-archive');
   }
+  if (flags.referrers && format === 'docker-archive') {
+    throw new EcrxError('VALIDATION_ERROR', '--referrers needs --format oci or oci-archive: a docker-archive has no place for them', { hint: 'Pull with --format oci (a layout directory) or oci-archive.' });
+  }
   const output = toStdout ? '-' : resolvePath(flags.output ?? defaultOutputName(ref, format));
 
   const { reporter, ecr } = await openSession(flags, 'pull', ref);
@@ -72,11 +79,18 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     reporter.phase(`fetching ${set.blobs.length} blobs`);
     for (const [digest, r] of await fetch(set.blobs.filter((b) => !results.has(b.digest)))) results.set(digest, r);
     const platform = resolved.platform ?? (await configPlatform(set, cache, flags.platform, formatReference(ref)));
+    let referrers: Awaited<ReturnType<typeof fetchReferrers>> | undefined;
+    if (flags.referrers) {
+      reporter.phase('looking for referrers');
+      const found = await referrerTree(ecr, ref.repository, set.manifests.map((m) => m.digest), { signal });
+      referrers = await fetchReferrers({ ecr, repository: ref.repository, referrers: found, cache, concurrency: flags.concurrency, reporter, signal });
+    }
 
     const region = await ecr.region();
-    const host = registryHost(resolved.registryId, region, ref.fips);
+    const host = registryHost(resolved.registryId, region, ref.fips, ref.dualStack);
     const repoTags = ref.tag ? [`${host}/${ref.repository}:${ref.tag}`] : [];
-    const entries = format === 'docker-archive' ? dockerArchiveEntries(set, cache, repoTags) : ociLayoutEntries(set, cache, { refName: ref.tag });
+    let entries = format === 'docker-archive' ? dockerArchiveEntries(set, cache, repoTags) : ociLayoutEntries(set, cache, { refName: ref.tag });
+    if (referrers) entries = withReferrers(entries, referrers.map((r) => ({ subject: r.referrer.subject, artifactType: r.referrer.artifactType, set: r.set })), cache);
     reporter.phase(`writing ${format}`);
     if (signal.aborted) throw signal.reason;
     if (toStdout) await writeTar(entries, process.stdout);
@@ -98,11 +112,12 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
       format,
       layers,
       bytesDownloaded,
+      ...(referrers ? { referrers: referrers.map((r) => ({ digest: r.referrer.digest, artifactType: r.referrer.artifactType, subject: r.referrer.subject })) } : {}),
       durationMs: Date.now() - started,
     };
     if (!toStdout) {
       printSuccess(flags, data, () =>
-        `Pulled ${formatReference(ref)} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${layers.length} blobs, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached, in ${formatDuration(data.durationMs)}`,
+        `Pulled ${formatReference(ref)} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${layers.length} blobs, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached${referrers ? `, ${referrers.length} referrers` : ''}, in ${formatDuration(data.durationMs)}`,
       );
     } else if (!flags.quiet) {
       process.stderr.write(`Pulled ${formatReference(ref)} ${set.top.digest} to stdout [${format}] in ${formatDuration(data.durationMs)}\n`);

@@ -7,6 +7,7 @@ import { formatBytes, formatDuration } from '../ui/format.js';
 import { openSource } from '../sources/open.js';
 import { pushToEcr } from './ecr-sink.js';
 import { openCache, openSession } from './session.js';
+import { pushReferrers } from './push-referrers.js';
 import { parsePlatform } from '../oci/platform.js';
 
 export interface PushFlags extends EcrFlags {
@@ -14,6 +15,8 @@ export interface PushFlags extends EcrFlags {
   platform?: string;
   concurrency: number;
   cacheDir?: string;
+  /** Also push the referrers (signatures, SBOMs, attestations) the source layout holds. */
+  referrers?: boolean;
 }
 
 export async function push(source: string, imageText: string, flags: PushFlags, signal: AbortSignal): Promise<void> {
@@ -51,10 +54,11 @@ export async function push(source: string, imageText: string, flags: PushFlags, 
       reporter,
       signal,
     });
+    const referrers = flags.referrers ? await pushReferrers({ ecr, repository: ref.repository, opened, source, concurrency: flags.concurrency, reporter, signal }) : undefined;
     reporter.stop();
     const region = await ecr.region();
     const registryId = result.registryId ?? ref.registryId ?? flags.registryId ?? null;
-    const host = registryId ? registryHost(registryId, region, ref.fips) : undefined;
+    const host = registryId ? registryHost(registryId, region, ref.fips, ref.dualStack) : undefined;
     const uploadedCount = result.layers.filter((l) => l.uploaded).length;
     const data = {
       image: `${host ? `${host}/` : ''}${formatReference({ repository: ref.repository, tag: tags[0] })}`,
@@ -65,10 +69,11 @@ export async function push(source: string, imageText: string, flags: PushFlags, 
       mediaType: set.top.mediaType,
       layers: result.layers,
       bytesUploaded: result.bytesUploaded,
+      ...(referrers ? { referrers } : {}),
       durationMs: Date.now() - started,
     };
     printSuccess(flags, data, () =>
-      `Pushed ${opened.kind} ${source} to ${ref.repository}${tags.length ? ` as ${tags.join(', ')}` : ''} ${set.top.digest}: ${result.layers.length} blobs, ${uploadedCount} uploaded (${formatBytes(result.bytesUploaded)}), ${result.layers.length - uploadedCount} already there, in ${formatDuration(data.durationMs)}`,
+      `Pushed ${opened.kind} ${source} to ${ref.repository}${tags.length ? ` as ${tags.join(', ')}` : ''} ${set.top.digest}: ${result.layers.length} blobs, ${uploadedCount} uploaded (${formatBytes(result.bytesUploaded)}), ${result.layers.length - uploadedCount} already there${referrers ? `, ${referrers.length} referrers` : ''}, in ${formatDuration(data.durationMs)}`,
     );
   } finally {
     reporter.stop();

@@ -68,6 +68,7 @@ describe('inspect', () => {
       cmd: null,
       config: { digest: v2.config.digest, size: v2.config.size, mediaType: 'application/vnd.oci.image.config.v1+json' },
       layers: v2.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+      referrers: 0,
     });
   });
 
@@ -98,7 +99,7 @@ describe('tags and repos', () => {
     const data = json(res.stdout).data;
     expect(data.repository).toBe('cmd/app');
     expect(data.tags.map((t: any) => t.tag)).toEqual(['multi', 'v2', 'v1']);
-    expect(data.tags[2]).toEqual({ tag: 'v1', digest: v1.manifest.digest, size: v1.layers[0].size, pushedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), mediaType: 'application/vnd.oci.image.manifest.v1+json' });
+    expect(data.tags[2]).toEqual({ tag: 'v1', digest: v1.manifest.digest, size: v1.layers[0].size, pushedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), mediaType: 'application/vnd.oci.image.manifest.v1+json', status: 'ACTIVE' });
     const ls = await cli(['ls', 'cmd/app']);
     expect(ls.stdout.split('\n')[0]).toMatch(/^multi\s+sha256:/);
     const missing = await cli(['tags', 'cmd/none', '--json']);

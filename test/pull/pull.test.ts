@@ -167,13 +167,17 @@ describe('pull', () => {
 
   test('invalid references fail before any network call with exit 2', async () => {
     const offline = testEnv('http://127.0.0.1:9'); // nothing listens there: a network call would fail differently
-    for (const bad of ['UPPER/case', 'repo:bad tag', 'repo@sha256:123', 'docker.io/library/nginx', 'a', '']) {
+    for (const bad of ['UPPER/case', 'repo:bad tag', 'repo@sha256:123', 'a', '']) {
       const res = await pull([bad, '--json'], { env: offline });
       expect(res).toExitWith(2);
       const e = JSON.parse(res.stdout).error;
       expect(e.code).toBe('VALIDATION_ERROR');
       expect(e.hint).toContain('for example');
     }
+    // another registry's reference is not invalid, but not ECR either: it is named, still before any network call
+    const other = await pull(['docker.io/library/nginx', '--json'], { env: offline });
+    expect(other).toExitWith(2);
+    expect(JSON.parse(other.stdout).error.code).toBe('UNSUPPORTED_REGISTRY');
   });
 
   test('not found: image, repository; each with its code and exit code', async () => {

@@ -34,6 +34,14 @@ const ODD_STRINGS = ['', ' ', '\u0000', '\ud800', '\udc00x', '\u202eevil', '🐳
 const ODD_NUMBERS = [-1, 0, 1.5, -0.5, 2 ** 31, 2 ** 53 + 1, 1e300, -1e300, 21474836470];
 const OTHER_VALUES = [null, true, false, 0, 'str', [], {}, [1, 'a', null], { nested: { deeper: [] } }];
 
+/**
+ * Operations the fixtures cannot make succeed: the fixture image already exists (PutImage), the fixture upload's
+ * 5 bytes are not the fixture layer (CompleteLayerUpload), mutations of the one required digest always miss
+ * (GetDownloadUrlForLayer), and BatchDeleteImage, which runs earlier, has deleted the fixture image by the time
+ * UpdateImageStorageClass runs.
+ */
+const NEVER_OK = ['PutImage', 'GetDownloadUrlForLayer', 'CompleteLayerUpload', 'UpdateImageStorageClass'];
+
 let serve: Serve;
 const fixtures: Record<string, unknown> = {};
 
@@ -107,7 +115,7 @@ function mutate(operation: string, r: Rng): string {
     } else if (kind === 1) {
       setAt(input, r.pick(paths), undefined, true); // a member goes missing
     } else if (kind === 2) {
-      setAt(input, r.pick(paths), r.pick(OTHER_VALUES)); // a value of another type
+      setAt(input, r.pick(paths), structuredClone(r.pick(OTHER_VALUES))); // a value of another type (a copy: the table is shared)
     } else if (kind === 3) {
       setAt(input, r.pick(paths), r.pick(ODD_NUMBERS));
     } else if (kind === 4) {
@@ -117,7 +125,7 @@ function mutate(operation: string, r: Rng): string {
       setAt(input, path, Array.from({ length: r.pick([0, 101, 1001]) }, () => 'sha256:00'));
     } else {
       // Members the shape does not have, "__proto__" included as a real key (JSON.parse makes it one).
-      Object.defineProperty(input, r.pick(['unknownMember', '__proto__', 'constructor', 'RepositoryName']), { value: r.pick(OTHER_VALUES), enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(input, r.pick(['unknownMember', '__proto__', 'constructor', 'RepositoryName']), { value: structuredClone(r.pick(OTHER_VALUES)), enumerable: true, configurable: true, writable: true });
     }
   }
   return JSON.stringify(input);
@@ -223,7 +231,7 @@ test('every implemented operation answers mutated requests with a success or a w
     expect([operation, outcomes.has('SerializationException')]).toEqual([operation, true]);
     expect([operation, outcomes.has('InvalidParameterException')]).toEqual([operation, true]);
   }
-  expect([...seen.values()].filter((o) => o.has('ok')).length).toBeGreaterThanOrEqual(supportedOperations.length - 3);
+  expect(supportedOperations.filter((op) => !seen.get(op)!.has('ok'))).toEqual(NEVER_OK);
   // The server is still there and still right.
   expect(serve.child.exitCode).toBeNull();
   const ecr = sdk(serve.endpoint);

@@ -24,7 +24,6 @@ describe('image references', () => {
     ['repo:-bad', 'tag'],
     ['repo@sha256:abc', 'digest'],
     [`repo@md5:${'a'.repeat(32)}`, 'digest'],
-    ['docker.io/library/nginx', 'ECR registry host'],
     ['12345.dkr.ecr.us-east-1.amazonaws.com/app', 'ECR registry host'],
     ['https://123456789012.dkr.ecr.us-east-1.amazonaws.com/app', 'prefix'],
     ['a', '2 to 256'],

@@ -7,6 +7,8 @@ import { tagIsImmutable } from './repositories.js';
 import { pageOf } from './paging.js';
 import { parseManifest } from './manifest.js';
 import { acceptsAsIs, convertForPull, type Served } from './convert.js';
+import { inaccessible, restoreOnPush, statusDetail, statusFilter } from './storage-class.js';
+import { referrerFields } from './referrers.js';
 
 interface ImageId {
   imageDigest?: string;
@@ -65,6 +67,11 @@ export function batchGetImage(ctx: Context, input: Input) {
       continue;
     }
     const img = found.image;
+    const archived = inaccessible(img);
+    if (archived) {
+      failures.push({ imageId: id, ...archived });
+      continue;
+    }
     const form = negotiate(ctx, repo, img, id, accepted);
     if (typeof form === 'string') {
       // The model has no failure code of its own for this; a registry answers it as "manifest unknown".
@@ -119,7 +126,8 @@ export function putImage(ctx: Context, input: Input) {
 
   const existing = repo.images[digest];
   const tagOwner = tag === undefined ? undefined : Object.values(repo.images).find((img) => img.tags.includes(tag));
-  if (existing && (tag === undefined || tagOwner === existing)) {
+  const restored = existing !== undefined && restoreOnPush(existing);
+  if (existing && !restored && (tag === undefined || tagOwner === existing)) {
     throw new ApiError(
       'ImageAlreadyExistsException',
       tag === undefined
@@ -148,8 +156,9 @@ export function putImage(ctx: Context, input: Input) {
     tags: [],
     blobs,
     children: parsed.children,
+    ...referrerFields(text),
   };
-  if (tag !== undefined) image.tags.push(tag);
+  if (tag !== undefined && !image.tags.includes(tag)) image.tags.push(tag);
   // An image left with no tag by a moved tag stays, untagged, as in ECR.
   repo.images[digest] = image;
   ctx.store.saveRepo(repo);
@@ -175,9 +184,10 @@ function tagFilter(input: Input): (img: ImageRecord) => boolean {
 export function listImages(ctx: Context, input: Input) {
   const repo = requireRepo(ctx, input);
   const keep = tagFilter(input);
+  const inStatus = statusFilter(input);
   const ids: ImageId[] = [];
   for (const img of Object.values(repo.images)) {
-    if (!keep(img)) continue;
+    if (!keep(img) || !inStatus(img)) continue;
     if (img.tags.length === 0) ids.push({ imageDigest: img.digest });
     for (const t of img.tags) ids.push({ imageDigest: img.digest, imageTag: t });
   }
@@ -196,7 +206,8 @@ function detail(repo: RepoRecord, img: ImageRecord) {
     imageManifestMediaType: img.mediaType,
     ...(img.artifactMediaType ? { artifactMediaType: img.artifactMediaType } : {}),
     ...(img.lastRecordedPullTime ? { lastRecordedPullTime: epochSeconds(img.lastRecordedPullTime) } : {}),
-    imageStatus: 'ACTIVE',
+    ...(img.subject ? { subjectManifestDigest: img.subject } : {}),
+    ...statusDetail(img),
   };
 }
 
@@ -206,13 +217,14 @@ export function describeImages(ctx: Context, input: Input) {
     if (input.maxResults !== undefined || input.nextToken !== undefined) {
       throw invalidParameter('maxResults and nextToken cannot be used when imageIds is specified');
     }
+    const inStatus = statusFilter(input);
     const details = (input.imageIds as ImageId[]).map((id) => {
       // Unlike the batch operations, which report a bad id as a failure, DescribeImages refuses the request.
       requireValidTag(id.imageTag);
       requireValidDigest(id.imageDigest);
       if (id.imageTag === undefined && id.imageDigest === undefined) throw invalidParameterAt('imageIds', 'Member must have either an imageTag or an imageDigest');
       const found = findImage(repo, id);
-      if ('failureCode' in found) {
+      if ('failureCode' in found || !inStatus(found.image)) {
         const what = id.imageTag !== undefined ? `imageTag=${id.imageTag}` : `imageDigest=${id.imageDigest}`;
         throw new ApiError('ImageNotFoundException', `The image with imageId {${what}} does not exist within the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
       }
@@ -221,7 +233,8 @@ export function describeImages(ctx: Context, input: Input) {
     return { imageDetails: details };
   }
   const keep = tagFilter(input);
-  const all = Object.values(repo.images).filter(keep);
+  const inStatus = statusFilter(input);
+  const all = Object.values(repo.images).filter((img) => keep(img) && inStatus(img));
   const { items, nextToken } = pageOf('DescribeImages', all, input.nextToken, input.maxResults);
   return { imageDetails: items.map((img) => detail(repo, img)), ...(nextToken ? { nextToken } : {}) };
 }

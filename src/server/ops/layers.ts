@@ -6,6 +6,7 @@ import { writeAll } from '../../core/write-all.js';
 import { type Context, type Input, requireRepo } from '../context.js';
 import { isValidDigest } from '../ecr-rules.js';
 import type { UploadRecord } from '../store.js';
+import { checkLayerDownloadable, layerAvailability } from './storage-class.js';
 
 /** What InitiateLayerUpload answers, as ECR does. */
 export const PART_SIZE = 10 * 1024 * 1024;
@@ -37,7 +38,7 @@ export function batchCheckLayerAvailability(ctx: Context, input: Input) {
     } else if (!isValidDigest(digest)) {
       failures.push({ layerDigest: digest, failureCode: 'InvalidLayerDigest', failureReason: 'Invalid layer digest' });
     } else if (repo.layers[digest]) {
-      layers.push({ layerDigest: digest, layerAvailability: 'AVAILABLE', layerSize: repo.layers[digest].size });
+      layers.push({ layerDigest: digest, layerAvailability: layerAvailability(repo, digest), layerSize: repo.layers[digest].size });
     } else {
       failures.push({ layerDigest: digest, failureCode: 'MissingLayerDigest', failureReason: 'Could not find layer' });
     }
@@ -51,6 +52,7 @@ export function getDownloadUrlForLayer(ctx: Context, input: Input) {
   if (!repo.layers[digest] || !ctx.store.hasBlob(digest)) {
     throw new ApiError('LayersNotFoundException', `The specified layer '${digest}' could not be found in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
   }
+  checkLayerDownloadable(repo, digest);
   const referenced = Object.values(repo.images).some((img) => img.blobs.includes(digest));
   if (!referenced) {
     throw new ApiError('LayerInaccessibleException', `The specified layer '${digest}' is not associated with an image in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
