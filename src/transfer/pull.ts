@@ -1,10 +1,10 @@
 /** `ecrx pull`: resolve in ECR, fill the cache, write the chosen format. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { EcrxError } from '../core/errors.js';
 import { formatReference, parseReference, registryHost, type ImageRef } from '../core/reference.js';
-import { BlobCache } from '../cache/blob-cache.js';
+import { BlobCache, CorruptBlobError, defaultCacheDir } from '../cache/blob-cache.js';
 import { openCache, openSession } from './session.js';
 import type { EcrFlags } from '../cli/common.js';
 import { formatBytes, formatDuration } from '../ui/format.js';
@@ -13,6 +13,9 @@ import { resolveFromEcr } from './ecr-source.js';
 import { fetchBlobs } from './fetch-blobs.js';
 import { dockerArchiveEntries, ociLayoutEntries } from '../formats/entries.js';
 import { writeDirectory, writeTar, writeTarFile } from '../formats/write.js';
+import { planOutput } from '../formats/output-target.js';
+import { scratchPrefix } from '../formats/temp-names.js';
+import type { Descriptor } from '../oci/manifest.js';
 import { parsePlatform, formatPlatform } from '../oci/platform.js';
 import type { ImageSet } from '../image/image-set.js';
 
@@ -52,6 +55,9 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     throw new EcrxError('VALIDATION_ERROR', 'A docker-archive holds one platform; --platform all needs --format oci or oci-archive');
   }
   const output = toStdout ? '-' : resolvePath(flags.output ?? defaultOutputName(ref, format));
+  const cacheRoot = flags.cache === false ? undefined : resolvePath(flags.cacheDir ?? defaultCacheDir());
+  // Where the output goes is settled before the first API call: a refusal costs no download.
+  const plan = toStdout ? undefined : await planOutput(output, format === 'oci' ? 'directory' : 'file', { cacheRoot });
 
   const { reporter, ecr } = await openSession(flags, 'pull', ref);
   let scratch: string | undefined;
@@ -59,22 +65,19 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     reporter.phase(`resolving ${formatReference(ref)}`);
     const resolved = await resolveFromEcr(ecr, ref, flags.platform, signal);
     const { set } = resolved;
-    if (flags.cache === false) scratch = mkdtempSync(resolvePath(toStdout ? tmpdir() : dirname(output), '.ecrx-nocache-'));
+    if (flags.cache === false) scratch = mkdtempSync(toStdout ? join(tmpdir(), '.ecrx-nocache-') : scratchPrefix(dirname(output)));
     const cache = scratch ? new BlobCache(scratch) : openCache(flags);
     let bytesDownloaded = 0;
+    const fetch = (blobs: Descriptor[], verifyHits: boolean) =>
+      fetchBlobs({ ecr, repository: ref.repository, blobs, images: set.images, cache, concurrency: flags.concurrency, reporter, signal, verifyHits, onBytes: (n) => (bytesDownloaded += n) });
     reporter.phase(`fetching ${set.blobs.length} blobs`);
-    const results = await fetchBlobs({
-      ecr,
-      repository: ref.repository,
-      blobs: set.blobs,
-      images: set.images,
-      cache,
-      concurrency: flags.concurrency,
-      reporter,
-      signal,
-      onBytes: (n) => (bytesDownloaded += n),
-    });
-    const platform = resolved.platform ?? (await singlePlatform(set, cache, flags.platform, ref));
+    // Into a file or directory every cached blob is hashed as it is copied; a stream cannot be taken back, so for
+    // stdout they are checked first.
+    const results = await fetch(set.blobs, toStdout);
+    const healing = healer(set, async (blob) => {
+      for (const [digest, r] of await fetch([blob], false)) results.set(digest, r);
+    }, (text) => reporter.notice(text));
+    const platform = resolved.platform ?? (await healing(() => singlePlatform(set, cache, flags.platform, ref)));
 
     const region = await ecr.region();
     const host = registryHost(resolved.registryId, region, ref.fips);
@@ -82,9 +85,11 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     const entries = format === 'docker-archive' ? dockerArchiveEntries(set, cache, repoTags) : ociLayoutEntries(set, cache, { refName: ref.tag });
     reporter.phase(`writing ${format}`);
     if (signal.aborted) throw signal.reason;
-    if (toStdout) await writeTar(entries, process.stdout);
-    else if (format === 'oci') await writeDirectory(entries, output);
-    else await writeTarFile(entries, output);
+    const opts = { signal, onReplace: (target: string, previous: string) => reporter.notice(`replacing earlier ecrx output at ${target} (${previous})`) };
+    let replaced = false;
+    if (!plan) await healing(() => writeTar(entries, process.stdout, { format, signal }), false);
+    else if (plan.kind === 'directory') replaced = (await healing(() => writeDirectory(entries, plan, opts))).replaced;
+    else replaced = (await healing(() => writeTarFile(entries, plan, format, opts))).replaced;
     reporter.stop();
 
     const layers = set.blobs.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType, cached: results.get(d.digest)?.cached ?? false }));
@@ -99,6 +104,7 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
       platform: platform ?? null,
       output,
       format,
+      replaced,
       layers,
       bytesDownloaded,
       durationMs: Date.now() - started,
@@ -117,11 +123,36 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
   }
 }
 
+/**
+ * Runs a step that reads cached blobs. A blob found corrupt on the way was already removed from the cache: it is
+ * fetched again and the step redone, once per blob. A step whose output cannot be taken back (stdout) is not.
+ */
+function healer(set: ImageSet, refetch: (blob: Descriptor) => Promise<void>, notice: (text: string) => void) {
+  const healed = new Set<string>();
+  return async <T>(step: () => Promise<T>, canRedo = true): Promise<T> => {
+    for (;;) {
+      try {
+        return await step();
+      } catch (err) {
+        const blob = err instanceof CorruptBlobError && canRedo && !healed.has(err.digest) ? set.blobs.find((b) => b.digest === err.digest) : undefined;
+        if (!blob) throw err;
+        healed.add(blob.digest);
+        const { actual } = err as CorruptBlobError;
+        notice(`cache: ${blob.digest} ${actual ? `was corrupt (its content hashes to ${actual}): removed it` : 'vanished from the cache while in use'}, downloading it again`);
+        await refetch(blob);
+      }
+    }
+  };
+}
+
 /** For a single-platform image: its platform from the config, refused when --platform asked for another. */
 async function singlePlatform(set: ImageSet, cache: BlobCache, wanted: string | undefined, ref: ImageRef): Promise<string | undefined> {
+  const digest = set.images[0].manifest.config.digest;
+  // readBytes checks the digest: a corrupt config is removed and thrown as CorruptBlobError, for pull to fetch again.
+  const bytes = await cache.readBytes(digest).catch((err) => Promise.reject(err?.code === 'ENOENT' ? new CorruptBlobError(digest) : err));
   let config: any;
   try {
-    config = JSON.parse((await cache.readBytes(set.images[0].manifest.config.digest)).toString('utf8'));
+    config = JSON.parse(bytes.toString('utf8'));
   } catch {
     return undefined;
   }
