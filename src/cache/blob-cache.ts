@@ -3,12 +3,19 @@
  * A blob appears under its digest only after its bytes were verified, by renaming a temporary file written next to
  * it, so a crash or a concurrent writer never makes a partial blob visible, and two writers of the same blob both
  * end with the same complete file.
+ *
+ * A name is not a proof: a blob can be changed in place after it was verified (a disk error, a stray edit). So a
+ * blob is hashed again whenever it is used (hashing runs at GB/s; see hasVerified and readBytes), a blob that no
+ * longer matches its name is removed and counts as missing, and callers fetch it again. Nothing outside the cache
+ * ever shares a cached blob's inode: outputs get copies (src/formats/place.ts).
  */
-import { mkdirSync, promises as fsp, readdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, promises as fsp, readdirSync, rmSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileDigest } from '../core/digest.js';
+import { EcrxError } from '../core/errors.js';
+import { isAlive } from '../core/pid.js';
 
 export function defaultCacheDir(): string {
   if (process.env.ECRX_CACHE_DIR) return process.env.ECRX_CACHE_DIR;
@@ -18,6 +25,9 @@ export function defaultCacheDir(): string {
 
 /** Temporary files older than this are from crashed runs and may be swept. */
 const STALE_TMP_MS = 24 * 3600 * 1000;
+const HEX_NAME = /^[a-f0-9]{64}$/;
+/** What tmpPath makes: `<label>.<pid>.<12 hex>.tmp`. Only such names are ever swept from tmp/. */
+const TMP_NAME = /^[A-Za-z0-9_-]+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
 export interface CachedBlob {
   digest: string;
@@ -27,17 +37,52 @@ export interface CachedBlob {
   atimeMs: number;
 }
 
+/** Something in the blobs directory that is not a blob: a directory, a link, a FIFO, an odd name. */
+export interface CacheJunk {
+  name: string;
+  kind: string;
+}
+
+/** A cached blob whose bytes no longer match its digest. It has already been removed from the cache. */
+export class CorruptBlobError extends EcrxError {
+  /** `actual` is undefined when the blob vanished from the cache while in use (a concurrent prune). */
+  constructor(readonly digest: string, readonly actual?: string) {
+    super('DIGEST_MISMATCH', actual ? `The cached copy of ${digest} was corrupt (its content hashes to ${actual}); it was removed from the cache` : `The cached copy of ${digest} was removed from the cache while in use`, {
+      details: { expected: digest, ...(actual ? { actual } : {}) },
+      hint: 'Run the same command again: the blob is downloaded afresh. `ecrx cache verify` checks the whole cache.',
+    });
+  }
+}
+
+export function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symbolic link';
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isSocket()) return 'socket';
+  return 'device';
+}
+
 export class BlobCache {
   readonly blobsDir: string;
   readonly tmpDir: string;
   readonly indexDir: string;
 
-  constructor(readonly root: string) {
+  /** `create: false` opens without creating anything (for commands that only look, like `cache ls`). */
+  constructor(readonly root: string, opts: { create?: boolean } = {}) {
     this.blobsDir = join(root, 'blobs-v1', 'sha256');
     this.tmpDir = join(root, 'tmp');
     this.indexDir = join(root, 'index-v1');
-    mkdirSync(this.blobsDir, { recursive: true });
-    mkdirSync(this.tmpDir, { recursive: true });
+    if (opts.create ?? true) for (const dir of [this.blobsDir, this.tmpDir]) makeDir(dir, root);
+  }
+
+  /** Whether the cache's blobs directory exists (a cache opened with create: false may not). */
+  exists(): boolean {
+    try {
+      return lstatSync(this.blobsDir).isDirectory();
+    } catch {
+      return false;
+    }
   }
 
   path(digest: string): string {
@@ -45,10 +90,13 @@ export class BlobCache {
     return join(this.blobsDir, digest.slice(7));
   }
 
-  /** The blob's size when it is present (and, given `size`, of that size); undefined otherwise. */
+  /**
+   * The blob's size when a regular file of that name (and, given `size`, of that size) is present; undefined
+   * otherwise. Cheap and unverified: use hasVerified or readBytes before trusting the bytes.
+   */
   sizeOf(digest: string, size?: number): number | undefined {
     try {
-      const st = statSync(this.path(digest));
+      const st = lstatSync(this.path(digest));
       if (!st.isFile() || (size !== undefined && st.size !== size)) return undefined;
       return st.size;
     } catch {
@@ -58,6 +106,25 @@ export class BlobCache {
 
   has(digest: string, size?: number): boolean {
     return this.sizeOf(digest, size) !== undefined;
+  }
+
+  /**
+   * Present and still matching its digest. A blob that does not match is removed (and reported through
+   * `onCorrupt`), so the caller treats it as missing and fetches it again: the cache heals itself.
+   */
+  async hasVerified(digest: string, size?: number, opts: { signal?: AbortSignal; onCorrupt?: (digest: string, actual: string) => void } = {}): Promise<boolean> {
+    if (!this.has(digest, size)) return false;
+    let actual: string;
+    try {
+      actual = await fileDigest(this.path(digest), opts.signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false; // removed meanwhile by a prune
+      throw err;
+    }
+    if (actual === digest) return true;
+    await this.remove(digest);
+    opts.onCorrupt?.(digest, actual);
+    return false;
   }
 
   /** A fresh, unique temporary path on the cache's file system. */
@@ -72,35 +139,60 @@ export class BlobCache {
     return dest;
   }
 
-  /** Writes small bytes (manifests, configs) through the same verify-then-rename path. */
+  /**
+   * Writes small bytes (manifests, configs) through the same verify-then-rename path. Always written, even when
+   * a blob of that name is there: it costs little, and replaces a copy that may have gone bad.
+   */
   async putBytes(data: Buffer, digest?: string): Promise<string> {
     const actual = `sha256:${createHash('sha256').update(data).digest('hex')}`;
     if (digest && digest !== actual) throw new Error(`bytes do not match ${digest}`);
-    if (this.has(actual, data.length)) return actual;
     const tmp = this.tmpPath();
-    await fsp.writeFile(tmp, data);
-    await this.commit(tmp, actual);
+    try {
+      await fsp.writeFile(tmp, data);
+      await this.commit(tmp, actual);
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
     return actual;
   }
 
+  /** A small blob's bytes, checked against its digest; a corrupt copy is removed and CorruptBlobError thrown. */
   async readBytes(digest: string): Promise<Buffer> {
-    return fsp.readFile(this.path(digest));
+    const bytes = await fsp.readFile(this.path(digest));
+    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (actual !== digest) {
+      await this.remove(digest);
+      throw new CorruptBlobError(digest, actual);
+    }
+    return bytes;
   }
 
-  /** Every blob in the cache. */
-  list(): CachedBlob[] {
-    const out: CachedBlob[] = [];
-    for (const name of readdirSync(this.blobsDir)) {
-      if (!/^[a-f0-9]{64}$/.test(name)) continue;
+  /** Every blob in the cache, and everything else found where blobs live (never followed, never a blob). */
+  scan(): { blobs: CachedBlob[]; junk: CacheJunk[] } {
+    const blobs: CachedBlob[] = [];
+    const junk: CacheJunk[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(this.blobsDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { blobs, junk };
+      throw err;
+    }
+    for (const name of names) {
       const path = join(this.blobsDir, name);
       try {
-        const st = statSync(path);
-        out.push({ digest: `sha256:${name}`, size: st.size, path, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs });
+        const st = lstatSync(path);
+        if (st.isFile() && HEX_NAME.test(name)) blobs.push({ digest: `sha256:${name}`, size: st.size, path, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs });
+        else junk.push({ name, kind: st.isFile() ? 'file with a name that is not a digest' : kindOf(st) });
       } catch {
         // removed by a concurrent prune
       }
     }
-    return out;
+    return { blobs, junk };
+  }
+
+  list(): CachedBlob[] {
+    return this.scan().blobs;
   }
 
   /** Re-hashes a cached blob. */
@@ -113,17 +205,34 @@ export class BlobCache {
     await fsp.rm(this.path(digest), { force: true });
   }
 
-  /** Removes temporary files that crashed runs left behind (never those of a run still going). */
+  /** Removes a junk entry of the blobs directory (a link is removed, never followed). */
+  async removeJunk(name: string): Promise<void> {
+    if (name.includes('/') || name === '.' || name === '..') throw new Error(`not an entry name: ${name}`);
+    await fsp.rm(join(this.blobsDir, name), { recursive: true, force: true });
+  }
+
+  /**
+   * Removes temporary files that crashed runs left behind (never those of a run still going). Only regular files
+   * named the way tmpPath names them: anything else in tmp/ is not ours to remove.
+   */
   sweepStaleTemp(now = Date.now()): number {
     let removed = 0;
-    for (const name of readdirSync(this.tmpDir)) {
+    let names: string[];
+    try {
+      names = readdirSync(this.tmpDir);
+    } catch {
+      return 0; // no tmp/ (a cache opened without creating it), or not a directory
+    }
+    for (const name of names) {
+      const m = TMP_NAME.exec(name);
+      if (!m) continue;
       const path = join(this.tmpDir, name);
       try {
-        const st = statSync(path);
-        const pid = Number(name.split('.')[1]);
-        const owned = Number.isInteger(pid) && pid > 0 && isAlive(pid);
+        const st = lstatSync(path);
+        if (!st.isFile()) continue;
+        const owned = isAlive(Number(m[1]));
         if (!owned || now - st.mtimeMs > STALE_TMP_MS) {
-          void fsp.rm(path, { force: true, recursive: true });
+          rmSync(path, { force: true });
           removed++;
         }
       } catch {
@@ -151,12 +260,15 @@ export class BlobCache {
   }
 }
 
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
+function makeDir(dir: string, root: string): void {
   try {
-    process.kill(pid, 0);
-    return true;
+    mkdirSync(dir, { recursive: true });
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+    throw new EcrxError('OUTPUT_ERROR', `The blob cache at ${root} cannot be used: ${dir} or a directory above it is not a directory`, {
+      hint: 'Point --cache-dir (or ECRX_CACHE_DIR) at another directory, or move the file that is in the way.',
+      cause: err,
+    });
   }
 }

@@ -9,7 +9,7 @@ const common = (c: Command) =>
 
 export function register(program: Command): void {
   const cache = program.command('cache').description('look after the local blob cache');
-  common(cache.command('ls').description('list cached blobs, most recently used first'))
+  common(cache.command('ls').description('list cached blobs, most recently used first (creates nothing)'))
     .addHelpText('after', `
 Examples:
   $ ecrx cache ls
@@ -25,7 +25,7 @@ Examples:
   $ ecrx cache prune --older-than 14d
   $ ecrx cache prune --max-size 20G`)
     .action(async (flags) => runCommand(flags, async () => (await import('../actions/cache.js')).cachePrune(flags)));
-  common(cache.command('verify').description('re-hash every cached blob; a bad one is removed and reported'))
+  common(cache.command('verify').description('re-hash every cached blob; a bad one, and anything that is not a blob, is removed and reported'))
     .addHelpText('after', `
 Examples:
   $ ecrx cache verify

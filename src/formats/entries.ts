@@ -1,13 +1,21 @@
 /**
- * An image as a list of files (path, size, and bytes or a cached blob to stream), so that one description of a
- * layout can be written as a directory or as a tar without writing it twice.
+ * An image as a list of files (path, and bytes or a cached blob to copy and check against its digest), so that one
+ * description of a layout can be written as a directory or as a tar without writing it twice.
  */
 import type { BlobCache } from '../cache/blob-cache.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { ImageSet } from '../image/image-set.js';
 import { MediaType } from '../oci/media-types.js';
 
-export type Entry = { path: string; bytes: Buffer } | { path: string; file: string; size: number };
+export type Entry = { path: string; bytes: Buffer } | BlobEntry;
+
+/** A blob taken from the cache: written only when its bytes still hash to `digest`. */
+export interface BlobEntry {
+  path: string;
+  digest: string;
+  size: number;
+  cache: BlobCache;
+}
 
 export const blobPath = (digest: string) => `blobs/sha256/${digest.slice(7)}`;
 
@@ -35,7 +43,7 @@ export function ociLayoutEntries(set: ImageSet, cache: BlobCache, opts: LayoutOp
   for (const d of set.blobs) {
     if (seen.has(d.digest)) continue;
     seen.add(d.digest);
-    entries.push({ path: blobPath(d.digest), file: cache.path(d.digest), size: d.size });
+    entries.push({ path: blobPath(d.digest), digest: d.digest, size: d.size, cache });
   }
   for (const m of set.manifests) {
     if (seen.has(m.digest)) continue;

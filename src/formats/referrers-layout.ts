@@ -27,7 +27,7 @@ export function withReferrers(entries: Entry[], referrers: LayoutReferrerInput[]
     added.push(e);
   };
   for (const r of referrers) {
-    for (const d of r.set.blobs) add({ path: blobPath(d.digest), file: cache.path(d.digest), size: d.size });
+    for (const d of r.set.blobs) add({ path: blobPath(d.digest), digest: d.digest, size: d.size, cache });
     for (const m of r.set.manifests) add({ path: blobPath(m.digest), bytes: m.bytes });
     index.manifests.push({
       mediaType: r.set.top.mediaType,

@@ -152,8 +152,8 @@ export async function ingestArchive(input: Readable, cache: BlobCache, opts: { s
         opts.onBytes?.(size);
         continue;
       }
-      if (cache.has(`sha256:${blobName[1]}`, size)) {
-        // Already cached under this digest: the cache's copy was verified when it was written.
+      if (await cache.hasVerified(`sha256:${blobName[1]}`, size, { signal: opts.signal })) {
+        // Already cached and re-hashed: a cached copy gone bad was removed, and is taken from the archive below.
         await drain(entry);
         opts.onBytes?.(size);
         result.blobs.set(name, { digest: `sha256:${blobName[1]}`, size });

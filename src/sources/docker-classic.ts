@@ -37,7 +37,7 @@ async function compress(cache: BlobCache, diffId: string, signal?: AbortSignal):
   const known = await cache.getIndex('gzip', diffId.slice(7));
   if (known) {
     const [digest, sizeText] = known.split(' ');
-    if (cache.has(digest, Number(sizeText))) return { digest, size: Number(sizeText) };
+    if (await cache.hasVerified(digest, Number(sizeText), { signal })) return { digest, size: Number(sizeText) };
   }
   const tmp = cache.tmpPath('gzip');
   const hasher = new HashingStream();

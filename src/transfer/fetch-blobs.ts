@@ -1,6 +1,7 @@
 /**
- * Makes sure every blob of an image set is in the cache. A blob already there (right name, right size) costs no
- * API call; GetDownloadUrlForLayer is called only for the others, which download concurrently (p-limit).
+ * Makes sure every blob of an image set is in the cache. A blob already there (right name, right size, and by
+ * default re-hashed) costs no API call; GetDownloadUrlForLayer is called only for the others, which download
+ * concurrently (p-limit). A cached blob that no longer matches its digest is removed and downloaded again.
  */
 import type { BlobCache } from '../cache/blob-cache.js';
 import type { Ecr } from '../ecr/client.js';
@@ -27,6 +28,11 @@ export interface FetchOptions {
   signal?: AbortSignal;
   /** Called with the bytes newly downloaded so far, summed over blobs. */
   onBytes?: (delta: number) => void;
+  /**
+   * Re-hash cached blobs before trusting them (default true). Off only for a caller that hashes every cached blob
+   * as it copies it anyway (pull into a file or directory), so checking costs no second read.
+   */
+  verifyHits?: boolean;
 }
 
 export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResult>> {
@@ -60,7 +66,9 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
 
   async function fetchOne(d: Descriptor): Promise<void> {
     const info = { digest: d.digest, size: d.size, label: blobLabel(o.images, d.digest) };
-    if (o.cache.has(d.digest, d.size)) {
+    const onCorrupt = (digest: string, actual: string) => o.reporter.notice(`cache: ${digest} was corrupt (its content hashes to ${actual}): removed it, downloading it again`);
+    const hit = o.verifyHits === false ? o.cache.has(d.digest, d.size) : await o.cache.hasVerified(d.digest, d.size, { signal, onCorrupt });
+    if (hit) {
       o.reporter.blobSkipped(info, 'cached');
       results.set(d.digest, { digest: d.digest, cached: true });
       return;

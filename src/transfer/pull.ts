@@ -1,10 +1,10 @@
 /** `ecrx pull`: resolve in ECR, fill the cache, write the chosen format. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { EcrxError } from '../core/errors.js';
 import { formatReference, parseReference, registryHost, type ImageRef } from '../core/reference.js';
-import { BlobCache } from '../cache/blob-cache.js';
+import { BlobCache, CorruptBlobError, defaultCacheDir } from '../cache/blob-cache.js';
 import { openCache, openSession } from './session.js';
 import type { EcrFlags } from '../cli/common.js';
 import { formatBytes, formatDuration } from '../ui/format.js';
@@ -17,6 +17,10 @@ import { parsePlatform } from '../oci/platform.js';
 import { configPlatform, configToCheckFirst } from './platform-check.js';
 import { fetchReferrers, referrerTree } from './referrers.js';
 import { withReferrers } from '../formats/referrers-layout.js';
+import { planOutput } from '../formats/output-target.js';
+import { scratchPrefix } from '../formats/temp-names.js';
+import type { Descriptor } from '../oci/manifest.js';
+import type { ImageSet } from '../image/image-set.js';
 
 export type OutputFormat = 'oci' | 'oci-archive' | 'docker-archive';
 
@@ -59,6 +63,9 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     throw new EcrxError('VALIDATION_ERROR', '--referrers needs --format oci or oci-archive: a docker-archive has no place for them', { hint: 'Pull with --format oci (a layout directory) or oci-archive.' });
   }
   const output = toStdout ? '-' : resolvePath(flags.output ?? defaultOutputName(ref, format));
+  const cacheRoot = flags.cache === false ? undefined : resolvePath(flags.cacheDir ?? defaultCacheDir());
+  // Where the output goes is settled before the first API call: a refusal costs no download.
+  const plan = toStdout ? undefined : await planOutput(output, format === 'oci' ? 'directory' : 'file', { cacheRoot });
 
   const { reporter, ecr } = await openSession(flags, 'pull', ref);
   let scratch: string | undefined;
@@ -66,19 +73,24 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     reporter.phase(`resolving ${formatReference(ref)}`);
     const resolved = await resolveFromEcr(ecr, ref, flags.platform, signal);
     const { set } = resolved;
-    if (flags.cache === false) scratch = mkdtempSync(resolvePath(toStdout ? tmpdir() : dirname(output), '.ecrx-nocache-'));
+    if (flags.cache === false) scratch = mkdtempSync(toStdout ? join(tmpdir(), '.ecrx-nocache-') : scratchPrefix(dirname(output)));
     const cache = scratch ? new BlobCache(scratch) : openCache(flags);
     let bytesDownloaded = 0;
-    const fetch = (blobs: typeof set.blobs) =>
-      fetchBlobs({ ecr, repository: ref.repository, blobs, images: set.images, cache, concurrency: flags.concurrency, reporter, signal, onBytes: (n) => (bytesDownloaded += n) });
-    // A single-platform image's platform is in its config: with --platform, fetch that first and check it before
-    // any layer moves.
+    const fetch = (blobs: Descriptor[], verifyHits: boolean) =>
+      fetchBlobs({ ecr, repository: ref.repository, blobs, images: set.images, cache, concurrency: flags.concurrency, reporter, signal, verifyHits, onBytes: (n) => (bytesDownloaded += n) });
+    // A single-platform image's platform is in its config: with --platform, fetch that first (a cache hit re-hashed,
+    // it is small) and check it before any layer moves.
     const checkFirst = configToCheckFirst(set, resolved.platform, flags.platform);
-    const results = await fetch(checkFirst);
+    const results = await fetch(checkFirst, true);
     if (checkFirst.length) await configPlatform(set, cache, flags.platform, formatReference(ref));
     reporter.phase(`fetching ${set.blobs.length} blobs`);
-    for (const [digest, r] of await fetch(set.blobs.filter((b) => !results.has(b.digest)))) results.set(digest, r);
-    const platform = resolved.platform ?? (await configPlatform(set, cache, flags.platform, formatReference(ref)));
+    // Into a file or directory every cached blob is hashed as it is copied; a stream cannot be taken back, so for
+    // stdout they are checked first.
+    for (const [digest, r] of await fetch(set.blobs.filter((b) => !results.has(b.digest)), toStdout)) results.set(digest, r);
+    const healing = healer(set, async (blob) => {
+      for (const [digest, r] of await fetch([blob], false)) results.set(digest, r);
+    }, (text) => reporter.notice(text));
+    const platform = resolved.platform ?? (await healing(() => configPlatform(set, cache, flags.platform, formatReference(ref))));
     let referrers: Awaited<ReturnType<typeof fetchReferrers>> | undefined;
     if (flags.referrers) {
       reporter.phase('looking for referrers');
@@ -93,9 +105,11 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     if (referrers) entries = withReferrers(entries, referrers.map((r) => ({ subject: r.referrer.subject, artifactType: r.referrer.artifactType, set: r.set })), cache);
     reporter.phase(`writing ${format}`);
     if (signal.aborted) throw signal.reason;
-    if (toStdout) await writeTar(entries, process.stdout);
-    else if (format === 'oci') await writeDirectory(entries, output);
-    else await writeTarFile(entries, output);
+    const opts = { signal, onReplace: (target: string, previous: string) => reporter.notice(`replacing earlier ecrx output at ${target} (${previous})`) };
+    let replaced = false;
+    if (!plan) await healing(() => writeTar(entries, process.stdout, { format, signal }), false);
+    else if (plan.kind === 'directory') replaced = (await healing(() => writeDirectory(entries, plan, opts))).replaced;
+    else replaced = (await healing(() => writeTarFile(entries, plan, format, opts))).replaced;
     reporter.stop();
 
     const layers = set.blobs.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType, cached: results.get(d.digest)?.cached ?? false }));
@@ -110,6 +124,7 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
       platform: platform ?? null,
       output,
       format,
+      replaced,
       layers,
       bytesDownloaded,
       ...(referrers ? { referrers: referrers.map((r) => ({ digest: r.referrer.digest, artifactType: r.referrer.artifactType, subject: r.referrer.subject })) } : {}),
@@ -127,4 +142,26 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     ecr.destroy();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs a step that reads cached blobs. A blob found corrupt on the way was already removed from the cache: it is
+ * fetched again and the step redone, once per blob. A step whose output cannot be taken back (stdout) is not.
+ */
+function healer(set: ImageSet, refetch: (blob: Descriptor) => Promise<void>, notice: (text: string) => void) {
+  const healed = new Set<string>();
+  return async <T>(step: () => Promise<T>, canRedo = true): Promise<T> => {
+    for (;;) {
+      try {
+        return await step();
+      } catch (err) {
+        const blob = err instanceof CorruptBlobError && canRedo && !healed.has(err.digest) ? set.blobs.find((b) => b.digest === err.digest) : undefined;
+        if (!blob) throw err;
+        healed.add(blob.digest);
+        const { actual } = err as CorruptBlobError;
+        notice(`cache: ${blob.digest} ${actual ? `was corrupt (its content hashes to ${actual}): removed it` : 'vanished from the cache while in use'}, downloading it again`);
+        await refetch(blob);
+      }
+    }
+  };
 }

@@ -204,7 +204,7 @@ describe('cache', () => {
     writeFileSync(victim, bytes);
     const verify = await cli(['cache', 'verify', '--cache-dir', cacheDir, '--json']);
     expect(verify).toExitWith(0);
-    expect(json(verify.stdout).data).toEqual({ cacheDir, checked: 3, removed: [{ digest: v2.layers[1].digest, actual: sha(bytes) }] });
+    expect(json(verify.stdout).data).toEqual({ cacheDir, checked: 3, removed: [{ digest: v2.layers[1].digest, actual: sha(bytes) }], junkRemoved: [] });
     expect(existsSync(victim)).toBe(false);
     const prune = await cli(['cache', 'prune', '--max-size', '1', '--cache-dir', cacheDir, '--json']);
     expect(json(prune.stdout).data.removed).toHaveLength(2);

@@ -73,6 +73,7 @@ describe('pull', () => {
       platform: 'linux/amd64',
       output: join(work, 'out-a'),
       format: 'oci',
+      replaced: false,
       layers: [image.config, ...image.layers].map((b) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, cached: false })),
       bytesDownloaded: image.config.size + image.layers.reduce((n, l) => n + l.size, 0),
       durationMs: expect.any(Number),

@@ -20,7 +20,7 @@ let work: string;
 let image: BuiltImage;
 
 /** Starts ecrx, kills it with `signal` after `ms`, and resolves with its exit. */
-function runAndKill(args: string[], ms: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string; afterSignalMs: number }> {
+function runAndKill(args: string[], ms: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string; afterSignalMs: number; pid: number }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: testEnv(serve.endpoint), cwd: work });
     let stderr = '';
@@ -34,7 +34,7 @@ function runAndKill(args: string[], ms: number, signal: NodeJS.Signals = 'SIGKIL
     }, ms);
     child.on('close', (code, sig) => {
       clearTimeout(t);
-      resolve({ code, signal: sig, stderr, stdout, afterSignalMs: sentAt ? Date.now() - sentAt : -1 });
+      resolve({ code, signal: sig, stderr, stdout, afterSignalMs: sentAt ? Date.now() - sentAt : -1, pid: child.pid! });
     });
   });
 }
@@ -69,8 +69,10 @@ const moments = Array.from({ length: 20 }, (_, i) => 60 + i * 45);
 test('pull killed at 20 moments: no bad blob, no half output, and the rerun reuses what it had', async () => {
   const cache = join(work, 'pull-cache');
   const out = join(work, 'pulled');
+  const killed: number[] = [];
   for (const ms of moments) {
     const r = await runAndKill(['pull', 'crash/app:v1', '-o', out, '--cache-dir', cache, '-q'], ms);
+    killed.push(r.pid);
     if (r.signal === null) expect(r).toExitWith(0); // finished before the kill: fine
     const verify = await runCli(['cache', 'verify', '--cache-dir', cache, '--json']);
     expect(JSON.parse(verify.stdout).data.removed).toEqual([]);
@@ -78,7 +80,9 @@ test('pull killed at 20 moments: no bad blob, no half output, and the rerun reus
       for (const b of [image.manifest, image.config, ...image.layers]) expect(sha256File(join(out, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
     }
     rmSync(out, { recursive: true, force: true });
-    expectNoTempLeft(work);
+    // SIGKILL cannot be cleaned up after: a run killed while writing leaves only its own hidden temporary output
+    // (named with its pid), never anything under the final name; the next run into the same place removes it.
+    for (const name of readdirSync(work).filter((n) => n.includes('.ecrx-'))) expect(name).toMatch(new RegExp(`^\\.pulled\\.ecrx-tmp-(${killed.join('|')})-[0-9a-f]{8}$`));
   }
   const cachedBefore = readdirSync(join(cache, 'blobs-v1', 'sha256')).length;
   const final = await runCli(['pull', 'crash/app:v1', '-o', out, '--cache-dir', cache, '--json'], { env: testEnv(serve.endpoint), cwd: work });
@@ -87,8 +91,9 @@ test('pull killed at 20 moments: no bad blob, no half output, and the rerun reus
   expect(data.layers.filter((l: any) => l.cached)).toHaveLength(cachedBefore);
   expect(cachedBefore).toBeGreaterThan(0);
   for (const b of [image.manifest, image.config, ...image.layers]) expect(sha256File(join(out, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
-  // temporary files of killed runs are swept by the next run
+  // temporary files of killed runs are swept by the next run, in the cache and beside the output
   expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
+  expectNoTempLeft(work);
 });
 
 test('push killed at 20 moments: the rerun completes with the same digest and skips what landed', async () => {

@@ -1,0 +1,32 @@
+/**
+ * Puts a cached blob into an output as a copy of its own, never a hard link: an output is the user's to edit, and
+ * an edit must not reach the cache (and every later pull). A reflink (copy-on-write clone: btrfs, XFS, APFS...)
+ * costs no space and no copy where the file system has it; elsewhere the bytes are streamed. Either way the copy
+ * is hashed, in the same pass as the copy when streaming, so checking the cache's bytes costs no extra read.
+ */
+import { constants, createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { fileDigest, HashingStream } from '../core/digest.js';
+
+/** Whether reflinks worked the last time (undefined: not tried yet). One output lives on one file system. */
+let cloneWorks: boolean | undefined;
+const NO_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY']);
+
+/** Copies `src` to a new file `dest` and returns the sha256 and size of what `dest` holds. */
+export async function copyHashed(src: string, dest: string, signal?: AbortSignal): Promise<{ digest: string; bytes: number }> {
+  if (cloneWorks !== false) {
+    try {
+      await fsp.copyFile(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+      cloneWorks = true;
+      const [digest, st] = await Promise.all([fileDigest(dest, signal), fsp.stat(dest)]);
+      return { digest, bytes: st.size };
+    } catch (err) {
+      if (!NO_CLONE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      cloneWorks = false;
+      await fsp.rm(dest, { force: true });
+    }
+  }
+  const hasher = new HashingStream();
+  await pipeline(createReadStream(src, { highWaterMark: 1 << 20 }), hasher, createWriteStream(dest, { flags: 'wx' }), { signal });
+  return { digest: hasher.digest(), bytes: hasher.bytes };
+}
