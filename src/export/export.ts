@@ -1,7 +1,6 @@
 /** `ecrx export`: the flattened root filesystem of an image, as a directory or a tar (file or stdout). */
-import { mkdtempSync, promises as fsp, readdirSync, lstatSync, readlinkSync, createReadStream } from 'node:fs';
+import { mkdtempSync, promises as fsp, readdirSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath, basename } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { EcrxError } from '../core/errors.js';
@@ -12,38 +11,14 @@ import { resolveFromEcr } from '../transfer/ecr-source.js';
 import { fetchBlobs } from '../transfer/fetch-blobs.js';
 import { openCache, openSession } from '../transfer/session.js';
 import { applyLayers } from './flatten.js';
+import { removeTree } from './nodes.js';
+import { tarTree } from './tar-tree.js';
 import { formatDuration } from '../ui/format.js';
 
 export interface ExportFlags extends EcrFlags {
   platform?: string;
   concurrency: number;
   cacheDir?: string;
-}
-
-/** Streams a directory tree as a tar, sorted, with modes and links as they are on disk. */
-async function tarTree(root: string, out: NodeJS.WritableStream): Promise<void> {
-  const tar = await import('tar-stream');
-  const pack = tar.pack();
-  const done = pipeline(pack, out);
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of readdirSync(join(root, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(join(root, r));
-      const common = { name: r, mode: st.mode & 0o7777, mtime: st.mtime, uid: st.uid, gid: st.gid };
-      if (st.isDirectory()) {
-        await new Promise<void>((res, rej) => pack.entry({ ...common, name: `${r}/`, type: 'directory' }, (e) => (e ? rej(e) : res())));
-        await walk(r);
-      } else if (st.isSymbolicLink()) {
-        await new Promise<void>((res, rej) => pack.entry({ ...common, type: 'symlink', linkname: readlinkSync(join(root, r)) }, (e) => (e ? rej(e) : res())));
-      } else if (st.isFile()) {
-        const entry = pack.entry({ ...common, size: st.size });
-        await pipeline(createReadStream(join(root, r)), entry);
-      }
-    }
-  };
-  await walk('');
-  pack.finalize();
-  await done;
 }
 
 export async function exportImage(imageText: string, target: string, flags: ExportFlags, signal: AbortSignal): Promise<void> {
@@ -72,13 +47,14 @@ export async function exportImage(imageText: string, target: string, flags: Expo
     reporter.phase(`applying ${image.manifest.layers.length} layers`);
     const rootfs = join(work, 'rootfs');
     await fsp.mkdir(rootfs);
-    await applyLayers(rootfs, image.manifest.layers.map((l) => cache.path(l.digest)), { notice: (t) => reporter.notice(t), signal });
+    const layers = image.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, path: cache.path(l.digest) }));
+    const meta = await applyLayers(rootfs, layers, { notice: (t) => reporter.notice(t), signal, applyMetadata: !asTar });
     if (toStdout) {
-      await tarTree(rootfs, process.stdout);
+      await tarTree(rootfs, process.stdout, meta);
     } else if (asTar) {
       const tmp = join(dirname(out), `.${basename(out)}.ecrx-tmp-${randomBytes(4).toString('hex')}`);
       try {
-        await tarTree(rootfs, createWriteStream(tmp));
+        await tarTree(rootfs, createWriteStream(tmp), meta);
         await fsp.rename(tmp, out);
       } finally {
         await fsp.rm(tmp, { force: true });
@@ -93,6 +69,6 @@ export async function exportImage(imageText: string, target: string, flags: Expo
   } finally {
     reporter.stop();
     ecr.destroy();
-    await fsp.rm(work, { recursive: true, force: true });
+    removeTree(work);
   }
 }

@@ -1,4 +1,7 @@
-/** `ecrx export` against `umoci unpack` of the same image, and against layers that try to escape the target. */
+/**
+ * `ecrx export` against `umoci unpack` of the same image (files, modes, times, links). Hostile layers are in
+ * test/hostile/export.test.ts.
+ */
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -29,6 +32,13 @@ const layers: FileSpec[][] = [
     { path: 'bin/', type: 'directory', mode: 0o750 },
     { path: 'bin/tool', content: '#!/bin/sh\n', mode: 0o755 },
     { path: 'bin/tool2', type: 'link', linkname: 'bin/tool' },
+    // Kubernetes-style names: a name that starts with '..' is a name, not a parent.
+    { path: 'cfg/', type: 'directory' },
+    { path: 'cfg/..2024_01/', type: 'directory', mode: 0o700 },
+    { path: 'cfg/..2024_01/app.conf', content: 'conf' },
+    { path: 'cfg/..data', type: 'symlink', linkname: '..2024_01' },
+    { path: 'cfg/app.conf', type: 'symlink', linkname: '..data/app.conf' },
+    { path: 'cfg/..stale', content: 'old' },
   ],
   [
     { path: 'etc/.wh.a', content: '' },
@@ -36,12 +46,14 @@ const layers: FileSpec[][] = [
     { path: 'opt/x/new', content: 'new' },
     { path: 'lib/libz.so', content: 'z' },
     { path: 'etc/b', content: 'b2', mode: 0o640 },
+    { path: 'cfg/.wh...stale', content: '' },
   ],
 ];
 
 interface Node {
   type: string;
   mode: number;
+  mtime: number;
   target?: string;
   sha?: string;
 }
@@ -50,11 +62,12 @@ function snapshot(root: string, rel = '', out: Record<string, Node> = {}): Recor
   for (const name of readdirSync(join(root, rel)).sort()) {
     const r = rel ? `${rel}/${name}` : name;
     const st = lstatSync(join(root, r));
-    if (st.isSymbolicLink()) out[r] = { type: 'symlink', mode: 0, target: readlinkSync(join(root, r)) };
+    const mtime = st.mtimeMs;
+    if (st.isSymbolicLink()) out[r] = { type: 'symlink', mode: 0, mtime, target: readlinkSync(join(root, r)) };
     else if (st.isDirectory()) {
-      out[r] = { type: 'dir', mode: st.mode & 0o777 };
+      out[r] = { type: 'dir', mode: st.mode & 0o777, mtime };
       snapshot(root, r, out);
-    } else out[r] = { type: 'file', mode: st.mode & 0o777, sha: createHash('sha256').update(readFileSync(join(root, r))).digest('hex') };
+    } else out[r] = { type: 'file', mode: st.mode & 0o777, mtime, sha: createHash('sha256').update(readFileSync(join(root, r))).digest('hex') };
   }
   return out;
 }
@@ -92,11 +105,14 @@ describe('export', () => {
     expect(readFileSync(join(work, 'rootfs/etc/b'), 'utf8')).toBe('b2');
     expect(snap['opt/x/old']).toBeUndefined();
     expect(snap['opt/x/new']).toMatchObject({ type: 'file' });
-    expect(snap['lib']).toEqual({ type: 'symlink', mode: 0, target: 'usr/lib' });
+    expect(snap['lib']).toEqual({ type: 'symlink', mode: 0, mtime: 0, target: 'usr/lib' });
     expect(snap['usr/lib/libz.so']).toMatchObject({ type: 'file' });
-    expect(snap['bin']).toEqual({ type: 'dir', mode: 0o750 });
+    expect(snap['bin']).toEqual({ type: 'dir', mode: 0o750, mtime: 0 });
     expect(snap['bin/tool'].mode).toBe(0o755);
     expect(lstatSync(join(work, 'rootfs/bin/tool2')).ino).toBe(lstatSync(join(work, 'rootfs/bin/tool')).ino);
+    expect(readFileSync(join(work, 'rootfs/cfg/app.conf'), 'utf8')).toBe('conf');
+    expect(snap['cfg/..2024_01']).toEqual({ type: 'dir', mode: 0o700, mtime: 0 });
+    expect(snap['cfg/..stale']).toBeUndefined();
   });
 
   test('as a tar on stdout', async () => {
