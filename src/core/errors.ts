@@ -13,6 +13,8 @@ export const ExitCode = {
   CONFLICT: 7,
   LOCAL: 8,
   INTERRUPTED: 130,
+  /** The reader of stdout went away (`| head`): 128 + SIGPIPE, what the shell reports for cat or tar there. */
+  STDOUT_CLOSED: 141,
 } as const;
 
 const exitCodes: Record<string, number> = {
