@@ -14,6 +14,8 @@ export const ExitCode = {
   LOCAL: 8,
   ARCHIVED: 9,
   INTERRUPTED: 130,
+  /** The reader of stdout went away (`| head`): 128 + SIGPIPE, what the shell reports for cat or tar there. */
+  STDOUT_CLOSED: 141,
 } as const;
 
 const exitCodes: Record<string, number> = {

@@ -1,175 +1,178 @@
 /**
  * Applies an image's layers in order onto a directory: OCI whiteouts (`.wh.NAME` deletes, `.wh..wh..opq` empties a
- * directory of what lower layers put there), regular files with their modes, directories, symbolic and hard links.
- * Paths are confined to the target (see secure-path.ts); device nodes are refused unless running as root, where
- * they are skipped with a notice since Node cannot create them.
+ * directory of what lower layers put there), regular files, directories, symbolic and hard links. Every path is
+ * resolved inside the root (secure-path.ts) and every node is made with operations that do not follow links
+ * (nodes.ts), so nothing outside the root is created, changed or re-timed whatever the layers contain or their
+ * order. Device nodes are refused unless running as root, where they are skipped with a notice since Node cannot
+ * create them.
  */
-import { createReadStream, createWriteStream, promises as fsp, lstatSync, readdirSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { createGunzip } from 'node:zlib';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { linkSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { EcrxError } from '../core/errors.js';
-import { cleanLayerPath, secureJoin } from './secure-path.js';
-import { chain, zstdDecompressor } from '../oci/decompress.js';
-
-const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
-
-/**
- * Some writers (umoci's insert among them) end a layer right after the last file's bytes, without the block padding
- * and end-of-archive blocks. Tools tolerate that; so does ecrx, by completing the stream with zeros.
- */
-class TarCompleter extends Transform {
-  private bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-  override _flush(cb: TransformCallback): void {
-    cb(null, Buffer.alloc(((512 - (this.bytes % 512)) % 512) + 1024));
-  }
-}
-
-async function openLayer(path: string): Promise<Readable> {
-  const fh = await fsp.open(path, 'r');
-  const head = Buffer.alloc(4);
-  await fh.read(head, 0, 4, 0);
-  await fh.close();
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  if (head[0] === 0x1f && head[1] === 0x8b) return raw.pipe(createGunzip()).pipe(new TarCompleter());
-  if (head.readUInt32LE(0) === 0xfd2fb528) return chain(raw, zstdDecompressor(), new TarCompleter());
-  return raw.pipe(new TarCompleter());
-}
-
-async function removeAll(path: string): Promise<void> {
-  await fsp.rm(path, { recursive: true, force: true });
-}
-
-async function removeExisting(path: string, keepDir = false): Promise<void> {
-  let st;
-  try {
-    st = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (keepDir && st.isDirectory()) return;
-  await removeAll(path);
-}
+import { cleanLayerPath, isInside, resolveInRoot } from './secure-path.js';
+import { isStopped, streamLayer, type LayerBlob } from './layer-stream.js';
+import { applyDirectoryMeta, ensureParents, isRoot, lstatOrNull, makeSymlink, removeNode, writeFile, type Meta } from './nodes.js';
 
 export interface FlattenOptions {
   notice?: (text: string) => void;
   signal?: AbortSignal;
+  /** Set modes, times (and owners, as root) on disk; otherwise they are only recorded, for a tar. */
+  applyMetadata: boolean;
 }
 
-export async function applyLayers(root: string, layers: string[], opts: FlattenOptions = {}): Promise<void> {
-  const dirModes = new Map<string, number>();
-  for (const layer of layers) {
-    const thisLayer = new Set<string>();
-    const tar = await import('tar-stream');
-    const extract = tar.extract();
-    const work = (async () => {
-      for await (const entry of extract) {
-        if (opts.signal?.aborted) throw opts.signal.reason;
-        const h = entry.header;
-        const rel = cleanLayerPath(h.name);
-        const base = rel.slice(rel.lastIndexOf('/') + 1);
-        const parentRel = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-        const drain = async () => {
-          for await (const _ of entry) void _;
-        };
-        if (rel === '') {
-          await drain();
-          continue;
-        }
-        if (base === '.wh..wh..opq') {
-          // The trailing '.' makes secureJoin follow the directory itself if it is a link inside the image.
-          const target = parentRel === '' ? root : secureJoin(root, `${parentRel}/.`);
-          try {
-            for (const child of readdirSync(target)) {
-              const childRel = parentRel ? `${parentRel}/${child}` : child;
-              const keep = thisLayer.has(childRel) || [...thisLayer].some((p) => p.startsWith(`${childRel}/`));
-              if (!keep) await removeAll(join(target, child));
-            }
-          } catch {
-            // nothing there yet
-          }
-          await drain();
-          continue;
-        }
-        if (base.startsWith('.wh.')) {
-          const victim = parentRel ? `${parentRel}/${base.slice(4)}` : base.slice(4);
-          await removeAll(secureJoin(root, victim));
-          await drain();
-          continue;
-        }
-        const dest = secureJoin(root, rel);
-        if (relative(root, dest).startsWith('..')) throw new EcrxError('INVALID_IMAGE', `Refusing to write ${rel} outside the target`);
-        await fsp.mkdir(dirname(dest), { recursive: true });
-        thisLayer.add(rel);
-        const mode = (h.mode ?? 0o644) & 0o7777;
-        switch (h.type) {
-          case 'directory': {
-            await removeExisting(dest, true);
-            await fsp.mkdir(dest, { recursive: true });
-            dirModes.set(dest, mode);
-            await drain();
-            break;
-          }
-          case 'file':
-          case 'contiguous-file': {
-            await removeExisting(dest);
-            await pipeline(entry, createWriteStream(dest, { mode: 0o600 }));
-            await fsp.chmod(dest, mode);
-            break;
-          }
-          case 'symlink': {
-            await removeExisting(dest);
-            await fsp.symlink(h.linkname ?? '', dest);
-            await drain();
-            break;
-          }
-          case 'link': {
-            const targetRel = cleanLayerPath(h.linkname ?? '');
-            const target = secureJoin(root, targetRel);
-            if (relative(root, target).startsWith('..')) throw new EcrxError('INVALID_IMAGE', `Hard link ${rel} points outside the image (${h.linkname})`);
-            await removeExisting(dest);
-            try {
-              await fsp.link(target, dest);
-            } catch (err) {
-              throw new EcrxError('INVALID_IMAGE', `Hard link ${rel} -> ${h.linkname}: the target is not in the image`, { cause: err });
-            }
-            await drain();
-            break;
-          }
-          case 'character-device':
-          case 'block-device':
-          case 'fifo': {
-            if (h.type !== 'fifo' && !isRoot()) {
-              throw new EcrxError('PERMISSION_DENIED', `The image has a device node ${rel}; creating device nodes needs root`, { hint: 'Run as root, or use umoci unpack --rootless, which skips them.' });
-            }
-            opts.notice?.(`skipped ${h.type} ${rel} (Node.js cannot create it)`);
-            await drain();
-            break;
-          }
-          default:
-            await drain();
-        }
+interface Context {
+  root: string;
+  meta: Map<string, Meta>;
+  /** Real paths this layer made, with their parents: an opaque whiteout keeps them. */
+  touched: Set<string>;
+  disk: boolean;
+  owners: boolean;
+  notice?: (text: string) => void;
+}
+
+interface TarHeader {
+  name: string;
+  type?: string | null;
+  mode?: number;
+  mtime?: Date;
+  uid?: number;
+  gid?: number;
+  linkname?: string | null;
+}
+
+const OPAQUE = '.wh..wh..opq';
+const WHITEOUT = '.wh.';
+
+function touch(ctx: Context, comps: string[]): void {
+  for (let i = 1; i <= comps.length; i++) ctx.touched.add(comps.slice(0, i).join('/'));
+}
+
+/** `.wh..wh..opq`: removes what lower layers put in the directory, keeping what this layer already wrote there. */
+function opaque(ctx: Context, parentRel: string): void {
+  const { comps } = resolveInRoot(ctx.root, parentRel, true);
+  const dir = join(ctx.root, ...comps);
+  if (!lstatOrNull(dir)?.isDirectory()) return;
+  for (const child of readdirSync(dir)) {
+    if (!ctx.touched.has([...comps, child].join('/'))) removeNode(join(dir, child));
+  }
+}
+
+/** `.wh.NAME`: removes NAME from its directory; a NAME of '', '.' or '..' would name the directory or its parent. */
+function whiteout(ctx: Context, rawName: string, parentRel: string, victim: string): void {
+  if (victim === '' || victim === '.' || victim === '..') {
+    throw new EcrxError('INVALID_IMAGE', `A layer has the whiteout '${rawName}', which names no file but its own directory or a parent`, { hint: 'The image is malformed or hostile; refusing to delete anything for it.' });
+  }
+  const { comps } = resolveInRoot(ctx.root, parentRel ? `${parentRel}/${victim}` : victim);
+  const path = join(ctx.root, ...comps);
+  if (comps.length === 0 || !isInside(ctx.root, path)) return;
+  if (lstatOrNull(path)) removeNode(path);
+}
+
+async function drain(body: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of body) void _;
+}
+
+function hardLink(ctx: Context, h: TarHeader, rel: string, dest: string, destRel: string): void {
+  const targetComps = resolveInRoot(ctx.root, cleanLayerPath(h.linkname ?? '')).comps;
+  const source = join(ctx.root, ...targetComps);
+  const st = targetComps.length ? lstatOrNull(source) : null;
+  if (!st || st.isDirectory() || !isInside(ctx.root, source)) {
+    throw new EcrxError('INVALID_IMAGE', `Hard link '${rel}' points to '${h.linkname}', which is not a file of the image`, { hint: 'The image is malformed or hostile; refusing to link to anything outside it.' });
+  }
+  if (source === dest) return;
+  if (lstatOrNull(dest)) removeNode(dest);
+  linkSync(source, dest); // link(2) does not follow a symbolic link in `source`: the link itself is linked
+  const m = ctx.meta.get(targetComps.join('/'));
+  if (m) ctx.meta.set(destRel, m);
+  else ctx.meta.delete(destRel);
+}
+
+async function applyEntry(ctx: Context, h: TarHeader, body: AsyncIterable<unknown>): Promise<void> {
+  const rel = cleanLayerPath(h.name);
+  if (rel === '') return; // the root itself: the target keeps the mode it was made with
+  const slash = rel.lastIndexOf('/');
+  const base = rel.slice(slash + 1);
+  const parentRel = slash < 0 ? '' : rel.slice(0, slash);
+  if (base === OPAQUE) return opaque(ctx, parentRel);
+  if (base.startsWith(WHITEOUT)) return whiteout(ctx, h.name, parentRel, base.slice(WHITEOUT.length));
+
+  const resolved = resolveInRoot(ctx.root, rel);
+  const { comps } = resolved;
+  const dest = join(ctx.root, ...comps);
+  const destRel = comps.join('/');
+  if (comps.length === 0 || !isInside(ctx.root, dest)) throw new EcrxError('INVALID_IMAGE', `Refusing to write '${h.name}' outside the target`);
+  ensureParents(ctx.root, resolved, ctx.meta);
+  touch(ctx, comps);
+  const m: Meta = { mode: (h.mode ?? 0o644) & 0o7777, mtime: h.mtime ?? new Date(0), uid: h.uid ?? 0, gid: h.gid ?? 0 };
+  const existing = lstatOrNull(dest);
+  switch (h.type) {
+    case 'directory':
+      if (existing && !existing.isDirectory()) removeNode(dest);
+      if (!existing?.isDirectory()) mkdirSync(dest, 0o755);
+      ctx.meta.set(destRel, m);
+      return;
+    case 'file':
+    case 'contiguous-file':
+    case null:
+    case undefined:
+      if (existing) removeNode(dest);
+      ctx.meta.set(destRel, m);
+      return writeFile(dest, body, ctx.disk ? m : null, ctx.owners);
+    case 'symlink':
+      if (existing) removeNode(dest);
+      ctx.meta.set(destRel, { ...m, mode: 0o777 });
+      return makeSymlink(dest, h.linkname ?? '', ctx.disk ? m : null, ctx.owners);
+    case 'link':
+      return hardLink(ctx, h, rel, dest, destRel);
+    case 'character-device':
+    case 'block-device':
+      if (!isRoot()) {
+        throw new EcrxError('PERMISSION_DENIED', `The image has a device node ${rel}; creating device nodes needs root`, { hint: 'Run as root, or use umoci unpack --rootless, which skips them.' });
       }
-    })();
-    try {
-      await Promise.all([pipeline(await openLayer(layer), extract), work]);
-    } catch (err) {
-      extract.destroy();
-      if (err instanceof EcrxError) throw err;
-      throw new EcrxError('INVALID_IMAGE', `A layer could not be unpacked: ${(err as Error).message}`, { cause: err });
-    }
+      ctx.notice?.(`skipped ${h.type} ${rel} (Node.js cannot create it)`);
+      return;
+    case 'fifo':
+      ctx.notice?.(`skipped fifo ${rel} (Node.js cannot create it)`);
+      return;
+    default:
+      ctx.notice?.(`skipped ${h.type} entry ${rel}`);
   }
-  // Directory modes last, deepest first, so a read-only directory did not stop its own children being written.
-  for (const [dir, mode] of [...dirModes].sort((a, b) => b[0].length - a[0].length)) {
-    try {
-      if (lstatSync(dir).isDirectory()) await fsp.chmod(dir, mode);
-    } catch {
-      // removed by a later layer
+}
+
+/**
+ * Unpacks one layer: the tar stream feeds the loop that applies its entries. When both fail, the bytes' own error
+ * (corrupt gzip, bad tar, wrong digest) explains the entry's, unless the entry was refused for what it is; an entry
+ * that fails on its own (a full disk) stops the stream, and the stream's "premature close" is not reported.
+ */
+async function applyLayer(ctx: Context, layer: LayerBlob, n: number, signal?: AbortSignal): Promise<void> {
+  const tar = await import('tar-stream');
+  const extract = tar.extract();
+  const work = (async () => {
+    for await (const entry of extract) {
+      if (signal?.aborted) throw signal.reason;
+      await applyEntry(ctx, entry.header as TarHeader, entry);
+      await drain(entry);
     }
+  })();
+  work.catch(() => extract.destroy());
+  const feed = streamLayer(layer, n, extract as unknown as Writable, signal);
+  feed.catch(() => extract.destroy()); // also when it failed before piping anything, or the loop would wait forever
+  const [w, f] = await Promise.allSettled([work, feed]);
+  const entryError = w.status === 'rejected' ? w.reason : undefined;
+  const streamError = f.status === 'rejected' ? f.reason : undefined;
+  if (streamError && !isStopped(streamError) && !(entryError instanceof EcrxError)) throw streamError;
+  if (entryError) throw entryError;
+  if (streamError) throw new EcrxError('INVALID_IMAGE', `Layer ${n} (${layer.digest}) ended before its tar did`, { cause: streamError });
+}
+
+/** Applies `layers` onto `root`; returns what the layers said about each node (modes, times, owners) by real path. */
+export async function applyLayers(root: string, layers: LayerBlob[], opts: FlattenOptions): Promise<Map<string, Meta>> {
+  const ctx: Context = { root, meta: new Map(), touched: new Set(), disk: opts.applyMetadata, owners: opts.applyMetadata && isRoot(), notice: opts.notice };
+  for (const [i, layer] of layers.entries()) {
+    ctx.touched = new Set();
+    await applyLayer(ctx, layer, i + 1, opts.signal);
   }
+  if (ctx.disk) applyDirectoryMeta(root, ctx.meta, ctx.owners);
+  return ctx.meta;
 }

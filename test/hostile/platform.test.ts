@@ -52,6 +52,7 @@ const cases: { name: string; args: () => string[]; output?: string; downloads?: 
   { name: 'push of a classic docker-archive', args: () => ['push', join(work, 'classic.tar'), 'plat/dst:c', '--platform', 'linux/arm64', '--cache-dir', join(work, 'c-push')], downloads: 0 },
   { name: 'pull', args: () => ['pull', 'plat/app:v1', '--platform', 'linux/s390x', '-o', 'p-out', '--cache-dir', join(work, 'c-pull')], output: 'p-out' },
   { name: 'pull as docker-archive', args: () => ['pull', 'plat/app:v1', '--platform', 'linux/arm64', '--format', 'docker-archive', '-o', 'p.tar', '--cache-dir', join(work, 'c-pull2')], output: 'p.tar' },
+  { name: 'export', args: () => ['export', 'plat/app:v1', 'e-out', '--platform', 'linux/s390x', '--cache-dir', join(work, 'c-export')], output: 'e-out' },
   { name: 'copy', args: () => ['copy', 'plat/app:v1', 'plat/dst:v1', '--platform', 'linux/s390x', '--cache-dir', join(work, 'c-copy')] },
 ];
 
