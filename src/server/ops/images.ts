@@ -175,9 +175,6 @@ export function putImage(ctx: Context, input: Input) {
 
 function tagFilter(input: Input): (img: ImageRecord) => boolean {
   const status: string = input.filter?.tagStatus ?? 'ANY';
-  // Every image here is ACTIVE (there is no archive tier), so asking for archived or activating ones finds none.
-  const imageStatus: string = input.filter?.imageStatus ?? 'ACTIVE';
-  if (imageStatus === 'ARCHIVED' || imageStatus === 'ACTIVATING') return () => false;
   return (img) => (status === 'TAGGED' ? img.tags.length > 0 : status === 'UNTAGGED' ? img.tags.length === 0 : true);
 }
 
