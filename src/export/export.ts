@@ -12,7 +12,7 @@ import { resolveFromEcr } from '../transfer/ecr-source.js';
 import { fetchBlobs } from '../transfer/fetch-blobs.js';
 import { openCache, openSession } from '../transfer/session.js';
 import { applyLayers } from './flatten.js';
-import { formatDuration } from '../ui/format.js';
+import { formatDuration, plural } from '../ui/format.js';
 
 export interface ExportFlags extends EcrFlags {
   platform?: string;
@@ -89,7 +89,7 @@ export async function exportImage(imageText: string, target: string, flags: Expo
     }
     reporter.stop();
     const data = { image: formatReference(ref), digest: image.digest, platform: resolved.platform ?? null, output: out, format: asTar ? 'tar' : 'directory', layers: image.manifest.layers.length, durationMs: Date.now() - started };
-    if (!toStdout) printSuccess(flags, data, () => `Exported ${formatReference(ref)} ${image.digest} (${data.layers} layers) to ${out} in ${formatDuration(data.durationMs)}`);
+    if (!toStdout) printSuccess(flags, data, () => `Exported ${formatReference(ref)} ${image.digest} (${plural(data.layers, 'layer')}) to ${out} in ${formatDuration(data.durationMs)}`);
   } finally {
     reporter.stop();
     ecr.destroy();

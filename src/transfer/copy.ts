@@ -6,7 +6,7 @@ import { EcrxError } from '../core/errors.js';
 import { formatReference, parseReference, registryHost } from '../core/reference.js';
 import type { EcrFlags } from '../cli/common.js';
 import { printSuccess } from '../cli/output.js';
-import { formatBytes, formatDuration } from '../ui/format.js';
+import { formatBytes, formatDuration, plural } from '../ui/format.js';
 import { resolveFromEcr } from './ecr-source.js';
 import { availableBlobs, pushToEcr } from './ecr-sink.js';
 import { fetchBlobs } from './fetch-blobs.js';
@@ -56,7 +56,7 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
       bytesUploaded: result.bytesUploaded,
       durationMs: Date.now() - started,
     };
-    printSuccess(flags, data, () => `Copied ${formatReference(src)} to ${formatReference({ repository: dst.repository, tag: tags[0] })} ${set.top.digest}: ${needed.length} of ${set.blobs.length} blobs transferred (${formatBytes(result.bytesUploaded)}), in ${formatDuration(data.durationMs)}`);
+    printSuccess(flags, data, () => `Copied ${formatReference(src)} to ${formatReference({ repository: dst.repository, tag: tags[0] })} ${set.top.digest}: ${needed.length} of ${plural(set.blobs.length, 'blob')} transferred (${formatBytes(result.bytesUploaded)}), in ${formatDuration(data.durationMs)}`);
   } finally {
     reporter.stop();
     from.ecr.destroy();

@@ -7,8 +7,8 @@ import { formatReference, parseReference, registryHost, type ImageRef } from '..
 import { BlobCache } from '../cache/blob-cache.js';
 import { openCache, openSession } from './session.js';
 import type { EcrFlags } from '../cli/common.js';
-import { formatBytes, formatDuration } from '../ui/format.js';
-import { printSuccess } from '../cli/output.js';
+import { formatBytes, formatDuration, plural } from '../ui/format.js';
+import { printNote, printSuccess } from '../cli/output.js';
 import { resolveFromEcr } from './ecr-source.js';
 import { fetchBlobs } from './fetch-blobs.js';
 import { dockerArchiveEntries, ociLayoutEntries } from '../formats/entries.js';
@@ -62,7 +62,7 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     if (flags.cache === false) scratch = mkdtempSync(resolvePath(toStdout ? tmpdir() : dirname(output), '.ecrx-nocache-'));
     const cache = scratch ? new BlobCache(scratch) : openCache(flags);
     let bytesDownloaded = 0;
-    reporter.phase(`fetching ${set.blobs.length} blobs`);
+    reporter.phase(`fetching ${plural(set.blobs.length, 'blob')}`);
     const results = await fetchBlobs({
       ecr,
       repository: ref.repository,
@@ -105,10 +105,10 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     };
     if (!toStdout) {
       printSuccess(flags, data, () =>
-        `Pulled ${formatReference(ref)} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${layers.length} blobs, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached, in ${formatDuration(data.durationMs)}`,
+        `Pulled ${formatReference(ref)} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${plural(layers.length, 'blob')}, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached, in ${formatDuration(data.durationMs)}`,
       );
     } else if (!flags.quiet) {
-      process.stderr.write(`Pulled ${formatReference(ref)} ${set.top.digest} to stdout [${format}] in ${formatDuration(data.durationMs)}\n`);
+      printNote(flags, `Pulled ${formatReference(ref)} ${set.top.digest} to stdout [${format}] in ${formatDuration(data.durationMs)}`);
     }
   } finally {
     reporter.stop();
