@@ -52,7 +52,17 @@ export class LiveRegion {
     private readonly tickMs = 100,
   ) {}
 
+  /**
+   * The terminal's size now, asked of the terminal (an ioctl) rather than taken from `columns`, which Node updates
+   * only when SIGWINCH has been handled: a frame drawn in between would be laid out for the old width.
+   */
   get screen(): Screen {
+    try {
+      const [columns, rows] = this.stream.getWindowSize();
+      if (columns > 0 && rows > 0) return { columns, rows };
+    } catch {
+      // not a terminal after all: fall back to what Node last knew
+    }
     return { columns: this.stream.columns || 80, rows: this.stream.rows || 24 };
   }
 
@@ -115,6 +125,8 @@ export class LiveRegion {
     // One row stays free for the cursor, and one more so a log line never pushes the region's top off screen.
     const lines = this.render(screen).slice(0, Math.max(screen.rows - 2, 1)).map((l) => truncate(l, screen.columns - 1));
     this.drawn = lines;
-    return lines.length ? `${lines.join('\n')}\n` : '';
+    // Auto-wrap off while the frame is written: should the terminal have narrowed since its size was read, a line
+    // is clipped instead of spilling onto a row the next erase would not count.
+    return lines.length ? `${ESC}?7l${lines.join('\n')}\n${ESC}?7h` : '';
   }
 }

@@ -49,7 +49,9 @@ export class PlainReporter implements Reporter {
     const t = this.model.totals();
     if (this.model.hasRows && t.finished < t.count) {
       const pct = t.bytesTotal > 0 ? ` (${Math.floor((t.bytesDone / t.bytesTotal) * 100)}%)` : '';
-      return `progress: ${t.finished}/${plural(t.count, 'blob')} ${this.model.direction === 'upload' ? 'uploaded' : 'downloaded'}, ${formatBytes(t.bytesDone)} of ${formatBytes(t.bytesTotal)}${pct}, ${formatRate(t.rate)}, ETA ${formatEta(t.eta)}`;
+      // No time left until 1% has moved: the first chunk's pace says little about the rest.
+      const eta = Number.isFinite(t.eta) && t.bytesDone >= t.bytesTotal / 100 ? `, ETA ${formatEta(t.eta)}` : '';
+      return `progress: ${t.finished}/${plural(t.count, 'blob')} ${this.model.direction === 'upload' ? 'uploaded' : 'downloaded'}, ${formatBytes(t.bytesDone)} of ${formatBytes(t.bytesTotal)}${pct}, ${formatRate(t.rate)}${eta}`;
     }
     return `still ${this.phaseText || 'working'} (${formatDuration(Date.now() - this.phaseAt)})`;
   }

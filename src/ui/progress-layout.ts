@@ -80,7 +80,8 @@ function totalCells(model: ProgressModel, t: Totals): Cells {
     fraction: t.bytesTotal > 0 ? t.bytesDone / t.bytesTotal : t.finished / Math.max(t.count, 1),
     amount: pair(t.bytesDone, t.bytesTotal),
     tail1: moving ? formatRate(t.rate) : 'done',
-    tail2: moving && Number.isFinite(t.eta) ? `ETA ${formatEta(t.eta)}` : '',
+    // No time left until 1% has moved: the first chunk's pace says little about the rest.
+    tail2: moving && Number.isFinite(t.eta) && t.bytesDone >= t.bytesTotal / 100 ? `ETA ${formatEta(t.eta)}` : '',
   };
 }
 

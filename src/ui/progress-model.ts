@@ -99,6 +99,9 @@ export class ProgressModel {
     r.state = 'active';
     r.startedAt = now;
     r.activeAt = now;
+    // The rate counts from here, so the first chunk is part of it.
+    r.meter.add(0, now);
+    this.meter.add(0, now);
   }
 
   progress(digest: string, bytes: number): void {
