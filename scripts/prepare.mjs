@@ -5,7 +5,7 @@
  * dependencies nor TypeScript are there yet. In that case (no TypeScript next to this script) the clone's own
  * dependencies are installed first, scripts off so this does not run twice, then the build runs.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,17 +26,27 @@ function cleanEnv() {
   return env;
 }
 
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-
 if (!existsSync(tsc)) {
   console.error('ecrx: installing its dependencies and the build tools into the clone (npm install -g . links the clone as it is)');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const common = ['--global=false', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'];
-  run(npm, ['install', '--omit=dev', ...common]);
-  // Only what the build needs of the dev dependencies (not the test runner), at the versions package.json names.
-  const tools = Object.entries(pkg.devDependencies).filter(([name]) => name === 'typescript' || (name.startsWith('@types/') && name !== '@types/jest'));
-  run(npm, ['install', '--no-save', ...common, ...tools.map(([name, range]) => `${name}@${range}`)]);
+  run(npm, ['install', '--global=false', '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline']);
 }
-// dist/src is what runs and what the package ships; `npm run build` also compiles the tests.
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')]);
+// dist/src is what runs and what the package ships (`npm run build` also compiles the tests). Incremental, with its
+// record inside dist/ (so a clean build starts from nothing): `npm pack` right after an install does not compile twice.
+run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--incremental', '--tsBuildInfoFile', join(root, 'dist', '.build.tsbuildinfo')]);
+pruneStale(join(root, 'dist', 'src'), join(root, 'src'));
+
+/** Removes compiled files whose source is gone, so a package never ships a module that no longer exists. */
+function pruneStale(out, src) {
+  if (!existsSync(out)) return;
+  for (const entry of readdirSync(out, { withFileTypes: true })) {
+    const path = join(out, entry.name);
+    if (entry.isDirectory()) {
+      if (!existsSync(join(src, entry.name))) rmSync(path, { recursive: true, force: true });
+      else pruneStale(path, join(src, entry.name));
+      continue;
+    }
+    const base = entry.name.replace(/\.js(\.map)?$/, '');
+    if (base !== entry.name && !existsSync(join(src, `${base}.ts`))) rmSync(path, { force: true });
+  }
+}
