@@ -68,7 +68,11 @@ export function layoutProgress(input: LayoutInput): string[] {
 function compactTotal(c: Cells, width: number, glyphs: Glyphs): string {
   const text = [c.amount, c.tail1, c.tail2].filter(Boolean).join(' ');
   const barW = Math.min(MAX_BAR, width - displayWidth(c.label) - displayWidth(text) - 2);
-  if (barW < 6) return truncate(`${c.label} ${text}`, width);
+  if (barW < 6) {
+    // Too narrow for a bar: drop it, then the word "total", before cutting anything off the numbers.
+    const full = `${c.label} ${text}`;
+    return truncate(displayWidth(full) <= width ? full : `${c.label.replace(/^total /, '')} ${text}`, width);
+  }
   const filled = Math.round(Math.min(Math.max(c.fraction, 0), 1) * barW);
   return `${c.label} ${glyphs.full.repeat(filled)}${glyphs.empty.repeat(barW - filled)} ${text}`;
 }

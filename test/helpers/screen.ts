@@ -15,7 +15,7 @@ export function screenProblems(rows: string[], cols: number): string[] {
   for (const row of rows) {
     if ([...row].length > cols) problems.push(`wider than ${cols} columns: ${row}`);
     if (SPINNER.test(row)) spinners++;
-    if (/^total \d+\/\d+ /.test(row)) totals++;
+    if (/^(total )?\d+\/\d+ /.test(row)) totals++;
     if (!BAR.test(row)) continue;
     const m = /^(.*?) +([█░]+)(?: +(.*))?$/.exec(row);
     if (!m || BAR.test(m[3] ?? '') || !LABEL.test(m[1])) {
@@ -32,7 +32,7 @@ export function screenProblems(rows: string[], cols: number): string[] {
 
 /** After the command: no bar, no spinner, no total line left behind. */
 export function leftovers(rows: string[]): string[] {
-  return rows.filter((r) => BAR.test(r) || SPINNER.test(r) || /^total \d+\/\d+ /.test(r));
+  return rows.filter((r) => BAR.test(r) || SPINNER.test(r) || /^(total )?\d+\/\d+ .*\/s/.test(r));
 }
 
 /** The rows that look like progress (for asserting that bars were seen at all). */
