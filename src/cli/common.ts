@@ -16,7 +16,7 @@ export interface EcrFlags {
   maxAttempts?: number;
 }
 
-export const ECR_GROUP = 'AWS and ECR options (every ECR command takes them):';
+export const ECR_GROUP = 'AWS and ECR options:';
 export const OUTPUT_GROUP = 'Output options:';
 
 /** --json, -q and --debug, under their own heading in help. */
