@@ -108,7 +108,9 @@ export const padStart = (text: string, width: number) => ' '.repeat(Math.max(0, 
 export function wrapWords(text: string, width: number, indent = ''): string {
   if (width < 10) return text;
   const out: string[] = [];
-  for (const raw of text.split('\n')) {
+  // A size stays with its unit ("12.0 MiB"): joined by a stand-in that is never a break, restored at the end.
+  const glued = text.replace(/(\d) (B|KiB|MiB|GiB|TiB)\b/g, `$1${GLUE}$2`);
+  for (const raw of glued.split('\n')) {
     const lead = /^\s*/.exec(raw)![0];
     const words = raw.slice(lead.length).split(/ +/).filter((w) => w.length > 0);
     let line = lead;
@@ -138,8 +140,11 @@ export function wrapWords(text: string, width: number, indent = ''): string {
     }
     out.push(line.replace(/ +$/, ''));
   }
-  return out.join('\n');
+  return out.join('\n').replaceAll(GLUE, ' ');
 }
+
+/** A private-use character: it cannot occur in sanitized text's words, and takes one column like the space. */
+const GLUE = '\ue000';
 
 /** Splits a too-long word into a head that fits `room` columns, preferring a break after punctuation. */
 function breakWord(word: string, room: number): [string, string] {

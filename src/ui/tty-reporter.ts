@@ -9,6 +9,7 @@ import { ASCII_GLYPHS, UNICODE_GLYPHS, layoutProgress, type Glyphs } from './pro
 import { ProgressModel } from './progress-model.js';
 import { firstTime, type BlobInfo, type Reporter } from './reporter.js';
 import { sanitize } from './sanitize.js';
+import { wrapWords } from './format.js';
 
 /** Whether the terminal takes UTF-8 (block bars, braille spinner) or only ASCII. */
 export function unicodeTerminal(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -40,7 +41,9 @@ export class TtyReporter implements Reporter {
   }
 
   private log(text: string): void {
-    const line = this.clean(`${this.prefix}: ${text}`);
+    // Wrapped at word boundaries for the terminal's width, continuation lines indented under the first.
+    const columns = this.region?.screen.columns ?? this.stream.columns ?? 80;
+    const line = wrapWords(this.clean(`${this.prefix}: ${text}`), columns - 1, '  ');
     if (this.region) this.region.log(line);
     else this.stream.write(`${line}\n`);
   }
