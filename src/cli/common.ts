@@ -64,7 +64,7 @@ export const platformOption = (flags: string, description: string, fromEnv = fal
 export function connectionFor(flags: EcrFlags, ref?: Pick<ImageRef, 'registryId' | 'region' | 'fips'>): Connection {
   const registryId = ref?.registryId ?? flags.registryId;
   if (registryId !== undefined && !/^\d{12}$/.test(registryId)) {
-    throw new EcrxError('VALIDATION_ERROR', `--registry-id must be a 12-digit account id, got '${registryId}'`);
+    throw new EcrxError('VALIDATION_ERROR', `--registry-id must be a 12-digit account id, got '${registryId}'`, { hint: 'For example --registry-id 123456789012 (the account that owns the registry).' });
   }
   if (flags.endpointUrl !== undefined) {
     try {
