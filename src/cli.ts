@@ -4,6 +4,8 @@
  */
 import { Command, type CommanderError } from 'commander';
 import { packageVersion } from './cli/version.js';
+import { addExamples, configureHelp } from './cli/help.js';
+import { writeJson } from './cli/output.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerPull } from './commands/pull.js';
@@ -19,13 +21,16 @@ import { register as registerStorageClass } from './commands/storage-class.js';
 import { register as registerReferrers } from './commands/referrers.js';
 import { register as registerTag } from './commands/tag.js';
 import { register as registerReposCreate } from './commands/repos-create.js';
+import { register as registerVersion } from './commands/version.js';
+import { register as registerCompletion, runComplete } from './commands/completion.js';
 
 export function buildProgram(): Command {
   const program = new Command('ecrx')
     .description('Move container images into and out of Amazon ECR through the ECR API: no Docker daemon, no registry protocol.')
-    .version(packageVersion(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: false });
+    .version(packageVersion(), '-v, --version', 'print the version')
+    .showHelpAfterError('(run with --help for usage)');
+  configureHelp(program);
+  program.commandsGroup('Images:');
   registerPull(program);
   registerPush(program);
   registerInspect(program);
@@ -35,23 +40,28 @@ export function buildProgram(): Command {
   registerCopy(program);
   registerExport(program);
   registerRm(program);
+  program.commandsGroup('Registry, cache and tools:');
   registerLogin(program);
   registerCache(program);
   registerReferrers(program);
   registerStorageClass(program);
   registerServe(program);
   registerDemo(program);
-  program.addHelpText(
-    'after',
-    `
-Examples:
-  $ ecrx pull my-app:1.4                          # into ./my-app-1.4 (OCI layout)
-  $ docker save my-app:1.4 | ecrx push - my-app:1.4
-  $ ecrx tags my-app --json | jq -r '.data.tags[0].tag'
-  $ ecrx serve --port 0                           # a local ECR endpoint for tests and demos
-
-Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 9 archived (restore first), 130 interrupted.
-Credentials and region come from the AWS SDK's usual sources (env, profiles, SSO, web identity, instance roles).`,
+  registerVersion(program);
+  registerCompletion(program);
+  program.helpCommand('help [command]', 'show the help of a command');
+  addExamples(
+    program,
+    [
+      ['ecrx pull my-app:1.4', 'into ./my-app-1.4 (OCI layout)'],
+      ['docker save my-app:1.4 | ecrx push - my-app:1.4'],
+      ['ecrx tags my-app --json | jq -r \'.data.tags[0].tag\''],
+      ['ecrx serve --port 0', 'a local ECR endpoint for tests and demos'],
+      ['source <(ecrx completion bash)', 'tab completion, repositories and tags included'],
+    ],
+    'Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 9 archived (restore first), 130 interrupted. ' +
+      'Credentials and region come from the AWS SDK\'s usual sources (env, profiles, SSO, web identity, instance roles). ' +
+      'ECRX_PLATFORM, ECRX_CONCURRENCY and ECRX_OUTPUT_FORMAT set defaults for the options of the same name.',
   );
   return program;
 }
@@ -60,12 +70,16 @@ export async function main(argv: string[]): Promise<void> {
   // ecrx supports Node 20; the SDK's advice to upgrade is not something a pipeline can act on mid-run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = buildProgram();
+  // The completion scripts' back end: words are passed through untouched, not parsed as options.
+  if (argv[2] === '__complete') return runComplete(program, argv.slice(3));
+  // -V as well as -v: both spellings are common (commander's and docker's).
+  const args = argv.map((a, i) => (i === 2 && a === '-V' ? '--version' : a));
   const onExit = (err: CommanderError) => {
     // Commander already printed its message on stderr; usage errors exit 2 as documented, help and version exit 0.
     // A script that asked for --json still gets its one envelope on stdout.
-    if (err.exitCode !== 0 && argv.includes('--json')) {
+    if (err.exitCode !== 0 && args.includes('--json')) {
       const message = err.message.replace(/^error: /, '');
-      process.stdout.write(`${JSON.stringify({ success: false, error: { code: 'VALIDATION_ERROR', message, hint: 'Run the command with --help for its usage.' } })}\n`);
+      writeJson({ success: false, error: { code: 'VALIDATION_ERROR', message, hint: 'Run the command with --help for its usage.' } });
     }
     process.exit(err.exitCode === 0 ? 0 : 2);
   };
@@ -75,5 +89,5 @@ export async function main(argv: string[]): Promise<void> {
     cmd.commands.forEach(override);
   };
   override(program);
-  await program.parseAsync(argv);
+  await program.parseAsync(args);
 }

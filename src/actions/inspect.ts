@@ -6,7 +6,8 @@ import { fetchRoot, resolveFromEcr } from '../transfer/ecr-source.js';
 import { fetchBlobs } from '../transfer/fetch-blobs.js';
 import { openCache, openSession } from '../transfer/session.js';
 import { formatPlatform } from '../oci/platform.js';
-import { formatBytes } from '../ui/format.js';
+import { formatBytes, plural } from '../ui/format.js';
+import { sanitize } from '../ui/sanitize.js';
 import { readConfig } from '../oci/config.js';
 import { checkDocumentSize, MAX_CONFIG_BYTES } from '../oci/limits.js';
 import { countReferrers } from '../transfer/referrers.js';
@@ -26,7 +27,7 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
     const { root, parsed } = await fetchRoot(ecr, ref, signal);
     if (flags.raw && !flags.platform && !flags.config) {
       reporter.stop();
-      process.stdout.write(root.bytes); // exactly as stored: the bytes the digest is over
+      emitRaw(flags, root.bytes, { digest: root.digest, mediaType: parsed.mediaType }); // the bytes the digest is over
       return;
     }
     const region = await ecr.region();
@@ -53,11 +54,11 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
     reporter.stop();
     const configBytes = await cache.readBytes(image.manifest.config.digest);
     if (flags.raw && flags.config) {
-      process.stdout.write(configBytes);
+      emitRaw(flags, configBytes, { digest: image.manifest.config.digest, mediaType: image.manifest.config.mediaType });
       return;
     }
     if (flags.raw) {
-      process.stdout.write(image.bytes);
+      emitRaw(flags, image.bytes, { digest: image.digest, mediaType: image.mediaType });
       return;
     }
     const config = readConfig(configBytes, formatReference(ref));
@@ -86,7 +87,7 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
         `created:    ${data.created ?? 'unknown'}`,
         `entrypoint: ${JSON.stringify(data.entrypoint)}`,
         `referrers:  ${data.referrers ?? 'unknown'}${data.referrers ? ` (ecrx referrers ${imageText})` : ''}`,
-        `size:       ${formatBytes(size)} in ${data.layers.length} layers`,
+        `size:       ${formatBytes(size)} in ${plural(data.layers.length, 'layer')}`,
         ...data.layers.map((l, i) => `  ${String(i + 1).padStart(2)}. ${l.digest} ${formatBytes(l.size)}`),
         ...(flags.config ? [JSON.stringify(config.doc, null, 2)] : []),
       ].join('\n'),
@@ -95,4 +96,14 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
     reporter.stop();
     ecr.destroy();
   }
+}
+
+/**
+ * --raw: the stored bytes exactly, for `| sha256sum`; with --json, inside the envelope as a string (JSON escapes
+ * keep it exact); to a terminal, with control characters made visible (a hostile config cannot drive the terminal).
+ */
+function emitRaw(flags: InspectFlags, bytes: Buffer, meta: { digest: string; mediaType: string }): void {
+  if (flags.json) printSuccess(flags, { ...meta, size: bytes.length, raw: bytes.toString('utf8') });
+  else if (process.stdout.isTTY) process.stdout.write(sanitize(bytes.toString('utf8')));
+  else process.stdout.write(bytes);
 }

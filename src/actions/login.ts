@@ -19,8 +19,8 @@ export interface LoginFlags extends EcrFlags {
 export const defaultDockerConfig = () => join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
 
 export async function login(flags: LoginFlags, signal: AbortSignal): Promise<void> {
-  if (flags.printPassword && flags.dockerConfig) throw new EcrxError('VALIDATION_ERROR', '--print-password and --docker-config are two different ways out; pick one');
-  if (flags.printPassword && flags.json) throw new EcrxError('VALIDATION_ERROR', '--print-password prints only the password; drop --json');
+  if (flags.printPassword && flags.dockerConfig) throw new EcrxError('VALIDATION_ERROR', '--print-password and --docker-config are two different ways out; pick one', { hint: 'Pipe --print-password into `docker login --password-stdin`, or let ecrx write --docker-config.' });
+  if (flags.printPassword && flags.json) throw new EcrxError('VALIDATION_ERROR', '--print-password prints only the password; drop --json', { hint: 'Without --print-password, --json reports the registry and the docker config written.' });
   const { reporter, ecr } = await openSession(flags, 'login');
   let data: any;
   try {
@@ -29,7 +29,7 @@ export async function login(flags: LoginFlags, signal: AbortSignal): Promise<voi
     reporter.stop();
     ecr.destroy();
   }
-  if (!data?.authorizationToken) throw new EcrxError('SERVICE_ERROR', 'ECR returned no authorization token');
+  if (!data?.authorizationToken) throw new EcrxError('SERVICE_ERROR', 'ECR returned no authorization token', { hint: 'Try again; if it persists, check --endpoint-url and --region point at ECR.' });
   const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
   const password = decoded.slice(decoded.indexOf(':') + 1);
   const registry = String(data.proxyEndpoint ?? '').replace(/^https?:\/\//, '');

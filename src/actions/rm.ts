@@ -30,6 +30,7 @@ export async function rm(images: string[], flags: EcrFlags, signal: AbortSignal)
     const notFound = failed.every((f) => f.code === 'ImageNotFound');
     throw new EcrxError(notFound ? 'IMAGE_NOT_FOUND' : 'SERVICE_ERROR', `Deleted ${deleted.length}, failed ${failed.length}: ${failed.map((f) => `${f.image} (${f.code}: ${f.reason})`).join('; ')}`, {
       details: { deleted, failed },
+      hint: notFound ? `\`ecrx tags ${refs[0].repository} --all\` lists the images that exist.` : 'Run the same command again for the ones that failed; those deleted stay deleted.',
     });
   }
   printSuccess(flags, { deleted, failed }, () => deleted.map((d) => `deleted ${d.repository}${d.tag ? `:${d.tag}` : ''} ${d.digest}`).join('\n'));

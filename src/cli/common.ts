@@ -17,17 +17,28 @@ export interface EcrFlags {
   dualStack?: boolean;
 }
 
+export const ECR_GROUP = 'AWS and ECR options:';
+export const OUTPUT_GROUP = 'Output options:';
+
+/** --json, -q and --debug, under their own heading in help. */
+export function addOutputOptions(cmd: Command, opts: { debug?: boolean } = {}): Command {
+  cmd
+    .addOption(new Option('--json', 'print one JSON envelope on stdout, and nothing else').helpGroup(OUTPUT_GROUP))
+    .addOption(new Option('-q, --quiet', 'print only the result a script wants (a digest, a path), one per line, and errors').helpGroup(OUTPUT_GROUP));
+  if (opts.debug !== false) cmd.addOption(new Option('--debug', 'log every API call (credentials and pre-signed queries redacted)').helpGroup(OUTPUT_GROUP));
+  return cmd;
+}
+
 export function addEcrOptions(cmd: Command): Command {
-  return cmd
-    .option('--region <region>', 'AWS region (default: from the image URI, AWS_REGION or the profile)')
-    .option('--profile <name>', 'AWS profile from ~/.aws/config')
-    .option('--endpoint-url <url>', 'ECR API endpoint, e.g. an `ecrx serve` at http://127.0.0.1:5000')
-    .option('--registry-id <id>', 'registry (account id) to use instead of the credentials\' own')
-    .option('--dual-stack', 'use the dual-stack (IPv4 and IPv6) ECR API endpoint (also AWS_USE_DUALSTACK_ENDPOINT=true)')
-    .option('--json', 'print one JSON envelope on stdout, and nothing else')
-    .option('-q, --quiet', 'print only errors')
-    .option('--debug', 'log every API call (credentials and pre-signed queries redacted)')
-    .option('--max-attempts <n>', 'tries of a failing call or a stalled transfer before giving up (default: AWS_MAX_ATTEMPTS or 10)', intBetween(1, MAX_ATTEMPTS_LIMIT));
+  const ecr = (flags: string, description: string) => new Option(flags, description).helpGroup(ECR_GROUP);
+  cmd
+    .addOption(ecr('--region <region>', 'AWS region (default: from the image URI, AWS_REGION or the profile)'))
+    .addOption(ecr('--profile <name>', 'AWS profile from ~/.aws/config'))
+    .addOption(ecr('--endpoint-url <url>', 'ECR API endpoint, e.g. an `ecrx serve` at http://127.0.0.1:5000'))
+    .addOption(ecr('--registry-id <id>', 'registry (account id) to use instead of the credentials\' own'))
+    .addOption(ecr('--dual-stack', 'use the dual-stack (IPv4 and IPv6) ECR API endpoint (also AWS_USE_DUALSTACK_ENDPOINT=true)'))
+    .addOption(ecr('--max-attempts <n>', 'tries of a failing call or a stalled transfer before giving up (default: AWS_MAX_ATTEMPTS or 10)').argParser(intBetween(1, MAX_ATTEMPTS_LIMIT)));
+  return addOutputOptions(cmd);
 }
 
 const DEFAULT_MAX_ATTEMPTS = 10;
@@ -43,13 +54,19 @@ function attemptsFromEnv(v: string): number {
 }
 
 export const concurrencyOption = () =>
-  new Option('-j, --concurrency <n>', 'blobs transferred at once').default(4).argParser(intBetween(1, 64));
+  new Option('-j, --concurrency <n>', 'blobs transferred at once').default(4).env('ECRX_CONCURRENCY').argParser(intBetween(1, 64));
+
+/** --platform; with `fromEnv`, ECRX_PLATFORM is its default (pull and export: the commands that pick one). */
+export const platformOption = (flags: string, description: string, fromEnv = false) => {
+  const o = new Option(flags, description);
+  return fromEnv ? o.env('ECRX_PLATFORM') : o;
+};
 
 /** The connection for one image: a pasted URI's registry and region win over the flags, which win over the SDK. */
 export function connectionFor(flags: EcrFlags, ref?: Pick<ImageRef, 'registryId' | 'region' | 'fips' | 'dualStack'>): Connection {
   const registryId = ref?.registryId ?? flags.registryId;
   if (registryId !== undefined && !/^\d{12}$/.test(registryId)) {
-    throw new EcrxError('VALIDATION_ERROR', `--registry-id must be a 12-digit account id, got '${registryId}'`);
+    throw new EcrxError('VALIDATION_ERROR', `--registry-id must be a 12-digit account id, got '${registryId}'`, { hint: 'For example --registry-id 123456789012 (the account that owns the registry).' });
   }
   if (flags.endpointUrl !== undefined) {
     try {

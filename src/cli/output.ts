@@ -1,20 +1,63 @@
-/** What goes to stdout: one JSON envelope with --json, or human text; errors always go to stderr unless --json. */
+/**
+ * What goes to stdout: one JSON envelope with --json, the bare result with --quiet, or human text; errors go to
+ * stderr unless --json. This is the output edge: every human line passes through sanitize() (an image or a
+ * registry can put terminal escapes into names, tags and messages) and every JSON document through toJsonLine().
+ */
 import { EcrxError, toEcrxError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
+import { sanitize, toJsonLine } from '../ui/sanitize.js';
+import { wrapWords } from '../ui/format.js';
+import { writeLine } from '../ui/live-region.js';
 
 export interface OutputMode {
   json?: boolean;
   quiet?: boolean;
 }
 
+/** What `-q` prints for a command's result: the digest for pull, push and copy, the path for export, ... */
+export type QuietResult = (data: any) => string | string[] | undefined | null;
+let quietResult: QuietResult | undefined;
+
+/** Set by the command being run (see runCommand). */
+export function setQuietResult(pick: QuietResult | undefined): void {
+  quietResult = pick;
+}
+
+/** Human text for a terminal: wrapped at word boundaries to its width, so nothing breaks mid-word. */
+function forTerminal(text: string, stream: NodeJS.WriteStream): string {
+  const clean = sanitize(text);
+  return stream.isTTY && stream.columns ? wrapWords(clean, stream.columns - 1, '  ') : clean;
+}
+
+export function writeJson(value: unknown): void {
+  process.stdout.write(`${toJsonLine(value)}\n`);
+}
+
 export function printSuccess(mode: OutputMode, data: unknown, human?: () => string | undefined): void {
   if (mode.json) {
-    process.stdout.write(`${JSON.stringify({ success: true, data })}\n`);
+    writeJson({ success: true, data });
     return;
   }
-  if (mode.quiet) return;
+  if (mode.quiet) {
+    const picked = quietResult?.(data);
+    const lines = picked === undefined || picked === null ? [] : Array.isArray(picked) ? picked : [picked];
+    // One result per line, each on one line: a script reads them with `read` or xargs.
+    for (const l of lines) process.stdout.write(`${sanitize(String(l), { inline: true })}\n`);
+    return;
+  }
   const text = human?.();
-  if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  if (text) process.stdout.write(`${forTerminal(text.replace(/\n$/, ''), process.stdout)}\n`);
+}
+
+/** A human note on stderr (not a result): above any progress bars, sanitized, and not with --quiet or --json. */
+export function printNote(mode: OutputMode, text: string): void {
+  if (mode.json || mode.quiet) return;
+  writeLine(process.stderr, forTerminal(redact(text), process.stderr));
+}
+
+/** A --debug line on stderr, above any progress bars. */
+export function printDebug(line: string): void {
+  writeLine(process.stderr, sanitize(redact(`debug: ${line}`), { inline: true }));
 }
 
 export function errorEnvelope(err: EcrxError) {
@@ -33,12 +76,12 @@ export function errorEnvelope(err: EcrxError) {
 export function reportError(mode: OutputMode, thrown: unknown, debug = false): number {
   const err = toEcrxError(thrown);
   if (mode.json) {
-    process.stdout.write(`${JSON.stringify(errorEnvelope(err))}\n`);
+    writeJson(errorEnvelope(err));
   } else {
-    let text = `ecrx: error ${err.code}: ${redact(err.message)}\n`;
-    if (err.hint) text += `  hint: ${err.hint}\n`;
-    process.stderr.write(text);
+    let text = `ecrx: error ${err.code}: ${redact(err.message)}`;
+    if (err.hint) text += `\n  hint: ${redact(err.hint)}`;
+    writeLine(process.stderr, forTerminal(text, process.stderr));
   }
-  if (debug && err.cause) process.stderr.write(`${redact(String((err.cause as Error)?.stack ?? err.cause))}\n`);
+  if (debug && err.cause) writeLine(process.stderr, sanitize(redact(String((err.cause as Error)?.stack ?? err.cause))));
   return err.exitCode;
 }

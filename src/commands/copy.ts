@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { runCommand } from '../cli/run.js';
 import { addEcrOptions, concurrencyOption } from '../cli/common.js';
+import { addExamples } from '../cli/help.js';
 import { interruptible } from '../cli/interrupt.js';
 
 export function register(program: Command): void {
@@ -17,14 +18,15 @@ export function register(program: Command): void {
     .option('--all-tags', 'copy every tagged image of the source repository, each with all its tags')
     .option('--to-endpoint-url <url>', 'ECR API endpoint of the destination (default: the source\'s)')
     .option('--to-profile <name>', 'AWS profile for the destination (default: the source\'s)');
-  addEcrOptions(cmd).addHelpText('after', `
-Examples:
-  $ ecrx copy team/app:1.4 team/app-prod:1.4
-  $ ecrx copy 111111111111.dkr.ecr.us-east-1.amazonaws.com/app:1.4 222222222222.dkr.ecr.eu-west-1.amazonaws.com/app:1.4
-  $ ecrx copy team/app:1.4 team/app-prod:1.4 --referrers      # with its signatures and SBOMs
-  $ ecrx copy --all-tags team/app team/app-backup`);
+  addEcrOptions(cmd);
+  addExamples(cmd, [
+    ['ecrx copy team/app:1.4 team/app-prod:1.4'],
+    ['ecrx copy 111111111111.dkr.ecr.us-east-1.amazonaws.com/app:1.4 222222222222.dkr.ecr.eu-west-1.amazonaws.com/app:1.4', 'across accounts and regions'],
+    ['ecrx copy team/app:1.4 team/app-prod:1.4 --referrers', 'with its signatures and SBOMs'],
+    ['ecrx copy --all-tags team/app team/app-backup', 'a whole repository'],
+  ]);
   cmd.action(async (src: string, dst: string, flags) => runCommand(flags, async () => {
     const { copy } = await import('../transfer/copy.js');
-    await interruptible((signal) => copy(src, dst, flags, signal));
-  }));
+    await interruptible((signal) => copy(src, dst, flags, signal), { resume: 'blobs already copied are skipped, and those already downloaded are reused.' });
+  }, { quiet: (d) => d.digest }));
 }

@@ -1,14 +1,12 @@
 import { Command } from 'commander';
 import { runCommand } from '../cli/run.js';
+import { addExamples } from '../cli/help.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('demo')
     .description('try ecrx with no AWS account: start an embedded ecrx serve and move a small image through it')
-    .option('--keep', 'keep the demo directory instead of removing it')
-    .addHelpText('after', `
-Examples:
-  $ npm run demo
-  $ ecrx demo --keep        # look at the layout, the pulled image and the archive afterwards`)
-    .action(async (flags) => runCommand(flags, async () => (await import('../demo/run.js')).runDemo(flags)));
+    .option('--keep', 'keep the demo directory instead of removing it');
+  addExamples(cmd, [['npm run demo'], ['ecrx demo --keep', 'look at the layout, the pulled image and the archive afterwards']]);
+  cmd.action(async (flags) => runCommand(flags, async () => (await import('../demo/run.js')).runDemo(flags)));
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { runCommand } from '../cli/run.js';
 import { addEcrOptions, concurrencyOption } from '../cli/common.js';
+import { addExamples } from '../cli/help.js';
 import { collect } from '../cli/parse.js';
 import { interruptible } from '../cli/interrupt.js';
 
@@ -15,18 +16,16 @@ export function register(program: Command): void {
     .option('--referrers', 'also push the signatures, SBOMs and attestations the layout holds (OCI referrers; cosign save\'s too)')
     .addOption(concurrencyOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)');
-  addEcrOptions(cmd).addHelpText(
-    'after',
-    `
-Examples:
-  $ ecrx push ./my-app-layout my-app:1.4 -t latest
-  $ docker save my-app:1.4 | ecrx push - 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app:1.4
-  $ ecrx push image.tar team/api:2.0 --platform linux/arm64 --json | jq -r .data.digest`,
-  );
+  addEcrOptions(cmd);
+  addExamples(cmd, [
+    ['ecrx push ./my-app-layout my-app:1.4 -t latest'],
+    ['docker save my-app:1.4 | ecrx push - 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app:1.4'],
+    ['ecrx push image.tar team/api:2.0 --platform linux/arm64 -q', 'prints only the digest'],
+  ]);
   cmd.action(async (source: string, image: string, flags) =>
     runCommand(flags, async () => {
       const { push } = await import('../transfer/push.js');
-      await interruptible((signal) => push(source, image, flags, signal));
-    }),
+      await interruptible((signal) => push(source, image, flags, signal), { resume: 'blobs already uploaded are skipped.' });
+    }, { quiet: (d) => d.digest }),
   );
 }

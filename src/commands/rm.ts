@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { runCommand } from '../cli/run.js';
 import { addEcrOptions } from '../cli/common.js';
+import { addExamples } from '../cli/help.js';
 import { interruptible } from '../cli/interrupt.js';
 
 export function register(program: Command): void {
@@ -8,12 +9,13 @@ export function register(program: Command): void {
     .command('rm')
     .argument('<image...>', 'repo:tag or repo@sha256:… (several allowed)')
     .description('delete images by tag or digest (BatchDeleteImage), reporting what was deleted and what failed');
-  addEcrOptions(cmd).addHelpText('after', `
-Examples:
-  $ ecrx rm team/app:old team/app:older
-  $ ecrx rm team/app@sha256:<digest> --json`);
+  addEcrOptions(cmd);
+  addExamples(cmd, [
+    ['ecrx rm team/app:old team/app:older'],
+    ['ecrx rm team/app@sha256:<digest> --json'],
+  ]);
   cmd.action(async (images: string[], flags) => runCommand(flags, async () => {
     const { rm } = await import('../actions/rm.js');
     await interruptible((signal) => rm(images, flags, signal));
-  }));
+  }, { quiet: (d) => d.deleted.map((x: { digest: string }) => x.digest) }));
 }

@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
 import { runCommand } from '../cli/run.js';
+import { addExamples } from '../cli/help.js';
 import { parseProbability, parseNonNegativeInt, parsePort } from '../cli/parse.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('serve')
     .description('run a local ECR-compatible endpoint (the ECR JSON API plus pre-signed download URLs)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -26,14 +27,11 @@ export function register(program: Command): void {
     .addOption(new Option('--fault-bandwidth <bytes-per-second>', 'pace every blob download to this rate (a slow link)').argParser(parseNonNegativeInt))
     .addOption(new Option('--fault-seed <n>', 'seed for the fault generator, for repeatable runs').argParser(parseNonNegativeInt))
     .option('--log', 'print one line per API call on stderr')
-    .option('--json', 'print the ready line as a JSON envelope')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  $ ecrx serve --port 0 --json
-  $ ecrx serve --in-memory --fault-throttle 0.2 --fault-cut 0.3 --fault-seed 7
-  $ AWS_ENDPOINT_URL_ECR=http://127.0.0.1:5000 ecrx pull demo/app:1.0`,
-    )
-    .action(async (flags) => runCommand(flags, async () => (await import('../server/serve-command.js')).serve(flags)));
+    .option('--json', 'print the ready line as a JSON envelope');
+  addExamples(cmd, [
+    ['ecrx serve --port 0 --json'],
+    ['ecrx serve --in-memory --fault-throttle 0.2 --fault-cut 0.3 --fault-seed 7'],
+    ['AWS_ENDPOINT_URL_ECR=http://127.0.0.1:5000 ecrx pull demo/app:1.0'],
+  ]);
+  cmd.action(async (flags) => runCommand(flags, async () => (await import('../server/serve-command.js')).serve(flags)));
 }

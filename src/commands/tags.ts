@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { runCommand } from '../cli/run.js';
 import { addEcrOptions } from '../cli/common.js';
+import { addExamples } from '../cli/help.js';
+import { collect } from '../cli/parse.js';
 import { interruptible } from '../cli/interrupt.js';
 
 export function register(program: Command): void {
@@ -9,24 +11,32 @@ export function register(program: Command): void {
     .alias('ls')
     .argument('<repository>', 'repository name, e.g. team/app')
     .description('list the tags of a repository with digest, size and push time, newest first')
+    .option('--no-trunc', 'show full digests and tags, however wide')
+    .option('--untagged', 'list only the untagged images')
+    .option('-a, --all', 'list tagged and untagged images')
+    .option('--filter <glob>', 'only tags matching GLOB (* ? [a-z]; repeatable: any may match)', collect, [])
     .addOption(new Option('--status <status>', 'storage state of the images to list').choices(['active', 'archived', 'activating', 'all']).default('active'));
-  addEcrOptions(tags).addHelpText('after', `
-Examples:
-  $ ecrx tags team/app
-  $ ecrx ls team/app --json | jq -r '.data.tags[0].tag'      # the newest tag
-  $ ecrx tags team/app --status archived                     # archived images (restore with ecrx restore)`);
+  addEcrOptions(tags);
+  addExamples(tags, [
+    ['ecrx tags team/app'],
+    ['ecrx tags team/app --filter \'v1.*\' -q', 'just the matching tag names'],
+    ['ecrx tags team/app --untagged -q', 'digests of untagged images'],
+    ['ecrx ls team/app --json | jq -r \'.data.tags[0].tag\'', 'the newest tag'],
+    ['ecrx tags team/app --status archived', 'archived images (restore with ecrx restore)'],
+  ]);
   tags.action(async (repository: string, flags) => runCommand(flags, async () => {
     const m = await import('../actions/listing.js');
     await interruptible((signal) => m.tags(repository, flags, signal));
-  }));
+  }, { quiet: (d) => d.tags.map((t: { tag: string | null; digest: string }) => t.tag ?? t.digest) }));
 
   const repos = program.command('repos').description('list the repositories of the registry');
-  addEcrOptions(repos).addHelpText('after', `
-Examples:
-  $ ecrx repos
-  $ ecrx repos --json | jq -r '.data.repositories[].name'`);
+  addEcrOptions(repos);
+  addExamples(repos, [
+    ['ecrx repos'],
+    ['ecrx repos -q', 'just the names'],
+  ]);
   repos.action(async (flags) => runCommand(flags, async () => {
     const m = await import('../actions/listing.js');
     await interruptible((signal) => m.repos(flags, signal));
-  }));
+  }, { quiet: (d) => d.repositories.map((r: { name: string }) => r.name) }));
 }

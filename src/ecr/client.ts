@@ -65,7 +65,7 @@ export function isLoopbackUrl(url: string | undefined): boolean {
 }
 
 /** Whether any credential source the SDK would look at is configured (without asking the network). */
-function credentialsConfigured(profile?: string): boolean {
+export function credentialsConfigured(profile?: string): boolean {
   const env = process.env;
   if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || profile || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) return true;
   const files = [env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials'), env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config')];
@@ -94,17 +94,20 @@ export class Ecr {
     const sdk = requireCjs('@aws-sdk/client-ecr') as typeof import('@aws-sdk/client-ecr');
     const endpoint = configuredEndpoint(conn);
     let credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+    const courtesies: string[] = [];
     if (isLoopbackUrl(endpoint) && !credentialsConfigured(conn.profile)) {
       // Only ever for a loopback emulator such as `ecrx serve`: real AWS never gets placeholder credentials.
       credentials = { accessKeyId: PLACEHOLDER_ACCESS_KEY, secretAccessKey: 'ecrx-local-placeholder' };
-      hooks.notice?.(`no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`);
+      courtesies.push(`no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`);
     }
     let region = conn.region;
     if (!region && isLoopbackUrl(endpoint) && !regionConfigured()) {
       // The same courtesy for the region: `ecrx serve` answers for any region, and us-east-1 is its default.
       region = 'us-east-1';
-      hooks.notice?.(`no AWS region configured: using ${region} for the local endpoint ${endpoint}`);
+      courtesies.push(`no AWS region configured: using ${region}${courtesies.length ? '' : ` for the local endpoint ${endpoint}`}`);
     }
+    // One notice, not one per courtesy (the reporter prints each notice once per process).
+    if (courtesies.length) hooks.notice?.(courtesies.join('; '));
     // HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply to the ECR API as they do to downloads.
     const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
     const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';

@@ -11,7 +11,7 @@ import { fetchBlobs } from '../transfer/fetch-blobs.js';
 import { configPlatform, configToCheckFirst } from '../transfer/platform-check.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { openCache, openSession } from '../transfer/session.js';
-import { formatDuration } from '../ui/format.js';
+import { formatDuration, plural } from '../ui/format.js';
 import { applyLayers } from './flatten.js';
 import { removeTree } from './nodes.js';
 import { tarTree } from './tar-tree.js';
@@ -104,7 +104,7 @@ export async function exportImage(imageText: string, targetText: string, flags: 
     }
     reporter.stop();
     const data = { image: formatReference(ref), digest: image.digest, platform: platform ?? null, output: target.path, format: target.kind === 'tar' ? 'tar' : 'directory', layers: layers.length, durationMs: Date.now() - started };
-    printSuccess(flags, data, () => `Exported ${formatReference(ref)} ${image.digest} (${data.layers} layers) to ${target.path} in ${formatDuration(data.durationMs)}`);
+    printSuccess(flags, data, () => `Exported ${formatReference(ref)} ${image.digest} (${plural(data.layers, 'layer')}) to ${target.path} in ${formatDuration(data.durationMs)}`);
   } catch (err) {
     throw inUserTerms(err, work, target);
   } finally {

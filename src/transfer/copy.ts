@@ -10,7 +10,7 @@ import type { Reporter } from '../ui/reporter.js';
 import { copyReferrers } from './referrers.js';
 import type { EcrFlags } from '../cli/common.js';
 import { printSuccess } from '../cli/output.js';
-import { formatBytes, formatDuration } from '../ui/format.js';
+import { formatBytes, formatDuration, plural } from '../ui/format.js';
 import { resolveFromEcr } from './ecr-source.js';
 import { availableBlobs, pushToEcr } from './ecr-sink.js';
 import { fetchBlobs } from './fetch-blobs.js';
@@ -96,7 +96,7 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
       ...(referrers ? { referrers } : {}),
       durationMs: Date.now() - started,
     };
-    printSuccess(flags, data, () => `Copied ${formatReference(src)} to ${formatReference({ repository: dst.repository, tag: tags[0] })} ${set.top.digest}: ${needed.length} of ${set.blobs.length} blobs transferred (${formatBytes(result.bytesUploaded)})${referrers ? `, ${referrers.length} referrers` : ''}, in ${formatDuration(data.durationMs)}`);
+    printSuccess(flags, data, () => `Copied ${formatReference(src)} to ${formatReference({ repository: dst.repository, tag: tags[0] })} ${set.top.digest}: ${needed.length} of ${plural(set.blobs.length, 'blob')} transferred (${formatBytes(result.bytesUploaded)})${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`);
   } finally {
     reporter.stop();
     from.ecr.destroy();

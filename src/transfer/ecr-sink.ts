@@ -10,7 +10,7 @@ import { uploadBlob } from '../ecr/upload.js';
 import { sleep } from '../core/retry.js';
 import { blobLabel, type ImageSet, type ManifestBlob } from '../image/image-set.js';
 import type { Reporter } from '../ui/reporter.js';
-import { shortDigest } from '../ui/format.js';
+import { plural, shortDigest } from '../ui/format.js';
 import { checkManifestBytes } from '../oci/limits.js';
 
 export interface SinkOptions {
@@ -53,14 +53,15 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   const { ecr, repository, set, reporter } = o;
   // What PutImage will refuse is refused now, before the first upload rather than after the last.
   for (const m of set.manifests) checkManifestBytes(m.bytes, `The manifest ${m.digest}`);
-  reporter.phase(`checking ${set.blobs.length} blobs in ${repository}`);
+  reporter.phase(`checking ${plural(set.blobs.length, 'blob')} in ${repository}`);
   const available = await availableBlobs(ecr, repository, set.blobs.map((b) => b.digest), o.signal);
   const missing = set.blobs.filter((b) => !available.has(b.digest)).map((b) => b.digest);
   if (o.verifyBeforeUpload && missing.length) {
-    reporter.phase(`verifying ${missing.length} blobs`);
+    reporter.phase(`verifying ${plural(missing.length, 'blob')}`);
     await o.verifyBeforeUpload(missing);
   }
 
+  reporter.expect?.(set.blobs.map((b) => ({ digest: b.digest, size: b.size, label: blobLabel(set.images, b.digest) })), 'upload');
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(o.concurrency);
   const once = new Map<string, Promise<boolean>>();

@@ -39,6 +39,7 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(o.concurrency);
   const results = new Map<string, FetchResult>();
+  o.reporter.expect?.(o.blobs.map((d) => ({ digest: d.digest, size: d.size, label: blobLabel(o.images, d.digest) })), 'download');
   // The first failure stops the other downloads instead of letting them run on behind an error.
   const ctrl = new AbortController();
   const onOuterAbort = () => ctrl.abort(o.signal?.reason);

@@ -7,8 +7,8 @@ import { formatReference, parseReference, registryHost, type ImageRef } from '..
 import { BlobCache, CorruptBlobError, defaultCacheDir } from '../cache/blob-cache.js';
 import { openCache, openSession } from './session.js';
 import type { EcrFlags } from '../cli/common.js';
-import { formatBytes, formatDuration } from '../ui/format.js';
-import { printSuccess } from '../cli/output.js';
+import { formatBytes, formatDuration, plural } from '../ui/format.js';
+import { printNote, printSuccess } from '../cli/output.js';
 import { resolveFromEcr } from './ecr-source.js';
 import { fetchBlobs } from './fetch-blobs.js';
 import { dockerArchiveEntries, ociLayoutEntries } from '../formats/entries.js';
@@ -83,7 +83,7 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     const checkFirst = configToCheckFirst(set, resolved.platform, flags.platform);
     const results = await fetch(checkFirst, true);
     if (checkFirst.length) await configPlatform(set, cache, flags.platform, formatReference(ref));
-    reporter.phase(`fetching ${set.blobs.length} blobs`);
+    reporter.phase(`fetching ${plural(set.blobs.length, 'blob')}`);
     // Into a file or directory every cached blob is hashed as it is copied; a stream cannot be taken back, so for
     // stdout they are checked first.
     for (const [digest, r] of await fetch(set.blobs.filter((b) => !results.has(b.digest)), toStdout)) results.set(digest, r);
@@ -132,10 +132,10 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     };
     if (!toStdout) {
       printSuccess(flags, data, () =>
-        `Pulled ${formatReference(ref)} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${layers.length} blobs, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached${referrers ? `, ${referrers.length} referrers` : ''}, in ${formatDuration(data.durationMs)}`,
+        `Pulled ${formatReference(ref)} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${plural(layers.length, 'blob')}, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
       );
     } else if (!flags.quiet) {
-      process.stderr.write(`Pulled ${formatReference(ref)} ${set.top.digest} to stdout [${format}] in ${formatDuration(data.durationMs)}\n`);
+      printNote(flags, `Pulled ${formatReference(ref)} ${set.top.digest} to stdout [${format}] in ${formatDuration(data.durationMs)}`);
     }
   } finally {
     reporter.stop();

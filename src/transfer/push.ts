@@ -3,7 +3,7 @@ import { EcrxError } from '../core/errors.js';
 import { formatReference, isValidTag, parseReference, registryHost } from '../core/reference.js';
 import type { EcrFlags } from '../cli/common.js';
 import { printSuccess } from '../cli/output.js';
-import { formatBytes, formatDuration } from '../ui/format.js';
+import { formatBytes, formatDuration, plural } from '../ui/format.js';
 import { openSource } from '../sources/open.js';
 import { pushToEcr } from './ecr-sink.js';
 import { openCache, openSession } from './session.js';
@@ -73,7 +73,7 @@ export async function push(source: string, imageText: string, flags: PushFlags, 
       durationMs: Date.now() - started,
     };
     printSuccess(flags, data, () =>
-      `Pushed ${opened.kind} ${source} to ${ref.repository}${tags.length ? ` as ${tags.join(', ')}` : ''} ${set.top.digest}: ${result.layers.length} blobs, ${uploadedCount} uploaded (${formatBytes(result.bytesUploaded)}), ${result.layers.length - uploadedCount} already there${referrers ? `, ${referrers.length} referrers` : ''}, in ${formatDuration(data.durationMs)}`,
+      `Pushed ${opened.kind} ${source} to ${ref.repository}${tags.length ? ` as ${tags.join(', ')}` : ''} ${set.top.digest}: ${plural(result.layers.length, 'blob')}, ${uploadedCount} uploaded (${formatBytes(result.bytesUploaded)}), ${result.layers.length - uploadedCount} already there${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
     );
   } finally {
     reporter.stop();

@@ -3,9 +3,6 @@
  * spinner and bars in a terminal, plain lines when stderr is not one (CI, logs), nothing for --quiet and --json.
  * Progress goes to stderr only, so stdout stays for results.
  */
-import { redact } from '../core/redact.js';
-import { formatBytes, shortDigest } from './format.js';
-
 export interface BlobInfo {
   digest: string;
   size: number;
@@ -15,13 +12,15 @@ export interface BlobInfo {
 
 export interface Reporter {
   phase(text: string): void;
+  /** The blobs a transfer stage will go through (copy has two: down, then up), before the first starts. */
+  expect?(blobs: BlobInfo[], direction: 'download' | 'upload'): void;
   blobStart(blob: BlobInfo): void;
   blobProgress(digest: string, bytes: number): void;
   blobSkipped(blob: BlobInfo, why: 'cached' | 'exists'): void;
   blobDone(digest: string): void;
   retry(what: string, reason: string): void;
   notice(text: string): void;
-  /** Stops spinners and bars; the result is printed after this. */
+  /** Stops spinners and bars; the result is printed after this. A later event starts them again. */
   stop(): void;
 }
 
@@ -33,8 +32,17 @@ export function reporterKind(opts: { json?: boolean; quiet?: boolean }, stream: 
   return stream.isTTY && (stream.columns ?? 0) > 0 && process.env.TERM !== 'dumb' ? 'tty' : 'plain';
 }
 
+/** Notices said once per process: a copy opens two sessions, the demo several, and each says the same. */
+const said = new Set<string>();
+export function firstTime(text: string): boolean {
+  if (said.has(text)) return false;
+  said.add(text);
+  return true;
+}
+
 export class SilentReporter implements Reporter {
   phase(): void {}
+  expect(): void {}
   blobStart(): void {}
   blobProgress(): void {}
   blobSkipped(): void {}
@@ -44,45 +52,12 @@ export class SilentReporter implements Reporter {
   stop(): void {}
 }
 
-/** One line per event, no ANSI codes: what CI logs want. */
-export class PlainReporter implements Reporter {
-  private readonly started = new Map<string, { blob: BlobInfo; at: number }>();
-
-  constructor(private readonly prefix: string, private readonly out: NodeJS.WritableStream = process.stderr) {}
-
-  private line(text: string): void {
-    this.out.write(`${this.prefix}: ${redact(text)}\n`);
-  }
-
-  phase(text: string): void {
-    this.line(text);
-  }
-  blobStart(blob: BlobInfo): void {
-    this.started.set(blob.digest, { blob, at: Date.now() });
-    this.line(`${shortDigest(blob.digest)} ${blob.label} ${formatBytes(blob.size)} started`);
-  }
-  blobProgress(): void {}
-  blobSkipped(blob: BlobInfo, why: 'cached' | 'exists'): void {
-    this.line(`${shortDigest(blob.digest)} ${blob.label} ${formatBytes(blob.size)} ${why}`);
-  }
-  blobDone(digest: string): void {
-    const s = this.started.get(digest);
-    if (!s) return;
-    const secs = Math.max((Date.now() - s.at) / 1000, 0.001);
-    this.line(`${shortDigest(digest)} ${s.blob.label} ${formatBytes(s.blob.size)} done in ${secs.toFixed(1)}s (${formatBytes(s.blob.size / secs)}/s)`);
-  }
-  retry(what: string, reason: string): void {
-    this.line(`retrying ${what}: ${reason}`);
-  }
-  notice(text: string): void {
-    this.line(text);
-  }
-  stop(): void {}
-}
-
 export async function createReporter(kind: ReporterKind, prefix: string): Promise<Reporter> {
   if (kind === 'silent') return new SilentReporter();
-  if (kind === 'plain') return new PlainReporter(prefix);
+  if (kind === 'plain') {
+    const { PlainReporter, progressInterval } = await import('./plain-reporter.js');
+    return new PlainReporter(prefix, process.stderr, progressInterval());
+  }
   const { TtyReporter } = await import('./tty-reporter.js');
-  return TtyReporter.create(prefix);
+  return new TtyReporter(prefix, process.stderr);
 }

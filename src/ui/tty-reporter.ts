@@ -1,97 +1,85 @@
-/** The terminal view: an ora spinner while resolving, then one cli-progress bar per blob. */
-import type { Ora } from 'ora';
-import type { MultiBar, SingleBar } from 'cli-progress';
+/**
+ * The terminal view: a spinner line with the current phase, then a total bar and one bar per blob, redrawn in
+ * place by a LiveRegion. Retries and notices are printed above the bars. It never touches stdin, so Ctrl-C stays
+ * a signal (a spinner library that puts the terminal in raw mode turns it into a keystroke nobody reads).
+ */
 import { redact } from '../core/redact.js';
-import type { BlobInfo, Reporter } from './reporter.js';
-import { formatBytes, shortDigest } from './format.js';
+import { LiveRegion } from './live-region.js';
+import { ASCII_GLYPHS, UNICODE_GLYPHS, layoutProgress, type Glyphs } from './progress-layout.js';
+import { ProgressModel } from './progress-model.js';
+import { firstTime, type BlobInfo, type Reporter } from './reporter.js';
+import { sanitize } from './sanitize.js';
+import { wrapWords } from './format.js';
+
+/** Whether the terminal takes UTF-8 (block bars, braille spinner) or only ASCII. */
+export function unicodeTerminal(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (process.platform === 'win32') return Boolean(env.WT_SESSION || env.TERM_PROGRAM);
+  const locale = env.LC_ALL || env.LC_CTYPE || env.LANG || '';
+  return /utf-?8/i.test(locale) && env.TERM !== 'linux';
+}
+
+const FRAME_MS = 80;
 
 export class TtyReporter implements Reporter {
-  private spinner?: Ora;
-  private multibar?: MultiBar;
-  private readonly bars = new Map<string, { bar: SingleBar; size: number }>();
+  private readonly model = new ProgressModel();
+  private region?: LiveRegion;
+  private status = '';
+  private readonly glyphs: Glyphs = unicodeTerminal() ? UNICODE_GLYPHS : ASCII_GLYPHS;
 
-  private constructor(
-    private readonly prefix: string,
-    private readonly oraFactory: typeof import('ora').default,
-    private readonly progress: typeof import('cli-progress'),
-  ) {}
+  constructor(private readonly prefix: string, private readonly stream: NodeJS.WriteStream = process.stderr) {}
 
-  static async create(prefix: string): Promise<TtyReporter> {
-    const [ora, progress] = await Promise.all([import('ora'), import('cli-progress')]);
-    return new TtyReporter(prefix, ora.default, (progress as any).default ?? progress);
+  private show(): void {
+    if (this.region) return;
+    this.region = new LiveRegion(this.stream, (screen) =>
+      layoutProgress({ model: this.model, status: this.status, width: screen.columns, height: Math.max(screen.rows - 2, 1), frame: Math.floor(Date.now() / FRAME_MS), glyphs: this.glyphs }),
+    );
+    this.region.start();
   }
 
-  private ensureBars(): MultiBar {
-    if (!this.multibar) {
-      this.spinner?.stop();
-      this.spinner = undefined;
-      this.multibar = new this.progress.MultiBar(
-        {
-          stream: process.stderr,
-          hideCursor: true,
-          clearOnComplete: false,
-          stopOnComplete: false,
-          autopadding: true,
-          format: (options, params, payload) => {
-            const width = options.barsize ?? 24;
-            const filled = Math.round(params.progress * width);
-            const bar = `${'█'.repeat(filled)}${'░'.repeat(Math.max(width - filled, 0))}`;
-            if (payload.status) return `${payload.id} ${payload.label.padEnd(11)} ${bar} ${payload.status}`;
-            const elapsed = (Date.now() - params.startTime) / 1000;
-            const speed = elapsed > 0 ? params.value / elapsed : 0;
-            const eta = speed > 0 ? Math.round((params.total - params.value) / speed) : 0;
-            return `${payload.id} ${payload.label.padEnd(11)} ${bar} ${formatBytes(params.value)}/${formatBytes(params.total)} ${formatBytes(speed)}/s ETA ${eta}s`;
-          },
-        },
-        this.progress.Presets.shades_classic,
-      );
-    }
-    return this.multibar;
+  private clean(text: string): string {
+    return sanitize(redact(text), { inline: true });
+  }
+
+  private log(text: string): void {
+    // Wrapped at word boundaries for the terminal's width, continuation lines indented under the first.
+    const columns = this.region?.screen.columns ?? this.stream.columns ?? 80;
+    const line = wrapWords(this.clean(`${this.prefix}: ${text}`), columns - 1, '  ');
+    if (this.region) this.region.log(line);
+    else this.stream.write(`${line}\n`);
   }
 
   phase(text: string): void {
-    if (this.multibar) return;
-    if (!this.spinner) this.spinner = this.oraFactory({ text: `${this.prefix}: ${text}`, stream: process.stderr, color: process.env.NO_COLOR ? false as any : 'cyan' }).start();
-    else this.spinner.text = `${this.prefix}: ${text}`;
+    this.status = this.clean(`${this.prefix}: ${text}`);
+    this.show();
+    this.region?.draw();
   }
-
+  expect(blobs: BlobInfo[], direction: 'download' | 'upload'): void {
+    this.model.expect(blobs.map((b) => ({ ...b, label: this.clean(b.label) })), direction);
+    this.show();
+  }
   blobStart(blob: BlobInfo): void {
-    const bar = this.ensureBars().create(Math.max(blob.size, 1), 0, { id: shortDigest(blob.digest), label: blob.label, status: '' });
-    this.bars.set(blob.digest, { bar, size: blob.size });
+    this.model.start({ ...blob, label: this.clean(blob.label) });
+    this.show();
   }
-
   blobProgress(digest: string, bytes: number): void {
-    this.bars.get(digest)?.bar.update(bytes);
+    this.model.progress(digest, bytes);
   }
-
   blobSkipped(blob: BlobInfo, why: 'cached' | 'exists'): void {
-    const bar = this.ensureBars().create(1, 1, { id: shortDigest(blob.digest), label: blob.label, status: `${why} (${formatBytes(blob.size)})` });
-    bar.stop();
+    this.model.skip({ ...blob, label: this.clean(blob.label) }, why);
+    this.show();
   }
-
   blobDone(digest: string): void {
-    const entry = this.bars.get(digest);
-    if (!entry) return;
-    entry.bar.update(Math.max(entry.size, 1), { status: `done (${formatBytes(entry.size)})` });
-    entry.bar.stop();
+    this.model.done(digest);
   }
-
   retry(what: string, reason: string): void {
-    const text = redact(`${this.prefix}: retrying ${what}: ${reason}`);
-    if (this.multibar) this.multibar.log(`${text}\n`);
-    else if (this.spinner) this.spinner.info(text).start();
-    else process.stderr.write(`${text}\n`);
+    this.model.retrying(what);
+    this.log(`retrying ${what}: ${reason}`);
   }
-
   notice(text: string): void {
-    const line = redact(`${this.prefix}: ${text}`);
-    if (this.multibar) this.multibar.log(`${line}\n`);
-    else if (this.spinner) this.spinner.info(line).start();
-    else process.stderr.write(`${line}\n`);
+    if (firstTime(text)) this.log(text);
   }
-
   stop(): void {
-    this.spinner?.stop();
-    this.multibar?.stop();
+    this.region?.stop();
+    this.region = undefined;
   }
 }

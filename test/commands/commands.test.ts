@@ -101,7 +101,7 @@ describe('tags and repos', () => {
     expect(data.tags.map((t: any) => t.tag)).toEqual(['multi', 'v2', 'v1']);
     expect(data.tags[2]).toEqual({ tag: 'v1', digest: v1.manifest.digest, size: v1.layers[0].size, pushedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), mediaType: 'application/vnd.oci.image.manifest.v1+json', status: 'ACTIVE' });
     const ls = await cli(['ls', 'cmd/app']);
-    expect(ls.stdout.split('\n')[0]).toMatch(/^multi\s+sha256:/);
+    expect(ls.stdout.split('\n').slice(0, 2)).toEqual([expect.stringMatching(/^TAG +DIGEST +SIZE +PUSHED$/), expect.stringMatching(/^multi\s+sha256:/)]);
     const missing = await cli(['tags', 'cmd/none', '--json']);
     expect(missing).toExitWith(3);
     expect(json(missing.stdout).error.code).toBe('REPOSITORY_NOT_FOUND');
