@@ -40,7 +40,11 @@ export async function interruptible<T>(body: (signal: AbortSignal) => Promise<T>
     throw err;
   } finally {
     if (slow) clearTimeout(slow);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // Once interrupted, the handler stays until the process is gone: a second Ctrl-C that lands while the error is
+    // being printed must still exit 130, not kill the process by the signal (a shell then drops the rest of its line).
+    if (count === 0) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }
