@@ -17,7 +17,11 @@ export interface LinkOptions {
   quotas?: Readonly<Record<string, number>>;
 }
 
-/** The shared pipe: each chunk books the next free slot on it, so all connections together keep to the rate. */
+/**
+ * The shared pipe: each chunk books the next free slot on it, so all connections together keep to the rate. A chunk
+ * books its slot when it is read, even if its own connection's rate holds it back longer: with both rates binding,
+ * the total is kept to conservatively (never exceeded), which is what a test of a slow link needs.
+ */
 class SharedRate {
   private nextFree = 0;
   constructor(private readonly bytesPerSecond: number) {}
