@@ -1,5 +1,6 @@
 import type { Store, RepoRecord } from './store.js';
 import type { Faults } from './faults.js';
+import type { Link } from './link.js';
 import { ApiError } from './api-error.js';
 
 export interface ServerOptions {
@@ -16,6 +17,8 @@ export interface Context {
   store: Store;
   options: ServerOptions;
   faults: Faults;
+  /** Latency, download pacing and request quotas (all off unless asked for). */
+  link: Link;
   /** The base URL clients reached us on, used to build download URLs (`http://127.0.0.1:PORT`). */
   baseUrl: () => string;
   presign: (registryId: string, repositoryName: string, digest: string) => string;

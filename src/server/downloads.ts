@@ -4,7 +4,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream, statSync } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
 import type { Context } from './context.js';
 import type { Presigner } from './presign.js';
 import { noSuchKey, sendS3Error, type S3Error } from './s3-errors.js';
@@ -13,20 +12,6 @@ export { DOWNLOAD_PREFIX, Presigner } from './presign.js';
 export { sendS3Error } from './s3-errors.js';
 
 export type DownloadLog = (status: number, note?: string) => void;
-
-/** Paces a response to a byte rate, as a slow link would. */
-class Pace extends Transform {
-  private readonly started = Date.now();
-  private sent = 0;
-  constructor(private readonly bytesPerSecond: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.sent += chunk.length;
-    const due = this.started + (this.sent / this.bytesPerSecond) * 1000;
-    setTimeout(() => cb(null, chunk), Math.max(0, due - Date.now()));
-  }
-}
 
 export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingMessage, res: ServerResponse, url: URL, log: DownloadLog = () => undefined): void {
   const method = req.method ?? 'GET';
@@ -94,8 +79,9 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
   }
   // A cut download sends part of the body and then drops the connection, as a flaky link does.
   const cutAt = ctx.faults.cut() ? start + Math.floor(ctx.faults.random() * length) : -1;
-  const file = createReadStream(path, { start, end: cutAt >= 0 ? Math.max(cutAt - 1, start) : end, highWaterMark: ctx.faults.bandwidth ? 64 * 1024 : 1 << 20 });
-  const stream = ctx.faults.bandwidth ? file.pipe(new Pace(ctx.faults.bandwidth)) : file;
+  const file = createReadStream(path, { start, end: cutAt >= 0 ? Math.max(cutAt - 1, start) : end, highWaterMark: ctx.link.paced ? 64 * 1024 : 1 << 20 });
+  const pace = ctx.link.pace();
+  const stream = pace ? file.pipe(pace) : file;
   file.on('error', () => res.destroy());
   log(status, cutAt >= 0 ? `cut at byte ${cutAt}` : undefined);
   if (cutAt >= 0) {

@@ -7,20 +7,16 @@ export interface FaultOptions {
   expire?: number;
   losePartResponse?: number;
   layerLagMs?: number;
-  /** Bytes per second for each blob download (a slow link). */
-  bandwidth?: number;
   seed?: number;
 }
 
 export class Faults {
   private state: number;
   readonly layerLagMs: number;
-  readonly bandwidth: number;
 
   constructor(private readonly opts: FaultOptions = {}) {
     this.state = (opts.seed ?? Date.now()) >>> 0;
     this.layerLagMs = opts.layerLagMs ?? 0;
-    this.bandwidth = opts.bandwidth ?? 0;
   }
 
   /** mulberry32: small, fast, and the same sequence for the same seed. */
@@ -45,6 +41,6 @@ export class Faults {
 
   get active(): boolean {
     const o = this.opts;
-    return Boolean(o.throttle || o.serverError || o.cut || o.slowdown || o.expire || o.losePartResponse || o.layerLagMs || o.bandwidth);
+    return Boolean(o.throttle || o.serverError || o.cut || o.slowdown || o.expire || o.losePartResponse || o.layerLagMs);
   }
 }

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { startServer } from './server.js';
 import { MAX_PRESIGN_SECONDS } from './presign.js';
 import { EcrxError } from '../core/errors.js';
+import { QUOTA_SETS } from './token-bucket.js';
+import { formatRate } from '../core/rate.js';
+import type { LinkOptions } from './link.js';
 
 export interface ServeFlags {
   host: string;
@@ -24,7 +27,12 @@ export interface ServeFlags {
   faultExpire?: number;
   faultLosePartResponse?: number;
   faultLayerLag?: number;
+  /** The old name of --bandwidth-per-connection, kept working. */
   faultBandwidth?: number;
+  latency?: number;
+  bandwidthPerConnection?: number;
+  bandwidthTotal?: number;
+  quotas?: string;
   faultSeed?: number;
   log?: boolean;
   json?: boolean;
@@ -36,6 +44,38 @@ export function defaultDataDir(): string {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+/** The link model's options from the flags; --fault-bandwidth is --bandwidth-per-connection's older name. */
+function linkOptions(flags: ServeFlags): LinkOptions {
+  if (flags.faultBandwidth !== undefined && flags.bandwidthPerConnection !== undefined && flags.faultBandwidth !== flags.bandwidthPerConnection) {
+    throw new EcrxError('VALIDATION_ERROR', '--fault-bandwidth and --bandwidth-per-connection set the same rate to two values', {
+      hint: '--fault-bandwidth is the older name of --bandwidth-per-connection: give one of them.',
+    });
+  }
+  const quotas = flags.quotas === undefined || flags.quotas === 'off' ? undefined : QUOTA_SETS[flags.quotas];
+  if (flags.quotas !== undefined && flags.quotas !== 'off' && !quotas) {
+    throw new EcrxError('VALIDATION_ERROR', `--quotas must be one of ${[...Object.keys(QUOTA_SETS), 'off'].join(', ')}, got '${flags.quotas}'`, {
+      hint: '--quotas ecr applies ECR\'s default request rates per operation.',
+    });
+  }
+  return {
+    latencyMs: flags.latency,
+    bandwidthPerConnection: flags.bandwidthPerConnection ?? flags.faultBandwidth,
+    bandwidthTotal: flags.bandwidthTotal,
+    quotas,
+  };
+}
+
+/** The ready line's note of the link model, so a run under one says so; empty when it is off. */
+function linkSummary(link: LinkOptions): string {
+  const parts = [
+    link.latencyMs ? `latency ${link.latencyMs} ms` : '',
+    link.bandwidthPerConnection ? `${formatRate(link.bandwidthPerConnection)} per connection` : '',
+    link.bandwidthTotal ? `${formatRate(link.bandwidthTotal)} in total` : '',
+    link.quotas ? 'ECR quotas' : '',
+  ].filter(Boolean);
+  return parts.length ? `; link: ${parts.join(', ')}` : '';
+}
 
 export async function serve(flags: ServeFlags): Promise<void> {
   if (!/^\d{12}$/.test(flags.accountId)) {
@@ -49,6 +89,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   if (Boolean(flags.accessKeyId) !== Boolean(flags.secretAccessKey)) {
     throw new EcrxError('VALIDATION_ERROR', '--access-key-id and --secret-access-key go together', { hint: 'Give both to verify signatures, or neither to accept any key.' });
   }
+  const link = linkOptions(flags);
   const tempDir = flags.inMemory ? mkdtempSync(join(tmpdir(), 'ecrx-serve-')) : undefined;
   const dataDir = tempDir ?? flags.dataDir ?? defaultDataDir();
   const running = await startServer({
@@ -68,9 +109,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
       expire: flags.faultExpire,
       losePartResponse: flags.faultLosePartResponse,
       layerLagMs: flags.faultLayerLag,
-      bandwidth: flags.faultBandwidth,
       seed: flags.faultSeed,
     },
+    link,
     onRequest: flags.log
       ? (l) => process.stderr.write(`${new Date().toISOString()} ${l.operation} ${l.status}${l.errorType ? ` ${l.errorType}` : ''} ${l.ms}ms\n`)
       : undefined,
@@ -88,7 +129,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ success: true, data: { endpoint: running.endpoint } })}\n`);
   } else {
-    process.stdout.write(`ecrx serve: listening on ${running.endpoint} (data: ${tempDir ? 'in memory' : dataDir}; region ${flags.region}; registry ${flags.accountId})\n`);
+    process.stdout.write(`ecrx serve: listening on ${running.endpoint} (data: ${tempDir ? 'in memory' : dataDir}; region ${flags.region}; registry ${flags.accountId}${linkSummary(link)})\n`);
   }
 
   await new Promise<void>((resolve) => {

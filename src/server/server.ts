@@ -13,6 +13,7 @@ import { validateInput } from './validate.js';
 import { authenticate } from './auth.js';
 import { Store } from './store.js';
 import { Faults, type FaultOptions } from './faults.js';
+import { Link, type LinkOptions } from './link.js';
 import { DOWNLOAD_PREFIX, Presigner, sendS3Error, serveDownload } from './downloads.js';
 import { noSuchKey } from './s3-errors.js';
 import type { Context, Handler, ServerOptions } from './context.js';
@@ -52,6 +53,8 @@ export interface ServeOptions extends Partial<ServerOptions> {
   host?: string;
   port?: number;
   faults?: FaultOptions;
+  /** The link model: latency, download rates, request quotas. */
+  link?: LinkOptions;
   /** Called for every API call, for logging. */
   onRequest?: (line: { operation: string; status: number; errorType?: string; ms: number }) => void;
 }
@@ -78,6 +81,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     store,
     options,
     faults,
+    link: new Link(opts.link),
     baseUrl: () => currentBase,
     presign: (registryId, repositoryName, digest) => presigner.sign(currentBase, registryId, repositoryName, digest),
   };
@@ -86,7 +90,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith(DOWNLOAD_PREFIX)) {
       const started = Date.now();
-      serveDownload(ctx, presigner, req, res, url, (status, note) => opts.onRequest?.({ operation: `${req.method} blob`, status, errorType: note, ms: Date.now() - started }));
+      // The link's latency comes before the first byte of the answer, whatever the answer is.
+      void ctx.link.delay().then(() => {
+        if (res.destroyed || req.socket.destroyed) return; // the client left during the latency
+        serveDownload(ctx, presigner, req, res, url, (status, note) => opts.onRequest?.({ operation: `${req.method} blob`, status, errorType: note, ms: Date.now() - started }));
+      });
       return;
     }
     if (req.method === 'POST' && url.pathname === '/') {
@@ -179,6 +187,7 @@ async function handleApi(ctx: Context, req: IncomingMessage, res: ServerResponse
   const log = (status: number, errorType?: string) => onRequest?.({ operation, status, errorType, ms: Date.now() - started });
   try {
     const body = await readBody(req);
+    await ctx.link.delay();
     const target = String(req.headers['x-amz-target'] ?? '');
     if (!target.startsWith(`${targetPrefix}.`)) {
       throw new ApiError('UnknownOperationException', target ? `Unknown target '${target}': expected ${targetPrefix}.<Operation>` : 'Missing X-Amz-Target header');
@@ -194,6 +203,8 @@ async function handleApi(ctx: Context, req: IncomingMessage, res: ServerResponse
           : `Unknown operation ${operation}`,
       );
     }
+    // Over the operation's quota (--quotas): refused as ECR does, before the body is even looked at.
+    if (!ctx.link.allow(operation)) throw new ApiError('ThrottlingException', 'Rate exceeded');
     let parsed: unknown = operation === 'UploadLayerPart' ? parsePartBody(body) : undefined;
     try {
       parsed ??= body.length ? JSON.parse(body.toString('utf8')) : {};

@@ -12,6 +12,7 @@ import { blobLabel, type ImageSet, type ManifestBlob } from '../image/image-set.
 import type { Reporter } from '../ui/reporter.js';
 import { plural, shortDigest } from '../ui/format.js';
 import { checkManifestBytes } from '../oci/limits.js';
+import { AbortScope } from '../core/abort-scope.js';
 
 export interface SinkOptions {
   ecr: Ecr;
@@ -65,8 +66,8 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(o.concurrency);
   const once = new Map<string, Promise<boolean>>();
-  const ctrl = new AbortController();
-  o.signal?.addEventListener('abort', () => ctrl.abort(o.signal!.reason), { once: true });
+  // One signal per upload (see AbortScope): 16 at once on a shared one would trip MaxListenersExceededWarning.
+  const scope = new AbortScope(o.signal);
   let bytesUploaded = 0;
   let firstError: unknown;
 
@@ -74,18 +75,18 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
     let p = once.get(digest);
     if (!p) {
       p = limit(async () => {
-        if (ctrl.signal.aborted) return false;
+        if (scope.signal.aborted) return false;
         const info = { digest, size, label: blobLabel(set.images, digest) };
         reporter.blobStart(info);
         const path = await o.blobPath(digest);
         let acked = 0;
-        const outcome = await uploadBlob({
+        const outcome = await scope.run((signal) => uploadBlob({
           ecr,
           repository,
           digest,
           size,
           path,
-          signal: ctrl.signal,
+          signal,
           maxStalled: ecr.maxAttempts,
           onProgress: (bytes) => {
             bytesUploaded += bytes - acked;
@@ -93,7 +94,7 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
             reporter.blobProgress(digest, bytes);
           },
           onRetry: (reason) => reporter.retry(shortDigest(digest), reason),
-        });
+        }));
         reporter.blobDone(digest);
         return outcome === 'uploaded';
       });
@@ -103,23 +104,27 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   };
 
   const uploaded = new Map<string, boolean>();
-  await Promise.all(
-    set.blobs.map(async (b) => {
-      if (available.has(b.digest)) {
-        reporter.blobSkipped({ digest: b.digest, size: b.size, label: blobLabel(set.images, b.digest) }, 'exists');
-        uploaded.set(b.digest, false);
-        return;
-      }
-      try {
-        uploaded.set(b.digest, await sendBlob(b.digest, b.size));
-      } catch (err) {
-        if (firstError === undefined) {
-          firstError = err;
-          ctrl.abort(err);
+  try {
+    await Promise.all(
+      set.blobs.map(async (b) => {
+        if (available.has(b.digest)) {
+          reporter.blobSkipped({ digest: b.digest, size: b.size, label: blobLabel(set.images, b.digest) }, 'exists');
+          uploaded.set(b.digest, false);
+          return;
         }
-      }
-    }),
-  );
+        try {
+          uploaded.set(b.digest, await sendBlob(b.digest, b.size));
+        } catch (err) {
+          if (firstError === undefined) {
+            firstError = err;
+            scope.abort(err);
+          }
+        }
+      }),
+    );
+  } finally {
+    scope.dispose();
+  }
   if (firstError !== undefined) throw o.signal?.aborted ? o.signal.reason : firstError;
 
   let registryId: string | undefined;

@@ -11,6 +11,7 @@ import { blobLabel, type ImageEntry } from '../image/image-set.js';
 import type { Reporter } from '../ui/reporter.js';
 import { shortDigest } from '../ui/format.js';
 import { inaccessibleLayerError } from './archived.js';
+import { AbortScope } from '../core/abort-scope.js';
 
 export interface FetchResult {
   digest: string;
@@ -40,32 +41,33 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
   const limit = pLimit(o.concurrency);
   const results = new Map<string, FetchResult>();
   o.reporter.expect?.(o.blobs.map((d) => ({ digest: d.digest, size: d.size, label: blobLabel(o.images, d.digest) })), 'download');
-  // The first failure stops the other downloads instead of letting them run on behind an error.
-  const ctrl = new AbortController();
-  const onOuterAbort = () => ctrl.abort(o.signal?.reason);
-  o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  // The first failure stops the other downloads instead of letting them run on behind an error. Each download
+  // gets a signal of its own (see AbortScope), so 16 at once do not pile their listeners onto one signal.
+  const scope = new AbortScope(o.signal);
   let firstError: unknown;
-  const signal = ctrl.signal;
-  await Promise.all(
-    o.blobs.map((d) =>
-      limit(async () => {
-        if (signal.aborted) return;
-        try {
-          await fetchOne(d);
-        } catch (err) {
-          if (firstError === undefined) {
-            firstError = err;
-            ctrl.abort(err);
+  try {
+    await Promise.all(
+      o.blobs.map((d) =>
+        limit(async () => {
+          if (scope.signal.aborted) return;
+          try {
+            await scope.run((signal) => fetchOne(d, signal));
+          } catch (err) {
+            if (firstError === undefined) {
+              firstError = err;
+              scope.abort(err);
+            }
           }
-        }
-      }),
-    ),
-  );
-  o.signal?.removeEventListener('abort', onOuterAbort);
+        }),
+      ),
+    );
+  } finally {
+    scope.dispose();
+  }
   if (firstError !== undefined) throw firstError;
   return results;
 
-  async function fetchOne(d: Descriptor): Promise<void> {
+  async function fetchOne(d: Descriptor, signal: AbortSignal): Promise<void> {
     const info = { digest: d.digest, size: d.size, label: blobLabel(o.images, d.digest) };
     const onCorrupt = (digest: string, actual: string) => o.reporter.notice(`cache: ${digest} was corrupt (its content hashes to ${actual}): removed it, downloading it again`);
     const hit = o.verifyHits === false ? o.cache.has(d.digest, d.size) : await o.cache.hasVerified(d.digest, d.size, { signal, onCorrupt });

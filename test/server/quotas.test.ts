@@ -1,0 +1,66 @@
+/**
+ * `ecrx serve --quotas ecr`: ECR's default request rates as token buckets. The real client, which retries
+ * throttling, must still finish a pull and a push of many small blobs; a burst beyond a rate must be answered
+ * ThrottlingException exactly as ECR answers it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServe, type Serve } from '../helpers/serve.js';
+import { runCli, testEnv } from '../helpers/cli.js';
+import { sdk, createRepo, pushImage, makeImage } from '../helpers/ecr.js';
+import { rawCall } from '../helpers/raw-api.js';
+
+let serve: Serve;
+let work: string;
+const LAYERS = 150;
+const TAGS = Array.from({ length: 24 }, (_, i) => `t${i}`);
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'ecrx-quotas-'));
+  // Set up without quotas (the test's own SDK client does not retry), then serve the same data under them.
+  const setup = await startServe([], join(work, 'data'));
+  const ecr = sdk(setup.endpoint);
+  await createRepo(ecr, 'many');
+  await createRepo(ecr, 'copy');
+  await pushImage(ecr, 'many', makeImage(Array.from({ length: LAYERS }, (_, i) => 100 + i)), 'v1');
+  ecr.destroy();
+  await setup.stop();
+  serve = await startServe(['--quotas', 'ecr'], join(work, 'data'));
+});
+
+afterAll(async () => {
+  await serve?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const run = (args: string[]) => runCli(args, { env: testEnv(serve.endpoint), cwd: work });
+const throttled = (op: string) => serve.log().split('\n').filter((l) => l.includes(` ${op} 400 ThrottlingException `)).length;
+
+test('a pull and a push of many small blobs finish under ECR quotas, the push through ThrottlingException', async () => {
+  const pulled = await run(['pull', 'many:v1', '-o', 'layout', '--cache-dir', join(work, 'c1'), '-j', '16', '-q']);
+  expect(pulled).toExitWith(0);
+  // 25 tags put one after another go past PutImage's 10/s. (The 151 uploads at -j 16 stay under
+  // InitiateLayerUpload's 100/s on this machine, hence the direct burst in the next test.)
+  const tagArgs = TAGS.flatMap((t) => ['-t', t]);
+  const pushed = await run(['push', 'layout', 'copy:v1', ...tagArgs, '--cache-dir', join(work, 'c2'), '-j', '16', '-q']);
+  expect(pushed).toExitWith(0);
+  expect(throttled('PutImage')).toBeGreaterThan(0);
+  const listed = await run(['tags', 'copy', '--json']);
+  expect(listed).toExitWith(0);
+  expect(listed.stdout).toContain('"t23"');
+});
+
+test('a burst beyond InitiateLayerUpload\'s 100/s is answered ThrottlingException exactly as ECR does', async () => {
+  const answers = await Promise.all(Array.from({ length: 160 }, () => rawCall(serve.endpoint, 'InitiateLayerUpload', { repositoryName: 'copy' })));
+  const refused = answers.filter((a) => a.status !== 200);
+  expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(0);
+  expect(refused.length).toBeGreaterThan(0);
+  for (const a of refused) {
+    expect(a.status).toBe(400);
+    expect(a.body).toEqual({ __type: 'ThrottlingException', message: 'Rate exceeded' });
+  }
+  // Operations without a quota are never refused.
+  const listings = await Promise.all(Array.from({ length: 50 }, () => rawCall(serve.endpoint, 'DescribeRepositories', {})));
+  expect(listings.every((a) => a.status === 200)).toBe(true);
+});
