@@ -305,7 +305,9 @@ describe('the cache is not trusted either', () => {
     expect(res).toExitWith(0);
     // The cache holds the real blob again, and the second export is the same tree as the first.
     expect(createHash('sha256').update(readFileSync(blob)).digest('hex')).toBe(layer.digest.slice(7));
-    expect(snapshot(join(outs, 'tamper-second'))).toEqual(snapshot(join(outs, 'tamper-first')));
+    // (The root itself is made by the export, not by a layer: its time is the export's own.)
+    const tree = (dir: string) => Object.fromEntries(Object.entries(snapshot(dir)).filter(([path]) => path !== '.'));
+    expect(tree(join(outs, 'tamper-second'))).toEqual(tree(join(outs, 'tamper-first')));
     expect(readdirSync(outs).filter((n) => n.includes('ecrx-tmp'))).toEqual([]);
     rmSync(cache, { recursive: true, force: true });
     rmSync(join(outs, 'tamper-first'), { recursive: true, force: true });
