@@ -1,37 +1,18 @@
 /** The real AWS CLI drives every layer operation against `ecrx serve` and gets ECR's own error names. */
-import { spawn } from 'node:child_process';
+import { awsCli } from '../helpers/aws-cli.js';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServe, type Serve } from '../helpers/serve.js';
 import { describeWithTool } from '../helpers/tools.js';
 import { makeImage, sha256, randomData } from '../helpers/ecr.js';
-import { testEnv } from '../helpers/cli.js';
 
 const MiB = 1024 * 1024;
-
-interface AwsResult {
-  code: number | null;
-  json: any;
-  stderr: string;
-}
 
 let serve: Serve;
 let work: string;
 
-function aws(...args: string[]): Promise<AwsResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('aws', ['--endpoint-url', serve.endpoint, '--region', 'us-east-1', '--output', 'json', 'ecr', ...args], {
-      env: testEnv(undefined, { AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' }),
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, json: out.trim() ? JSON.parse(out) : undefined, stderr: err }));
-  });
-}
+const aws = (...args: string[]) => awsCli(serve.endpoint, ['ecr', ...args]);
 
 describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
   beforeAll(async () => {

@@ -6,6 +6,7 @@
  * below are what real clients send: docker and containerd's Accept header (which ECR's registry endpoint turns into
  * acceptedMediaTypes), and amazon-ecr-containerd-resolver's BatchGetImage.
  */
+import { errorOf } from '../helpers/error-of.js';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,14 +34,6 @@ let serve: Serve;
 let ecr: ECRClient;
 let work: string;
 
-async function errorOf(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 /** A Docker v2 schema 2 image whose config has a history with an empty layer, pushed under `tag`. */
 async function pushDockerImage(repositoryName: string, tag: string) {

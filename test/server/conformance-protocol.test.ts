@@ -5,6 +5,7 @@
  * blob is refused, and a request scoped to another region, signed without `host`, for another host, or from a
  * clock more than five minutes off is InvalidSignatureException.
  */
+import { errorOf } from '../helpers/error-of.js';
 import {
   ECRClient,
   CreateRepositoryCommand,
@@ -22,14 +23,6 @@ import { describeWithTool } from '../helpers/tools.js';
 let serve: Serve;
 let ecr: ECRClient;
 
-async function errorOf(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 /** An SDK client whose serialized UploadLayerPart body gets `blob` in place of the base64 it computed. */
 function clientSendingBlob(blob: string): ECRClient {

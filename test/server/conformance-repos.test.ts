@@ -3,6 +3,7 @@
  * names up to 256 characters are stored and deleted like any other, tags follow ECR's `[a-zA-Z0-9-_.]+` (1-300),
  * list operations page at the documented default of 100, and an index's size is its largest manifest's.
  */
+import { errorOf } from '../helpers/error-of.js';
 import { writeFileSync, mkdtempSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -31,14 +32,6 @@ let work: string;
 const NAME_204 = `${'abcdefg/'.repeat(25)}abcd`;
 const NAME_256 = 'a'.repeat(256);
 
-async function errorOf(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 beforeAll(async () => {
   serve = await startServe();

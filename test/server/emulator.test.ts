@@ -1,4 +1,5 @@
 /** `ecrx serve` driven through every operation and error by the AWS SDK v3, over real HTTP on loopback. */
+import { errorOf } from '../helpers/error-of.js';
 import {
   ECRClient,
   BatchCheckLayerAvailabilityCommand,
@@ -23,14 +24,6 @@ import { sdk, sha256, uploadBlob, makeImage, createRepo, pushImage, randomData }
 
 const MiB = 1024 * 1024;
 
-async function errorOf(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 let serve: Serve;
 let ecr: ECRClient;

@@ -4,7 +4,7 @@
  * describe-images: the installed awscli knows them all, or these calls would fail), with every raw answer checked
  * member by member against the model's output shapes and every error name against the operation's modelled errors.
  */
-import { spawn } from 'node:child_process';
+import { awsCli } from '../helpers/aws-cli.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,6 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { startServe, type Serve } from '../helpers/serve.js';
 import { describeWithTool } from '../helpers/tools.js';
 import { sdk, createRepo, pushBuilt, putManifest, uploadBlob } from '../helpers/ecr.js';
-import { testEnv } from '../helpers/cli.js';
 import { rawCall, outputProblems, modelErrors } from '../helpers/raw-api.js';
 import { buildImage, buildIndex, type BuiltImage } from '../../src/image/build.js';
 import { asSubject, notationSignature, spdxSbom, EMPTY_CONFIG, NOTATION_SIG_TYPE, SPDX_TYPE, keys, type Artifact } from '../helpers/artifacts.js';
@@ -24,25 +23,7 @@ let image: BuiltImage;
 const sigs: Artifact[] = [];
 let sbom: Artifact;
 
-interface AwsResult {
-  code: number | null;
-  json: any;
-  stderr: string;
-}
-
-function aws(...args: string[]): Promise<AwsResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('aws', ['--endpoint-url', serve.endpoint, '--region', 'us-east-1', '--output', 'json', 'ecr', ...args], {
-      env: testEnv(undefined, { AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' }),
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, json: out.trim() ? JSON.parse(out) : undefined, stderr: err }));
-  });
-}
+const aws = (...args: string[]) => awsCli(serve.endpoint, ['ecr', ...args]);
 
 /** The raw answer, checked against the model: conforming output on success, a modelled error name on failure. */
 async function raw(operation: string, input: object) {
