@@ -57,9 +57,13 @@ export class PhaseSpinner implements LiveDisplay {
     if (this.ora.isSpinning) this.ora.stop();
   }
 
-  /** The text cut so the whole line stays within the terminal, one column spare: it never wraps. */
+  /**
+   * The text cut so the whole line (frame, space, text) never wraps, with room to spare for the terminal's echo of
+   * Ctrl-C: "^C" lands after the line (ora leaves the cursor there), and if it wrapped, ora's clear on stop would
+   * erase only the row "C" wrapped onto and leave the spinner above it.
+   */
   private fit(): string {
-    return truncate(this.status, this.columns() - 3);
+    return truncate(this.status, this.columns() - 5);
   }
 
   private columns(): number {
