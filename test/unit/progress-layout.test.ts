@@ -60,3 +60,10 @@ test('a waiting, a cached and a finished blob say so; the total excludes what di
   m.done('sha256:b');
   expect(m.totals()).toMatchObject({ count: 2, finished: 2, bytesTotal: 2 * MiB, bytesDone: 2 * MiB, skipped: 1 });
 });
+
+test('times left are cli-progress\'s: zero-padded minutes and seconds, rounded to 5 seconds above 10', () => {
+  // 30 layers of 20 MiB, 15 MiB moved at 3 MiB/s: 585 MiB left is 195 seconds.
+  const lines = layoutProgress({ model: model(30), status: 'pull', width: 200, height: 40, glyphs: UNICODE_GLYPHS });
+  expect(lines[1]).toMatch(/^total 1\/31 +█[█░]* +15\.0\/600\.0 MiB +3\.0 MiB\/s +ETA 03m15s$/);
+  expect(lines.find((l) => l.includes('layer 1/30'))).toMatch(/10\.0\/20\.0 MiB +2\.0 MiB\/s +ETA 05s$/);
+});
