@@ -4,7 +4,8 @@
  * drawing the region again below it, so nothing is ever torn. The region is never wider than the terminal minus one
  * column (no line wraps) nor taller than it (nothing scrolls away undrawable), and it is redrawn when the terminal
  * is resized: lines drawn for a wider terminal are re-flowed by the terminal, so the erase counts the rows they take
- * at the new width.
+ * at the new width. Before any bar exists, the phase spinner (ora, see phase-spinner.ts) is the live display; both
+ * are tracked here, so that log lines, Ctrl-C and exit reach whichever is up.
  */
 import { displayWidth, truncate } from './format.js';
 
@@ -17,10 +18,35 @@ export interface Screen {
   rows: number;
 }
 
-/** Every region alive in this process, so that Ctrl-C and exit can take them all down at once. */
-const alive = new Set<LiveRegion>();
+/** A display redrawn at the bottom of a terminal: the bar region, or the phase spinner. */
+export interface LiveDisplay {
+  readonly stream: NodeJS.WriteStream;
+  /** Prints `text` above the display, which stays below it. */
+  log(text: string): void;
+  /** Erases the display for good and shows the cursor. */
+  stop(): void;
+}
+
+/** Every display alive in this process, so that Ctrl-C and exit can take them all down at once. */
+const alive = new Set<LiveDisplay>();
 let exitHook = false;
 let halted = false;
+
+/** Counts `live` as up; false once Ctrl-C has halted everything, when nothing may be drawn any more. */
+export function track(live: LiveDisplay): boolean {
+  if (halted) return false;
+  alive.add(live);
+  if (!exitHook) {
+    exitHook = true;
+    // However the process ends (a second Ctrl-C exits at once), the cursor comes back.
+    process.once('exit', () => haltLiveRegions());
+  }
+  return true;
+}
+
+export function untrack(live: LiveDisplay): void {
+  alive.delete(live);
+}
 
 /** Erases every region and shows the cursor again, for good: for Ctrl-C, before anything else is printed. */
 export function haltLiveRegions(): void {
@@ -36,7 +62,7 @@ export function writeLine(stream: NodeJS.WriteStream, text: string): void {
   stream.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-export class LiveRegion {
+export class LiveRegion implements LiveDisplay {
   private drawn: string[] = [];
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -67,13 +93,7 @@ export class LiveRegion {
   }
 
   start(): void {
-    if (this.timer || this.stopped || halted) return;
-    alive.add(this);
-    if (!exitHook) {
-      exitHook = true;
-      // However the process ends (a second Ctrl-C exits at once), the cursor comes back.
-      process.once('exit', () => haltLiveRegions());
-    }
+    if (this.timer || this.stopped || !track(this)) return;
     this.stream.on('resize', this.onResize);
     this.stream.write(HIDE_CURSOR);
     this.draw();
@@ -105,7 +125,7 @@ export class LiveRegion {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.stream.off('resize', this.onResize);
-    alive.delete(this);
+    untrack(this);
     this.stream.write(this.erase() + SHOW_CURSOR);
   }
 

@@ -1,14 +1,21 @@
 /**
- * The terminal picture of a transfer, as lines that fit a given width and height: a status line, a total bar,
+ * The terminal picture of a transfer, as lines that fit a given width and height: the status line, a total bar,
  * and one bar per blob; when the blobs outnumber the rows, the most active ones and a line for the rest.
- * Pure: the same model, size and clock give the same lines (unit-tested at 40 to 200 columns).
+ * This module decides what is shown and how wide each column is; cli-progress renders each bar line: its generic
+ * formatter fills the line's template, its bar formatter draws the bar's glyphs and its time formatter the ETA.
+ * Pure: the same model, size and status give the same lines (unit-tested at 40 to 200 columns).
  */
+import cliProgress, { type Options, type Params } from 'cli-progress';
 import type { BlobRow, ProgressModel, Totals } from './progress-model.js';
-import { displayWidth, formatBytes, formatEta, formatRate, padEnd, plural, truncate } from './format.js';
+import { displayWidth, formatBytes, formatRate, padEnd, plural, truncate } from './format.js';
+
+const { Format } = cliProgress;
 
 export interface Glyphs {
+  /** The bar's done and to-do cells (cli-progress's complete and incomplete characters). */
   full: string;
   empty: string;
+  /** The spinner's frames (ora's spinner). */
   frames: string[];
 }
 
@@ -17,13 +24,12 @@ export const ASCII_GLYPHS: Glyphs = { full: '#', empty: '.', frames: ['|', '/', 
 
 export interface LayoutInput {
   model: ProgressModel;
-  /** The status line's text, e.g. "pull: resolving demo/app:1.0". */
+  /** The status line as the spinner draws it, e.g. "⠋ pull: resolving demo/app:1.0". */
   status: string;
   /** Terminal columns; every line is at most width - 1 wide, so none ever wraps. */
   width: number;
   /** Lines the picture may take. */
   height: number;
-  frame: number;
   glyphs: Glyphs;
 }
 
@@ -32,7 +38,32 @@ interface Cells {
   fraction: number;
   amount: string;
   tail1: string;
-  tail2: string;
+  /** Seconds left, when worth showing. */
+  eta?: number;
+}
+
+/** cli-progress's ETA: whole seconds, rounded to 5 above 10s, zero-padded (`ETA 05s`, `ETA 02m10s`, `ETA 01h05m`). */
+const TIME_OPTIONS = { autopadding: true, autopaddingChar: '0' } as Options;
+const etaText = (seconds: number) => `ETA ${Format.TimeFormat(Math.round(seconds), TIME_OPTIONS, 5)}`;
+const tail2 = (c: Cells) => (c.eta === undefined ? '' : etaText(c.eta));
+
+/**
+ * One bar line, rendered by cli-progress's formatter from `template`: `{bar}` by its bar formatter at `barW` cells,
+ * `{eta_formatted}` by its time formatter; our cells (already padded to their columns) are its payload.
+ */
+function renderBar(template: string, c: Cells, barW: number, glyphs: Glyphs, payload: Record<string, string>): string {
+  const options = {
+    ...TIME_OPTIONS,
+    format: template,
+    barsize: barW,
+    barCompleteString: glyphs.full.repeat(barW),
+    barIncompleteString: glyphs.empty.repeat(barW),
+    barGlue: '',
+    align: 'left',
+  } as Options;
+  const progress = Math.min(Math.max(c.fraction, 0), 1);
+  const params = { progress, eta: Math.round(c.eta ?? 0), startTime: 0, stopTime: 0, total: 1, value: progress, maxWidth: 0 } as Params;
+  return Format.Formatter(options, params, payload);
 }
 
 const MAX_BAR = 40;
@@ -41,8 +72,7 @@ export function layoutProgress(input: LayoutInput): string[] {
   const { model, glyphs } = input;
   const width = Math.max(input.width - 1, 10);
   const height = Math.max(input.height, 1);
-  const spinner = glyphs.frames[input.frame % glyphs.frames.length];
-  const lines = [truncate(`${spinner} ${input.status}`, width)];
+  const lines = [truncate(input.status, width)];
   if (!model.hasRows || height < 2) return lines;
 
   const totals = model.totals();
@@ -60,21 +90,20 @@ export function layoutProgress(input: LayoutInput): string[] {
   const [first, ...rest] = fitColumns(cells, width, glyphs);
   // The total line always shows bytes, throughput and time left: if the aligned columns dropped them, it is laid
   // out on its own, with a bar only if there is room for one.
-  lines.push(first.includes(total.tail1) && first.includes(total.tail2) ? first : compactTotal(total, width, glyphs), ...rest);
+  lines.push(first.includes(total.tail1) && first.includes(tail2(total)) ? first : compactTotal(total, width, glyphs), ...rest);
   if (more) lines.push(truncate(more, width));
   return lines;
 }
 
 function compactTotal(c: Cells, width: number, glyphs: Glyphs): string {
-  const text = [c.amount, c.tail1, c.tail2].filter(Boolean).join(' ');
+  const text = [c.amount, c.tail1, tail2(c)].filter(Boolean).join(' ');
   const barW = Math.min(MAX_BAR, width - displayWidth(c.label) - displayWidth(text) - 2);
   if (barW < 6) {
     // Too narrow for a bar: drop it, then the word "total", before cutting anything off the numbers.
     const full = `${c.label} ${text}`;
     return truncate(displayWidth(full) <= width ? full : `${c.label.replace(/^total /, '')} ${text}`, width);
   }
-  const filled = Math.round(Math.min(Math.max(c.fraction, 0), 1) * barW);
-  return `${c.label} ${glyphs.full.repeat(filled)}${glyphs.empty.repeat(barW - filled)} ${text}`;
+  return renderBar('{label} {bar} {text}', c, barW, glyphs, { label: c.label, text });
 }
 
 function totalCells(model: ProgressModel, t: Totals): Cells {
@@ -85,7 +114,7 @@ function totalCells(model: ProgressModel, t: Totals): Cells {
     amount: pair(t.bytesDone, t.bytesTotal),
     tail1: moving ? formatRate(t.rate) : 'done',
     // No time left until 1% has moved: the first chunk's pace says little about the rest.
-    tail2: moving && Number.isFinite(t.eta) && t.bytesDone >= t.bytesTotal / 100 ? `ETA ${formatEta(t.eta)}` : '',
+    eta: moving && Number.isFinite(t.eta) && t.bytesDone >= t.bytesTotal / 100 ? t.eta : undefined,
   };
 }
 
@@ -95,15 +124,15 @@ function rowCells(model: ProgressModel, r: BlobRow, withId: boolean): Cells {
   switch (r.state) {
     case 'active': {
       const rate = model.rateOf(r);
-      if (rate === 0) return { label, fraction, amount: pair(r.bytes, r.size), tail1: model.now() - r.activeAt > 2000 ? 'stalled' : 'starting', tail2: '' };
-      return { label, fraction, amount: pair(r.bytes, r.size), tail1: formatRate(rate), tail2: `ETA ${formatEta((r.size - r.bytes) / rate)}` };
+      if (rate === 0) return { label, fraction, amount: pair(r.bytes, r.size), tail1: model.now() - r.activeAt > 2000 ? 'stalled' : 'starting' };
+      return { label, fraction, amount: pair(r.bytes, r.size), tail1: formatRate(rate), eta: (r.size - r.bytes) / rate };
     }
     case 'retrying':
-      return { label, fraction, amount: pair(r.bytes, r.size), tail1: 'retrying', tail2: '' };
+      return { label, fraction, amount: pair(r.bytes, r.size), tail1: 'retrying' };
     case 'waiting':
-      return { label, fraction: 0, amount: formatBytes(r.size), tail1: 'waiting', tail2: '' };
+      return { label, fraction: 0, amount: formatBytes(r.size), tail1: 'waiting' };
     default:
-      return { label, fraction: 1, amount: formatBytes(r.size), tail1: r.state, tail2: '' };
+      return { label, fraction: 1, amount: formatBytes(r.size), tail1: r.state };
   }
 }
 
@@ -125,7 +154,7 @@ function fitColumns(cells: Cells[], width: number, glyphs: Glyphs): string[] {
   let labelW = w((c) => c.label);
   const amountW = w((c) => c.amount);
   const t1W = w((c) => c.tail1);
-  const t2W = w((c) => c.tail2);
+  const t2W = w(tail2);
   const gap = width >= 70 ? 2 : 1;
   const plans: [boolean, boolean][] = [[true, true], [true, false], [false, false]];
   let plan = plans[plans.length - 1];
@@ -143,12 +172,13 @@ function fitColumns(cells: Cells[], width: number, glyphs: Glyphs): string[] {
     barW = Math.max(6, Math.min(MAX_BAR, width - (1 + gap + amountW) - 8));
     labelW = Math.max(4, width - barW - 1 - gap - amountW);
   }
+  const sep = ' '.repeat(gap);
   return cells.map((c) => {
-    const filled = Math.round(Math.min(Math.max(c.fraction, 0), 1) * barW);
-    let line = `${padEnd(truncate(c.label, labelW), labelW)} ${glyphs.full.repeat(filled)}${glyphs.empty.repeat(barW - filled)}${' '.repeat(gap)}${padEnd(c.amount, amountW)}`;
-    if (plan[0] && c.tail1) line += `${' '.repeat(gap)}${padEnd(c.tail1, t1W)}`;
-    if (plan[1] && c.tail2) line += `${' '.repeat(gap)}${c.tail2}`;
-    return truncate(line.replace(/ +$/, ''), width);
+    let template = `{label} {bar}${sep}{amount}`;
+    if (plan[0] && c.tail1) template += `${sep}{status}`;
+    if (plan[1] && c.eta !== undefined) template += `${sep}ETA {eta_formatted}`;
+    const payload = { label: padEnd(truncate(c.label, labelW), labelW), amount: padEnd(c.amount, amountW), status: padEnd(c.tail1, t1W) };
+    return truncate(renderBar(template, c, barW, glyphs, payload).replace(/ +$/, ''), width);
   });
 }
 

@@ -1,10 +1,12 @@
 /**
- * The terminal view: a spinner line with the current phase, then a total bar and one bar per blob, redrawn in
- * place by a LiveRegion. Retries and notices are printed above the bars. It never touches stdin, so Ctrl-C stays
- * a signal (a spinner library that puts the terminal in raw mode turns it into a keystroke nobody reads).
+ * The terminal view. Until a transfer knows its blobs, one line: the phase, on ora's spinner (PhaseSpinner). Once
+ * it does, the spinner hands over to a LiveRegion that redraws the spinner line (ora's frame), a total bar and one
+ * bar per blob (lines rendered by cli-progress, laid out by progress-layout.ts). Retries and notices are printed
+ * above whichever is up. Nothing here touches stdin, so Ctrl-C stays a signal.
  */
 import { redact } from '../core/redact.js';
 import { LiveRegion } from './live-region.js';
+import { PhaseSpinner } from './phase-spinner.js';
 import { ASCII_GLYPHS, UNICODE_GLYPHS, layoutProgress, type Glyphs } from './progress-layout.js';
 import { ProgressModel } from './progress-model.js';
 import { firstTime, type BlobInfo, type Reporter } from './reporter.js';
@@ -18,20 +20,28 @@ export function unicodeTerminal(env: NodeJS.ProcessEnv = process.env): boolean {
   return /utf-?8/i.test(locale) && env.TERM !== 'linux';
 }
 
-const FRAME_MS = 80;
-
 export class TtyReporter implements Reporter {
   private readonly model = new ProgressModel();
   private region?: LiveRegion;
-  private status = '';
   private readonly glyphs: Glyphs = unicodeTerminal() ? UNICODE_GLYPHS : ASCII_GLYPHS;
+  private readonly spinner: PhaseSpinner;
 
-  constructor(private readonly prefix: string, private readonly stream: NodeJS.WriteStream = process.stderr) {}
+  constructor(private readonly prefix: string, private readonly stream: NodeJS.WriteStream = process.stderr) {
+    this.spinner = new PhaseSpinner(stream, this.glyphs.frames);
+  }
 
+  /** The phase alone on ora's spinner until there are blobs; then the bar region, which ora's line heads. */
   private show(): void {
     if (this.region) return;
-    this.region = new LiveRegion(this.stream, (screen) =>
-      layoutProgress({ model: this.model, status: this.status, width: screen.columns, height: Math.max(screen.rows - 2, 1), frame: Math.floor(Date.now() / FRAME_MS), glyphs: this.glyphs }),
+    if (!this.model.hasRows) {
+      this.spinner.start();
+      return;
+    }
+    this.spinner.stop();
+    this.region = new LiveRegion(
+      this.stream,
+      (screen) => layoutProgress({ model: this.model, status: this.spinner.line(), width: screen.columns, height: Math.max(screen.rows - 2, 1), glyphs: this.glyphs }),
+      this.spinner.interval,
     );
     this.region.start();
   }
@@ -45,11 +55,12 @@ export class TtyReporter implements Reporter {
     const columns = this.region?.screen.columns ?? this.stream.columns ?? 80;
     const line = wrapWords(this.clean(`${this.prefix}: ${text}`), columns - 1, '  ');
     if (this.region) this.region.log(line);
+    else if (this.spinner.spinning) this.spinner.log(line);
     else this.stream.write(`${line}\n`);
   }
 
   phase(text: string): void {
-    this.status = this.clean(`${this.prefix}: ${text}`);
+    this.spinner.text = this.clean(`${this.prefix}: ${text}`);
     this.show();
     this.region?.draw();
   }
@@ -79,6 +90,7 @@ export class TtyReporter implements Reporter {
     if (firstTime(text)) this.log(text);
   }
   stop(): void {
+    this.spinner.stop();
     this.region?.stop();
     this.region = undefined;
   }

@@ -79,10 +79,14 @@ export class Pane {
     }
   }
 
-  /** The exit status printed by ecrx(), once the command has finished. */
+  /**
+   * The exit status printed by ecrx(), once the command has finished. A Ctrl-C typed after ecrx printed its last
+   * line is echoed by the terminal as "^C" where the shell then prints EXIT=n.
+   */
   async exitCode(timeoutMs = 60_000, onScreen?: (screen: string[]) => void): Promise<number> {
-    const s = await this.waitFor('the command to finish', (l) => l.some((x) => /^EXIT=\d+$/.test(x)), timeoutMs, onScreen);
-    return Number(s.find((x) => /^EXIT=\d+$/.test(x))!.slice(5));
+    const done = /^(?:\^C)*EXIT=(\d+)$/;
+    const s = await this.waitFor('the command to finish', (l) => l.some((x) => done.test(x)), timeoutMs, onScreen);
+    return Number(done.exec(s.find((x) => done.test(x))!)![1]);
   }
 
   close(): void {

@@ -71,6 +71,31 @@ test('Ctrl-C during the spinner (a pull and a push stuck retrying a throttled AP
   }
 });
 
+test('the spinner, drawn at 200 columns and narrowed to 40, is redrawn whole with nothing of its wider self left', async () => {
+  const pane = Pane.open({ cols: 200, rows: 24, env: { ...testEnv(throttled.endpoint), TERM: 'xterm-256color' }, cwd: work });
+  try {
+    // A 120-character tag: the spinner line is about 150 columns, and the terminal re-flows it onto 4 rows at 40.
+    const tag = 'a'.repeat(120);
+    pane.ecrx(`pull int/app:${tag} -o int-narrow --cache-dir int-narrow-cache`);
+    await pane.waitFor('the wide spinner', (s) => s.some((r) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] pull: resolving int\/app:a{100,}/.test(r)));
+    pane.resize(40);
+    const spinnerRows = (s: string[]) => s.filter((r) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] pull: resolving int\/app:a+…$/.test(r));
+    // Redrawn cut to the new width: one spinner row, and no row of the old line's re-flowed tail.
+    const screen = await pane.waitFor('the spinner redrawn at 40 columns', (s) => spinnerRows(s).length === 1 && !s.some((r) => /^a{10,}/.test(r)), 15_000);
+    expect(screen.every((r) => [...r].length <= 40)).toBe(true);
+    // Ctrl-C echoes "^C" after the spinner line: there must be room for it, or the spinner would stay on screen.
+    pane.key('C-c');
+    expect(await pane.exitCode(20_000)).toBe(130);
+    const last = pane.screen();
+    expect(leftovers(last)).toEqual([]);
+    expect(last.join(' ').replace(/\s+/g, ' ')).toContain('ecrx: error INTERRUPTED: Interrupted by Ctrl-C');
+    expect(pane.cursorVisible()).toBe(true);
+    expectNothingHalfWritten('int-narrow-cache', 'int-narrow');
+  } finally {
+    pane.close();
+  }
+});
+
 test('Ctrl-C during the bars stops the downloads at once: exit 130, no bar left, no temporary file', async () => {
   const pane = open(slow.endpoint);
   try {
