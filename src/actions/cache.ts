@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { EcrxError } from '../core/errors.js';
 import { printSuccess, type OutputMode } from '../cli/output.js';
 import { BlobCache, defaultCacheDir, type CacheJunk } from '../cache/blob-cache.js';
-import { formatBytes } from '../ui/format.js';
+import { formatBytes, plural } from '../ui/format.js';
 
 export interface CacheFlags extends OutputMode {
   cacheDir?: string;
@@ -53,7 +53,7 @@ export async function cacheLs(flags: CacheFlags): Promise<void> {
   const total = blobs.reduce((n, b) => n + b.size, 0);
   const data = { cacheDir: cache.root, exists, count: blobs.length, totalBytes: total, blobs: blobs.map((b) => ({ digest: b.digest, size: b.size, lastUsed: new Date(Math.max(b.atimeMs, b.mtimeMs)).toISOString() })), junk };
   printSuccess(flags, data, () =>
-    exists ? [...blobs.map((b) => `${b.digest}  ${formatBytes(b.size).padStart(10)}`), `${blobs.length} blobs, ${formatBytes(total)} in ${cache.root}${junkLine(junk)}`].join('\n') : absent(cache.root),
+    exists ? [...blobs.map((b) => `${b.digest}  ${formatBytes(b.size).padStart(10)}`), `${plural(blobs.length, 'blob')}, ${formatBytes(total)} in ${cache.root}${junkLine(junk)}`].join('\n') : absent(cache.root),
   );
 }
 
@@ -81,7 +81,7 @@ export async function cachePrune(flags: CacheFlags): Promise<void> {
   for (const j of junk) await cache.removeJunk(j.name);
   const freed = removed.reduce((n, b) => n + b.size, 0);
   printSuccess(flags, { cacheDir: cache.root, removed, freedBytes: freed, remainingBytes: total, junkRemoved: junk }, () =>
-    cache.exists() ? `Removed ${removed.length} blobs (${formatBytes(freed)}); ${formatBytes(total)} left in ${cache.root}${junk.length ? `; removed ${junk.length} entries that were not blobs` : ''}` : absent(cache.root),
+    cache.exists() ? `Removed ${plural(removed.length, 'blob')} (${formatBytes(freed)}); ${formatBytes(total)} left in ${cache.root}${junk.length ? `; removed ${plural(junk.length, 'entry', 'entries')} that were not blobs` : ''}` : absent(cache.root),
   );
 }
 
@@ -110,6 +110,6 @@ export async function cacheVerify(flags: CacheFlags): Promise<void> {
   }
   const data = { cacheDir: cache.root, checked: blobs.length, removed: bad, junkRemoved: junk };
   printSuccess(flags, data, () =>
-    cache.exists() || blobs.length ? `Checked ${blobs.length} blobs in ${cache.root}: ${bad.length ? `${bad.length} bad, removed` : 'all good'}${junk.length ? `; removed ${junk.length} entries that were not blobs` : ''}` : absent(cache.root),
+    cache.exists() || blobs.length ? `Checked ${plural(blobs.length, 'blob')} in ${cache.root}: ${bad.length ? `${bad.length} bad, removed` : 'all good'}${junk.length ? `; removed ${plural(junk.length, 'entry', 'entries')} that were not blobs` : ''}` : absent(cache.root),
   );
 }
