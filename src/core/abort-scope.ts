@@ -8,6 +8,7 @@ export class AbortScope {
   private readonly ctrl = new AbortController();
   private readonly children = new Set<AbortController>();
   private readonly onOuterAbort = () => this.abort(this.outer?.reason);
+  private failure?: { error: unknown };
 
   constructor(private readonly outer?: AbortSignal) {
     if (outer?.aborted) this.ctrl.abort(outer.reason);
@@ -24,6 +25,18 @@ export class AbortScope {
     this.ctrl.abort(reason);
     for (const child of this.children) child.abort(reason);
     this.children.clear();
+  }
+
+  /** Records the first task failure and stops the rest with it; later failures are what the first one caused. */
+  fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = { error };
+    this.abort(error);
+  }
+
+  /** After every task has ended: throws the first failure, or the outer reason when the outer signal stopped them. */
+  throwIfFailed(): void {
+    if (this.failure) throw this.outer?.aborted ? this.outer.reason : this.failure.error;
   }
 
   /** Runs one task with a signal of its own, aborted with the scope, forgotten when the task ends. */

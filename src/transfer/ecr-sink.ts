@@ -69,7 +69,6 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   // One signal per upload (see AbortScope): 16 at once on a shared one would trip MaxListenersExceededWarning.
   const scope = new AbortScope(o.signal);
   let bytesUploaded = 0;
-  let firstError: unknown;
 
   const sendBlob = (digest: string, size: number): Promise<boolean> => {
     let p = once.get(digest);
@@ -115,17 +114,14 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
         try {
           uploaded.set(b.digest, await sendBlob(b.digest, b.size));
         } catch (err) {
-          if (firstError === undefined) {
-            firstError = err;
-            scope.abort(err);
-          }
+          scope.fail(err);
         }
       }),
     );
   } finally {
     scope.dispose();
   }
-  if (firstError !== undefined) throw o.signal?.aborted ? o.signal.reason : firstError;
+  scope.throwIfFailed();
 
   let registryId: string | undefined;
   const anyUploaded = [...uploaded.values()].some(Boolean);

@@ -44,7 +44,6 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
   // The first failure stops the other downloads instead of letting them run on behind an error. Each download
   // gets a signal of its own (see AbortScope), so 16 at once do not pile their listeners onto one signal.
   const scope = new AbortScope(o.signal);
-  let firstError: unknown;
   try {
     await Promise.all(
       o.blobs.map((d) =>
@@ -53,10 +52,7 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
           try {
             await scope.run((signal) => fetchOne(d, signal));
           } catch (err) {
-            if (firstError === undefined) {
-              firstError = err;
-              scope.abort(err);
-            }
+            scope.fail(err);
           }
         }),
       ),
@@ -64,7 +60,7 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
   } finally {
     scope.dispose();
   }
-  if (firstError !== undefined) throw firstError;
+  scope.throwIfFailed();
   return results;
 
   async function fetchOne(d: Descriptor, signal: AbortSignal): Promise<void> {

@@ -41,3 +41,33 @@ test('abort() stops the running tasks without touching the outer signal', async 
   expect(running.aborted).toBe(false); // a finished task is forgotten, not aborted
   expect(outer.signal.aborted).toBe(false);
 });
+
+describe('the first failure', () => {
+  test('stops the other tasks with it and is the one thrown, however many follow', async () => {
+    const scope = new AbortScope();
+    const first = new Error('first');
+    let seen: unknown;
+    const other = scope.run((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject((seen = signal.reason)))));
+    scope.fail(first);
+    await expect(other).rejects.toBe(first);
+    scope.fail(new Error('caused by the first'));
+    expect(seen).toBe(first);
+    expect(() => scope.throwIfFailed()).toThrow(first);
+    scope.dispose();
+  });
+
+  test('an outer abort wins over the failures it caused; no failure, nothing thrown', () => {
+    const outer = new AbortController();
+    const scope = new AbortScope(outer.signal);
+    expect(() => scope.throwIfFailed()).not.toThrow();
+    outer.abort('interrupted');
+    scope.fail(new Error('aborted request'));
+    expect(() => scope.throwIfFailed()).toThrow();
+    try {
+      scope.throwIfFailed();
+    } catch (err) {
+      expect(err).toBe('interrupted');
+    }
+    scope.dispose();
+  });
+});
