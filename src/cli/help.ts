@@ -5,7 +5,7 @@
  * is continued with `\` so it can still be pasted.
  */
 import type { Command, Help } from 'commander';
-import { displayWidth, wrapWords } from '../ui/format.js';
+import { displayWidth, wrapWords } from '../report/format.js';
 
 /** Help width: the terminal's, or 80 when help goes to a pipe or a file. */
 export const helpWidth = () => (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 80);

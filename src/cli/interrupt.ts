@@ -3,7 +3,7 @@
  * are removed by the code that made them), and the command exits 130; a second one exits at once.
  */
 import { EcrxError } from '../core/errors.js';
-import { haltLiveRegions, writeLine } from '../ui/live-region.js';
+import { haltLiveRegions, writeLine } from '../report/live-region.js';
 
 export interface InterruptOptions {
   /** What running the command again will reuse, for the hint: "blobs already downloaded are reused." */

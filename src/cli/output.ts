@@ -5,9 +5,9 @@
  */
 import { EcrxError, toEcrxError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
-import { sanitize, toJsonLine } from '../ui/sanitize.js';
-import { wrapWords } from '../ui/format.js';
-import { writeLine } from '../ui/live-region.js';
+import { sanitize, toJsonLine } from '../report/sanitize.js';
+import { wrapWords } from '../report/format.js';
+import { writeLine } from '../report/live-region.js';
 
 export interface OutputMode {
   json?: boolean;

@@ -11,7 +11,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { EcrxError } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import type { BlobCache } from '../cache/blob-cache.js';
+import type { BlobCache } from '../store/blob-cache.js';
 import { httpGet, readSmallBody, safeUrl, stallOf } from '../net/http.js';
 import { isNetworkError } from './errors.js';
 import { writeAll } from '../core/write-all.js';

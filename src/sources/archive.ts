@@ -10,7 +10,7 @@ import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EcrxError } from '../core/errors.js';
-import type { BlobCache } from '../cache/blob-cache.js';
+import type { BlobCache } from '../store/blob-cache.js';
 import { HashingStream } from '../core/digest.js';
 import { checkDocumentSize, MAX_METADATA_BYTES } from '../oci/limits.js';
 

@@ -7,11 +7,11 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, createGunzip } from 'node:zlib';
 import { EcrxError } from '../core/errors.js';
-import type { BlobCache } from '../cache/blob-cache.js';
+import type { BlobCache } from '../store/blob-cache.js';
 import { HashingStream } from '../core/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import { sha256Digest, type ImageManifest } from '../oci/manifest.js';
-import type { ImageSet } from '../image/image-set.js';
+import type { ImageSet } from '../oci/image-set.js';
 import { claimArchiveFile, type IngestedArchive } from './archive.js';
 import { checkDocumentSize, MAX_CONFIG_BYTES } from '../oci/limits.js';
 

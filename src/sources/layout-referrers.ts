@@ -7,7 +7,7 @@
  */
 import { EcrxError } from '../core/errors.js';
 import type { Descriptor } from '../oci/manifest.js';
-import type { ImageSet } from '../image/image-set.js';
+import type { ImageSet } from '../oci/image-set.js';
 import { COSIGN_ATTS, COSIGN_KIND, COSIGN_SIGS } from '../oci/referrer-descriptor.js';
 import { parseLayoutIndex, readLayoutImage, type BlobReader } from './oci-layout.js';
 

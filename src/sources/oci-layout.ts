@@ -6,7 +6,7 @@
 import { EcrxError } from '../core/errors.js';
 import { parseManifest, sha256Digest, type Descriptor } from '../oci/manifest.js';
 import { choosePlatform, formatPlatform, parsePlatform, platformOfConfig, requirePlatform } from '../oci/platform.js';
-import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../image/image-set.js';
+import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../oci/image-set.js';
 import { checkDocumentSize, checkManifestBytes, checkManifestSize, MAX_CONFIG_BYTES } from '../oci/limits.js';
 import { isReferrerDescriptor } from '../oci/referrer-descriptor.js';
 

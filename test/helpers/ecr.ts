@@ -61,7 +61,7 @@ export async function pushImage(ecr: ECRClient, repositoryName: string, img: Tes
 export const randomData = (n: number) => randomBytes(n);
 
 /** Uploads a built image (real tar layers) and puts its manifest, optionally tagged. */
-export async function pushBuilt(ecr: ECRClient, repositoryName: string, img: import('../../src/image/build.js').BuiltImage, imageTag?: string): Promise<void> {
+export async function pushBuilt(ecr: ECRClient, repositoryName: string, img: import('../../src/oci/build.js').BuiltImage, imageTag?: string): Promise<void> {
   for (const blob of [img.config, ...img.layers]) {
     try {
       await uploadBlob(ecr, repositoryName, blob.bytes);

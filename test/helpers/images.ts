@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { readdirSync, statSync, readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { type BuiltImage, tarOf } from '../../src/image/build.js';
+import { type BuiltImage, tarOf } from '../../src/oci/build.js';
 
 /** Tars a directory (files only, sorted), the way `tar -C dir -cf out .` would. */
 export async function tarDirectory(dir: string, out: string): Promise<void> {

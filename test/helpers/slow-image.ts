@@ -1,7 +1,7 @@
 /** An image big enough to watch move: layers of random bytes pushed to a serve, for the terminal tests. */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { buildImage, writeLayout } from '../../src/image/build.js';
+import { buildImage, writeLayout } from '../../src/oci/build.js';
 import { runCli, testEnv } from './cli.js';
 import { createRepo, sdk } from './ecr.js';
 

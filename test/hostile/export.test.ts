@@ -15,7 +15,7 @@ import { startServe, type Serve } from '../helpers/serve.js';
 import { runCli, testEnv, type CliResult } from '../helpers/cli.js';
 import { sdk, createRepo, pushBuilt } from '../helpers/ecr.js';
 import { readTar } from '../helpers/files.js';
-import type { BuiltImage } from '../../src/image/build.js';
+import type { BuiltImage } from '../../src/oci/build.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { sha256Digest } from '../../src/oci/manifest.js';
 

@@ -27,7 +27,7 @@ import { BIN, runCli, testEnv, type CliResult } from '../helpers/cli.js';
 import { sdk, createRepo, pushBuilt } from '../helpers/ecr.js';
 import { readTar, sha256File } from '../helpers/files.js';
 import { tarDirectory } from '../helpers/images.js';
-import { buildImage, type BuiltImage } from '../../src/image/build.js';
+import { buildImage, type BuiltImage } from '../../src/oci/build.js';
 
 let serve: Serve;
 /** A second `ecrx serve` with the same image that only refused runs talk to: any request at all shows in its log. */

@@ -10,7 +10,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { startServe, type Serve } from '../helpers/serve.js';
 import { runCli, testEnv } from '../helpers/cli.js';
 import { sdk, createRepo, pushBuilt } from '../helpers/ecr.js';
-import { buildImage, writeLayout, type BuiltImage } from '../../src/image/build.js';
+import { buildImage, writeLayout, type BuiltImage } from '../../src/oci/build.js';
 import { classicDockerArchive } from '../helpers/images.js';
 
 let serve: Serve;

@@ -17,7 +17,7 @@ import { BIN, runCli, testEnv, type CliResult } from '../helpers/cli.js';
 import { sdk, createRepo } from '../helpers/ecr.js';
 import { listFiles } from '../helpers/files.js';
 import { hostileImage, startHostileEcr, type HostileEcr, type HostileImage } from '../helpers/hostile-ecr.js';
-import { tarOf } from '../../src/image/build.js';
+import { tarOf } from '../../src/oci/build.js';
 import { unreachable } from '../../src/ecr/errors.js';
 
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { runCli, testEnv } from '../helpers/cli.js';
 import { startServe, type Serve } from '../helpers/serve.js';
 import { createRepo, putManifest, pushBuilt, sdk } from '../helpers/ecr.js';
-import { buildImage, buildIndex } from '../../src/image/build.js';
+import { buildImage, buildIndex } from '../../src/oci/build.js';
 
 /** Retitles the window, clears the screen, and writes a fake success line over the real one. */
 const EVIL = '\u001b]0;pwned\u0007\u001b[2J\u001b[1A\u001b[2KPulled ok\u009b31m\u202eevil';

@@ -13,7 +13,7 @@ import { startServe, type Serve } from '../helpers/serve.js';
 import { BIN, runCli, testEnv } from '../helpers/cli.js';
 import { sdk, createRepo, pushBuilt } from '../helpers/ecr.js';
 import { sha256File } from '../helpers/files.js';
-import { buildImage, writeLayout, type BuiltImage } from '../../src/image/build.js';
+import { buildImage, writeLayout, type BuiltImage } from '../../src/oci/build.js';
 
 let serve: Serve;
 let work: string;

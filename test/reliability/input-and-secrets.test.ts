@@ -12,7 +12,7 @@ import { startServe, type Serve } from '../helpers/serve.js';
 import { BIN, runCli, testEnv, type CliResult } from '../helpers/cli.js';
 import { sdk, createRepo, pushBuilt, uploadBlob } from '../helpers/ecr.js';
 import { tarDirectory } from '../helpers/images.js';
-import { buildImage, writeLayout, type BuiltImage } from '../../src/image/build.js';
+import { buildImage, writeLayout, type BuiltImage } from '../../src/oci/build.js';
 
 const SECRET = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY';
 const ACCESS = 'AKIAIOSFODNN7EXAMPLE';

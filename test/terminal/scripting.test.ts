@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { BIN, runCli, testEnv } from '../helpers/cli.js';
 import { startServe, type Serve } from '../helpers/serve.js';
 import { createRepo, pushBuilt, putManifest, sdk } from '../helpers/ecr.js';
-import { buildImage, writeLayout } from '../../src/image/build.js';
+import { buildImage, writeLayout } from '../../src/oci/build.js';
 import { Pane } from '../helpers/tmux.js';
 
 let work: string;

@@ -1,0 +1,109 @@
+/** `ecrx inspect`: what an image is, without downloading its layers (only the small config, through the cache). */
+import { formatReference, parseReference, registryHost } from '../../core/reference.js';
+import type { EcrFlags } from '../common.js';
+import { printSuccess } from '../output.js';
+import { fetchRoot, resolveFromEcr } from '../../sources/ecr.js';
+import { fetchBlobs } from '../../engine/fetch-blobs.js';
+import { openCache, openSession } from '../../engine/session.js';
+import { formatPlatform } from '../../oci/platform.js';
+import { formatBytes, plural } from '../../report/format.js';
+import { sanitize } from '../../report/sanitize.js';
+import { readConfig } from '../../oci/config.js';
+import { checkDocumentSize, MAX_CONFIG_BYTES } from '../../oci/limits.js';
+import { countReferrers } from '../../engine/referrers.js';
+
+export interface InspectFlags extends EcrFlags {
+  raw?: boolean;
+  config?: boolean;
+  platform?: string;
+  cacheDir?: string;
+}
+
+export async function inspect(imageText: string, flags: InspectFlags, signal: AbortSignal): Promise<void> {
+  const ref = parseReference(imageText);
+  const { reporter, ecr } = await openSession({ ...flags, quiet: flags.quiet || flags.raw }, 'inspect', ref);
+  try {
+    reporter.phase(`resolving ${formatReference(ref)}`);
+    const { root, parsed } = await fetchRoot(ecr, ref, signal);
+    if (flags.raw && !flags.platform && !flags.config) {
+      reporter.stop();
+      emitRaw(flags, root.bytes, { digest: root.digest, mediaType: parsed.mediaType }); // the bytes the digest is over
+      return;
+    }
+    const region = await ecr.region();
+    const base = {
+      image: `${registryHost(root.registryId, region, ref.fips)}/${formatReference({ repository: ref.repository, tag: ref.tag })}`,
+      registryId: root.registryId,
+      repository: ref.repository,
+      tag: ref.tag ?? null,
+    };
+    if (parsed.kind === 'index' && !flags.platform) {
+      reporter.stop();
+      const platforms = parsed.index.manifests.map((m) => ({ platform: m.platform ? formatPlatform(m.platform) : null, digest: m.digest, mediaType: m.mediaType, size: m.size }));
+      const data = { ...base, digest: root.digest, mediaType: parsed.mediaType, size: root.bytes.length, platforms, referrers: await countReferrers(ecr, ref.repository, root.digest, signal) };
+      printSuccess(flags, data, () =>
+        [`${data.image}`, `digest:     ${data.digest}`, `media type: ${data.mediaType}`, `referrers:  ${data.referrers ?? 'unknown'}`, `platforms:`, ...platforms.map((p) => `  ${(p.platform ?? 'unknown').padEnd(16)} ${p.digest}`)].join('\n'),
+      );
+      return;
+    }
+    const resolved = await resolveFromEcr(ecr, ref, flags.platform, signal);
+    const image = resolved.set.images[0];
+    const cache = openCache(flags);
+    checkDocumentSize(image.manifest.config.size, MAX_CONFIG_BYTES, `The config of ${formatReference(ref)}`);
+    await fetchBlobs({ ecr, repository: ref.repository, blobs: [image.manifest.config], images: [image], cache, concurrency: 1, reporter, signal });
+    reporter.stop();
+    const configBytes = await cache.readBytes(image.manifest.config.digest);
+    if (flags.raw && flags.config) {
+      emitRaw(flags, configBytes, { digest: image.manifest.config.digest, mediaType: image.manifest.config.mediaType });
+      return;
+    }
+    if (flags.raw) {
+      emitRaw(flags, image.bytes, { digest: image.digest, mediaType: image.mediaType });
+      return;
+    }
+    const config = readConfig(configBytes, formatReference(ref));
+    const size = image.manifest.layers.reduce((n, l) => n + l.size, 0);
+    const data = {
+      ...base,
+      digest: image.digest,
+      indexDigest: parsed.kind === 'index' ? root.digest : null,
+      mediaType: image.mediaType,
+      size,
+      platform: config.platform,
+      created: config.created,
+      entrypoint: config.entrypoint,
+      cmd: config.cmd,
+      config: { digest: image.manifest.config.digest, size: image.manifest.config.size, mediaType: image.manifest.config.mediaType },
+      layers: image.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
+      referrers: await countReferrers(ecr, ref.repository, image.digest, signal),
+      ...(flags.config ? { imageConfig: config.doc } : {}),
+    };
+    printSuccess(flags, data, () =>
+      [
+        data.image,
+        `digest:     ${data.digest}`,
+        `media type: ${data.mediaType}`,
+        `platform:   ${data.platform ?? 'unknown'}`,
+        `created:    ${data.created ?? 'unknown'}`,
+        `entrypoint: ${JSON.stringify(data.entrypoint)}`,
+        `referrers:  ${data.referrers ?? 'unknown'}${data.referrers ? ` (ecrx referrers ${imageText})` : ''}`,
+        `size:       ${formatBytes(size)} in ${plural(data.layers.length, 'layer')}`,
+        ...data.layers.map((l, i) => `  ${String(i + 1).padStart(2)}. ${l.digest} ${formatBytes(l.size)}`),
+        ...(flags.config ? [JSON.stringify(config.doc, null, 2)] : []),
+      ].join('\n'),
+    );
+  } finally {
+    reporter.stop();
+    ecr.destroy();
+  }
+}
+
+/**
+ * --raw: the stored bytes exactly, for `| sha256sum`; with --json, inside the envelope as a string (JSON escapes
+ * keep it exact); to a terminal, with control characters made visible (a hostile config cannot drive the terminal).
+ */
+function emitRaw(flags: InspectFlags, bytes: Buffer, meta: { digest: string; mediaType: string }): void {
+  if (flags.json) printSuccess(flags, { ...meta, size: bytes.length, raw: bytes.toString('utf8') });
+  else if (process.stdout.isTTY) process.stdout.write(sanitize(bytes.toString('utf8')));
+  else process.stdout.write(bytes);
+}

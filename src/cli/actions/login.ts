@@ -1,0 +1,95 @@
+/**
+ * `ecrx login`: GetAuthorizationToken, then either the password on stdout (for `docker login --password-stdin`)
+ * or the auth written into a docker config file (atomically, mode 0600). Nothing else ever prints the token.
+ */
+import { promises as fsp } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { EcrxError, toEcrxError } from '../../core/errors.js';
+import type { EcrFlags } from '../common.js';
+import { printSuccess } from '../output.js';
+import { openSession } from '../../engine/session.js';
+
+export interface LoginFlags extends EcrFlags {
+  printPassword?: boolean;
+  dockerConfig?: string;
+}
+
+export const defaultDockerConfig = () => join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
+
+export async function login(flags: LoginFlags, signal: AbortSignal): Promise<void> {
+  if (flags.printPassword && flags.dockerConfig) throw new EcrxError('VALIDATION_ERROR', '--print-password and --docker-config are two different ways out; pick one', { hint: 'Pipe --print-password into `docker login --password-stdin`, or let ecrx write --docker-config.' });
+  if (flags.printPassword && flags.json) throw new EcrxError('VALIDATION_ERROR', '--print-password prints only the password; drop --json', { hint: 'Without --print-password, --json reports the registry and the docker config written.' });
+  const { reporter, ecr } = await openSession(flags, 'login');
+  let data: any;
+  try {
+    data = (await ecr.request<any>('GetAuthorizationToken', flags.registryId ? { registryIds: [flags.registryId] } : {}, 'Getting an ECR authorization token', { signal })).authorizationData?.[0];
+  } finally {
+    reporter.stop();
+    ecr.destroy();
+  }
+  if (!data?.authorizationToken) throw new EcrxError('SERVICE_ERROR', 'ECR returned no authorization token', { hint: 'Try again; if it persists, check --endpoint-url and --region point at ECR.' });
+  const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
+  const password = decoded.slice(decoded.indexOf(':') + 1);
+  const registry = String(data.proxyEndpoint ?? '').replace(/^https?:\/\//, '');
+  const expiresAt = data.expiresAt instanceof Date ? data.expiresAt.toISOString() : data.expiresAt;
+  if (flags.printPassword) {
+    process.stdout.write(`${password}\n`);
+    return;
+  }
+  const path = flags.dockerConfig ?? defaultDockerConfig();
+  const target = await linkTarget(path);
+  const config = await readDockerConfig(path, target);
+  config.auths ??= {};
+  config.auths[registry] = { auth: data.authorizationToken };
+  await fsp.mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  // Written beside the file the link (if any) points at and renamed over it: the link stays a link, and a reader
+  // never sees half a file.
+  const tmp = join(dirname(target), `.${basename(target)}.ecrx-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await fsp.writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw toEcrxError(Object.assign(err as object, { path }));
+  }
+  const shadow = config.credHelpers?.[registry] ?? config.credsStore;
+  if (shadow && !flags.quiet && !flags.json) {
+    process.stderr.write(`Note: ${path} names the credential helper '${shadow}', which docker asks before "auths"; this login may not be used.\n`);
+  }
+  printSuccess(flags, { registry, dockerConfig: path, expiresAt }, () => `Logged in to ${registry} in ${path} (expires ${expiresAt})`);
+}
+
+/** The file a docker config path finally names: symlinks followed, even one whose target does not exist yet. */
+async function linkTarget(path: string, depth = 0): Promise<string> {
+  const st = await fsp.lstat(path).catch(() => undefined);
+  if (!st?.isSymbolicLink()) {
+    if (st?.isDirectory()) throw new EcrxError('OUTPUT_ERROR', `${path} is a directory, not a docker config file`, { hint: 'Point --docker-config at a file, e.g. ~/.docker/config.json.' });
+    return path;
+  }
+  if (depth > 16) throw new EcrxError('OUTPUT_ERROR', `${path}: too many levels of symbolic links`);
+  const to = await fsp.readlink(path);
+  return linkTarget(isAbsolute(to) ? to : resolve(dirname(path), to), depth + 1);
+}
+
+async function readDockerConfig(path: string, target: string): Promise<Record<string, any>> {
+  let text: string;
+  try {
+    text = await fsp.readFile(target, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw toEcrxError(Object.assign(err as object, { path }));
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (err) {
+    throw new EcrxError('VALIDATION_ERROR', `${path} exists but is not JSON`, { cause: err, hint: 'Fix or move the file, or write elsewhere with --docker-config.' });
+  }
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(config) || ((config as any).auths !== undefined && !isObject((config as any).auths))) {
+    throw new EcrxError('VALIDATION_ERROR', `${path} is JSON but not a docker config (an object whose "auths" is an object)`, { hint: 'Fix or move the file, or write elsewhere with --docker-config.' });
+  }
+  return config as Record<string, any>;
+}

@@ -1,0 +1,26 @@
+import { Command } from 'commander';
+import { runCommand } from '../run.js';
+import { addEcrOptions, concurrencyOption, platformOption } from '../common.js';
+import { addExamples } from '../help.js';
+import { interruptible } from '../interrupt.js';
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('export')
+    .argument('<image>', 'repo[:tag|@digest] or a full ECR URI')
+    .argument('<target>', 'a new or empty DIR, a FILE.tar, or - for a tar on stdout')
+    .description('write the flattened root filesystem of an image (layers applied with OCI whiteouts)')
+    .addOption(platformOption('--platform <os/arch[/variant]>', 'platform of a multi-platform image (default: this machine\'s)', true))
+    .addOption(concurrencyOption())
+    .option('--cache-dir <dir>', 'blob cache');
+  addEcrOptions(cmd);
+  addExamples(cmd, [
+    ['ecrx export my-app:1.4 ./rootfs'],
+    ['ecrx export my-app:1.4 - | tar -t | head'],
+    ['ecrx export my-app:1.4 rootfs.tar -q', 'prints only the path written'],
+  ]);
+  cmd.action(async (image: string, target: string, flags) => runCommand(flags, async () => {
+    const { exportImage } = await import('../../sinks/rootfs/export.js');
+    await interruptible((signal) => exportImage(image, target, flags, signal), { resume: 'layers already downloaded are reused from the cache.' });
+  }, { quiet: (d) => d.output }));
+}

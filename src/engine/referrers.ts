@@ -1,0 +1,168 @@
+/**
+ * OCI 1.1 referrers through the ECR API: signatures, SBOMs and attestations are manifests whose `subject` names an
+ * image, listed by ListImageReferrers (50 a page). Discovery is recursive (a signature of an SBOM of the image), in
+ * breadth-first order so that a subject is always written before what refers to it, and every digest is kept: the
+ * referrers move as their exact manifest bytes, so signatures still verify against the copy.
+ */
+import { EcrxError } from '../core/errors.js';
+import type { Ecr } from '../ecr/client.js';
+import type { ImageSet } from '../oci/image-set.js';
+import type { BlobCache } from '../store/blob-cache.js';
+import type { Reporter } from '../report/reporter.js';
+import { resolveFromEcr } from '../sources/ecr.js';
+import { availableBlobs, pushToEcr } from '../sinks/ecr.js';
+import { fetchBlobs } from './fetch-blobs.js';
+
+export interface Referrer {
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  size: number;
+  annotations: Record<string, string> | null;
+  artifactStatus: string | null;
+  /** The manifest this one refers to. */
+  subject: string;
+}
+
+export interface ListOptions {
+  artifactTypes?: string[];
+  /** ACTIVE (ECR's default), ARCHIVED, ACTIVATING or ANY. */
+  status?: string;
+  signal?: AbortSignal;
+}
+
+/** How deep a chain of referrers ecrx follows (signature of an attestation of an SBOM ... of the image). */
+const MAX_DEPTH = 8;
+
+/** The referrers of one manifest, every page. */
+export async function listReferrers(ecr: Ecr, repository: string, subject: string, opts: ListOptions = {}): Promise<Referrer[]> {
+  const out: Referrer[] = [];
+  let nextToken: string | undefined;
+  const filter = {
+    ...(opts.artifactTypes?.length ? { artifactTypes: opts.artifactTypes } : {}),
+    ...(opts.status ? { artifactStatus: opts.status } : {}),
+  };
+  do {
+    const page = await ecr.request<any>(
+      'ListImageReferrers',
+      ecr.withRegistry({ repositoryName: repository, subjectId: { imageDigest: subject }, ...(Object.keys(filter).length ? { filter } : {}), maxResults: 50, nextToken }),
+      `Listing the referrers of ${repository}@${subject}`,
+      { signal: opts.signal },
+    );
+    for (const r of page.referrers ?? []) {
+      out.push({
+        digest: r.digest,
+        mediaType: r.mediaType,
+        artifactType: r.artifactType ?? null,
+        size: r.size,
+        annotations: r.annotations ?? null,
+        artifactStatus: r.artifactStatus ?? null,
+        subject,
+      });
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+/**
+ * Every referrer of `subjects`, and of those, down to MAX_DEPTH, each digest once, subjects before referrers.
+ * `artifactTypes` filters only the first level (a signature of an SBOM is wanted with the SBOM).
+ */
+export async function referrerTree(ecr: Ecr, repository: string, subjects: string[], opts: ListOptions & { recursive?: boolean } = {}): Promise<Referrer[]> {
+  const seen = new Set(subjects);
+  const found: Referrer[] = [];
+  let level = [...new Set(subjects)];
+  for (let depth = 0; level.length && depth < (opts.recursive === false ? 1 : MAX_DEPTH); depth++) {
+    const next: string[] = [];
+    for (const subject of level) {
+      const refs = await listReferrers(ecr, repository, subject, { ...opts, artifactTypes: depth === 0 ? opts.artifactTypes : undefined });
+      for (const r of refs) {
+        if (seen.has(r.digest)) continue;
+        seen.add(r.digest);
+        found.push(r);
+        next.push(r.digest);
+      }
+    }
+    level = next;
+  }
+  return found;
+}
+
+export interface ReferrerSets {
+  referrer: Referrer;
+  set: ImageSet;
+}
+
+/** Resolves each referrer by digest (an index keeps all its children) and fills the cache with its blobs. */
+export async function fetchReferrers(o: { ecr: Ecr; repository: string; referrers: Referrer[]; cache: BlobCache; concurrency: number; reporter: Reporter; signal?: AbortSignal; skip?: (digests: string[]) => Promise<Set<string>> }): Promise<ReferrerSets[]> {
+  const out: ReferrerSets[] = [];
+  for (const referrer of o.referrers) {
+    const { set } = await resolveFromEcr(o.ecr, { repository: o.repository, digest: referrer.digest }, 'all', o.signal);
+    if (set.top.digest !== referrer.digest) {
+      throw new EcrxError('DIGEST_MISMATCH', `Referrer ${referrer.digest} came back as ${set.top.digest}`, { details: { expected: referrer.digest, actual: set.top.digest } });
+    }
+    const present = o.skip ? await o.skip(set.blobs.map((b) => b.digest)) : new Set<string>();
+    await fetchBlobs({ ecr: o.ecr, repository: o.repository, blobs: set.blobs.filter((b) => !present.has(b.digest)), images: set.images, cache: o.cache, concurrency: o.concurrency, reporter: o.reporter, signal: o.signal });
+    out.push({ referrer, set });
+  }
+  return out;
+}
+
+export interface CopiedReferrer {
+  digest: string;
+  artifactType: string | null;
+  subject: string;
+}
+
+/**
+ * `--referrers` for copy: the referrers of every manifest copied, recursively, from one repository to another,
+ * fetching only the blobs the destination lacks, each put by digest and untagged, as their tools push them.
+ */
+export async function copyReferrers(o: {
+  from: Ecr;
+  to: Ecr;
+  srcRepository: string;
+  dstRepository: string;
+  subjects: string[];
+  cache: BlobCache;
+  concurrency: number;
+  reporter: Reporter;
+  signal?: AbortSignal;
+}): Promise<CopiedReferrer[]> {
+  o.reporter.phase('looking for referrers');
+  const referrers = await referrerTree(o.from, o.srcRepository, o.subjects, { signal: o.signal });
+  const copied: CopiedReferrer[] = [];
+  for (const referrer of referrers) {
+    const [{ set }] = await fetchReferrers({
+      ecr: o.from,
+      repository: o.srcRepository,
+      referrers: [referrer],
+      cache: o.cache,
+      concurrency: o.concurrency,
+      reporter: o.reporter,
+      signal: o.signal,
+      skip: (digests) => availableBlobs(o.to, o.dstRepository, digests, o.signal),
+    });
+    await pushToEcr({ ecr: o.to, repository: o.dstRepository, set, blobPath: (d) => o.cache.path(d), tags: [], concurrency: o.concurrency, reporter: o.reporter, signal: o.signal });
+    copied.push({ digest: referrer.digest, artifactType: referrer.artifactType, subject: referrer.subject });
+  }
+  return copied;
+}
+
+/** Counts per artifact type, for listings. */
+export function byArtifactType(referrers: Referrer[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of referrers) counts[r.artifactType ?? 'unknown'] = (counts[r.artifactType ?? 'unknown'] ?? 0) + 1;
+  return counts;
+}
+
+/** How many referrers an image has (first level, ACTIVE), or null when the endpoint or IAM does not say. */
+export async function countReferrers(ecr: Ecr, repository: string, digest: string, signal?: AbortSignal): Promise<number | null> {
+  try {
+    return (await listReferrers(ecr, repository, digest, { signal })).length;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'INTERRUPTED' || signal?.aborted) throw err;
+    return null;
+  }
+}
