@@ -10,7 +10,19 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, writeSync, existsSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+  writeSync,
+  existsSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -25,7 +37,13 @@ const quick = Boolean(process.env.BENCH_QUICK);
 const RUNS = quick ? 2 : 3;
 const MiB = 1024 * 1024;
 const work = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'ecrx-bench-'));
-const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIABENCH00000000000', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+const env = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: 'AKIABENCH00000000000',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_REGION: 'us-east-1',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
 
 const sha = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -54,12 +72,38 @@ function makeLayout(dir, count, size) {
     spawnSync('mv', [tmp, join(blobs, digest.slice(7))]);
     layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size });
   }
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    }),
+  );
   writeFileSync(join(blobs, sha(config).slice(7)), config);
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length }, layers }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
+      layers,
+    }),
+  );
   writeFileSync(join(blobs, sha(manifest).slice(7)), manifest);
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }] }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: sha(manifest),
+          size: manifest.length,
+          annotations: { 'org.opencontainers.image.ref.name': 'latest' },
+        },
+      ],
+    }),
+  );
   return { layers, config: { digest: sha(config), size: config.length }, digest: sha(manifest) };
 }
 
@@ -87,7 +131,10 @@ async function measure(cmd, args, opts = {}) {
 }
 
 async function startServe() {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--data-dir', join(work, 'serve')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--data-dir', join(work, 'serve')], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const [line] = await once(child.stdout, 'data');
   return { endpoint: JSON.parse(String(line)).data.endpoint, child };
 }
@@ -98,10 +145,20 @@ async function startRegistry() {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const config = join(work, `registry-${port}.yml`);
   const storage = join(work, `registry-${port}`);
-  writeFileSync(config, `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${storage} } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
+  writeFileSync(
+    config,
+    `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${storage} } }\nhttp: { addr: 127.0.0.1:${port} }\n`,
+  );
   const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => http.get(`http://127.0.0.1:${port}/v2/`, (res) => { res.resume(); r(res.statusCode === 200); }).on('error', () => r(false)));
+    const ok = await new Promise((r) =>
+      http
+        .get(`http://127.0.0.1:${port}/v2/`, (res) => {
+          res.resume();
+          r(res.statusCode === 200);
+        })
+        .on('error', () => r(false)),
+    );
     if (ok) return { child, host: `127.0.0.1:${port}`, storage };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -111,7 +168,14 @@ async function startRegistry() {
 
 async function sdkClient(endpoint) {
   const sdk = await import(join(root, 'node_modules/@aws-sdk/client-ecr/dist-cjs/index.js'));
-  return { sdk, client: new sdk.ECRClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIABENCH00000000000', secretAccessKey: 'bench' } }) };
+  return {
+    sdk,
+    client: new sdk.ECRClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIABENCH00000000000', secretAccessKey: 'bench' },
+    }),
+  };
 }
 
 /** The pull limit: the same blobs from the same URLs, a plain concurrent HTTP client, hashed and written. */
@@ -120,25 +184,27 @@ async function pullLimit(urls, outDir, concurrency = 4) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const queue = [...urls];
   const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let u = queue.shift(); u; u = queue.shift()) {
-      const res = await new Promise((resolve, reject) => http.get(u.url, { agent }, resolve).on('error', reject));
-      const h = createHash('sha256');
-      const out = createWriteStream(join(outDir, u.digest.slice(7)));
-      // 'data' events, not for-await: the async iterator concatenates buffered chunks, a copy of every byte.
-      res.on('data', (chunk) => {
-        h.update(chunk);
-        if (!out.write(chunk)) {
-          res.pause();
-          out.once('drain', () => res.resume());
-        }
-      });
-      await once(res, 'end');
-      out.end();
-      await once(out, 'finish');
-      if (`sha256:${h.digest('hex')}` !== u.digest) throw new Error('limit client: digest mismatch');
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let u = queue.shift(); u; u = queue.shift()) {
+        const res = await new Promise((resolve, reject) => http.get(u.url, { agent }, resolve).on('error', reject));
+        const h = createHash('sha256');
+        const out = createWriteStream(join(outDir, u.digest.slice(7)));
+        // 'data' events, not for-await: the async iterator concatenates buffered chunks, a copy of every byte.
+        res.on('data', (chunk) => {
+          h.update(chunk);
+          if (!out.write(chunk)) {
+            res.pause();
+            out.once('drain', () => res.resume());
+          }
+        });
+        await once(res, 'end');
+        out.end();
+        await once(out, 'finish');
+        if (`sha256:${h.digest('hex')}` !== u.digest) throw new Error('limit client: digest mismatch');
+      }
+    }),
+  );
   agent.destroy();
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
@@ -162,56 +228,103 @@ class NodeSha256 {
  */
 async function pushLimit(endpoint, repositoryName, layout, blobs, concurrency = 4) {
   const { SignatureV4 } = requireCjs(join(root, 'node_modules/@smithy/signature-v4/dist-cjs/index.js'));
-  const signer = new SignatureV4({ service: 'ecr', region: 'us-east-1', sha256: NodeSha256, credentials: { accessKeyId: 'AKIABENCH00000000000', secretAccessKey: 'bench' } });
+  const signer = new SignatureV4({
+    service: 'ecr',
+    region: 'us-east-1',
+    sha256: NodeSha256,
+    credentials: { accessKeyId: 'AKIABENCH00000000000', secretAccessKey: 'bench' },
+  });
   const url = new URL(endpoint);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const call = async (operation, input, blob) => {
     // A blob goes in as Node's base64 between the JSON around it, as bytes: no 13 MiB JSON.stringify or UTF-8 pass.
     const json = JSON.stringify(blob ? { ...input, layerPartBlob: '' } : input);
-    const body = blob ? Buffer.concat([Buffer.from(json.slice(0, -2)), Buffer.from(blob.toString('base64'), 'latin1'), Buffer.from('"}')]) : json;
+    const body = blob
+      ? Buffer.concat([
+          Buffer.from(json.slice(0, -2)),
+          Buffer.from(blob.toString('base64'), 'latin1'),
+          Buffer.from('"}'),
+        ])
+      : json;
     const signed = await signer.sign({
-      method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', query: {}, body,
-      headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AmazonEC2ContainerRegistry_V20150921.${operation}`, 'content-length': String(Buffer.byteLength(body)) },
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path: '/',
+      query: {},
+      body,
+      headers: {
+        host: url.host,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': `AmazonEC2ContainerRegistry_V20150921.${operation}`,
+        'content-length': String(Buffer.byteLength(body)),
+      },
     });
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: signed.headers, agent }, (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(Buffer.concat(chunks).toString())) : reject(new Error(`${operation}: HTTP ${res.statusCode} ${Buffer.concat(chunks)}`))));
-      });
+      const req = http.request(
+        { host: url.hostname, port: url.port, method: 'POST', path: '/', headers: signed.headers, agent },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () =>
+            res.statusCode === 200
+              ? resolve(JSON.parse(Buffer.concat(chunks).toString()))
+              : reject(new Error(`${operation}: HTTP ${res.statusCode} ${Buffer.concat(chunks)}`)),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   };
   const queue = [...blobs];
   const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let b = queue.shift(); b; b = queue.shift()) {
-      const { uploadId, partSize } = await call('InitiateLayerUpload', { repositoryName });
-      const fh = await open(join(layout, 'blobs', 'sha256', b.digest.slice(7)));
-      const buf = Buffer.allocUnsafe(Math.min(partSize, b.size));
-      for (let off = 0; off < b.size; off += partSize) {
-        const len = Math.min(partSize, b.size - off);
-        await fh.read(buf, 0, len, off);
-        await call('UploadLayerPart', { repositoryName, uploadId, partFirstByte: off, partLastByte: off + len - 1 }, buf.subarray(0, len));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let b = queue.shift(); b; b = queue.shift()) {
+        const { uploadId, partSize } = await call('InitiateLayerUpload', { repositoryName });
+        const fh = await open(join(layout, 'blobs', 'sha256', b.digest.slice(7)));
+        const buf = Buffer.allocUnsafe(Math.min(partSize, b.size));
+        for (let off = 0; off < b.size; off += partSize) {
+          const len = Math.min(partSize, b.size - off);
+          await fh.read(buf, 0, len, off);
+          await call(
+            'UploadLayerPart',
+            { repositoryName, uploadId, partFirstByte: off, partLastByte: off + len - 1 },
+            buf.subarray(0, len),
+          );
+        }
+        await fh.close();
+        await call('CompleteLayerUpload', { repositoryName, uploadId, layerDigests: [b.digest] });
       }
-      await fh.close();
-      await call('CompleteLayerUpload', { repositoryName, uploadId, layerDigests: [b.digest] });
-    }
-  }));
+    }),
+  );
   agent.destroy();
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 const rows = [];
 function row(scenario, ecrx, baseline, baselineName, peak, note = '') {
-  rows.push({ scenario, ecrxMs: Math.round(ecrx), baseline: baselineName, baselineMs: baseline === undefined ? null : Math.round(baseline), ratio: baseline ? Number((ecrx / baseline).toFixed(2)) : null, peakRssMB: peak ? Number((peak / MiB).toFixed(1)) : null, note });
+  rows.push({
+    scenario,
+    ecrxMs: Math.round(ecrx),
+    baseline: baselineName,
+    baselineMs: baseline === undefined ? null : Math.round(baseline),
+    ratio: baseline ? Number((ecrx / baseline).toFixed(2)) : null,
+    peakRssMB: peak ? Number((peak / MiB).toFixed(1)) : null,
+    note,
+  });
   const r = rows.at(-1);
-  process.stderr.write(`bench: ${scenario}: ecrx ${r.ecrxMs} ms${r.baselineMs !== null ? `, ${baselineName} ${r.baselineMs} ms, ratio ${r.ratio}` : ''}${r.peakRssMB ? `, peak ${r.peakRssMB} MB` : ''}\n`);
+  process.stderr.write(
+    `bench: ${scenario}: ecrx ${r.ecrxMs} ms${r.baselineMs !== null ? `, ${baselineName} ${r.baselineMs} ms, ratio ${r.ratio}` : ''}${r.peakRssMB ? `, peak ${r.peakRssMB} MB` : ''}\n`,
+  );
 }
 
 async function main() {
-  process.stderr.write(`bench: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, work dir ${work}\n`);
+  process.stderr.write(
+    `bench: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, work dir ${work}\n`,
+  );
   // Start-up
   const bare = [];
   const ver = [];
@@ -231,8 +344,16 @@ async function main() {
   const sdkc = await sdkClient(serve.endpoint);
   const registry = spawnSync('sh', ['-c', 'command -v docker-registry']).status === 0;
   const scenarios = quick
-    ? [['1 x 64 MiB', 1, 64 * MiB], ['5 x 20 MiB', 5, 20 * MiB], ['50 x 100 KiB', 50, 100 * 1024]]
-    : [['1 x 1 GiB', 1, 1024 * MiB], ['20 x 50 MiB', 20, 50 * MiB], ['200 x 100 KiB', 200, 100 * 1024]];
+    ? [
+        ['1 x 64 MiB', 1, 64 * MiB],
+        ['5 x 20 MiB', 5, 20 * MiB],
+        ['50 x 100 KiB', 50, 100 * 1024],
+      ]
+    : [
+        ['1 x 1 GiB', 1, 1024 * MiB],
+        ['20 x 50 MiB', 20, 50 * MiB],
+        ['200 x 100 KiB', 200, 100 * 1024],
+      ];
   let rt = 0;
   for (const [name, count, size] of scenarios) {
     process.stderr.write(`bench: generating ${name}\n`);
@@ -249,21 +370,48 @@ async function main() {
       const limitRepo = `bench/limit-${count}-${r}`;
       await sdkc.client.send(new sdkc.sdk.CreateRepositoryCommand({ repositoryName: repo }));
       await sdkc.client.send(new sdkc.sdk.CreateRepositoryCommand({ repositoryName: limitRepo }));
-      const m = await measure(process.execPath, [BIN, 'push', layout, `${repo}:v1`, '--cache-dir', join(work, 'push-cache'), '-q', '--endpoint-url', serve.endpoint]);
+      const m = await measure(process.execPath, [
+        BIN,
+        'push',
+        layout,
+        `${repo}:v1`,
+        '--cache-dir',
+        join(work, 'push-cache'),
+        '-q',
+        '--endpoint-url',
+        serve.endpoint,
+      ]);
       coldPush.push(m.ms);
       pushPeak = Math.max(pushPeak, m.peak);
       limitPush.push(await pushLimit(serve.endpoint, limitRepo, layout, blobs));
     }
     row(`push cold ${name}`, median(coldPush), median(limitPush), 'minimal signed client', pushPeak);
     const warmPush = [];
-    for (let r = 0; r < RUNS; r++) warmPush.push((await measure(process.execPath, [BIN, 'push', layout, `bench/push-${count}-0:v1`, '--cache-dir', join(work, 'push-cache'), '-q', '--endpoint-url', serve.endpoint])).ms);
+    for (let r = 0; r < RUNS; r++)
+      warmPush.push(
+        (
+          await measure(process.execPath, [
+            BIN,
+            'push',
+            layout,
+            `bench/push-${count}-0:v1`,
+            '--cache-dir',
+            join(work, 'push-cache'),
+            '-q',
+            '--endpoint-url',
+            serve.endpoint,
+          ])
+        ).ms,
+      );
     row(`push warm ${name}`, median(warmPush), undefined, '', 0, 'everything already in the repository');
 
     // pull cold (empty cache) vs the pull limit, then pull warm (everything cached)
     const repo = `bench/push-${count}-0`;
     const urls = [];
     for (const b of blobs) {
-      const out = await sdkc.client.send(new sdkc.sdk.GetDownloadUrlForLayerCommand({ repositoryName: repo, layerDigest: b.digest }));
+      const out = await sdkc.client.send(
+        new sdkc.sdk.GetDownloadUrlForLayerCommand({ repositoryName: repo, layerDigest: b.digest }),
+      );
       urls.push({ url: out.downloadUrl, digest: b.digest });
     }
     const coldPull = [];
@@ -272,7 +420,18 @@ async function main() {
     for (let r = 0; r < RUNS; r++) {
       rmSync(join(work, 'pull-cache'), { recursive: true, force: true });
       rmSync(join(work, 'pulled'), { recursive: true, force: true });
-      const m = await measure(process.execPath, [BIN, 'pull', `${repo}:v1`, '-o', join(work, 'pulled'), '--cache-dir', join(work, 'pull-cache'), '-q', '--endpoint-url', serve.endpoint]);
+      const m = await measure(process.execPath, [
+        BIN,
+        'pull',
+        `${repo}:v1`,
+        '-o',
+        join(work, 'pulled'),
+        '--cache-dir',
+        join(work, 'pull-cache'),
+        '-q',
+        '--endpoint-url',
+        serve.endpoint,
+      ]);
       coldPull.push(m.ms);
       pullPeak = Math.max(pullPeak, m.peak);
       rmSync(join(work, 'limit-out'), { recursive: true, force: true });
@@ -283,7 +442,18 @@ async function main() {
     let warmPeak = 0;
     for (let r = 0; r < RUNS; r++) {
       rmSync(join(work, 'pulled-warm'), { recursive: true, force: true });
-      const m = await measure(process.execPath, [BIN, 'pull', `${repo}:v1`, '-o', join(work, 'pulled-warm'), '--cache-dir', join(work, 'pull-cache'), '-q', '--endpoint-url', serve.endpoint]);
+      const m = await measure(process.execPath, [
+        BIN,
+        'pull',
+        `${repo}:v1`,
+        '-o',
+        join(work, 'pulled-warm'),
+        '--cache-dir',
+        join(work, 'pull-cache'),
+        '-q',
+        '--endpoint-url',
+        serve.endpoint,
+      ]);
       warmPull.push(m.ms);
       warmPeak = Math.max(warmPeak, m.peak);
     }
@@ -294,14 +464,26 @@ async function main() {
 
     // The AWS CLI doing the same layer operations, where installed: get-download-url-for-layer per blob, then curl.
     if (count <= 20 && spawnSync('sh', ['-c', 'command -v aws && command -v curl']).status === 0) {
-      const script = blobs.map((b) => `u=$(aws --endpoint-url ${serve.endpoint} --region us-east-1 ecr get-download-url-for-layer --repository-name ${repo} --layer-digest ${b.digest} --query downloadUrl --output text) && curl -sf -o "${join(work, 'awscli-out', b.digest.slice(7))}" "$u"`).join(' &&\n');
+      const script = blobs
+        .map(
+          (b) =>
+            `u=$(aws --endpoint-url ${serve.endpoint} --region us-east-1 ecr get-download-url-for-layer --repository-name ${repo} --layer-digest ${b.digest} --query downloadUrl --output text) && curl -sf -o "${join(work, 'awscli-out', b.digest.slice(7))}" "$u"`,
+        )
+        .join(' &&\n');
       const cliRuns = [];
       for (let r = 0; r < RUNS; r++) {
         rmSync(join(work, 'awscli-out'), { recursive: true, force: true });
         mkdirSync(join(work, 'awscli-out'));
         cliRuns.push((await measure('sh', ['-c', script], { env: { ...env, AWS_PAGER: '' } })).ms);
       }
-      row(`aws cli + curl pull ${name}`, median(cliRuns), median(coldPull), 'ecrx pull cold', 0, 'sequential, no verification; ratio > 1 means ecrx was faster');
+      row(
+        `aws cli + curl pull ${name}`,
+        median(cliRuns),
+        median(coldPull),
+        'ecrx pull cold',
+        0,
+        'sequential, no verification; ratio > 1 means ecrx was faster',
+      );
     }
 
     // skopeo, the tool people would pick instead, where installed: to and from a local docker-registry (the
@@ -314,21 +496,71 @@ async function main() {
           // A new registry (new port, empty storage) per run: skopeo remembers where blobs were seen and would
           // otherwise mount them from the last run's repository instead of uploading them; ECR cannot do that.
           const reg = await startRegistry();
-          skPush.push((await measure('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${reg.host}/bench/img:v1`])).ms);
+          skPush.push(
+            (
+              await measure('skopeo', [
+                'copy',
+                '--quiet',
+                '--dest-tls-verify=false',
+                `oci:${layout}:latest`,
+                `docker://${reg.host}/bench/img:v1`,
+              ])
+            ).ms,
+          );
           rmSync(join(work, 'skopeo-out'), { recursive: true, force: true });
-          skPull.push((await measure('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reg.host}/bench/img:v1`, `oci:${join(work, 'skopeo-out')}:latest`])).ms);
+          skPull.push(
+            (
+              await measure('skopeo', [
+                'copy',
+                '--quiet',
+                '--src-tls-verify=false',
+                `docker://${reg.host}/bench/img:v1`,
+                `oci:${join(work, 'skopeo-out')}:latest`,
+              ])
+            ).ms,
+          );
           reg.child.kill('SIGTERM');
           rmSync(reg.storage, { recursive: true, force: true });
         }
-        row(`skopeo push to docker-registry ${name}`, median(skPush), median(coldPush), 'ecrx push cold', 0, 'ratio > 1 means ecrx was faster');
-        row(`skopeo pull from docker-registry ${name}`, median(skPull), median(coldPull), 'ecrx pull cold', 0, 'ratio > 1 means ecrx was faster');
+        row(
+          `skopeo push to docker-registry ${name}`,
+          median(skPush),
+          median(coldPush),
+          'ecrx push cold',
+          0,
+          'ratio > 1 means ecrx was faster',
+        );
+        row(
+          `skopeo pull from docker-registry ${name}`,
+          median(skPull),
+          median(coldPull),
+          'ecrx pull cold',
+          0,
+          'ratio > 1 means ecrx was faster',
+        );
       } else {
         const sk = [];
         for (let r = 0; r < RUNS; r++) {
           rmSync(join(work, 'skopeo-out'), { recursive: true, force: true });
-          sk.push((await measure('skopeo', ['copy', '--quiet', `oci:${layout}:latest`, `oci:${join(work, 'skopeo-out')}:latest`])).ms);
+          sk.push(
+            (
+              await measure('skopeo', [
+                'copy',
+                '--quiet',
+                `oci:${layout}:latest`,
+                `oci:${join(work, 'skopeo-out')}:latest`,
+              ])
+            ).ms,
+          );
         }
-        row(`skopeo copy oci->oci ${name}`, median(sk), median(coldPull), 'ecrx pull cold', 0, 'no docker-registry installed; ratio > 1 means ecrx was faster');
+        row(
+          `skopeo copy oci->oci ${name}`,
+          median(sk),
+          median(coldPull),
+          'ecrx pull cold',
+          0,
+          'no docker-registry installed; ratio > 1 means ecrx was faster',
+        );
       }
     }
     rmSync(layout, { recursive: true, force: true });
@@ -343,8 +575,20 @@ async function main() {
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const r of rows) console.log(line([r.scenario, r.ecrxMs, r.baseline, r.baselineMs, r.ratio, r.peakRssMB]));
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  const file = join(root, 'bench', 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: cpus().length, quick, runs: RUNS, rows }, null, 2));
+  const file = join(
+    root,
+    'bench',
+    'results',
+    `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`,
+  );
+  writeFileSync(
+    file,
+    JSON.stringify(
+      { date: new Date().toISOString(), node: process.version, cores: cpus().length, quick, runs: RUNS, rows },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwritten to ${file}`);
 }
 

@@ -27,13 +27,30 @@ function cleanEnv() {
 }
 
 if (!existsSync(tsc)) {
-  console.error('ecrx: installing its dependencies and the build tools into the clone (npm install -g . links the clone as it is)');
+  console.error(
+    'ecrx: installing its dependencies and the build tools into the clone (npm install -g . links the clone as it is)',
+  );
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  run(npm, ['install', '--global=false', '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline']);
+  run(npm, [
+    'install',
+    '--global=false',
+    '--include=dev',
+    '--ignore-scripts',
+    '--no-audit',
+    '--no-fund',
+    '--prefer-offline',
+  ]);
 }
 // dist/src is what runs and what the package ships (`npm run build` also compiles the tests). Incremental, with its
 // record inside dist/ (so a clean build starts from nothing): `npm pack` right after an install does not compile twice.
-run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--incremental', '--tsBuildInfoFile', join(root, 'dist', '.build.tsbuildinfo')]);
+run(process.execPath, [
+  tsc,
+  '-p',
+  join(root, 'tsconfig.build.json'),
+  '--incremental',
+  '--tsBuildInfoFile',
+  join(root, 'dist', '.build.tsbuildinfo'),
+]);
 pruneStale(join(root, 'dist', 'src'), join(root, 'src'));
 
 /** Removes compiled files whose source is gone, so a package never ships a module that no longer exists. */

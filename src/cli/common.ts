@@ -24,8 +24,16 @@ export const OUTPUT_GROUP = 'Output options:';
 export function addOutputOptions(cmd: Command, opts: { debug?: boolean } = {}): Command {
   cmd
     .addOption(new Option('--json', 'print one JSON envelope on stdout, and nothing else').helpGroup(OUTPUT_GROUP))
-    .addOption(new Option('-q, --quiet', 'print only the result a script wants (a digest, a path), one per line, and errors').helpGroup(OUTPUT_GROUP));
-  if (opts.debug !== false) cmd.addOption(new Option('--debug', 'log every API call (credentials and pre-signed queries redacted)').helpGroup(OUTPUT_GROUP));
+    .addOption(
+      new Option(
+        '-q, --quiet',
+        'print only the result a script wants (a digest, a path), one per line, and errors',
+      ).helpGroup(OUTPUT_GROUP),
+    );
+  if (opts.debug !== false)
+    cmd.addOption(
+      new Option('--debug', 'log every API call (credentials and pre-signed queries redacted)').helpGroup(OUTPUT_GROUP),
+    );
   return cmd;
 }
 
@@ -35,9 +43,16 @@ export function addEcrOptions(cmd: Command): Command {
     .addOption(ecr('--region <region>', 'AWS region (default: from the image URI, AWS_REGION or the profile)'))
     .addOption(ecr('--profile <name>', 'AWS profile from ~/.aws/config'))
     .addOption(ecr('--endpoint-url <url>', 'ECR API endpoint, e.g. an `ecrx serve` at http://127.0.0.1:5000'))
-    .addOption(ecr('--registry-id <id>', 'registry (account id) to use instead of the credentials\' own'))
-    .addOption(ecr('--dual-stack', 'use the dual-stack (IPv4 and IPv6) ECR API endpoint (also AWS_USE_DUALSTACK_ENDPOINT=true)'))
-    .addOption(ecr('--max-attempts <n>', 'tries of a failing call or a stalled transfer before giving up (default: AWS_MAX_ATTEMPTS or 10)').argParser(intBetween(1, MAX_ATTEMPTS_LIMIT)));
+    .addOption(ecr('--registry-id <id>', "registry (account id) to use instead of the credentials' own"))
+    .addOption(
+      ecr('--dual-stack', 'use the dual-stack (IPv4 and IPv6) ECR API endpoint (also AWS_USE_DUALSTACK_ENDPOINT=true)'),
+    )
+    .addOption(
+      ecr(
+        '--max-attempts <n>',
+        'tries of a failing call or a stalled transfer before giving up (default: AWS_MAX_ATTEMPTS or 10)',
+      ).argParser(intBetween(1, MAX_ATTEMPTS_LIMIT)),
+    );
   return addOutputOptions(cmd);
 }
 
@@ -49,12 +64,17 @@ function attemptsFromEnv(v: string): number {
   try {
     return intBetween(1, MAX_ATTEMPTS_LIMIT)(v);
   } catch (err) {
-    throw new EcrxError('VALIDATION_ERROR', `AWS_MAX_ATTEMPTS ${(err as Error).message}, got '${v}'`, { hint: 'Fix or unset AWS_MAX_ATTEMPTS, or pass --max-attempts.' });
+    throw new EcrxError('VALIDATION_ERROR', `AWS_MAX_ATTEMPTS ${(err as Error).message}, got '${v}'`, {
+      hint: 'Fix or unset AWS_MAX_ATTEMPTS, or pass --max-attempts.',
+    });
   }
 }
 
 export const concurrencyOption = () =>
-  new Option('-j, --concurrency <n>', 'blobs transferred at once').default(4).env('ECRX_CONCURRENCY').argParser(intBetween(1, 64));
+  new Option('-j, --concurrency <n>', 'blobs transferred at once')
+    .default(4)
+    .env('ECRX_CONCURRENCY')
+    .argParser(intBetween(1, 64));
 
 /** --platform; with `fromEnv`, ECRX_PLATFORM is its default (pull and export: the commands that pick one). */
 export const platformOption = (flags: string, description: string, fromEnv = false) => {
@@ -63,17 +83,24 @@ export const platformOption = (flags: string, description: string, fromEnv = fal
 };
 
 /** The connection for one image: a pasted URI's registry and region win over the flags, which win over the SDK. */
-export function connectionFor(flags: EcrFlags, ref?: Pick<ImageRef, 'registryId' | 'region' | 'fips' | 'dualStack'>): Connection {
+export function connectionFor(
+  flags: EcrFlags,
+  ref?: Pick<ImageRef, 'registryId' | 'region' | 'fips' | 'dualStack'>,
+): Connection {
   const registryId = ref?.registryId ?? flags.registryId;
   if (registryId !== undefined && !/^\d{12}$/.test(registryId)) {
-    throw new EcrxError('VALIDATION_ERROR', `--registry-id must be a 12-digit account id, got '${registryId}'`, { hint: 'For example --registry-id 123456789012 (the account that owns the registry).' });
+    throw new EcrxError('VALIDATION_ERROR', `--registry-id must be a 12-digit account id, got '${registryId}'`, {
+      hint: 'For example --registry-id 123456789012 (the account that owns the registry).',
+    });
   }
   if (flags.endpointUrl !== undefined) {
     try {
       const u = new URL(flags.endpointUrl);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
     } catch {
-      throw new EcrxError('VALIDATION_ERROR', `--endpoint-url must be an http(s) URL, got '${flags.endpointUrl}'`, { hint: 'For example --endpoint-url http://127.0.0.1:5000' });
+      throw new EcrxError('VALIDATION_ERROR', `--endpoint-url must be an http(s) URL, got '${flags.endpointUrl}'`, {
+        hint: 'For example --endpoint-url http://127.0.0.1:5000',
+      });
     }
   }
   const envAttempts = process.env.AWS_MAX_ATTEMPTS;

@@ -26,7 +26,17 @@ const ARGUMENTS: Record<string, string[]> = {
 };
 
 const FILE_OPTIONS = new Set(['--output', '--cache-dir', '--docker-config', '--data-dir']);
-const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6', 'linux/386', 'linux/ppc64le', 'linux/s390x', 'windows/amd64', 'all'];
+const PLATFORMS = [
+  'linux/amd64',
+  'linux/arm64',
+  'linux/arm/v7',
+  'linux/arm/v6',
+  'linux/386',
+  'linux/ppc64le',
+  'linux/s390x',
+  'windows/amd64',
+  'all',
+];
 export const SHELLS = ['bash', 'zsh', 'fish'];
 
 export interface RegistryLookup {
@@ -34,7 +44,8 @@ export interface RegistryLookup {
   tags(repository: string, flags: Record<string, string>): Promise<string[]>;
 }
 
-const findOption = (cmd: Command, word: string): Option | undefined => cmd.options.find((o) => o.long === word || o.short === word);
+const findOption = (cmd: Command, word: string): Option | undefined =>
+  cmd.options.find((o) => o.long === word || o.short === word);
 const takesValue = (o: Option | undefined) => Boolean(o && (o.required || o.optional));
 
 export async function complete(program: Command, words: string[], registry?: RegistryLookup): Promise<Completion> {
@@ -52,11 +63,15 @@ export async function complete(program: Command, words: string[], registry?: Reg
       else if (inline !== undefined) flags[name] = inline;
       continue;
     }
-    const sub = positionals.length === 0 ? cmd.commands.find((c) => c.name() === w || c.aliases().includes(w)) : undefined;
+    const sub =
+      positionals.length === 0 ? cmd.commands.find((c) => c.name() === w || c.aliases().includes(w)) : undefined;
     if (sub) cmd = sub;
     else positionals.push(w);
   }
-  const words_ = (candidates: string[], directive: Directive = 'words'): Completion => ({ directive, candidates: candidates.filter((c) => c.startsWith(current)) });
+  const words_ = (candidates: string[], directive: Directive = 'words'): Completion => ({
+    directive,
+    candidates: candidates.filter((c) => c.startsWith(current)),
+  });
 
   // The value of an option.
   const prev = before.at(-1);
@@ -70,7 +85,9 @@ export async function complete(program: Command, words: string[], registry?: Reg
     return { directive: 'words', candidates: [] };
   }
   if (current.startsWith('-')) {
-    const names = cmd.options.filter((o) => !o.hidden).flatMap((o) => [o.long, o.short].filter((n): n is string => Boolean(n)));
+    const names = cmd.options
+      .filter((o) => !o.hidden)
+      .flatMap((o) => [o.long, o.short].filter((n): n is string => Boolean(n)));
     return words_([...names, '--help']);
   }
   const subs = cmd.commands.filter((c) => !(c as any)._hidden).map((c) => c.name());
@@ -90,7 +107,11 @@ export async function complete(program: Command, words: string[], registry?: Reg
     case 'image': {
       if (!registry) return { directive: 'words', candidates: [] };
       const colon = current.indexOf(':');
-      if (colon < 0) return words_((await registry.repositories(flags)).map((r) => `${r}:`), 'nospace');
+      if (colon < 0)
+        return words_(
+          (await registry.repositories(flags)).map((r) => `${r}:`),
+          'nospace',
+        );
       const repository = current.slice(0, colon);
       return words_((await registry.tags(repository, flags)).map((t) => `${repository}:${t}`));
     }
@@ -104,9 +125,13 @@ async function profiles(): Promise<string[]> {
   const { homedir } = await import('node:os');
   const { join } = await import('node:path');
   const names = new Set<string>();
-  for (const file of [process.env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config'), process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials')]) {
+  for (const file of [
+    process.env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config'),
+    process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials'),
+  ]) {
     const text = await readFile(file, 'utf8').catch(() => '');
-    for (const m of text.matchAll(/^\s*\[(?:profile\s+)?([^\]\s]+)\s*\]/gm)) if (m[1] !== 'sso-session') names.add(m[1]);
+    for (const m of text.matchAll(/^\s*\[(?:profile\s+)?([^\]\s]+)\s*\]/gm))
+      if (m[1] !== 'sso-session') names.add(m[1]);
   }
   return [...names];
 }

@@ -24,16 +24,37 @@ export async function runDemo(flags: { keep?: boolean }): Promise<void> {
   say(`ecrx demo: embedded ecrx serve listening on ${server.endpoint} (no AWS account needed)`);
   try {
     const { ECRClient, CreateRepositoryCommand } = await import('@aws-sdk/client-ecr');
-    const ecr = new ECRClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'ECRXDEMO', secretAccessKey: 'demo' } });
+    const ecr = new ECRClient({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'ECRXDEMO', secretAccessKey: 'demo' },
+    });
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'demo/app' }));
     ecr.destroy();
     say('\n1. CreateRepository demo/app');
 
     const image = await buildImage(
       [
-        [{ path: 'etc/', type: 'directory' }, { path: 'etc/motd', content: 'Built by the ecrx demo.\n' }, { path: 'etc/hostname', content: 'ecrx-demo\n' }],
-        [{ path: 'usr/', type: 'directory' }, { path: 'usr/local/', type: 'directory' }, { path: 'usr/local/bin/', type: 'directory' }, { path: 'usr/local/bin/hello', content: '#!/bin/sh\necho "hello from an image moved by ecrx"\n', mode: 0o755 }],
-        [{ path: 'srv/', type: 'directory' }, { path: 'srv/data.bin', content: randomBytes(8 * 1024 * 1024) }, { path: 'srv/latest', type: 'symlink', linkname: 'data.bin' }],
+        [
+          { path: 'etc/', type: 'directory' },
+          { path: 'etc/motd', content: 'Built by the ecrx demo.\n' },
+          { path: 'etc/hostname', content: 'ecrx-demo\n' },
+        ],
+        [
+          { path: 'usr/', type: 'directory' },
+          { path: 'usr/local/', type: 'directory' },
+          { path: 'usr/local/bin/', type: 'directory' },
+          {
+            path: 'usr/local/bin/hello',
+            content: '#!/bin/sh\necho "hello from an image moved by ecrx"\n',
+            mode: 0o755,
+          },
+        ],
+        [
+          { path: 'srv/', type: 'directory' },
+          { path: 'srv/data.bin', content: randomBytes(8 * 1024 * 1024) },
+          { path: 'srv/latest', type: 'symlink', linkname: 'data.bin' },
+        ],
       ],
       { entrypoint: ['/usr/local/bin/hello'] },
     );
@@ -43,7 +64,9 @@ export async function runDemo(flags: { keep?: boolean }): Promise<void> {
 
     const cacheDir = join(dir, 'cache');
     say('3. ecrx push built-layout demo/app:1.0');
-    await interruptible((signal) => push(layout, 'demo/app:1.0', { concurrency: 4, cacheDir: join(dir, 'push-cache') }, signal));
+    await interruptible((signal) =>
+      push(layout, 'demo/app:1.0', { concurrency: 4, cacheDir: join(dir, 'push-cache') }, signal),
+    );
 
     say('4. ecrx tags demo/app');
     await interruptible((signal) => tags('demo/app', {}, signal));
@@ -52,10 +75,18 @@ export async function runDemo(flags: { keep?: boolean }): Promise<void> {
     say('5. ecrx pull demo/app:1.0 (cold cache)');
     await interruptible((signal) => pull('demo/app:1.0', { concurrency: 4, cacheDir, output: out }, signal));
     say('6. ecrx pull demo/app:1.0 --format docker-archive (warm cache: no download URL asked for)');
-    await interruptible((signal) => pull('demo/app:1.0', { concurrency: 4, cacheDir, output: join(dir, 'app-1.0.tar'), format: 'docker-archive' }, signal));
+    await interruptible((signal) =>
+      pull(
+        'demo/app:1.0',
+        { concurrency: 4, cacheDir, output: join(dir, 'app-1.0.tar'), format: 'docker-archive' },
+        signal,
+      ),
+    );
     say('7. ecrx export demo/app:1.0 rootfs');
     const rootfs = join(dir, 'rootfs');
-    await interruptible((signal) => exportImage('demo/app:1.0', rootfs, { concurrency: 4, cacheDir, quiet: true }, signal));
+    await interruptible((signal) =>
+      exportImage('demo/app:1.0', rootfs, { concurrency: 4, cacheDir, quiet: true }, signal),
+    );
     const { readFileSync, readlinkSync } = await import('node:fs');
     say(`   rootfs/etc/motd: ${readFileSync(join(rootfs, 'etc/motd'), 'utf8').trim()}`);
     say(`   rootfs/srv/latest -> ${readlinkSync(join(rootfs, 'srv/latest'))}`);

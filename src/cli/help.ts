@@ -43,7 +43,10 @@ export type Example = [command: string, comment?: string];
 
 /** Adds an "Examples:" section, laid out for the width help is shown at. */
 export function addExamples(cmd: Command, examples: Example[], footer?: string): Command {
-  return cmd.addHelpText('after', () => `\n${formatExamples(examples, helpWidth() - 1)}${footer ? `\n\n${wrapWords(footer, helpWidth() - 1)}` : ''}`);
+  return cmd.addHelpText(
+    'after',
+    () => `\n${formatExamples(examples, helpWidth() - 1)}${footer ? `\n\n${wrapWords(footer, helpWidth() - 1)}` : ''}`,
+  );
 }
 
 export function formatExamples(examples: Example[], width: number): string {
@@ -55,11 +58,19 @@ export function formatExamples(examples: Example[], width: number): string {
   for (const [command, comment] of examples) {
     const one = lead + command;
     if (comment && fits([command, comment])) {
-      const at = Math.max(column, displayWidth(one) + 2) + displayWidth(`# ${comment}`) <= width ? column : displayWidth(one) + 2;
+      const at =
+        Math.max(column, displayWidth(one) + 2) + displayWidth(`# ${comment}`) <= width
+          ? column
+          : displayWidth(one) + 2;
       lines.push(`${one}${' '.repeat(Math.max(at - displayWidth(one), 2))}# ${comment}`);
       continue;
     }
-    if (comment) lines.push(...wrapWords(`# ${comment}`, width - INDENT).split('\n').map((l, i) => `${' '.repeat(INDENT)}${i ? '# ' : ''}${l}`));
+    if (comment)
+      lines.push(
+        ...wrapWords(`# ${comment}`, width - INDENT)
+          .split('\n')
+          .map((l, i) => `${' '.repeat(INDENT)}${i ? '# ' : ''}${l}`),
+      );
     lines.push(...continued(command, width));
   }
   return lines.join('\n');

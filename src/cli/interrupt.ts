@@ -13,7 +13,10 @@ export interface InterruptOptions {
 /** How long cleanup may take before ecrx says it is still at it. */
 const PATIENCE_MS = 1500;
 
-export async function interruptible<T>(body: (signal: AbortSignal) => Promise<T>, opts: InterruptOptions = {}): Promise<T> {
+export async function interruptible<T>(
+  body: (signal: AbortSignal) => Promise<T>,
+  opts: InterruptOptions = {},
+): Promise<T> {
   const ctrl = new AbortController();
   let count = 0;
   let slow: NodeJS.Timeout | undefined;
@@ -22,9 +25,16 @@ export async function interruptible<T>(body: (signal: AbortSignal) => Promise<T>
     if (count > 1) process.exit(130);
     haltLiveRegions();
     const hint = `Run the same command again${opts.resume ? `: ${opts.resume}` : '.'}`;
-    ctrl.abort(new EcrxError('INTERRUPTED', `Interrupted by ${sig === 'SIGINT' ? 'Ctrl-C (SIGINT)' : sig}; temporary files removed, nothing half-written left`, { hint }));
+    ctrl.abort(
+      new EcrxError(
+        'INTERRUPTED',
+        `Interrupted by ${sig === 'SIGINT' ? 'Ctrl-C (SIGINT)' : sig}; temporary files removed, nothing half-written left`,
+        { hint },
+      ),
+    );
     slow = setTimeout(() => {
-      if (process.stderr.isTTY) writeLine(process.stderr, 'ecrx: stopping and cleaning up (Ctrl-C again to quit at once)');
+      if (process.stderr.isTTY)
+        writeLine(process.stderr, 'ecrx: stopping and cleaning up (Ctrl-C again to quit at once)');
     }, PATIENCE_MS);
     slow.unref();
   };

@@ -26,7 +26,9 @@ import { register as registerCompletion, runComplete } from './commands/completi
 
 export function buildProgram(): Command {
   const program = new Command('ecrx')
-    .description('Move container images into and out of Amazon ECR through the ECR API: no Docker daemon, no registry protocol.')
+    .description(
+      'Move container images into and out of Amazon ECR through the ECR API: no Docker daemon, no registry protocol.',
+    )
     .version(packageVersion(), '-v, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)');
   configureHelp(program);
@@ -55,12 +57,12 @@ export function buildProgram(): Command {
     [
       ['ecrx pull my-app:1.4', 'into ./my-app-1.4 (OCI layout)'],
       ['docker save my-app:1.4 | ecrx push - my-app:1.4'],
-      ['ecrx tags my-app --json | jq -r \'.data.tags[0].tag\''],
+      ["ecrx tags my-app --json | jq -r '.data.tags[0].tag'"],
       ['ecrx serve --port 0', 'a local ECR endpoint for tests and demos'],
       ['source <(ecrx completion bash)', 'tab completion, repositories and tags included'],
     ],
     'Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 9 archived (restore first), 130 interrupted. ' +
-      'Credentials and region come from the AWS SDK\'s usual sources (env, profiles, SSO, web identity, instance roles). ' +
+      "Credentials and region come from the AWS SDK's usual sources (env, profiles, SSO, web identity, instance roles). " +
       'ECRX_PLATFORM, ECRX_CONCURRENCY and ECRX_OUTPUT_FORMAT set defaults for the options of the same name.',
   );
   return program;
@@ -79,7 +81,10 @@ export async function main(argv: string[]): Promise<void> {
     // A script that asked for --json still gets its one envelope on stdout.
     if (err.exitCode !== 0 && args.includes('--json')) {
       const message = err.message.replace(/^error: /, '');
-      writeJson({ success: false, error: { code: 'VALIDATION_ERROR', message, hint: 'Run the command with --help for its usage.' } });
+      writeJson({
+        success: false,
+        error: { code: 'VALIDATION_ERROR', message, hint: 'Run the command with --help for its usage.' },
+      });
     }
     process.exit(err.exitCode === 0 ? 0 : 2);
   };

@@ -19,7 +19,8 @@ export function parsePositiveInt(v: string): number {
 /** A parser for a whole number from min to max, for commander options. */
 export function intBetween(min: number, max: number): (v: string) => number {
   return (v) => {
-    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+      throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
     return Number(v);
   };
 }

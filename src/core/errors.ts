@@ -59,7 +59,11 @@ export class EcrxError extends Error {
   readonly hint?: string;
   readonly details?: Record<string, unknown>;
 
-  constructor(readonly code: ErrorCode, message: string, opts: ErrorOptions = {}) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    opts: ErrorOptions = {},
+  ) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'EcrxError';
     this.hint = opts.hint;
@@ -79,22 +83,49 @@ export function toEcrxError(err: unknown): EcrxError {
   const e = err as NodeJS.ErrnoException;
   switch (e?.code) {
     case 'ENOSPC':
-      return new EcrxError('DISK_FULL', `No space left on device${e.path ? ` while writing ${e.path}` : ''}`, { hint: 'Free some space or point --output / --cache-dir at a larger disk, then run the same command again: finished blobs are reused.', cause: err });
+      return new EcrxError('DISK_FULL', `No space left on device${e.path ? ` while writing ${e.path}` : ''}`, {
+        hint: 'Free some space or point --output / --cache-dir at a larger disk, then run the same command again: finished blobs are reused.',
+        cause: err,
+      });
     case 'EDQUOT':
-      return new EcrxError('DISK_FULL', `Disk quota exceeded${e.path ? ` while writing ${e.path}` : ''}`, { hint: 'Free some space or point --output / --cache-dir elsewhere, then run the same command again: finished blobs are reused.', cause: err });
+      return new EcrxError('DISK_FULL', `Disk quota exceeded${e.path ? ` while writing ${e.path}` : ''}`, {
+        hint: 'Free some space or point --output / --cache-dir elsewhere, then run the same command again: finished blobs are reused.',
+        cause: err,
+      });
     case 'EFBIG':
-      return new EcrxError('OUTPUT_ERROR', `File too large for this file system or the process's file-size limit (ulimit -f)${e.path ? `: ${e.path}` : ''}`, { hint: 'Raise the limit (ulimit -f unlimited) or point --output / --cache-dir at another file system.', cause: err });
+      return new EcrxError(
+        'OUTPUT_ERROR',
+        `File too large for this file system or the process's file-size limit (ulimit -f)${e.path ? `: ${e.path}` : ''}`,
+        {
+          hint: 'Raise the limit (ulimit -f unlimited) or point --output / --cache-dir at another file system.',
+          cause: err,
+        },
+      );
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
-      return new EcrxError('PERMISSION_DENIED', `Permission denied${e.path ? `: ${e.path}` : ''}`, { hint: 'Choose a writable location with --output or --cache-dir.', cause: err });
+      return new EcrxError('PERMISSION_DENIED', `Permission denied${e.path ? `: ${e.path}` : ''}`, {
+        hint: 'Choose a writable location with --output or --cache-dir.',
+        cause: err,
+      });
     case 'ENOENT':
     case 'ENOTDIR':
     case 'EISDIR':
-      return new EcrxError('OUTPUT_ERROR', `${e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'ENOTDIR' ? 'Not a directory' : 'Is a directory'}${e.path ? `: ${e.path}` : ''}`, { hint: 'Check the path given with --output, --cache-dir or as the target.', cause: err });
+      return new EcrxError(
+        'OUTPUT_ERROR',
+        `${e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'ENOTDIR' ? 'Not a directory' : 'Is a directory'}${e.path ? `: ${e.path}` : ''}`,
+        { hint: 'Check the path given with --output, --cache-dir or as the target.', cause: err },
+      );
     case 'EADDRINUSE':
-      return new EcrxError('PORT_IN_USE', `The address is already in use${(e as any).port ? ` (port ${(e as any).port})` : ''}`, { hint: 'Pick another --port, or --port 0 for any free one.', cause: err });
+      return new EcrxError(
+        'PORT_IN_USE',
+        `The address is already in use${(e as any).port ? ` (port ${(e as any).port})` : ''}`,
+        { hint: 'Pick another --port, or --port 0 for any free one.', cause: err },
+      );
     default:
-      return new EcrxError('INTERNAL_ERROR', e?.message ?? String(err), { cause: err, hint: 'This is a bug in ecrx if it keeps happening; run again with --debug and report the output.' });
+      return new EcrxError('INTERNAL_ERROR', e?.message ?? String(err), {
+        cause: err,
+        hint: 'This is a bug in ecrx if it keeps happening; run again with --debug and report the output.',
+      });
   }
 }

@@ -7,7 +7,10 @@ const patterns: [RegExp, string][] = [
   [/(https?:\/\/[^\s"'?]+)\?[^\s"']*(?:X-Amz-|Signature=|AWSAccessKeyId=)[^\s"']*/gi, '$1?[redacted]'],
   [/(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s"']+/gi, '$1[redacted]'],
   [/(Authorization["']?\s*[:=]\s*["']?)[^"'\n]+/gi, '$1[redacted]'],
-  [/(aws_secret_access_key|secretAccessKey|aws_session_token|sessionToken|x-amz-security-token)(["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi, '$1$2[redacted]'],
+  [
+    /(aws_secret_access_key|secretAccessKey|aws_session_token|sessionToken|x-amz-security-token)(["']?\s*[:=]\s*["']?)[^"'\s,}]+/gi,
+    '$1$2[redacted]',
+  ],
   [/\b((?:AKIA|ASIA)[A-Z0-9]{12,})\b/g, '[redacted-access-key]'],
   [/(https?:\/\/)[^/\s:@]+:[^/\s@]+@/gi, '$1[redacted]@'],
 ];

@@ -6,7 +6,13 @@
  * UNSUPPORTED_REGISTRY that says so.
  */
 import { EcrxError } from './errors.js';
-import { classifyRegistryHost, ecrRegistryHost, foreignRegistryError, looksLikeHost, type RegistryHost } from './registry-host.js';
+import {
+  classifyRegistryHost,
+  ecrRegistryHost,
+  foreignRegistryError,
+  looksLikeHost,
+  type RegistryHost,
+} from './registry-host.js';
 
 export interface ImageRef {
   repository: string;
@@ -30,7 +36,8 @@ const REPO_RE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
 export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
-const EXAMPLES = 'for example my-app, my-app:1.2, team/my-app@sha256:<64 hex>, or 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app:1.2';
+const EXAMPLES =
+  'for example my-app, my-app:1.2, team/my-app@sha256:<64 hex>, or 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app:1.2';
 
 function invalid(input: string, why: string): EcrxError {
   return new EcrxError('VALIDATION_ERROR', `Invalid image reference '${input}': ${why}`, { hint: `Use ${EXAMPLES}.` });
@@ -41,7 +48,13 @@ export function parseReference(input: string, opts: { defaultTag?: string | fals
   const { registry, ...ref } = parseAnyReference(input, opts);
   if (!registry) return ref;
   if (registry.kind !== 'ecr') throw foreignRegistryError(input.trim(), registry, ref.repository);
-  return { ...ref, registryId: registry.registryId, region: registry.region, fips: registry.fips, ...(registry.dualStack ? { dualStack: true } : {}) };
+  return {
+    ...ref,
+    registryId: registry.registryId,
+    region: registry.region,
+    fips: registry.fips,
+    ...(registry.dualStack ? { dualStack: true } : {}),
+  };
 }
 
 /** Any registry's reference, parsed by the same rules, for the code that decides what to do with a foreign one. */
@@ -59,7 +72,10 @@ export function parseAnyReference(input: string, opts: { defaultTag?: string | f
     ref.registry = classifyRegistryHost(first);
     // A host that means to be ECR but is misspelt is a typo to fix, not another registry.
     if (ref.registry.kind === 'other' && /dkr[.-]ecr|amazonaws\.com|\.on\.aws$/i.test(first)) {
-      throw invalid(input, `'${first}' is not an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com or <account>.dkr-ecr.<region>.on.aws)`);
+      throw invalid(
+        input,
+        `'${first}' is not an ECR registry host (<account>.dkr.ecr.<region>.amazonaws.com or <account>.dkr-ecr.<region>.on.aws)`,
+      );
     }
     rest = rest.slice(slash + 1);
   }
@@ -67,21 +83,27 @@ export function parseAnyReference(input: string, opts: { defaultTag?: string | f
   const at = rest.indexOf('@');
   if (at >= 0) {
     const digest = rest.slice(at + 1);
-    if (!DIGEST_RE.test(digest)) throw invalid(input, `'${digest}' is not a digest of the form sha256:<64 lowercase hex>`);
+    if (!DIGEST_RE.test(digest))
+      throw invalid(input, `'${digest}' is not a digest of the form sha256:<64 lowercase hex>`);
     ref.digest = digest;
     rest = rest.slice(0, at);
   }
   const colon = rest.lastIndexOf(':');
   if (colon >= 0) {
     const tag = rest.slice(colon + 1);
-    if (!TAG_RE.test(tag)) throw invalid(input, `'${tag}' is not a valid tag (letters, digits, _ . -, up to 300, not starting with . or -)`);
+    if (!TAG_RE.test(tag))
+      throw invalid(input, `'${tag}' is not a valid tag (letters, digits, _ . -, up to 300, not starting with . or -)`);
     ref.tag = tag;
     rest = rest.slice(0, colon);
   }
   if (!REPO_RE.test(rest)) {
-    throw invalid(input, `'${rest}' is not a valid repository name (lowercase letters, digits, separators . _ - between them, / between path parts)`);
+    throw invalid(
+      input,
+      `'${rest}' is not a valid repository name (lowercase letters, digits, separators . _ - between them, / between path parts)`,
+    );
   }
-  if (ref.registry?.kind !== 'other' && (rest.length < 2 || rest.length > 256)) throw invalid(input, 'a repository name is 2 to 256 characters long');
+  if (ref.registry?.kind !== 'other' && (rest.length < 2 || rest.length > 256))
+    throw invalid(input, 'a repository name is 2 to 256 characters long');
   ref.repository = rest;
   if (!ref.tag && !ref.digest && opts.defaultTag !== false) ref.tag = opts.defaultTag ?? 'latest';
   return ref as AnyImageRef;

@@ -20,7 +20,8 @@ export async function writeAll(fh: FileHandle, chunks: Buffer[], position: numbe
     skip = 0;
     while (rest.length) {
       const { bytesWritten } = await fh.write(rest, 0, rest.length, position + done);
-      if (bytesWritten === 0) throw Object.assign(new Error(`A write made no progress at byte ${position + done}`), { code: 'EIO' });
+      if (bytesWritten === 0)
+        throw Object.assign(new Error(`A write made no progress at byte ${position + done}`), { code: 'EIO' });
       done += bytesWritten;
       rest = rest.subarray(bytesWritten);
     }

@@ -13,9 +13,18 @@ export const RESTORE_MINUTES = 20;
 export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
 
 /** The status of one image by tag or digest, whatever its storage class; undefined when it cannot be told. */
-export async function imageStatus(ecr: Ecr, repository: string, id: { imageTag?: string; imageDigest?: string }, signal?: AbortSignal): Promise<{ status: ImageStatus; digest: string } | undefined> {
+export async function imageStatus(
+  ecr: Ecr,
+  repository: string,
+  id: { imageTag?: string; imageDigest?: string },
+  signal?: AbortSignal,
+): Promise<{ status: ImageStatus; digest: string } | undefined> {
   try {
-    const out = await ecr.call<any>('DescribeImages', ecr.withRegistry({ repositoryName: repository, imageIds: [id], filter: { imageStatus: 'ANY' } }), { signal, attempts: 3 });
+    const out = await ecr.call<any>(
+      'DescribeImages',
+      ecr.withRegistry({ repositoryName: repository, imageIds: [id], filter: { imageStatus: 'ANY' } }),
+      { signal, attempts: 3 },
+    );
     const d = out.imageDetails?.[0];
     return d ? { status: (d.imageStatus ?? 'ACTIVE') as ImageStatus, digest: d.imageDigest } : undefined;
   } catch {
@@ -27,11 +36,15 @@ export async function imageStatus(ecr: Ecr, repository: string, id: { imageTag?:
 export function archivedError(image: string, status: ImageStatus | undefined, cause?: unknown): EcrxError {
   const details = { image, imageStatus: status ?? null, restoreMinutes: RESTORE_MINUTES };
   if (status === 'ACTIVATING') {
-    return new EcrxError('IMAGE_ARCHIVED', `Image ${image} is being restored from the archive and cannot be pulled yet`, {
-      hint: `Retry in a few minutes (a restore takes up to about ${RESTORE_MINUTES}), or wait for it with \`ecrx restore ${image} --wait\`.`,
-      details,
-      cause,
-    });
+    return new EcrxError(
+      'IMAGE_ARCHIVED',
+      `Image ${image} is being restored from the archive and cannot be pulled yet`,
+      {
+        hint: `Retry in a few minutes (a restore takes up to about ${RESTORE_MINUTES}), or wait for it with \`ecrx restore ${image} --wait\`.`,
+        details,
+        cause,
+      },
+    );
   }
   return new EcrxError('IMAGE_ARCHIVED', `Image ${image} is archived`, {
     hint: `Restore it with \`ecrx restore ${image}\` and retry in about ${RESTORE_MINUTES} minutes (\`ecrx restore ${image} --wait\` waits until it can be pulled).`,
@@ -41,7 +54,12 @@ export function archivedError(image: string, status: ImageStatus | undefined, ca
 }
 
 /** BatchGetImage said `ImageInaccessible`: ask which storage state the image is in, and say so. */
-export async function inaccessibleImageError(ecr: Ecr, repository: string, id: { imageTag?: string; imageDigest?: string }, signal?: AbortSignal): Promise<EcrxError> {
+export async function inaccessibleImageError(
+  ecr: Ecr,
+  repository: string,
+  id: { imageTag?: string; imageDigest?: string },
+  signal?: AbortSignal,
+): Promise<EcrxError> {
   const image = `${repository}${id.imageTag ? `:${id.imageTag}` : ''}${id.imageDigest && !id.imageTag ? `@${id.imageDigest}` : ''}`;
   const found = await imageStatus(ecr, repository, id, signal);
   return archivedError(image, found?.status ?? 'ARCHIVED');
@@ -51,7 +69,13 @@ export async function inaccessibleImageError(ecr: Ecr, repository: string, id: {
  * GetDownloadUrlForLayer said `LayerInaccessibleException`, which ECR also answers for a layer no image uses: when
  * one of the images being moved turns out archived (it was archived mid-transfer), that is the error; else `err`.
  */
-export async function inaccessibleLayerError(ecr: Ecr, repository: string, imageDigests: string[], err: unknown, signal?: AbortSignal): Promise<unknown> {
+export async function inaccessibleLayerError(
+  ecr: Ecr,
+  repository: string,
+  imageDigests: string[],
+  err: unknown,
+  signal?: AbortSignal,
+): Promise<unknown> {
   if ((err as EcrxError)?.details?.awsError !== 'LayerInaccessibleException') return err;
   for (const digest of imageDigests) {
     const found = await imageStatus(ecr, repository, { imageDigest: digest }, signal);

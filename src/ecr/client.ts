@@ -67,8 +67,19 @@ export function isLoopbackUrl(url: string | undefined): boolean {
 /** Whether any credential source the SDK would look at is configured (without asking the network). */
 export function credentialsConfigured(profile?: string): boolean {
   const env = process.env;
-  if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || profile || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) return true;
-  const files = [env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials'), env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config')];
+  if (
+    env.AWS_ACCESS_KEY_ID ||
+    env.AWS_PROFILE ||
+    profile ||
+    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
+    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
+    env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+  )
+    return true;
+  const files = [
+    env.AWS_SHARED_CREDENTIALS_FILE ?? join(homedir(), '.aws', 'credentials'),
+    env.AWS_CONFIG_FILE ?? join(homedir(), '.aws', 'config'),
+  ];
   return files.some((f) => f && f !== '/dev/null' && existsSync(f));
 }
 
@@ -98,26 +109,36 @@ export class Ecr {
     if (isLoopbackUrl(endpoint) && !credentialsConfigured(conn.profile)) {
       // Only ever for a loopback emulator such as `ecrx serve`: real AWS never gets placeholder credentials.
       credentials = { accessKeyId: PLACEHOLDER_ACCESS_KEY, secretAccessKey: 'ecrx-local-placeholder' };
-      courtesies.push(`no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`);
+      courtesies.push(
+        `no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`,
+      );
     }
     let region = conn.region;
     if (!region && isLoopbackUrl(endpoint) && !regionConfigured()) {
       // The same courtesy for the region: `ecrx serve` answers for any region, and us-east-1 is its default.
       region = 'us-east-1';
-      courtesies.push(`no AWS region configured: using ${region}${courtesies.length ? '' : ` for the local endpoint ${endpoint}`}`);
+      courtesies.push(
+        `no AWS region configured: using ${region}${courtesies.length ? '' : ` for the local endpoint ${endpoint}`}`,
+      );
     }
     // One notice, not one per courtesy (the reporter prints each notice once per process).
     if (courtesies.length) hooks.notice?.(courtesies.join('; '));
     // HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply to the ECR API as they do to downloads.
     const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
     const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';
-    const apiUrl = new URL(endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`));
+    const apiUrl = new URL(
+      endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`),
+    );
     const agent = proxyAgentFor(apiUrl);
     const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
     // A connection that goes silent fails after ECRX_READ_TIMEOUT (60 s) like a download does, and is retried;
     // without this an API call to a server that accepts and never answers would wait forever.
     const timeout = readTimeoutMs();
-    const requestHandler = new NodeHttpHandler({ requestTimeout: timeout, connectionTimeout: timeout, ...(agent ? { httpAgent: agent as any, httpsAgent: agent as any } : {}) });
+    const requestHandler = new NodeHttpHandler({
+      requestTimeout: timeout,
+      connectionTimeout: timeout,
+      ...(agent ? { httpAgent: agent as any, httpsAgent: agent as any } : {}),
+    });
     if (agent) hooks.debug?.(`ecr API via proxy for ${apiUrl.host}`);
     const client = new sdk.ECRClient({
       requestHandler,
@@ -137,7 +158,8 @@ export class Ecr {
           const body = spliceBlob(args.request.body, job);
           args.request.body = body;
           // Set here rather than by the SDK's content-length middleware, which may already have run.
-          for (const k of Object.keys(args.request.headers)) if (k.toLowerCase() === 'content-length') delete args.request.headers[k];
+          for (const k of Object.keys(args.request.headers))
+            if (k.toLowerCase() === 'content-length') delete args.request.headers[k];
           args.request.headers['content-length'] = String(body.length);
         }
         return next(args);
@@ -150,8 +172,14 @@ export class Ecr {
       client.middlewareStack.add(
         (next, context) => async (args: any) => {
           const req = args.request;
-          const headers = Object.entries(req?.headers ?? {}).map(([k, v]) => `${k}: ${/authorization|security-token/i.test(k) ? '[redacted]' : v}`);
-          debug(redact(`-> ${context.commandName} ${req?.method} ${req?.protocol}//${req?.hostname}${req?.port ? `:${req.port}` : ''}${req?.path} {${headers.join(', ')}}`));
+          const headers = Object.entries(req?.headers ?? {}).map(
+            ([k, v]) => `${k}: ${/authorization|security-token/i.test(k) ? '[redacted]' : v}`,
+          );
+          debug(
+            redact(
+              `-> ${context.commandName} ${req?.method} ${req?.protocol}//${req?.hostname}${req?.port ? `:${req.port}` : ''}${req?.path} {${headers.join(', ')}}`,
+            ),
+          );
           return next(args);
         },
         { step: 'finalizeRequest', name: 'ecrxDebugLog', priority: 'low' },
@@ -189,7 +217,11 @@ export class Ecr {
         this.hooks.debug?.(`ecr ${operation} ${out.$metadata?.httpStatusCode ?? 200} ${Date.now() - started}ms`);
         return out as T;
       } catch (err: any) {
-        this.hooks.debug?.(redact(`ecr ${operation} ${err?.$metadata?.httpStatusCode ?? '-'} ${err?.name ?? 'Error'}: ${err?.message ?? err} ${Date.now() - started}ms`));
+        this.hooks.debug?.(
+          redact(
+            `ecr ${operation} ${err?.$metadata?.httpStatusCode ?? '-'} ${err?.name ?? 'Error'}: ${err?.message ?? err} ${Date.now() - started}ms`,
+          ),
+        );
         if (opts.signal?.aborted) throw err;
         if (attempt >= attempts || !isRetryable(err)) throw err;
         const delay = backoffDelay(attempt);
@@ -203,14 +235,22 @@ export class Ecr {
    * UploadLayerPart with the part's base64 built natively (see part-body.ts) in `scratch`, which may be reused
    * as soon as this returns. Never retried here: after a lost response only ECR knows where the upload stands.
    */
-  async uploadLayerPart<T = any>(input: { repositoryName: string; uploadId: string; partFirstByte: number; partLastByte: number }, blob: Uint8Array, opts: { scratch?: Buffer; signal?: AbortSignal } = {}): Promise<T> {
+  async uploadLayerPart<T = any>(
+    input: { repositoryName: string; uploadId: string; partFirstByte: number; partLastByte: number },
+    blob: Uint8Array,
+    opts: { scratch?: Buffer; signal?: AbortSignal } = {},
+  ): Promise<T> {
     const request = this.withRegistry({ ...input, layerPartBlob: new Uint8Array(0) });
     const job: PartBody = { blob, scratch: opts.scratch };
     partBodies.set(request, job);
     const skipped = () =>
-      new EcrxError('INTERNAL_ERROR', 'UploadLayerPart went out without its part: the AWS SDK skipped ecrx\'s body middleware', {
-        hint: 'Report this with `ecrx --version` and the @aws-sdk/client-ecr version.',
-      });
+      new EcrxError(
+        'INTERNAL_ERROR',
+        "UploadLayerPart went out without its part: the AWS SDK skipped ecrx's body middleware",
+        {
+          hint: 'Report this with `ecrx --version` and the @aws-sdk/client-ecr version.',
+        },
+      );
     let out: T;
     try {
       out = await this.call<T>('UploadLayerPart', request, { retry: false, signal: opts.signal });

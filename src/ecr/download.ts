@@ -33,7 +33,11 @@ export interface DownloadRequest {
 const FLUSH_BYTES = 1 << 20;
 
 class Retry extends Error {
-  constructor(readonly reason: string, readonly freshUrl = false, readonly backoff = true) {
+  constructor(
+    readonly reason: string,
+    readonly freshUrl = false,
+    readonly backoff = true,
+  ) {
     super(reason);
   }
 }
@@ -57,13 +61,21 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
   const sizeWrongOnce = (actualSize: number): never => {
     mismatches++;
     if (mismatches >= 2) {
-      throw new EcrxError('SIZE_MISMATCH', `Blob ${req.digest} should be ${req.size} bytes but the registry's copy has ${actualSize}`, {
-        details: { expected: req.digest, expectedSize: req.size, actualSize },
-        hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its descriptor.',
-      });
+      throw new EcrxError(
+        'SIZE_MISMATCH',
+        `Blob ${req.digest} should be ${req.size} bytes but the registry's copy has ${actualSize}`,
+        {
+          details: { expected: req.digest, expectedSize: req.size, actualSize },
+          hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its descriptor.',
+        },
+      );
     }
     fresh = true;
-    throw new Retry(`the server announced ${actualSize} bytes for a blob of ${req.size}: downloading once more`, true, false);
+    throw new Retry(
+      `the server announced ${actualSize} bytes for a blob of ${req.size}: downloading once more`,
+      true,
+      false,
+    );
   };
 
   const restart = async () => {
@@ -80,7 +92,10 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
         if (state.written < req.size || req.size === 0) {
           const url = await req.getUrl(fresh);
           fresh = false;
-          const res = await httpGet(url, { headers: state.written > 0 ? { range: `bytes=${state.written}-` } : {}, signal: req.signal });
+          const res = await httpGet(url, {
+            headers: state.written > 0 ? { range: `bytes=${state.written}-` } : {},
+            signal: req.signal,
+          });
           if (res.statusCode === 200 && state.written > 0) await restart(); // the server ignored Range: take it whole
           if (res.statusCode === 206 && !contentRangeStartsAt(res, state.written)) {
             res.destroy();
@@ -91,10 +106,18 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
             // Asked to resume past the blob's end: it is shorter than the manifest says.
             res.resume();
             const total = /\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''))?.[1];
-            throw new EcrxError('SIZE_MISMATCH', `Blob ${req.digest} should be ${req.size} bytes but the registry's copy ${total ? `has ${total}` : 'is shorter'}`, {
-              details: { expected: req.digest, expectedSize: req.size, ...(total ? { actualSize: Number(total) } : {}) },
-              hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its descriptor.',
-            });
+            throw new EcrxError(
+              'SIZE_MISMATCH',
+              `Blob ${req.digest} should be ${req.size} bytes but the registry's copy ${total ? `has ${total}` : 'is shorter'}`,
+              {
+                details: {
+                  expected: req.digest,
+                  expectedSize: req.size,
+                  ...(total ? { actualSize: Number(total) } : {}),
+                },
+                hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its descriptor.',
+              },
+            );
           }
           if (res.statusCode !== 200 && res.statusCode !== 206) await failFromStatus(res, url);
           const announced = announcedSize(res);
@@ -113,23 +136,39 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
           mismatches++;
           if (mismatches >= 2) {
             const sizeWrong = written !== req.size;
-            throw new EcrxError(sizeWrong ? 'SIZE_MISMATCH' : 'DIGEST_MISMATCH', sizeWrong
-              ? `Blob ${req.digest} should be ${req.size} bytes but the download ${written > req.size ? 'had more' : `had ${written}`}`
-              : `Blob ${req.digest} downloaded twice with the wrong content: expected ${req.digest}, got ${actual}`, {
-              details: { expected: req.digest, expectedSize: req.size, ...(written > req.size ? {} : { actual, actualSize: written }) },
-              hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its digest, or something on the way changes it.',
-            });
+            throw new EcrxError(
+              sizeWrong ? 'SIZE_MISMATCH' : 'DIGEST_MISMATCH',
+              sizeWrong
+                ? `Blob ${req.digest} should be ${req.size} bytes but the download ${written > req.size ? 'had more' : `had ${written}`}`
+                : `Blob ${req.digest} downloaded twice with the wrong content: expected ${req.digest}, got ${actual}`,
+              {
+                details: {
+                  expected: req.digest,
+                  expectedSize: req.size,
+                  ...(written > req.size ? {} : { actual, actualSize: written }),
+                },
+                hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its digest, or something on the way changes it.',
+              },
+            );
           }
           await restart();
           fresh = true;
-          throw new Retry(`content did not match ${req.digest} (got ${actual}, ${written} bytes): downloading once more`, true, false);
+          throw new Retry(
+            `content did not match ${req.digest} (got ${actual}, ${written} bytes): downloading once more`,
+            true,
+            false,
+          );
         }
         // What was hashed is what was received; the file must hold all of it too before it takes the digest's name.
         const onDisk = (await fh.stat()).size;
         if (onDisk !== req.size) {
-          throw new EcrxError('OUTPUT_ERROR', `The cache file for ${req.digest} holds ${onDisk} of its ${req.size} bytes after writing`, {
-            hint: 'The file system lost writes without an error. Check the disk holding --cache-dir, then run the same command again.',
-          });
+          throw new EcrxError(
+            'OUTPUT_ERROR',
+            `The cache file for ${req.digest} holds ${onDisk} of its ${req.size} bytes after writing`,
+            {
+              hint: 'The file system lost writes without an error. Check the disk holding --cache-dir, then run the same command again.',
+            },
+          );
         }
         await fh.close();
         await req.cache.commit(tmp, req.digest);
@@ -138,15 +177,24 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
       } catch (err) {
         if (!(err instanceof Retry) && !isNetworkError(err)) throw err;
         if (req.signal?.aborted) throw req.signal.reason;
-        const retry = err instanceof Retry ? err : new Retry(`connection failed: ${(err as Error).message ?? (err as any).code} (resuming at byte ${state.written})`);
+        const retry =
+          err instanceof Retry
+            ? err
+            : new Retry(
+                `connection failed: ${(err as Error).message ?? (err as any).code} (resuming at byte ${state.written})`,
+              );
         failures++;
         // Progress since the last failure means the link works, if flakily: the backoff starts small again.
         stalled = state.written > writtenAtLastFailure ? 0 : stalled + 1;
         writtenAtLastFailure = state.written;
         if (stalled >= maxStalled) {
-          throw new EcrxError('NETWORK_ERROR', `Downloading ${req.digest} failed ${failures} times${failures === stalled ? '' : `, the last ${stalled} in a row`} without moving a byte; last: ${retry.reason}`, {
-            hint: 'Check the network and any proxy, then run the same command again: blobs already finished are kept in the cache. --max-attempts allows more tries.',
-          });
+          throw new EcrxError(
+            'NETWORK_ERROR',
+            `Downloading ${req.digest} failed ${failures} times${failures === stalled ? '' : `, the last ${stalled} in a row`} without moving a byte; last: ${retry.reason}`,
+            {
+              hint: 'Check the network and any proxy, then run the same command again: blobs already finished are kept in the cache. --max-attempts allows more tries.',
+            },
+          );
         }
         fresh = fresh || retry.freshUrl;
         req.onRetry?.(retry.reason);
@@ -181,12 +229,25 @@ async function failFromStatus(res: IncomingMessage, url: string): Promise<never>
   const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1] ?? `HTTP ${res.statusCode}`;
   const message = /<Message>([^<]+)<\/Message>/.exec(body)?.[1] ?? '';
   const status = res.statusCode ?? 0;
-  if (status === 403 || status === 404) throw new Retry(`${code}${message ? `: ${message}` : ''} from ${safeUrl(url)}: asking ECR for a fresh URL`, true, status === 404);
+  if (status === 403 || status === 404)
+    throw new Retry(
+      `${code}${message ? `: ${message}` : ''} from ${safeUrl(url)}: asking ECR for a fresh URL`,
+      true,
+      status === 404,
+    );
   if (status >= 500 || status === 429) throw new Retry(`${code}${message ? `: ${message}` : ''} (HTTP ${status})`);
-  throw new EcrxError('SERVICE_ERROR', `Download of ${safeUrl(url)} failed: ${code}${message ? `: ${message}` : ''} (HTTP ${status})`);
+  throw new EcrxError(
+    'SERVICE_ERROR',
+    `Download of ${safeUrl(url)} failed: ${code}${message ? `: ${message}` : ''} (HTTP ${status})`,
+  );
 }
 
-async function streamBody(res: IncomingMessage, fh: FileHandle, state: { written: number; hash: Hash }, req: DownloadRequest): Promise<void> {
+async function streamBody(
+  res: IncomingMessage,
+  fh: FileHandle,
+  state: { written: number; hash: Hash },
+  req: DownloadRequest,
+): Promise<void> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const flush = async () => {
@@ -257,6 +318,8 @@ async function streamBody(res: IncomingMessage, fh: FileHandle, state: { written
   }
   if (outcome === 'cut' || !res.complete) {
     const stall = stallOf(res);
-    throw new Retry(`connection ${stall ? `cut (${stall})` : 'cut'} after ${state.written} bytes: resuming with a Range request`);
+    throw new Retry(
+      `connection ${stall ? `cut (${stall})` : 'cut'} after ${state.written} bytes: resuming with a Range request`,
+    );
   }
 }

@@ -2,39 +2,80 @@
 import { EcrxError, type ErrorCode } from '../core/errors.js';
 
 const byName: Record<string, [ErrorCode, string?]> = {
-  RepositoryNotFoundException: ['REPOSITORY_NOT_FOUND', 'Check the repository name, --region and --registry-id; `ecrx repos` lists what exists.'],
+  RepositoryNotFoundException: [
+    'REPOSITORY_NOT_FOUND',
+    'Check the repository name, --region and --registry-id; `ecrx repos` lists what exists.',
+  ],
   ImageNotFoundException: ['IMAGE_NOT_FOUND', '`ecrx tags <repository>` lists the tags that exist.'],
   LayersNotFoundException: ['LAYER_NOT_FOUND'],
   LayerInaccessibleException: ['LAYER_NOT_FOUND'],
-  UnrecognizedClientException: ['AUTH_ERROR', 'The access key is not known to AWS: check AWS_ACCESS_KEY_ID / AWS_PROFILE, or run `aws sso login`.'],
-  InvalidSignatureException: ['AUTH_ERROR', 'The secret key does not match the access key, or the clock is off by more than 15 minutes.'],
+  UnrecognizedClientException: [
+    'AUTH_ERROR',
+    'The access key is not known to AWS: check AWS_ACCESS_KEY_ID / AWS_PROFILE, or run `aws sso login`.',
+  ],
+  InvalidSignatureException: [
+    'AUTH_ERROR',
+    'The secret key does not match the access key, or the clock is off by more than 15 minutes.',
+  ],
   SignatureDoesNotMatch: ['AUTH_ERROR', 'The secret key does not match the access key.'],
-  ExpiredTokenException: ['AUTH_ERROR', 'The session credentials have expired: refresh them (e.g. `aws sso login`) and run again.'],
+  ExpiredTokenException: [
+    'AUTH_ERROR',
+    'The session credentials have expired: refresh them (e.g. `aws sso login`) and run again.',
+  ],
   MissingAuthenticationTokenException: ['AUTH_ERROR', 'The request was not signed: configure AWS credentials.'],
   IncompleteSignatureException: ['AUTH_ERROR'],
-  CredentialsProviderError: ['AUTH_ERROR', 'No AWS credentials were found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use an SSO, web identity or instance role.'],
-  AccessDeniedException: ['ACCESS_DENIED', 'The credentials are valid but IAM does not allow this action on this repository.'],
+  CredentialsProviderError: [
+    'AUTH_ERROR',
+    'No AWS credentials were found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or use an SSO, web identity or instance role.',
+  ],
+  AccessDeniedException: [
+    'ACCESS_DENIED',
+    'The credentials are valid but IAM does not allow this action on this repository.',
+  ],
   ThrottlingException: ['THROTTLED', 'ECR kept throttling the requests; try again later or lower --concurrency.'],
   ServerException: ['SERVICE_ERROR', 'ECR kept failing on its side; try again later.'],
-  ImageTagAlreadyExistsException: ['TAG_IMMUTABLE', 'The repository has immutable tags: push under a new tag, or change the repository to MUTABLE.'],
+  ImageTagAlreadyExistsException: [
+    'TAG_IMMUTABLE',
+    'The repository has immutable tags: push under a new tag, or change the repository to MUTABLE.',
+  ],
   RepositoryNotEmptyException: ['REPOSITORY_NOT_EMPTY'],
   RepositoryAlreadyExistsException: ['ALREADY_EXISTS'],
   InvalidParameterException: ['VALIDATION_ERROR'],
   ImageDigestDoesNotMatchException: ['DIGEST_MISMATCH'],
   InvalidLayerException: ['DIGEST_MISMATCH'],
   UnknownOperationException: ['SERVICE_ERROR'],
-  ImageStorageClassUpdateNotSupportedException: ['STORAGE_CLASS_UNSUPPORTED', 'ECR does not allow this storage-class change for this image (for example a child of an index: change the index; or an image still being restored).'],
+  ImageStorageClassUpdateNotSupportedException: [
+    'STORAGE_CLASS_UNSUPPORTED',
+    'ECR does not allow this storage-class change for this image (for example a child of an index: change the index; or an image still being restored).',
+  ],
 };
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+]);
 
 export function isNetworkError(err: any): boolean {
   return Boolean(
-    err && (NETWORK_CODES.has(err.code) || NETWORK_CODES.has(err.cause?.code) || err.name === 'TimeoutError' || err.name === 'RequestTimeout' || /socket hang up|ECONNRESET|other side closed/i.test(String(err.message))),
+    err &&
+    (NETWORK_CODES.has(err.code) ||
+      NETWORK_CODES.has(err.cause?.code) ||
+      err.name === 'TimeoutError' ||
+      err.name === 'RequestTimeout' ||
+      /socket hang up|ECONNRESET|other side closed/i.test(String(err.message))),
   );
 }
 
-const isLoopbackAddress = (a: unknown) => typeof a === 'string' && (/^127\./.test(a) || a === '::1' || a === '::ffff:127.0.0.1' || /^::ffff:127\./.test(a));
+const isLoopbackAddress = (a: unknown) =>
+  typeof a === 'string' && (/^127\./.test(a) || a === '::1' || a === '::ffff:127.0.0.1' || /^::ffff:127\./.test(a));
 
 /**
  * Failures another try will not fix, and what to say about them: nothing listens on a loopback port (a local
@@ -46,10 +87,16 @@ export function unreachable(err: any): { message: string; hint: string } | undef
   const e = err?.code ? err : err?.cause;
   if (e?.code === 'ECONNREFUSED' && isLoopbackAddress(e.address)) {
     const where = e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
-    return { message: `nothing is listening at ${where} (connection refused)`, hint: 'Is the endpoint running? Check --endpoint-url (or AWS_ENDPOINT_URL_ECR / AWS_ENDPOINT_URL).' };
+    return {
+      message: `nothing is listening at ${where} (connection refused)`,
+      hint: 'Is the endpoint running? Check --endpoint-url (or AWS_ENDPOINT_URL_ECR / AWS_ENDPOINT_URL).',
+    };
   }
   if (e?.code === 'ENOTFOUND') {
-    return { message: `the host name ${e.hostname ?? '(unknown)'} does not resolve (DNS: not found)`, hint: 'Check --endpoint-url and --region for typos, and the machine\'s DNS settings.' };
+    return {
+      message: `the host name ${e.hostname ?? '(unknown)'} does not resolve (DNS: not found)`,
+      hint: "Check --endpoint-url and --region for typos, and the machine's DNS settings.",
+    };
   }
   return undefined;
 }
@@ -59,7 +106,12 @@ export function isRetryable(err: any): boolean {
   if (!err) return false;
   if (err instanceof EcrxError) return false;
   if (unreachable(err)) return false;
-  if (err.name === 'ThrottlingException' || err.name === 'ServerException' || err.name === 'ServiceUnavailableException') return true;
+  if (
+    err.name === 'ThrottlingException' ||
+    err.name === 'ServerException' ||
+    err.name === 'ServiceUnavailableException'
+  )
+    return true;
   const status = err.$metadata?.httpStatusCode;
   if (typeof status === 'number' && status >= 500) return true;
   if (status === 429) return true;
@@ -71,18 +123,33 @@ export function fromAws(err: any, context: string): EcrxError {
   const name: string = err?.name ?? 'Error';
   const message: string = err?.message ?? String(err);
   const mapped = byName[name];
-  if (mapped) return new EcrxError(mapped[0], `${context}: ${message}`, { hint: mapped[1], cause: err, details: { awsError: name } });
+  if (mapped)
+    return new EcrxError(mapped[0], `${context}: ${message}`, {
+      hint: mapped[1],
+      cause: err,
+      details: { awsError: name },
+    });
   const gone = unreachable(err);
   if (gone) return new EcrxError('NETWORK_ERROR', `${context}: ${gone.message}`, { hint: gone.hint, cause: err });
   if (isNetworkError(err)) {
-    return new EcrxError('NETWORK_ERROR', `${context}: could not reach ECR (${err.code ?? err.cause?.code ?? message})`, {
-      hint: 'Check the network, a proxy (HTTPS_PROXY/NO_PROXY), and --endpoint-url or --region.',
+    return new EcrxError(
+      'NETWORK_ERROR',
+      `${context}: could not reach ECR (${err.code ?? err.cause?.code ?? message})`,
+      {
+        hint: 'Check the network, a proxy (HTTPS_PROXY/NO_PROXY), and --endpoint-url or --region.',
+        cause: err,
+      },
+    );
+  }
+  if (/region is missing/i.test(message)) {
+    return new EcrxError('VALIDATION_ERROR', 'No AWS region is configured', {
+      hint: 'Pass --region, set AWS_REGION, or paste the full <account>.dkr.ecr.<region>.amazonaws.com/... reference.',
       cause: err,
     });
   }
-  if (/region is missing/i.test(message)) {
-    return new EcrxError('VALIDATION_ERROR', 'No AWS region is configured', { hint: 'Pass --region, set AWS_REGION, or paste the full <account>.dkr.ecr.<region>.amazonaws.com/... reference.', cause: err });
-  }
   const status = err?.$metadata?.httpStatusCode;
-  return new EcrxError('SERVICE_ERROR', `${context}: ${name}: ${message}${status ? ` (HTTP ${status})` : ''}`, { cause: err, details: { awsError: name } });
+  return new EcrxError('SERVICE_ERROR', `${context}: ${name}: ${message}${status ? ` (HTTP ${status})` : ''}`, {
+    cause: err,
+    details: { awsError: name },
+  });
 }

@@ -28,12 +28,21 @@ export const scratchSizeFor = (partSize: number) => base64Length(partSize) + 409
 
 /** Returns the body with `blob` base64-encoded into the empty `layerPartBlob` string of `sdkBody`. */
 export function spliceBlob(sdkBody: unknown, job: PartBody): Buffer {
-  const body = typeof sdkBody === 'string' ? Buffer.from(sdkBody) : sdkBody instanceof Uint8Array ? Buffer.from(sdkBody.buffer, sdkBody.byteOffset, sdkBody.byteLength) : undefined;
+  const body =
+    typeof sdkBody === 'string'
+      ? Buffer.from(sdkBody)
+      : sdkBody instanceof Uint8Array
+        ? Buffer.from(sdkBody.buffer, sdkBody.byteOffset, sdkBody.byteLength)
+        : undefined;
   const at = body ? body.indexOf(MARKER) : -1;
   if (!body || at === -1 || body.indexOf(MARKER, at + 1) !== -1) {
-    throw new EcrxError('INTERNAL_ERROR', 'The AWS SDK serialized UploadLayerPart in a way ecrx does not recognise; nothing was sent', {
-      hint: 'Report this with `ecrx --version` and the @aws-sdk/client-ecr version.',
-    });
+    throw new EcrxError(
+      'INTERNAL_ERROR',
+      'The AWS SDK serialized UploadLayerPart in a way ecrx does not recognise; nothing was sent',
+      {
+        hint: 'Report this with `ecrx --version` and the @aws-sdk/client-ecr version.',
+      },
+    );
   }
   const insert = at + MARKER.length - 1; // before the closing quote
   const encoded = base64Length(job.blob.length);
@@ -42,7 +51,8 @@ export function spliceBlob(sdkBody: unknown, job: PartBody): Buffer {
   body.copy(out, 0, 0, insert);
   const src = Buffer.from(job.blob.buffer, job.blob.byteOffset, job.blob.byteLength);
   let pos = insert;
-  for (let i = 0; i < src.length; i += CHUNK) pos += out.write(src.toString('base64', i, Math.min(i + CHUNK, src.length)), pos, 'latin1');
+  for (let i = 0; i < src.length; i += CHUNK)
+    pos += out.write(src.toString('base64', i, Math.min(i + CHUNK, src.length)), pos, 'latin1');
   body.copy(out, pos, insert);
   job.spliced = true;
   return out;

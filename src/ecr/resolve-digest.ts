@@ -17,7 +17,9 @@ export interface ResolvedDigest {
 }
 
 export async function resolveDigest(ecr: Ecr, ref: ImageRef, signal?: AbortSignal): Promise<ResolvedDigest> {
-  const imageId = ref.tag ? { imageTag: ref.tag, ...(ref.digest ? { imageDigest: ref.digest } : {}) } : { imageDigest: ref.digest! };
+  const imageId = ref.tag
+    ? { imageTag: ref.tag, ...(ref.digest ? { imageDigest: ref.digest } : {}) }
+    : { imageDigest: ref.digest! };
   try {
     const out = await ecr.request<any>(
       'DescribeImages',
@@ -26,11 +28,23 @@ export async function resolveDigest(ecr: Ecr, ref: ImageRef, signal?: AbortSigna
       { signal },
     );
     const d = out.imageDetails?.[0];
-    if (!d) throw new EcrxError('IMAGE_NOT_FOUND', `Image ${formatReference(ref)} not found`, { hint: `\`ecrx tags ${ref.repository}\` lists the tags that exist.` });
+    if (!d)
+      throw new EcrxError('IMAGE_NOT_FOUND', `Image ${formatReference(ref)} not found`, {
+        hint: `\`ecrx tags ${ref.repository}\` lists the tags that exist.`,
+      });
     if (ref.digest && d.imageDigest !== ref.digest) {
-      throw new EcrxError('IMAGE_NOT_FOUND', `Tag ${ref.tag} of ${ref.repository} points at ${d.imageDigest}, not ${ref.digest}`, { details: { expected: ref.digest, actual: d.imageDigest } });
+      throw new EcrxError(
+        'IMAGE_NOT_FOUND',
+        `Tag ${ref.tag} of ${ref.repository} points at ${d.imageDigest}, not ${ref.digest}`,
+        { details: { expected: ref.digest, actual: d.imageDigest } },
+      );
     }
-    return { digest: d.imageDigest, mediaType: d.imageManifestMediaType ?? null, status: d.imageStatus ?? 'ACTIVE', registryId: d.registryId ?? null };
+    return {
+      digest: d.imageDigest,
+      mediaType: d.imageManifestMediaType ?? null,
+      status: d.imageStatus ?? 'ACTIVE',
+      registryId: d.registryId ?? null,
+    };
   } catch (err) {
     if ((err as EcrxError).code !== 'ACCESS_DENIED') throw err;
     const { root, parsed } = await fetchRoot(ecr, ref, signal);

@@ -31,15 +31,23 @@ export type UploadOutcome = 'uploaded' | 'exists';
 
 export async function uploadBlob(req: UploadRequest): Promise<UploadOutcome> {
   if (req.size === 0) {
-    throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is empty, and ECR refuses zero-byte uploads (EmptyUploadException)`, {
-      hint: 'Rebuild the image so that no layer or config is zero bytes long.',
-    });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `Blob ${req.digest} is empty, and ECR refuses zero-byte uploads (EmptyUploadException)`,
+      {
+        hint: 'Rebuild the image so that no layer or config is zero bytes long.',
+      },
+    );
   }
   // Never blocks (a FIFO put where a blob should be would hang a plain open), and never reads anything but a file.
   const fh = await open(req.path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     if (!(await fh.stat()).isFile()) {
-      throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is not a regular file (${req.path}); refusing to read it`, { hint: 'Nothing more was uploaded. Check the source: blobs must be regular files.' });
+      throw new EcrxError(
+        'INVALID_IMAGE',
+        `Blob ${req.digest} is not a regular file (${req.path}); refusing to read it`,
+        { hint: 'Nothing more was uploaded. Check the source: blobs must be regular files.' },
+      );
     }
     return await uploadFrom(fh, req);
   } finally {
@@ -68,7 +76,10 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
     let init: any;
     for (;;) {
       try {
-        init = await ecr.call('InitiateLayerUpload', ecr.withRegistry({ repositoryName: repository }), { retry: false, signal: req.signal });
+        init = await ecr.call('InitiateLayerUpload', ecr.withRegistry({ repositoryName: repository }), {
+          retry: false,
+          signal: req.signal,
+        });
         inARow = 0;
         break;
       } catch (err) {
@@ -88,10 +99,15 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
       partBuffer ??= Buffer.allocUnsafe(Math.min(partSize, req.size));
       const buf = partBuffer.subarray(0, length);
       const { bytesRead } = await fh.read(buf, 0, length, part.first);
-      if (bytesRead !== length) throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is shorter on disk than its ${req.size} bytes`);
+      if (bytesRead !== length)
+        throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is shorter on disk than its ${req.size} bytes`);
       try {
         bodyBuffer ??= Buffer.allocUnsafe(scratchSizeFor(Math.min(partSize, req.size)));
-        await ecr.uploadLayerPart({ repositoryName: repository, uploadId, partFirstByte: part.first, partLastByte: part.last }, buf, { scratch: bodyBuffer, signal: req.signal });
+        await ecr.uploadLayerPart(
+          { repositoryName: repository, uploadId, partFirstByte: part.first, partLastByte: part.last },
+          buf,
+          { scratch: bodyBuffer, signal: req.signal },
+        );
         position = part.last + 1;
         inARow = 0;
         req.onProgress?.(position);
@@ -102,7 +118,9 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
             // ECR already has more than we thought: a lost response. Go on from where it is. That part landed, so
             // this is progress and the stall count starts again: a long push over a link that loses many
             // responses goes on as long as parts keep arriving.
-            req.onRetry?.(`UploadLayerPart: ECR has bytes up to ${err.lastValidByteReceived}; continuing from byte ${next}`);
+            req.onRetry?.(
+              `UploadLayerPart: ECR has bytes up to ${err.lastValidByteReceived}; continuing from byte ${next}`,
+            );
             position = next;
             inARow = 0;
             req.onProgress?.(position);
@@ -125,7 +143,11 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
     }
     for (;;) {
       try {
-        await ecr.call('CompleteLayerUpload', ecr.withRegistry({ repositoryName: repository, uploadId, layerDigests: [req.digest] }), { retry: false, signal: req.signal });
+        await ecr.call(
+          'CompleteLayerUpload',
+          ecr.withRegistry({ repositoryName: repository, uploadId, layerDigests: [req.digest] }),
+          { retry: false, signal: req.signal },
+        );
         return 'uploaded';
       } catch (err: any) {
         if (err?.name === 'LayerAlreadyExistsException') return 'exists';

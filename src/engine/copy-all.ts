@@ -13,29 +13,50 @@ import { copyImage, destinationFlags, type CopyFlags } from './copy.js';
 import { openCache, openSession } from './session.js';
 
 /** digest -> its tags, in the order ListImages gave them. */
-async function taggedImages(ecr: Ecr, repository: string, imageStatus: string | undefined, signal: AbortSignal): Promise<Map<string, string[]>> {
+async function taggedImages(
+  ecr: Ecr,
+  repository: string,
+  imageStatus: string | undefined,
+  signal: AbortSignal,
+): Promise<Map<string, string[]>> {
   const byDigest = new Map<string, string[]>();
   let nextToken: string | undefined;
   do {
     const page = await ecr.request<any>(
       'ListImages',
-      ecr.withRegistry({ repositoryName: repository, filter: { tagStatus: 'TAGGED', ...(imageStatus ? { imageStatus } : {}) }, maxResults: 1000, nextToken }),
+      ecr.withRegistry({
+        repositoryName: repository,
+        filter: { tagStatus: 'TAGGED', ...(imageStatus ? { imageStatus } : {}) },
+        maxResults: 1000,
+        nextToken,
+      }),
       `Listing the images of ${repository}`,
       { signal },
     );
-    for (const id of page.imageIds ?? []) if (id.imageTag) byDigest.set(id.imageDigest, [...(byDigest.get(id.imageDigest) ?? []), id.imageTag]);
+    for (const id of page.imageIds ?? [])
+      if (id.imageTag) byDigest.set(id.imageDigest, [...(byDigest.get(id.imageDigest) ?? []), id.imageTag]);
     nextToken = page.nextToken;
   } while (nextToken);
   return byDigest;
 }
 
-export async function copyAllTags(srcText: string, dstText: string, flags: CopyFlags, signal: AbortSignal): Promise<void> {
+export async function copyAllTags(
+  srcText: string,
+  dstText: string,
+  flags: CopyFlags,
+  signal: AbortSignal,
+): Promise<void> {
   const started = Date.now();
   const src = parseReference(srcText, { defaultTag: false });
   const dst = parseReference(dstText, { defaultTag: false });
-  for (const [ref, text] of [[src, srcText], [dst, dstText]] as const) {
+  for (const [ref, text] of [
+    [src, srcText],
+    [dst, dstText],
+  ] as const) {
     if (ref.tag || ref.digest) {
-      throw new EcrxError('VALIDATION_ERROR', `--all-tags copies whole repositories: '${text}' names one image`, { hint: `Give repository names, e.g. ecrx copy --all-tags ${src.repository} ${dst.repository}` });
+      throw new EcrxError('VALIDATION_ERROR', `--all-tags copies whole repositories: '${text}' names one image`, {
+        hint: `Give repository names, e.g. ecrx copy --all-tags ${src.repository} ${dst.repository}`,
+      });
     }
   }
   const platform = flags.platform ?? 'all';
@@ -46,13 +67,23 @@ export async function copyAllTags(srcText: string, dstText: string, flags: CopyF
   try {
     reporter.phase(`listing ${src.repository}`);
     const images = await taggedImages(from.ecr, src.repository, undefined, signal);
-    const archived = await taggedImages(from.ecr, src.repository, 'ARCHIVED', signal).catch(() => new Map<string, string[]>());
+    const archived = await taggedImages(from.ecr, src.repository, 'ARCHIVED', signal).catch(
+      () => new Map<string, string[]>(),
+    );
     const cache = openCache(flags);
     const copied: { digest: string; tags: string[]; referrers?: number }[] = [];
     let bytesUploaded = 0;
     let blobsMoved = 0;
     for (const [digest, tags] of images) {
-      const one = await copyImage({ from, to, cache }, { ...src, digest, tag: undefined }, dst.repository, tags, flags, platform, signal);
+      const one = await copyImage(
+        { from, to, cache },
+        { ...src, digest, tag: undefined },
+        dst.repository,
+        tags,
+        flags,
+        platform,
+        signal,
+      );
       bytesUploaded += one.result.bytesUploaded;
       blobsMoved += one.needed.length;
       copied.push({ digest, tags, ...(one.referrers ? { referrers: one.referrers.length } : {}) });
@@ -70,8 +101,18 @@ export async function copyAllTags(srcText: string, dstText: string, flags: CopyF
     printSuccess(flags, data, () =>
       [
         `Copied ${copied.length} images (${copied.reduce((n, c) => n + c.tags.length, 0)} tags) from ${src.repository} to ${dst.repository}: ${blobsMoved} blobs transferred (${formatBytes(bytesUploaded)}), in ${formatDuration(data.durationMs)}`,
-        ...copied.map((c) => `  ${c.digest}  ${c.tags.join(', ')}${c.referrers !== undefined ? `  (+${c.referrers} referrers)` : ''}`),
-        ...(archived.size ? [`Skipped ${archived.size} archived images (${[...archived.values()].flat().map((t) => formatReference({ repository: src.repository, tag: t })).join(', ')}): restore them with \`ecrx restore\` to copy them`] : []),
+        ...copied.map(
+          (c) =>
+            `  ${c.digest}  ${c.tags.join(', ')}${c.referrers !== undefined ? `  (+${c.referrers} referrers)` : ''}`,
+        ),
+        ...(archived.size
+          ? [
+              `Skipped ${archived.size} archived images (${[...archived.values()]
+                .flat()
+                .map((t) => formatReference({ repository: src.repository, tag: t }))
+                .join(', ')}): restore them with \`ecrx restore\` to copy them`,
+            ]
+          : []),
       ].join('\n'),
     );
   } finally {

@@ -33,7 +33,12 @@ export interface CopyFlags extends EcrFlags {
 }
 
 /** The flags the destination side connects with. */
-export const destinationFlags = (flags: CopyFlags): CopyFlags => ({ ...flags, quiet: true, endpointUrl: flags.toEndpointUrl ?? flags.endpointUrl, profile: flags.toProfile ?? flags.profile });
+export const destinationFlags = (flags: CopyFlags): CopyFlags => ({
+  ...flags,
+  quiet: true,
+  endpointUrl: flags.toEndpointUrl ?? flags.endpointUrl,
+  profile: flags.toProfile ?? flags.profile,
+});
 
 export interface CopySides {
   from: { ecr: Ecr; reporter: Reporter };
@@ -42,22 +47,75 @@ export interface CopySides {
 }
 
 /** One image from `src` to `dstRepository` under `tags`: only the blobs the destination lacks move. */
-export async function copyImage(sides: CopySides, src: ImageRef, dstRepository: string, tags: string[], flags: CopyFlags, platform: string, signal: AbortSignal) {
+export async function copyImage(
+  sides: CopySides,
+  src: ImageRef,
+  dstRepository: string,
+  tags: string[],
+  flags: CopyFlags,
+  platform: string,
+  signal: AbortSignal,
+) {
   const { from, to, cache } = sides;
   const reporter = from.reporter;
   reporter.phase(`resolving ${formatReference(src)}`);
   const resolved = await resolveFromEcr(from.ecr, src, platform, signal);
   const { set } = resolved;
   const checkFirst = configToCheckFirst(set, resolved.platform, platform);
-  await fetchBlobs({ ecr: from.ecr, repository: src.repository, blobs: checkFirst, images: set.images, cache, concurrency: 1, reporter, signal });
-  const platformLabel = checkFirst.length ? await configPlatform(set, cache, platform, formatReference(src)) : resolved.platform;
-  const present = await availableBlobs(to.ecr, dstRepository, set.blobs.map((b) => b.digest), signal);
+  await fetchBlobs({
+    ecr: from.ecr,
+    repository: src.repository,
+    blobs: checkFirst,
+    images: set.images,
+    cache,
+    concurrency: 1,
+    reporter,
+    signal,
+  });
+  const platformLabel = checkFirst.length
+    ? await configPlatform(set, cache, platform, formatReference(src))
+    : resolved.platform;
+  const present = await availableBlobs(
+    to.ecr,
+    dstRepository,
+    set.blobs.map((b) => b.digest),
+    signal,
+  );
   const needed = set.blobs.filter((b) => !present.has(b.digest));
   let bytesDownloaded = 0;
-  await fetchBlobs({ ecr: from.ecr, repository: src.repository, blobs: needed, images: set.images, cache, concurrency: flags.concurrency, reporter, signal, onBytes: (n) => (bytesDownloaded += n) });
-  const result = await pushToEcr({ ecr: to.ecr, repository: dstRepository, set, blobPath: (d) => cache.path(d), tags, concurrency: flags.concurrency, reporter, signal });
+  await fetchBlobs({
+    ecr: from.ecr,
+    repository: src.repository,
+    blobs: needed,
+    images: set.images,
+    cache,
+    concurrency: flags.concurrency,
+    reporter,
+    signal,
+    onBytes: (n) => (bytesDownloaded += n),
+  });
+  const result = await pushToEcr({
+    ecr: to.ecr,
+    repository: dstRepository,
+    set,
+    blobPath: (d) => cache.path(d),
+    tags,
+    concurrency: flags.concurrency,
+    reporter,
+    signal,
+  });
   const referrers = flags.referrers
-    ? await copyReferrers({ from: from.ecr, to: to.ecr, srcRepository: src.repository, dstRepository, subjects: set.manifests.map((m) => m.digest), cache, concurrency: flags.concurrency, reporter, signal })
+    ? await copyReferrers({
+        from: from.ecr,
+        to: to.ecr,
+        srcRepository: src.repository,
+        dstRepository,
+        subjects: set.manifests.map((m) => m.digest),
+        cache,
+        concurrency: flags.concurrency,
+        reporter,
+        signal,
+      })
     : undefined;
   return { resolved, set, platformLabel, needed, bytesDownloaded, result, referrers };
 }
@@ -72,14 +130,25 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
   const dst = parseReference(dstText, { defaultTag: false });
   const platform = flags.platform ?? 'all';
   if (platform !== 'all') parsePlatform(platform);
-  if (dst.digest) throw new EcrxError('VALIDATION_ERROR', 'The destination takes a tag, not a digest: the digest is the source\'s', { hint: `For example: ecrx copy ${srcText} ${dst.repository}:${src.tag ?? 'copy'}` });
+  if (dst.digest)
+    throw new EcrxError('VALIDATION_ERROR', "The destination takes a tag, not a digest: the digest is the source's", {
+      hint: `For example: ecrx copy ${srcText} ${dst.repository}:${src.tag ?? 'copy'}`,
+    });
   const tags = dst.tag ? [dst.tag] : src.tag ? [src.tag] : [];
   const from = await openSession(flags, 'copy', src);
   const to = await openSession(destinationFlags(flags), 'copy', dst);
   const reporter = from.reporter;
   try {
     const cache = openCache(flags);
-    const { resolved, set, platformLabel, needed, result, bytesDownloaded, referrers } = await copyImage({ from, to, cache }, src, dst.repository, tags, flags, platform, signal);
+    const { resolved, set, platformLabel, needed, result, bytesDownloaded, referrers } = await copyImage(
+      { from, to, cache },
+      src,
+      dst.repository,
+      tags,
+      flags,
+      platform,
+      signal,
+    );
     reporter.stop();
     const region = await to.ecr.region();
     const registryId = result.registryId ?? dst.registryId ?? flags.registryId ?? null;
@@ -96,7 +165,12 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
       ...(referrers ? { referrers } : {}),
       durationMs: Date.now() - started,
     };
-    printSuccess(flags, data, () => `Copied ${formatReference(src)} to ${formatReference({ repository: dst.repository, tag: tags[0] })} ${set.top.digest}: ${needed.length} of ${plural(set.blobs.length, 'blob')} transferred (${formatBytes(result.bytesUploaded)})${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`);
+    printSuccess(
+      flags,
+      data,
+      () =>
+        `Copied ${formatReference(src)} to ${formatReference({ repository: dst.repository, tag: tags[0] })} ${set.top.digest}: ${needed.length} of ${plural(set.blobs.length, 'blob')} transferred (${formatBytes(result.bytesUploaded)})${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
+    );
   } finally {
     reporter.stop();
     from.ecr.destroy();

@@ -40,7 +40,10 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(o.concurrency);
   const results = new Map<string, FetchResult>();
-  o.reporter.expect?.(o.blobs.map((d) => ({ digest: d.digest, size: d.size, label: blobLabel(o.images, d.digest) })), 'download');
+  o.reporter.expect?.(
+    o.blobs.map((d) => ({ digest: d.digest, size: d.size, label: blobLabel(o.images, d.digest) })),
+    'download',
+  );
   // The first failure stops the other downloads instead of letting them run on behind an error. Each download
   // gets a signal of its own (see AbortScope), so 16 at once do not pile their listeners onto one signal.
   const scope = new AbortScope(o.signal);
@@ -65,8 +68,14 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
 
   async function fetchOne(d: Descriptor, signal: AbortSignal): Promise<void> {
     const info = { digest: d.digest, size: d.size, label: blobLabel(o.images, d.digest) };
-    const onCorrupt = (digest: string, actual: string) => o.reporter.notice(`cache: ${digest} was corrupt (its content hashes to ${actual}): removed it, downloading it again`);
-    const hit = o.verifyHits === false ? o.cache.has(d.digest, d.size) : await o.cache.hasVerified(d.digest, d.size, { signal, onCorrupt });
+    const onCorrupt = (digest: string, actual: string) =>
+      o.reporter.notice(
+        `cache: ${digest} was corrupt (its content hashes to ${actual}): removed it, downloading it again`,
+      );
+    const hit =
+      o.verifyHits === false
+        ? o.cache.has(d.digest, d.size)
+        : await o.cache.hasVerified(d.digest, d.size, { signal, onCorrupt });
     if (hit) {
       o.reporter.blobSkipped(info, 'cached');
       results.set(d.digest, { digest: d.digest, cached: true });
@@ -83,14 +92,22 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
       maxStalled: o.ecr.maxAttempts,
       getUrl: async (fresh) => {
         if (!url || fresh) {
-          const out = await o.ecr.request<any>(
-            'GetDownloadUrlForLayer',
-            o.ecr.withRegistry({ repositoryName: o.repository, layerDigest: d.digest }),
-            `Getting a download URL for ${d.digest} in ${o.repository}`,
-            { signal },
-          ).catch(async (err) => {
-            throw await inaccessibleLayerError(o.ecr, o.repository, o.images.map((i) => i.digest), err, signal);
-          });
+          const out = await o.ecr
+            .request<any>(
+              'GetDownloadUrlForLayer',
+              o.ecr.withRegistry({ repositoryName: o.repository, layerDigest: d.digest }),
+              `Getting a download URL for ${d.digest} in ${o.repository}`,
+              { signal },
+            )
+            .catch(async (err) => {
+              throw await inaccessibleLayerError(
+                o.ecr,
+                o.repository,
+                o.images.map((i) => i.digest),
+                err,
+                signal,
+              );
+            });
           url = out.downloadUrl as string;
         }
         return url;

@@ -4,12 +4,20 @@ import type { ImageSet } from '../oci/image-set.js';
 import { platformOfConfig, requirePlatform } from '../oci/platform.js';
 import { MAX_CONFIG_BYTES } from '../oci/limits.js';
 
-export async function configPlatform(set: ImageSet, cache: BlobCache, wanted: string | undefined, what: string): Promise<string | undefined> {
+export async function configPlatform(
+  set: ImageSet,
+  cache: BlobCache,
+  wanted: string | undefined,
+  what: string,
+): Promise<string | undefined> {
   const config = set.images[0].manifest.config;
   // A config too large to be one declares no platform we would read into memory.
   // readBytes checks the digest: a corrupt config is removed and thrown as CorruptBlobError (as is one that vanished),
   // for the caller to fetch it again.
-  const read = () => cache.readBytes(config.digest).catch((err) => Promise.reject(err?.code === 'ENOENT' ? new CorruptBlobError(config.digest) : err));
+  const read = () =>
+    cache
+      .readBytes(config.digest)
+      .catch((err) => Promise.reject(err?.code === 'ENOENT' ? new CorruptBlobError(config.digest) : err));
   const bytes = config.size <= MAX_CONFIG_BYTES ? await read() : undefined;
   return requirePlatform(wanted, bytes && platformOfConfig(bytes), what);
 }

@@ -50,17 +50,35 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
   const toStdout = flags.output === '-';
   const format: OutputFormat = flags.format ?? (toStdout ? 'oci-archive' : 'oci');
   if (!FORMATS.includes(format)) {
-    throw new EcrxError('VALIDATION_ERROR', `Unknown --format '${format}'`, { hint: `Use one of ${FORMATS.join(', ')}.` });
+    throw new EcrxError('VALIDATION_ERROR', `Unknown --format '${format}'`, {
+      hint: `Use one of ${FORMATS.join(', ')}.`,
+    });
   }
-  if (toStdout && format === 'oci') throw new EcrxError('VALIDATION_ERROR', 'An OCI layout directory cannot be written to stdout', { hint: 'Use --format oci-archive or docker-archive with -o -.' });
-  if (toStdout && flags.json) throw new EcrxError('VALIDATION_ERROR', '-o - and --json both want stdout', { hint: 'Write the archive to a file with -o FILE to get the JSON result.' });
-  if (toStdout && process.stdout.isTTY) throw new EcrxError('VALIDATION_ERROR', 'Refusing to write a tar archive to a terminal', { hint: 'Redirect stdout (-o - > image.tar) or use -o FILE.' });
+  if (toStdout && format === 'oci')
+    throw new EcrxError('VALIDATION_ERROR', 'An OCI layout directory cannot be written to stdout', {
+      hint: 'Use --format oci-archive or docker-archive with -o -.',
+    });
+  if (toStdout && flags.json)
+    throw new EcrxError('VALIDATION_ERROR', '-o - and --json both want stdout', {
+      hint: 'Write the archive to a file with -o FILE to get the JSON result.',
+    });
+  if (toStdout && process.stdout.isTTY)
+    throw new EcrxError('VALIDATION_ERROR', 'Refusing to write a tar archive to a terminal', {
+      hint: 'Redirect stdout (-o - > image.tar) or use -o FILE.',
+    });
   if (flags.platform && flags.platform !== 'all') parsePlatform(flags.platform);
   if (format === 'docker-archive' && flags.platform === 'all') {
-    throw new EcrxError('VALIDATION_ERROR', 'A docker-archive holds one platform; --platform all needs --format oci or oci-archive');
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      'A docker-archive holds one platform; --platform all needs --format oci or oci-archive',
+    );
   }
   if (flags.referrers && format === 'docker-archive') {
-    throw new EcrxError('VALIDATION_ERROR', '--referrers needs --format oci or oci-archive: a docker-archive has no place for them', { hint: 'Pull with --format oci (a layout directory) or oci-archive.' });
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      '--referrers needs --format oci or oci-archive: a docker-archive has no place for them',
+      { hint: 'Pull with --format oci (a layout directory) or oci-archive.' },
+    );
   }
   const output = toStdout ? '-' : resolvePath(flags.output ?? defaultOutputName(ref, format));
   const cacheRoot = flags.cache === false ? undefined : resolvePath(flags.cacheDir ?? defaultCacheDir());
@@ -73,11 +91,23 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     reporter.phase(`resolving ${formatReference(ref)}`);
     const resolved = await resolveFromEcr(ecr, ref, flags.platform, signal);
     const { set } = resolved;
-    if (flags.cache === false) scratch = mkdtempSync(toStdout ? join(tmpdir(), '.ecrx-nocache-') : scratchPrefix(dirname(output)));
+    if (flags.cache === false)
+      scratch = mkdtempSync(toStdout ? join(tmpdir(), '.ecrx-nocache-') : scratchPrefix(dirname(output)));
     const cache = scratch ? new BlobCache(scratch) : openCache(flags);
     let bytesDownloaded = 0;
     const fetch = (blobs: Descriptor[], verifyHits: boolean) =>
-      fetchBlobs({ ecr, repository: ref.repository, blobs, images: set.images, cache, concurrency: flags.concurrency, reporter, signal, verifyHits, onBytes: (n) => (bytesDownloaded += n) });
+      fetchBlobs({
+        ecr,
+        repository: ref.repository,
+        blobs,
+        images: set.images,
+        cache,
+        concurrency: flags.concurrency,
+        reporter,
+        signal,
+        verifyHits,
+        onBytes: (n) => (bytesDownloaded += n),
+      });
     // A single-platform image's platform is in its config: with --platform, fetch that first (a cache hit re-hashed,
     // it is small) and check it before any layer moves.
     const checkFirst = configToCheckFirst(set, resolved.platform, flags.platform);
@@ -86,33 +116,72 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     reporter.phase(`fetching ${plural(set.blobs.length, 'blob')}`);
     // Into a file or directory every cached blob is hashed as it is copied; a stream cannot be taken back, so for
     // stdout they are checked first.
-    for (const [digest, r] of await fetch(set.blobs.filter((b) => !results.has(b.digest)), toStdout)) results.set(digest, r);
-    const healing = healer(set, async (blob) => {
-      for (const [digest, r] of await fetch([blob], false)) results.set(digest, r);
-    }, (text) => reporter.notice(text));
-    const platform = resolved.platform ?? (await healing(() => configPlatform(set, cache, flags.platform, formatReference(ref))));
+    for (const [digest, r] of await fetch(
+      set.blobs.filter((b) => !results.has(b.digest)),
+      toStdout,
+    ))
+      results.set(digest, r);
+    const healing = healer(
+      set,
+      async (blob) => {
+        for (const [digest, r] of await fetch([blob], false)) results.set(digest, r);
+      },
+      (text) => reporter.notice(text),
+    );
+    const platform =
+      resolved.platform ?? (await healing(() => configPlatform(set, cache, flags.platform, formatReference(ref))));
     let referrers: Awaited<ReturnType<typeof fetchReferrers>> | undefined;
     if (flags.referrers) {
       reporter.phase('looking for referrers');
-      const found = await referrerTree(ecr, ref.repository, set.manifests.map((m) => m.digest), { signal });
-      referrers = await fetchReferrers({ ecr, repository: ref.repository, referrers: found, cache, concurrency: flags.concurrency, reporter, signal });
+      const found = await referrerTree(
+        ecr,
+        ref.repository,
+        set.manifests.map((m) => m.digest),
+        { signal },
+      );
+      referrers = await fetchReferrers({
+        ecr,
+        repository: ref.repository,
+        referrers: found,
+        cache,
+        concurrency: flags.concurrency,
+        reporter,
+        signal,
+      });
     }
 
     const region = await ecr.region();
     const host = registryHost(resolved.registryId, region, ref.fips, ref.dualStack);
     const repoTags = ref.tag ? [`${host}/${ref.repository}:${ref.tag}`] : [];
-    let entries = format === 'docker-archive' ? dockerArchiveEntries(set, cache, repoTags) : ociLayoutEntries(set, cache, { refName: ref.tag });
-    if (referrers) entries = withReferrers(entries, referrers.map((r) => ({ subject: r.referrer.subject, artifactType: r.referrer.artifactType, set: r.set })), cache);
+    let entries =
+      format === 'docker-archive'
+        ? dockerArchiveEntries(set, cache, repoTags)
+        : ociLayoutEntries(set, cache, { refName: ref.tag });
+    if (referrers)
+      entries = withReferrers(
+        entries,
+        referrers.map((r) => ({ subject: r.referrer.subject, artifactType: r.referrer.artifactType, set: r.set })),
+        cache,
+      );
     reporter.phase(`writing ${format}`);
     if (signal.aborted) throw signal.reason;
-    const opts = { signal, onReplace: (target: string, previous: string) => reporter.notice(`replacing earlier ecrx output at ${target} (${previous})`) };
+    const opts = {
+      signal,
+      onReplace: (target: string, previous: string) =>
+        reporter.notice(`replacing earlier ecrx output at ${target} (${previous})`),
+    };
     let replaced = false;
     if (!plan) await healing(() => writeTar(entries, process.stdout, { format, signal }), false);
     else if (plan.kind === 'directory') replaced = (await healing(() => writeDirectory(entries, plan, opts))).replaced;
     else replaced = (await healing(() => writeTarFile(entries, plan, format, opts))).replaced;
     reporter.stop();
 
-    const layers = set.blobs.map((d) => ({ digest: d.digest, size: d.size, mediaType: d.mediaType, cached: results.get(d.digest)?.cached ?? false }));
+    const layers = set.blobs.map((d) => ({
+      digest: d.digest,
+      size: d.size,
+      mediaType: d.mediaType,
+      cached: results.get(d.digest)?.cached ?? false,
+    }));
     const cachedCount = layers.filter((l) => l.cached).length;
     const data = {
       image: `${host}/${formatReference({ repository: ref.repository, tag: ref.tag })}`,
@@ -127,15 +196,29 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
       replaced,
       layers,
       bytesDownloaded,
-      ...(referrers ? { referrers: referrers.map((r) => ({ digest: r.referrer.digest, artifactType: r.referrer.artifactType, subject: r.referrer.subject })) } : {}),
+      ...(referrers
+        ? {
+            referrers: referrers.map((r) => ({
+              digest: r.referrer.digest,
+              artifactType: r.referrer.artifactType,
+              subject: r.referrer.subject,
+            })),
+          }
+        : {}),
       durationMs: Date.now() - started,
     };
     if (!toStdout) {
-      printSuccess(flags, data, () =>
-        `Pulled ${formatReference(ref)} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${plural(layers.length, 'blob')}, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
+      printSuccess(
+        flags,
+        data,
+        () =>
+          `Pulled ${formatReference(ref)} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${plural(layers.length, 'blob')}, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
       );
     } else if (!flags.quiet) {
-      printNote(flags, `Pulled ${formatReference(ref)} ${set.top.digest} to stdout [${format}] in ${formatDuration(data.durationMs)}`);
+      printNote(
+        flags,
+        `Pulled ${formatReference(ref)} ${set.top.digest} to stdout [${format}] in ${formatDuration(data.durationMs)}`,
+      );
     }
   } finally {
     reporter.stop();
@@ -155,11 +238,16 @@ function healer(set: ImageSet, refetch: (blob: Descriptor) => Promise<void>, not
       try {
         return await step();
       } catch (err) {
-        const blob = err instanceof CorruptBlobError && canRedo && !healed.has(err.digest) ? set.blobs.find((b) => b.digest === err.digest) : undefined;
+        const blob =
+          err instanceof CorruptBlobError && canRedo && !healed.has(err.digest)
+            ? set.blobs.find((b) => b.digest === err.digest)
+            : undefined;
         if (!blob) throw err;
         healed.add(blob.digest);
         const { actual } = err as CorruptBlobError;
-        notice(`cache: ${blob.digest} ${actual ? `was corrupt (its content hashes to ${actual}): removed it` : 'vanished from the cache while in use'}, downloading it again`);
+        notice(
+          `cache: ${blob.digest} ${actual ? `was corrupt (its content hashes to ${actual}): removed it` : 'vanished from the cache while in use'}, downloading it again`,
+        );
         await refetch(blob);
       }
     }

@@ -13,13 +13,27 @@ export interface PushedReferrer {
   tag?: string;
 }
 
-export async function pushReferrers(o: { ecr: Ecr; repository: string; opened: OpenedSource; source: string; concurrency: number; reporter: Reporter; signal?: AbortSignal }): Promise<PushedReferrer[]> {
+export async function pushReferrers(o: {
+  ecr: Ecr;
+  repository: string;
+  opened: OpenedSource;
+  source: string;
+  concurrency: number;
+  reporter: Reporter;
+  signal?: AbortSignal;
+}): Promise<PushedReferrer[]> {
   if (!o.opened.layout) {
-    throw new EcrxError('VALIDATION_ERROR', `${o.source} is a classic docker-archive, which holds no referrers`, { hint: '--referrers reads OCI layouts and OCI archives (as oras, cosign save or ecrx pull --referrers write them).' });
+    throw new EcrxError('VALIDATION_ERROR', `${o.source} is a classic docker-archive, which holds no referrers`, {
+      hint: '--referrers reads OCI layouts and OCI archives (as oras, cosign save or ecrx pull --referrers write them).',
+    });
   }
   const { set } = o.opened;
   o.reporter.phase('looking for referrers in the source');
-  const found = await layoutReferrers(o.opened.layout, [...new Set([set.top.digest, ...set.manifests.map((m) => m.digest)])], set.top.digest);
+  const found = await layoutReferrers(
+    o.opened.layout,
+    [...new Set([set.top.digest, ...set.manifests.map((m) => m.digest)])],
+    set.top.digest,
+  );
   const pushed: PushedReferrer[] = [];
   for (const r of found) {
     await pushToEcr({
@@ -33,7 +47,12 @@ export async function pushReferrers(o: { ecr: Ecr; repository: string; opened: O
       reporter: o.reporter,
       signal: o.signal,
     });
-    pushed.push({ digest: r.digest, artifactType: r.artifactType, subject: r.subject, ...(r.tag ? { tag: r.tag } : {}) });
+    pushed.push({
+      digest: r.digest,
+      artifactType: r.artifactType,
+      subject: r.subject,
+      ...(r.tag ? { tag: r.tag } : {}),
+    });
   }
   return pushed;
 }

@@ -24,10 +24,14 @@ export async function push(source: string, imageText: string, flags: PushFlags, 
   const ref = parseReference(imageText, { defaultTag: false });
   const extra = flags.tag ?? [];
   for (const t of extra) {
-    if (!isValidTag(t)) throw new EcrxError('VALIDATION_ERROR', `Invalid tag '${t}'`, { hint: 'Tags are letters, digits, _ . - (not starting with . or -), up to 300 characters.' });
+    if (!isValidTag(t))
+      throw new EcrxError('VALIDATION_ERROR', `Invalid tag '${t}'`, {
+        hint: 'Tags are letters, digits, _ . - (not starting with . or -), up to 300 characters.',
+      });
   }
   if (flags.platform) {
-    if (flags.platform === 'all') throw new EcrxError('VALIDATION_ERROR', '--platform all is the default for push; give one platform or none');
+    if (flags.platform === 'all')
+      throw new EcrxError('VALIDATION_ERROR', '--platform all is the default for push; give one platform or none');
     parsePlatform(flags.platform);
   }
   const tags = [...new Set([...(ref.tag ? [ref.tag] : ref.digest ? [] : ['latest']), ...extra])];
@@ -39,9 +43,13 @@ export async function push(source: string, imageText: string, flags: PushFlags, 
     const opened = await openSource(source, cache, { platform: flags.platform, signal });
     const { set } = opened;
     if (ref.digest && ref.digest !== set.top.digest) {
-      throw new EcrxError('DIGEST_MISMATCH', `${formatReference(ref)} names digest ${ref.digest}, but the source's image is ${set.top.digest}`, {
-        details: { expected: ref.digest, actual: set.top.digest },
-      });
+      throw new EcrxError(
+        'DIGEST_MISMATCH',
+        `${formatReference(ref)} names digest ${ref.digest}, but the source's image is ${set.top.digest}`,
+        {
+          details: { expected: ref.digest, actual: set.top.digest },
+        },
+      );
     }
     const result = await pushToEcr({
       ecr,
@@ -54,7 +62,17 @@ export async function push(source: string, imageText: string, flags: PushFlags, 
       reporter,
       signal,
     });
-    const referrers = flags.referrers ? await pushReferrers({ ecr, repository: ref.repository, opened, source, concurrency: flags.concurrency, reporter, signal }) : undefined;
+    const referrers = flags.referrers
+      ? await pushReferrers({
+          ecr,
+          repository: ref.repository,
+          opened,
+          source,
+          concurrency: flags.concurrency,
+          reporter,
+          signal,
+        })
+      : undefined;
     reporter.stop();
     const region = await ecr.region();
     const registryId = result.registryId ?? ref.registryId ?? flags.registryId ?? null;
@@ -72,8 +90,11 @@ export async function push(source: string, imageText: string, flags: PushFlags, 
       ...(referrers ? { referrers } : {}),
       durationMs: Date.now() - started,
     };
-    printSuccess(flags, data, () =>
-      `Pushed ${opened.kind} ${source} to ${ref.repository}${tags.length ? ` as ${tags.join(', ')}` : ''} ${set.top.digest}: ${plural(result.layers.length, 'blob')}, ${uploadedCount} uploaded (${formatBytes(result.bytesUploaded)}), ${result.layers.length - uploadedCount} already there${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
+    printSuccess(
+      flags,
+      data,
+      () =>
+        `Pushed ${opened.kind} ${source} to ${ref.repository}${tags.length ? ` as ${tags.join(', ')}` : ''} ${set.top.digest}: ${plural(result.layers.length, 'blob')}, ${uploadedCount} uploaded (${formatBytes(result.bytesUploaded)}), ${result.layers.length - uploadedCount} already there${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
     );
   } finally {
     reporter.stop();

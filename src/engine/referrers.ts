@@ -35,7 +35,12 @@ export interface ListOptions {
 const MAX_DEPTH = 8;
 
 /** The referrers of one manifest, every page. */
-export async function listReferrers(ecr: Ecr, repository: string, subject: string, opts: ListOptions = {}): Promise<Referrer[]> {
+export async function listReferrers(
+  ecr: Ecr,
+  repository: string,
+  subject: string,
+  opts: ListOptions = {},
+): Promise<Referrer[]> {
   const out: Referrer[] = [];
   let nextToken: string | undefined;
   const filter = {
@@ -45,7 +50,13 @@ export async function listReferrers(ecr: Ecr, repository: string, subject: strin
   do {
     const page = await ecr.request<any>(
       'ListImageReferrers',
-      ecr.withRegistry({ repositoryName: repository, subjectId: { imageDigest: subject }, ...(Object.keys(filter).length ? { filter } : {}), maxResults: 50, nextToken }),
+      ecr.withRegistry({
+        repositoryName: repository,
+        subjectId: { imageDigest: subject },
+        ...(Object.keys(filter).length ? { filter } : {}),
+        maxResults: 50,
+        nextToken,
+      }),
       `Listing the referrers of ${repository}@${subject}`,
       { signal: opts.signal },
     );
@@ -69,14 +80,22 @@ export async function listReferrers(ecr: Ecr, repository: string, subject: strin
  * Every referrer of `subjects`, and of those, down to MAX_DEPTH, each digest once, subjects before referrers.
  * `artifactTypes` filters only the first level (a signature of an SBOM is wanted with the SBOM).
  */
-export async function referrerTree(ecr: Ecr, repository: string, subjects: string[], opts: ListOptions & { recursive?: boolean } = {}): Promise<Referrer[]> {
+export async function referrerTree(
+  ecr: Ecr,
+  repository: string,
+  subjects: string[],
+  opts: ListOptions & { recursive?: boolean } = {},
+): Promise<Referrer[]> {
   const seen = new Set(subjects);
   const found: Referrer[] = [];
   let level = [...new Set(subjects)];
   for (let depth = 0; level.length && depth < (opts.recursive === false ? 1 : MAX_DEPTH); depth++) {
     const next: string[] = [];
     for (const subject of level) {
-      const refs = await listReferrers(ecr, repository, subject, { ...opts, artifactTypes: depth === 0 ? opts.artifactTypes : undefined });
+      const refs = await listReferrers(ecr, repository, subject, {
+        ...opts,
+        artifactTypes: depth === 0 ? opts.artifactTypes : undefined,
+      });
       for (const r of refs) {
         if (seen.has(r.digest)) continue;
         seen.add(r.digest);
@@ -95,15 +114,35 @@ export interface ReferrerSets {
 }
 
 /** Resolves each referrer by digest (an index keeps all its children) and fills the cache with its blobs. */
-export async function fetchReferrers(o: { ecr: Ecr; repository: string; referrers: Referrer[]; cache: BlobCache; concurrency: number; reporter: Reporter; signal?: AbortSignal; skip?: (digests: string[]) => Promise<Set<string>> }): Promise<ReferrerSets[]> {
+export async function fetchReferrers(o: {
+  ecr: Ecr;
+  repository: string;
+  referrers: Referrer[];
+  cache: BlobCache;
+  concurrency: number;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  skip?: (digests: string[]) => Promise<Set<string>>;
+}): Promise<ReferrerSets[]> {
   const out: ReferrerSets[] = [];
   for (const referrer of o.referrers) {
     const { set } = await resolveFromEcr(o.ecr, { repository: o.repository, digest: referrer.digest }, 'all', o.signal);
     if (set.top.digest !== referrer.digest) {
-      throw new EcrxError('DIGEST_MISMATCH', `Referrer ${referrer.digest} came back as ${set.top.digest}`, { details: { expected: referrer.digest, actual: set.top.digest } });
+      throw new EcrxError('DIGEST_MISMATCH', `Referrer ${referrer.digest} came back as ${set.top.digest}`, {
+        details: { expected: referrer.digest, actual: set.top.digest },
+      });
     }
     const present = o.skip ? await o.skip(set.blobs.map((b) => b.digest)) : new Set<string>();
-    await fetchBlobs({ ecr: o.ecr, repository: o.repository, blobs: set.blobs.filter((b) => !present.has(b.digest)), images: set.images, cache: o.cache, concurrency: o.concurrency, reporter: o.reporter, signal: o.signal });
+    await fetchBlobs({
+      ecr: o.ecr,
+      repository: o.repository,
+      blobs: set.blobs.filter((b) => !present.has(b.digest)),
+      images: set.images,
+      cache: o.cache,
+      concurrency: o.concurrency,
+      reporter: o.reporter,
+      signal: o.signal,
+    });
     out.push({ referrer, set });
   }
   return out;
@@ -144,7 +183,16 @@ export async function copyReferrers(o: {
       signal: o.signal,
       skip: (digests) => availableBlobs(o.to, o.dstRepository, digests, o.signal),
     });
-    await pushToEcr({ ecr: o.to, repository: o.dstRepository, set, blobPath: (d) => o.cache.path(d), tags: [], concurrency: o.concurrency, reporter: o.reporter, signal: o.signal });
+    await pushToEcr({
+      ecr: o.to,
+      repository: o.dstRepository,
+      set,
+      blobPath: (d) => o.cache.path(d),
+      tags: [],
+      concurrency: o.concurrency,
+      reporter: o.reporter,
+      signal: o.signal,
+    });
     copied.push({ digest: referrer.digest, artifactType: referrer.artifactType, subject: referrer.subject });
   }
   return copied;
@@ -158,7 +206,12 @@ export function byArtifactType(referrers: Referrer[]): Record<string, number> {
 }
 
 /** How many referrers an image has (first level, ACTIVE), or null when the endpoint or IAM does not say. */
-export async function countReferrers(ecr: Ecr, repository: string, digest: string, signal?: AbortSignal): Promise<number | null> {
+export async function countReferrers(
+  ecr: Ecr,
+  repository: string,
+  digest: string,
+  signal?: AbortSignal,
+): Promise<number | null> {
   try {
     return (await listReferrers(ecr, repository, digest, { signal })).length;
   } catch (err) {

@@ -8,7 +8,11 @@ import { setHttpDebug } from '../net/http.js';
 import { printDebug } from '../cli/output.js';
 
 /** Creates the reporter and the ECR connection that pull, push and copy all start with. */
-export async function openSession(flags: EcrFlags, prefix: string, ref?: ImageRef): Promise<{ reporter: Reporter; ecr: Ecr }> {
+export async function openSession(
+  flags: EcrFlags,
+  prefix: string,
+  ref?: ImageRef,
+): Promise<{ reporter: Reporter; ecr: Ecr }> {
   const reporter = await createReporter(reporterKind(flags), prefix);
   if (flags.debug) setHttpDebug(printDebug);
   const ecr = await Ecr.connect(connectionFor(flags, ref), {

@@ -46,7 +46,11 @@ export function readTimeoutMs(): number {
   if (raw === undefined || raw === '') return 60_000;
   const seconds = Number(raw);
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
-    throw new EcrxError('VALIDATION_ERROR', `ECRX_READ_TIMEOUT must be a number of seconds from 0.1 to 3600, got '${raw}'`, { hint: 'Unset it for the default of 60 seconds.' });
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      `ECRX_READ_TIMEOUT must be a number of seconds from 0.1 to 3600, got '${raw}'`,
+      { hint: 'Unset it for the default of 60 seconds.' },
+    );
   }
   return Math.max(100, Math.round(seconds * 1000));
 }
@@ -64,13 +68,19 @@ function parseDownloadUrl(url: string, what: string): URL {
   try {
     u = new URL(url);
   } catch {
-    throw new EcrxError('SERVICE_ERROR', `${what} is not a valid URL`, { hint: 'Nothing was downloaded. Check --endpoint-url: does it point at ECR (or a faithful emulator)?' });
+    throw new EcrxError('SERVICE_ERROR', `${what} is not a valid URL`, {
+      hint: 'Nothing was downloaded. Check --endpoint-url: does it point at ECR (or a faithful emulator)?',
+    });
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new EcrxError('SERVICE_ERROR', `${what} has the unsupported scheme '${u.protocol}'; ecrx only follows http and https URLs`, {
-      hint: 'Nothing was read from it. Check --endpoint-url: does it point at ECR (or a faithful emulator)?',
-      details: { scheme: u.protocol },
-    });
+    throw new EcrxError(
+      'SERVICE_ERROR',
+      `${what} has the unsupported scheme '${u.protocol}'; ecrx only follows http and https URLs`,
+      {
+        hint: 'Nothing was read from it. Check --endpoint-url: does it point at ECR (or a faithful emulator)?',
+        details: { scheme: u.protocol },
+      },
+    );
   }
   return u;
 }
@@ -87,9 +97,13 @@ export async function httpGet(url: string, opts: GetOptions = {}): Promise<http.
     if (![301, 302, 303, 307, 308].includes(res.statusCode ?? 0) || !location) return res;
     res.resume();
     if (hops >= MAX_REDIRECTS) {
-      throw new EcrxError('NETWORK_ERROR', `${safeUrl(url)} redirected more than ${MAX_REDIRECTS} times (a redirect loop; last to ${safeUrl(new URL(location, current).href)})`, {
-        hint: 'Nothing was downloaded. Something between ecrx and the blob store (a proxy, a captive portal) may be redirecting; check HTTPS_PROXY/NO_PROXY.',
-      });
+      throw new EcrxError(
+        'NETWORK_ERROR',
+        `${safeUrl(url)} redirected more than ${MAX_REDIRECTS} times (a redirect loop; last to ${safeUrl(new URL(location, current).href)})`,
+        {
+          hint: 'Nothing was downloaded. Something between ecrx and the blob store (a proxy, a captive portal) may be redirecting; check HTTPS_PROXY/NO_PROXY.',
+        },
+      );
     }
     let next: string;
     try {
@@ -126,7 +140,9 @@ function requestOnce(u: URL, opts: GetOptions): Promise<http.IncomingMessage> {
       },
       (res) => {
         response = res;
-        debugSink?.(`${opts.method ?? 'GET'} ${safeUrl(url)}${opts.headers?.range ? ` range ${opts.headers.range}` : ''}${agent !== agents.http && agent !== agents.https ? ' via proxy' : ''} -> ${res.statusCode}`);
+        debugSink?.(
+          `${opts.method ?? 'GET'} ${safeUrl(url)}${opts.headers?.range ? ` range ${opts.headers.range}` : ''}${agent !== agents.http && agent !== agents.https ? ' via proxy' : ''} -> ${res.statusCode}`,
+        );
         resolve(res);
       },
     );

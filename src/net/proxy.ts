@@ -25,14 +25,19 @@ export function bypassed(target: URL): boolean {
   if (!list) return false;
   const host = target.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   const port = target.port || (target.protocol === 'https:' ? '443' : '80');
-  return list.split(/[,\s]+/).filter(Boolean).some((entryRaw) => {
-    const entry = entryRaw.toLowerCase();
-    if (entry === '*') return true;
-    const [h, p] = entry.startsWith('[') ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]] : entry.split(':');
-    if (p && p !== port) return false;
-    const name = h.replace(/^\*?\./, '');
-    return host === name || host.endsWith(`.${name}`);
-  });
+  return list
+    .split(/[,\s]+/)
+    .filter(Boolean)
+    .some((entryRaw) => {
+      const entry = entryRaw.toLowerCase();
+      if (entry === '*') return true;
+      const [h, p] = entry.startsWith('[')
+        ? [entry.slice(1, entry.indexOf(']')), entry.split(']:')[1]]
+        : entry.split(':');
+      if (p && p !== port) return false;
+      const name = h.replace(/^\*?\./, '');
+      return host === name || host.endsWith(`.${name}`);
+    });
 }
 
 /** An agent that tunnels through CONNECT (https targets) or forwards (http targets); undefined when no proxy applies. */
@@ -58,7 +63,9 @@ function proxyAuth(proxy: URL): Record<string, string> {
 
 function connectProxy(proxy: URL): net.Socket {
   const port = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
-  return proxy.protocol === 'https:' ? tls.connect({ host: proxy.hostname, port, servername: proxy.hostname }) : net.connect({ host: proxy.hostname, port });
+  return proxy.protocol === 'https:'
+    ? tls.connect({ host: proxy.hostname, port, servername: proxy.hostname })
+    : net.connect({ host: proxy.hostname, port });
 }
 
 class TunnelAgent extends https.Agent {
@@ -73,7 +80,9 @@ class TunnelAgent extends https.Agent {
     const onError = (err: Error) => callback(err);
     socket.once('error', onError);
     socket.once(this.proxy.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-      const headers = Object.entries({ Host: `${host}:${port}`, ...proxyAuth(this.proxy) }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      const headers = Object.entries({ Host: `${host}:${port}`, ...proxyAuth(this.proxy) })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
       socket.write(`CONNECT ${host}:${port} HTTP/1.1\r\n${headers}\r\n`);
       let buf = Buffer.alloc(0);
       const onData = (chunk: Buffer) => {
@@ -85,10 +94,20 @@ class TunnelAgent extends https.Agent {
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(buf.subarray(0, end).toString('latin1'))?.[1]);
         if (status !== 200) {
           socket.destroy();
-          callback(Object.assign(new Error(`proxy ${this.proxy.host} refused CONNECT to ${host}:${port} (HTTP ${status || '?'})`), { code: 'ECONNREFUSED' }));
+          callback(
+            Object.assign(
+              new Error(`proxy ${this.proxy.host} refused CONNECT to ${host}:${port} (HTTP ${status || '?'})`),
+              { code: 'ECONNREFUSED' },
+            ),
+          );
           return;
         }
-        const secure = tls.connect({ socket, servername: options.servername ?? host, ALPNProtocols: ['http/1.1'], rejectUnauthorized: options.rejectUnauthorized !== false });
+        const secure = tls.connect({
+          socket,
+          servername: options.servername ?? host,
+          ALPNProtocols: ['http/1.1'],
+          rejectUnauthorized: options.rejectUnauthorized !== false,
+        });
         callback(null, secure);
       };
       socket.on('data', onData);

@@ -61,24 +61,55 @@ export async function tarOf(files: FileSpec[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function buildImage(layerFiles: FileSpec[][], opts: { os?: string; architecture?: string; variant?: string; entrypoint?: string[]; docker?: boolean; created?: string } = {}): Promise<BuiltImage> {
+export async function buildImage(
+  layerFiles: FileSpec[][],
+  opts: {
+    os?: string;
+    architecture?: string;
+    variant?: string;
+    entrypoint?: string[];
+    docker?: boolean;
+    created?: string;
+  } = {},
+): Promise<BuiltImage> {
   const docker = Boolean(opts.docker);
   const layers = [];
   for (const files of layerFiles) {
     const tar = await tarOf(files);
     const gz = gzipSync(tar, { level: 6 });
-    layers.push({ digest: sha256Digest(gz), size: gz.length, bytes: gz, mediaType: docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip, diffId: sha256Digest(tar) });
+    layers.push({
+      digest: sha256Digest(gz),
+      size: gz.length,
+      bytes: gz,
+      mediaType: docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip,
+      diffId: sha256Digest(tar),
+    });
   }
-  const platform = { os: opts.os ?? 'linux', architecture: opts.architecture ?? 'amd64', ...(opts.variant ? { variant: opts.variant } : {}) };
+  const platform = {
+    os: opts.os ?? 'linux',
+    architecture: opts.architecture ?? 'amd64',
+    ...(opts.variant ? { variant: opts.variant } : {}),
+  };
   const configDoc = {
     created: opts.created ?? '2026-01-01T00:00:00Z',
     ...platform,
-    config: { Entrypoint: opts.entrypoint ?? ['/bin/sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] },
+    config: {
+      Entrypoint: opts.entrypoint ?? ['/bin/sh'],
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    history: layers.map((_, i) => ({ created: opts.created ?? '2026-01-01T00:00:00Z', created_by: `ecrx build layer ${i + 1}` })),
+    history: layers.map((_, i) => ({
+      created: opts.created ?? '2026-01-01T00:00:00Z',
+      created_by: `ecrx build layer ${i + 1}`,
+    })),
   };
   const configBytes = Buffer.from(JSON.stringify(configDoc));
-  const config = { digest: sha256Digest(configBytes), size: configBytes.length, bytes: configBytes, mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig };
+  const config = {
+    digest: sha256Digest(configBytes),
+    size: configBytes.length,
+    bytes: configBytes,
+    mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig,
+  };
   const manifestDoc = {
     schemaVersion: 2,
     mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest,
@@ -86,7 +117,17 @@ export async function buildImage(layerFiles: FileSpec[][], opts: { os?: string; 
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifestDoc));
-  return { config, layers, manifest: { digest: sha256Digest(manifestBytes), size: manifestBytes.length, bytes: manifestBytes, mediaType: manifestDoc.mediaType }, platform };
+  return {
+    config,
+    layers,
+    manifest: {
+      digest: sha256Digest(manifestBytes),
+      size: manifestBytes.length,
+      bytes: manifestBytes,
+      mediaType: manifestDoc.mediaType,
+    },
+    platform,
+  };
 }
 
 /** An index over several built images. */
@@ -94,14 +135,23 @@ export function buildIndex(images: BuiltImage[], docker = false): BuiltBlob {
   const doc = {
     schemaVersion: 2,
     mediaType: docker ? MediaType.dockerManifestList : MediaType.ociIndex,
-    manifests: images.map((img) => ({ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size, platform: img.platform })),
+    manifests: images.map((img) => ({
+      mediaType: img.manifest.mediaType,
+      digest: img.manifest.digest,
+      size: img.manifest.size,
+      platform: img.platform,
+    })),
   };
   const bytes = Buffer.from(JSON.stringify(doc));
   return { digest: sha256Digest(bytes), size: bytes.length, bytes, mediaType: doc.mediaType };
 }
 
 /** Writes images (and an optional index over them) as an OCI layout directory. */
-export async function writeLayout(dir: string, images: BuiltImage[], opts: { index?: BuiltBlob; refName?: string } = {}): Promise<void> {
+export async function writeLayout(
+  dir: string,
+  images: BuiltImage[],
+  opts: { index?: BuiltBlob; refName?: string } = {},
+): Promise<void> {
   const blobs = join(dir, 'blobs', 'sha256');
   await fsp.mkdir(blobs, { recursive: true });
   const put = (b: { digest: string; bytes: Buffer }) => fsp.writeFile(join(blobs, b.digest.slice(7)), b.bytes);
@@ -116,7 +166,12 @@ export async function writeLayout(dir: string, images: BuiltImage[], opts: { ind
   const annotations = opts.refName ? { 'org.opencontainers.image.ref.name': opts.refName } : undefined;
   await fsp.writeFile(
     join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ mediaType: top.mediaType, digest: top.digest, size: top.size, ...(annotations ? { annotations } : {}) }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [
+        { mediaType: top.mediaType, digest: top.digest, size: top.size, ...(annotations ? { annotations } : {}) },
+      ],
+    }),
   );
 }
-

@@ -23,9 +23,12 @@ export function readConfig(bytes: Buffer, what: string): ConfigView {
   try {
     doc = JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw new EcrxError('INVALID_IMAGE', `The config of ${what} is not JSON`, { hint: 'This may be an OCI artifact rather than a container image; `ecrx inspect --raw` shows its manifest.' });
+    throw new EcrxError('INVALID_IMAGE', `The config of ${what} is not JSON`, {
+      hint: 'This may be an OCI artifact rather than a container image; `ecrx inspect --raw` shows its manifest.',
+    });
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new EcrxError('INVALID_IMAGE', `The config of ${what} is not a JSON object`);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new EcrxError('INVALID_IMAGE', `The config of ${what} is not a JSON object`);
   const d = doc as Record<string, any>;
   const inner = typeof d.config === 'object' && d.config !== null ? d.config : {};
   const platform = platformOfConfig(bytes);

@@ -26,10 +26,14 @@ export function hasNativeZstd(): boolean {
 }
 
 const corrupt = (err: unknown) =>
-  new EcrxError('INVALID_IMAGE', `A zstd-compressed layer could not be decompressed: ${(err as Error)?.message ?? err}`, {
-    hint: 'The blob matched its digest, so the image itself holds a broken or unsupported zstd stream; rebuild or re-push it.',
-    cause: err,
-  });
+  new EcrxError(
+    'INVALID_IMAGE',
+    `A zstd-compressed layer could not be decompressed: ${(err as Error)?.message ?? err}`,
+    {
+      hint: 'The blob matched its digest, so the image itself holds a broken or unsupported zstd stream; rebuild or re-push it.',
+      cause: err,
+    },
+  );
 
 /** fzstd behind the stream interface; its chunks are copied because the decoder reuses its window buffer. */
 class PackageZstd extends Transform {
@@ -73,7 +77,11 @@ function nativeZstd(): Transform {
 /** A stream that decompresses zstd: node:zlib when available ('auto'), or the one asked for. */
 export function zstdDecompressor(impl: ZstdImplementation = 'auto'): Transform {
   if (impl === 'native' || (impl === 'auto' && hasNativeZstd())) {
-    if (!hasNativeZstd()) throw new EcrxError('INTERNAL_ERROR', `Node.js ${process.version} has no zstd in node:zlib (it needs 22.15 or later)`);
+    if (!hasNativeZstd())
+      throw new EcrxError(
+        'INTERNAL_ERROR',
+        `Node.js ${process.version} has no zstd in node:zlib (it needs 22.15 or later)`,
+      );
     return nativeZstd();
   }
   return new PackageZstd();
@@ -95,7 +103,10 @@ export function decompressorFor(head: Uint8Array, impl: ZstdImplementation = 'au
  * `a.pipe(b).pipe(c)` that also fails `c` when `a` or `b` fails: .pipe() forwards data but not errors, and a reader
  * of `c` would otherwise wait forever on a corrupt stream.
  */
-export function chain<T extends NodeJS.ReadWriteStream | NodeJS.WritableStream>(source: NodeJS.ReadableStream, ...rest: [...NodeJS.ReadWriteStream[], T]): T {
+export function chain<T extends NodeJS.ReadWriteStream | NodeJS.WritableStream>(
+  source: NodeJS.ReadableStream,
+  ...rest: [...NodeJS.ReadWriteStream[], T]
+): T {
   const last = rest[rest.length - 1] as unknown as { destroy(err?: Error): void };
   let prev: NodeJS.ReadableStream = source;
   for (const s of rest) {

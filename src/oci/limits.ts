@@ -20,18 +20,26 @@ export const formatLimit = (bytes: number) => `${bytes / MiB} MiB`;
 /** Fails with INVALID_IMAGE when a manifest of `size` bytes is more than ECR takes: checked before it is read. */
 export function checkManifestSize(size: number, what: string): void {
   if (size > MAX_MANIFEST_BYTES) {
-    throw new EcrxError('INVALID_IMAGE', `${what} is ${size} bytes; ECR accepts manifests up to ${formatLimit(MAX_MANIFEST_BYTES)} (${MAX_MANIFEST_BYTES} bytes)`, {
-      hint: 'Nothing was uploaded. Make the manifest smaller (fewer layers or annotations).',
-    });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `${what} is ${size} bytes; ECR accepts manifests up to ${formatLimit(MAX_MANIFEST_BYTES)} (${MAX_MANIFEST_BYTES} bytes)`,
+      {
+        hint: 'Nothing was uploaded. Make the manifest smaller (fewer layers or annotations).',
+      },
+    );
   }
 }
 
 /** Fails with INVALID_IMAGE when a JSON document other than a manifest is too big to be read and parsed. */
 export function checkDocumentSize(size: number, limit: number, what: string): void {
   if (size > limit) {
-    throw new EcrxError('INVALID_IMAGE', `${what} is ${size} bytes; ecrx reads such documents up to ${formatLimit(limit)}`, {
-      hint: 'Nothing was uploaded. An image whose metadata is this large was not written by docker, buildah, skopeo or ecrx.',
-    });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `${what} is ${size} bytes; ecrx reads such documents up to ${formatLimit(limit)}`,
+      {
+        hint: 'Nothing was uploaded. An image whose metadata is this large was not written by docker, buildah, skopeo or ecrx.',
+      },
+    );
   }
 }
 
@@ -42,8 +50,12 @@ export function checkDocumentSize(size: number, limit: number, what: string): vo
 export function checkManifestBytes(bytes: Buffer, what: string): void {
   checkManifestSize(bytes.length, what);
   if (!isUtf8(bytes)) {
-    throw new EcrxError('INVALID_IMAGE', `${what} is not valid UTF-8; ECR stores manifests as text, so these bytes cannot be pushed unchanged`, {
-      hint: 'Nothing was uploaded. Re-create the image with a tool that writes UTF-8 JSON.',
-    });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `${what} is not valid UTF-8; ECR stores manifests as text, so these bytes cannot be pushed unchanged`,
+      {
+        hint: 'Nothing was uploaded. Re-create the image with a tool that writes UTF-8 JSON.',
+      },
+    );
   }
 }

@@ -37,7 +37,14 @@ export const sha256Digest = (data: Buffer | string) => `sha256:${createHash('sha
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 function checkDescriptor(d: any, where: string): Descriptor {
-  if (!d || typeof d !== 'object' || typeof d.digest !== 'string' || !DIGEST.test(d.digest) || !Number.isSafeInteger(d.size) || d.size < 0) {
+  if (
+    !d ||
+    typeof d !== 'object' ||
+    typeof d.digest !== 'string' ||
+    !DIGEST.test(d.digest) ||
+    !Number.isSafeInteger(d.size) ||
+    d.size < 0
+  ) {
     throw new EcrxError('INVALID_IMAGE', `${where} is not a valid descriptor (needs a sha256 digest and a size)`);
   }
   return d as Descriptor;
@@ -54,18 +61,24 @@ export function parseManifest(bytes: Buffer, declared?: string): ParsedManifest 
   } catch {
     throw new EcrxError('INVALID_IMAGE', 'The manifest is not valid JSON');
   }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new EcrxError('INVALID_IMAGE', 'The manifest is not a JSON object');
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc))
+    throw new EcrxError('INVALID_IMAGE', 'The manifest is not a JSON object');
   if (doc.schemaVersion === 1) {
-    throw new EcrxError('INVALID_IMAGE', 'This image uses Docker manifest schema 1, which ecrx does not handle', { hint: 'Re-push the image with a current Docker or buildx, which writes schema 2 or OCI manifests.' });
+    throw new EcrxError('INVALID_IMAGE', 'This image uses Docker manifest schema 1, which ecrx does not handle', {
+      hint: 'Re-push the image with a current Docker or buildx, which writes schema 2 or OCI manifests.',
+    });
   }
-  const mediaType: string = doc.mediaType ?? declared ?? (Array.isArray(doc.manifests) ? MediaType.ociIndex : MediaType.ociManifest);
+  const mediaType: string =
+    doc.mediaType ?? declared ?? (Array.isArray(doc.manifests) ? MediaType.ociIndex : MediaType.ociManifest);
   if (isIndexMediaType(mediaType) || (!doc.mediaType && Array.isArray(doc.manifests))) {
     if (!Array.isArray(doc.manifests)) throw new EcrxError('INVALID_IMAGE', 'The index has no manifests list');
     doc.manifests.forEach((m: any, i: number) => checkDescriptor(m, `manifests[${i}]`));
     return { kind: 'index', mediaType, index: doc as ImageIndex };
   }
   if (!isImageManifestMediaType(mediaType)) {
-    throw new EcrxError('INVALID_IMAGE', `Unsupported manifest media type '${mediaType}'`, { hint: 'ecrx handles OCI and Docker schema 2 manifests and indexes.' });
+    throw new EcrxError('INVALID_IMAGE', `Unsupported manifest media type '${mediaType}'`, {
+      hint: 'ecrx handles OCI and Docker schema 2 manifests and indexes.',
+    });
   }
   checkDescriptor(doc.config, 'config');
   if (!Array.isArray(doc.layers)) throw new EcrxError('INVALID_IMAGE', 'The manifest has no layers list');
@@ -77,9 +90,13 @@ export function parseManifest(bytes: Buffer, declared?: string): ParsedManifest 
 export function verifyManifestDigest(bytes: Buffer, expected: string, what: string): void {
   const actual = sha256Digest(bytes);
   if (actual !== expected) {
-    throw new EcrxError('DIGEST_MISMATCH', `The manifest of ${what} does not match its digest: expected ${expected}, got ${actual}`, {
-      details: { expected, actual },
-      hint: 'Nothing was written. The registry or something between it and you changed the bytes; try again, and report it if it persists.',
-    });
+    throw new EcrxError(
+      'DIGEST_MISMATCH',
+      `The manifest of ${what} does not match its digest: expected ${expected}, got ${actual}`,
+      {
+        details: { expected, actual },
+        hint: 'Nothing was written. The registry or something between it and you changed the bytes; try again, and report it if it persists.',
+      },
+    );
   }
 }

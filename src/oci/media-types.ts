@@ -18,7 +18,8 @@ export const indexMediaTypes: readonly string[] = [MediaType.ociIndex, MediaType
 export const imageManifestMediaTypes: readonly string[] = [MediaType.ociManifest, MediaType.dockerManifest];
 
 export const isIndexMediaType = (t: string | undefined) => t !== undefined && indexMediaTypes.includes(t);
-export const isImageManifestMediaType = (t: string | undefined) => t !== undefined && imageManifestMediaTypes.includes(t);
+export const isImageManifestMediaType = (t: string | undefined) =>
+  t !== undefined && imageManifestMediaTypes.includes(t);
 
 /** The manifest types a pull accepts from BatchGetImage. */
 export const acceptedManifestTypes: string[] = [

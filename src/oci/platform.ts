@@ -10,7 +10,9 @@ export interface Platform {
 export function parsePlatform(text: string): Platform {
   const parts = text.split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/i.test(p))) {
-    throw new EcrxError('VALIDATION_ERROR', `Invalid platform '${text}'`, { hint: 'Use OS/ARCH or OS/ARCH/VARIANT, for example linux/amd64 or linux/arm64/v8, or "all".' });
+    throw new EcrxError('VALIDATION_ERROR', `Invalid platform '${text}'`, {
+      hint: 'Use OS/ARCH or OS/ARCH/VARIANT, for example linux/amd64 or linux/arm64/v8, or "all".',
+    });
   }
   return { os: parts[0], architecture: parts[1], ...(parts[2] ? { variant: parts[2] } : {}) };
 }
@@ -75,22 +77,34 @@ export function platformOfConfig(configBytes: Buffer): Platform | undefined {
   }
   const c = config as { os?: unknown; architecture?: unknown; variant?: unknown } | null;
   if (typeof c?.os !== 'string' || typeof c.architecture !== 'string') return undefined;
-  return { os: c.os, architecture: c.architecture, ...(typeof c.variant === 'string' && c.variant ? { variant: c.variant } : {}) };
+  return {
+    os: c.os,
+    architecture: c.architecture,
+    ...(typeof c.variant === 'string' && c.variant ? { variant: c.variant } : {}),
+  };
 }
 
 /**
  * The one rule for a single-platform image, whatever the command: with `--platform X` (not "all") its config must
  * declare X, checked before any layer moves. Returns the image's platform as text, when it declares one.
  */
-export function requirePlatform(wanted: string | undefined, actual: Platform | undefined, what: string): string | undefined {
+export function requirePlatform(
+  wanted: string | undefined,
+  actual: Platform | undefined,
+  what: string,
+): string | undefined {
   if (wanted && wanted !== 'all') {
     const want = parsePlatform(wanted);
     if (!actual || choosePlatform(want, [actual]) !== 0) {
       const has = actual ? formatPlatform(actual) : undefined;
-      throw new EcrxError('PLATFORM_NOT_FOUND', `${what} is a single-platform image ${has ? `for ${has}` : 'that declares no platform'}, not ${wanted}`, {
-        details: { wanted, available: has ? [has] : [] },
-        hint: has ? `Drop --platform, or use --platform ${has}.` : 'Drop --platform to take the image as it is.',
-      });
+      throw new EcrxError(
+        'PLATFORM_NOT_FOUND',
+        `${what} is a single-platform image ${has ? `for ${has}` : 'that declares no platform'}, not ${wanted}`,
+        {
+          details: { wanted, available: has ? [has] : [] },
+          hint: has ? `Drop --platform, or use --platform ${has}.` : 'Drop --platform to take the image as it is.',
+        },
+      );
     }
   }
   return actual ? formatPlatform(actual) : undefined;

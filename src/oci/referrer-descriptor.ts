@@ -12,5 +12,10 @@ export const COSIGN_ATTS = 'dev.cosignproject.cosign/atts';
 
 export function isReferrerDescriptor(d: Descriptor & { artifactType?: string }): boolean {
   const kind = d.annotations?.[COSIGN_KIND];
-  return Boolean(d.artifactType) || Boolean(d.annotations?.[SUBJECT_ANNOTATION]) || kind === COSIGN_SIGS || kind === COSIGN_ATTS;
+  return (
+    Boolean(d.artifactType) ||
+    Boolean(d.annotations?.[SUBJECT_ANNOTATION]) ||
+    kind === COSIGN_SIGS ||
+    kind === COSIGN_ATTS
+  );
 }

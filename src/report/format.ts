@@ -46,7 +46,13 @@ export function formatAge(iso: string | null | undefined, now = Date.now()): str
   if (!iso) return '';
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   if (!Number.isFinite(s)) return '';
-  const steps: [number, string][] = [[60, 'second'], [60, 'minute'], [24, 'hour'], [7, 'day'], [52, 'week']];
+  const steps: [number, string][] = [
+    [60, 'second'],
+    [60, 'minute'],
+    [24, 'hour'],
+    [7, 'day'],
+    [52, 'week'],
+  ];
   let v = s;
   for (const [size, unit] of steps) {
     if (v < size) return `${plural(v, unit)} ago`;
@@ -112,7 +118,10 @@ export function wrapWords(text: string, width: number, indent = ''): string {
   const glued = text.replace(/(\d) (B|KiB|MiB|GiB|TiB)\b/g, `$1${GLUE}$2`);
   for (const raw of glued.split('\n')) {
     const lead = /^\s*/.exec(raw)![0];
-    const words = raw.slice(lead.length).split(/ +/).filter((w) => w.length > 0);
+    const words = raw
+      .slice(lead.length)
+      .split(/ +/)
+      .filter((w) => w.length > 0);
     let line = lead;
     let fresh = true;
     const room = () => width - displayWidth(line);

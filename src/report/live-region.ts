@@ -143,7 +143,9 @@ export class LiveRegion implements LiveDisplay {
   private frame(): string {
     const screen = this.screen;
     // One row stays free for the cursor, and one more so a log line never pushes the region's top off screen.
-    const lines = this.render(screen).slice(0, Math.max(screen.rows - 2, 1)).map((l) => truncate(l, screen.columns - 1));
+    const lines = this.render(screen)
+      .slice(0, Math.max(screen.rows - 2, 1))
+      .map((l) => truncate(l, screen.columns - 1));
     this.drawn = lines;
     // Auto-wrap off while the frame is written: should the terminal have narrowed since its size was read, a line
     // is clipped instead of spilling onto a row the next erase would not count.

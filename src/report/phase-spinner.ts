@@ -20,8 +20,19 @@ export class PhaseSpinner implements LiveDisplay {
   private status = '';
   private readonly onResize = () => this.reflow();
 
-  constructor(readonly stream: NodeJS.WriteStream, frames: string[], readonly interval = 80) {
-    this.ora = ora({ stream, discardStdin: false, hideCursor: true, isEnabled: true, color: false, spinner: { interval, frames } });
+  constructor(
+    readonly stream: NodeJS.WriteStream,
+    frames: string[],
+    readonly interval = 80,
+  ) {
+    this.ora = ora({
+      stream,
+      discardStdin: false,
+      hideCursor: true,
+      isEnabled: true,
+      color: false,
+      spinner: { interval, frames },
+    });
   }
 
   get spinning(): boolean {

@@ -18,9 +18,13 @@ export function progressInterval(env: NodeJS.ProcessEnv = process.env): number {
   if (text === undefined || text === '') return DEFAULT_INTERVAL_S * 1000;
   const s = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(s) || s > 86400) {
-    throw new EcrxError('VALIDATION_ERROR', `ECRX_PROGRESS_INTERVAL must be a number of seconds from 0 to 86400, got '${text}'`, {
-      hint: 'For example ECRX_PROGRESS_INTERVAL=30, or 0 for no periodic progress lines; unset it for the default of 10.',
-    });
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      `ECRX_PROGRESS_INTERVAL must be a number of seconds from 0 to 86400, got '${text}'`,
+      {
+        hint: 'For example ECRX_PROGRESS_INTERVAL=30, or 0 for no periodic progress lines; unset it for the default of 10.',
+      },
+    );
   }
   return Math.round(s * 1000);
 }
@@ -31,7 +35,11 @@ export class PlainReporter implements Reporter {
   private phaseText = '';
   private phaseAt = Date.now();
 
-  constructor(private readonly prefix: string, private readonly out: NodeJS.WritableStream = process.stderr, private readonly intervalMs = DEFAULT_INTERVAL_S * 1000) {}
+  constructor(
+    private readonly prefix: string,
+    private readonly out: NodeJS.WritableStream = process.stderr,
+    private readonly intervalMs = DEFAULT_INTERVAL_S * 1000,
+  ) {}
 
   private line(text: string): void {
     this.out.write(`${sanitize(redact(`${this.prefix}: ${text}`), { inline: true })}\n`);
@@ -41,7 +49,10 @@ export class PlainReporter implements Reporter {
   /** Keeps the heartbeat running while the reporter is in use; stop() ends it. */
   private beat(): void {
     if (this.heartbeat || this.intervalMs <= 0) return;
-    this.heartbeat = setInterval(() => this.out.write(`${sanitize(redact(`${this.prefix}: ${this.summary()}`), { inline: true })}\n`), this.intervalMs);
+    this.heartbeat = setInterval(
+      () => this.out.write(`${sanitize(redact(`${this.prefix}: ${this.summary()}`), { inline: true })}\n`),
+      this.intervalMs,
+    );
     this.heartbeat.unref();
   }
 
@@ -74,14 +85,18 @@ export class PlainReporter implements Reporter {
   }
   blobSkipped(blob: BlobInfo, why: 'cached' | 'exists'): void {
     this.model.skip(blob, why);
-    this.line(`${shortDigest(blob.digest)} ${blob.label} ${formatBytes(blob.size)} ${why === 'exists' ? 'already there' : 'cached'}`);
+    this.line(
+      `${shortDigest(blob.digest)} ${blob.label} ${formatBytes(blob.size)} ${why === 'exists' ? 'already there' : 'cached'}`,
+    );
   }
   blobDone(digest: string): void {
     const row = this.model.rows.get(digest);
     this.model.done(digest);
     if (!row) return;
     const ms = Math.max(Date.now() - (row.startedAt ?? Date.now()), 1);
-    this.line(`${row.id} ${row.label} ${formatBytes(row.size)} done in ${formatDuration(ms)} (${formatRate((row.size / ms) * 1000)})`);
+    this.line(
+      `${row.id} ${row.label} ${formatBytes(row.size)} done in ${formatDuration(ms)} (${formatRate((row.size / ms) * 1000)})`,
+    );
   }
   retry(what: string, reason: string): void {
     this.model.retrying(what);

@@ -19,7 +19,11 @@ export interface Glyphs {
   frames: string[];
 }
 
-export const UNICODE_GLYPHS: Glyphs = { full: '█', empty: '░', frames: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] };
+export const UNICODE_GLYPHS: Glyphs = {
+  full: '█',
+  empty: '░',
+  frames: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'],
+};
 export const ASCII_GLYPHS: Glyphs = { full: '#', empty: '.', frames: ['|', '/', '-', '\\'] };
 
 export interface LayoutInput {
@@ -62,7 +66,15 @@ function renderBar(template: string, c: Cells, barW: number, glyphs: Glyphs, pay
     align: 'left',
   } as Options;
   const progress = Math.min(Math.max(c.fraction, 0), 1);
-  const params = { progress, eta: Math.round(c.eta ?? 0), startTime: 0, stopTime: 0, total: 1, value: progress, maxWidth: 0 } as Params;
+  const params = {
+    progress,
+    eta: Math.round(c.eta ?? 0),
+    startTime: 0,
+    stopTime: 0,
+    total: 1,
+    value: progress,
+    maxWidth: 0,
+  } as Params;
   return Format.Formatter(options, params, payload);
 }
 
@@ -90,7 +102,10 @@ export function layoutProgress(input: LayoutInput): string[] {
   const [first, ...rest] = fitColumns(cells, width, glyphs);
   // The total line always shows bytes, throughput and time left: if the aligned columns dropped them, it is laid
   // out on its own, with a bar only if there is room for one.
-  lines.push(first.includes(total.tail1) && first.includes(tail2(total)) ? first : compactTotal(total, width, glyphs), ...rest);
+  lines.push(
+    first.includes(total.tail1) && first.includes(tail2(total)) ? first : compactTotal(total, width, glyphs),
+    ...rest,
+  );
   if (more) lines.push(truncate(more, width));
   return lines;
 }
@@ -124,8 +139,20 @@ function rowCells(model: ProgressModel, r: BlobRow, withId: boolean): Cells {
   switch (r.state) {
     case 'active': {
       const rate = model.rateOf(r);
-      if (rate === 0) return { label, fraction, amount: pair(r.bytes, r.size), tail1: model.now() - r.activeAt > 2000 ? 'stalled' : 'starting' };
-      return { label, fraction, amount: pair(r.bytes, r.size), tail1: formatRate(rate), eta: (r.size - r.bytes) / rate };
+      if (rate === 0)
+        return {
+          label,
+          fraction,
+          amount: pair(r.bytes, r.size),
+          tail1: model.now() - r.activeAt > 2000 ? 'stalled' : 'starting',
+        };
+      return {
+        label,
+        fraction,
+        amount: pair(r.bytes, r.size),
+        tail1: formatRate(rate),
+        eta: (r.size - r.bytes) / rate,
+      };
     }
     case 'retrying':
       return { label, fraction, amount: pair(r.bytes, r.size), tail1: 'retrying' };
@@ -156,7 +183,11 @@ function fitColumns(cells: Cells[], width: number, glyphs: Glyphs): string[] {
   const t1W = w((c) => c.tail1);
   const t2W = w(tail2);
   const gap = width >= 70 ? 2 : 1;
-  const plans: [boolean, boolean][] = [[true, true], [true, false], [false, false]];
+  const plans: [boolean, boolean][] = [
+    [true, true],
+    [true, false],
+    [false, false],
+  ];
   let plan = plans[plans.length - 1];
   let barW = 0;
   for (const p of plans) {
@@ -177,7 +208,11 @@ function fitColumns(cells: Cells[], width: number, glyphs: Glyphs): string[] {
     let template = `{label} {bar}${sep}{amount}`;
     if (plan[0] && c.tail1) template += `${sep}{status}`;
     if (plan[1] && c.eta !== undefined) template += `${sep}ETA {eta_formatted}`;
-    const payload = { label: padEnd(truncate(c.label, labelW), labelW), amount: padEnd(c.amount, amountW), status: padEnd(c.tail1, t1W) };
+    const payload = {
+      label: padEnd(truncate(c.label, labelW), labelW),
+      amount: padEnd(c.amount, amountW),
+      status: padEnd(c.tail1, t1W),
+    };
     return truncate(renderBar(template, c, barW, glyphs, payload).replace(/ +$/, ''), width);
   });
 }
@@ -185,7 +220,9 @@ function fitColumns(cells: Cells[], width: number, glyphs: Glyphs): string[] {
 /** The `n` rows to show: moving ones first (the most recently active), then the most recently finished. */
 function mostActive(rows: BlobRow[], n: number): BlobRow[] {
   if (n <= 0) return [];
-  const moving = rows.filter((r) => r.state === 'active' || r.state === 'retrying').sort((a, b) => b.activeAt - a.activeAt);
+  const moving = rows
+    .filter((r) => r.state === 'active' || r.state === 'retrying')
+    .sort((a, b) => b.activeAt - a.activeAt);
   const finished = rows.filter((r) => r.finishedAt !== undefined).sort((a, b) => b.finishedAt! - a.finishedAt!);
   const waiting = rows.filter((r) => r.state === 'waiting');
   const chosen = new Set([...moving, ...finished, ...waiting].slice(0, n));
@@ -201,6 +238,8 @@ function moreLine(rows: BlobRow[], shown: BlobRow[]): string {
     [count((r) => r.state === 'cached'), 'cached'],
     [count((r) => r.state === 'exists'), 'already there'],
     [count((r) => r.state === 'waiting'), 'waiting'],
-  ].filter(([n]) => (n as number) > 0).map(([n, what]) => `${n} ${what}`);
+  ]
+    .filter(([n]) => (n as number) > 0)
+    .map(([n, what]) => `${n} ${what}`);
   return `… ${plural(hidden.length, 'more blob')}${parts.length ? `: ${parts.join(', ')}` : ''}`;
 }

@@ -86,7 +86,16 @@ export class ProgressModel {
   private row(b: BlobInfo): BlobRow {
     let r = this.rows.get(b.digest);
     if (!r) {
-      r = { digest: b.digest, id: shortDigest(b.digest), label: b.label, size: b.size, bytes: 0, state: 'waiting', activeAt: 0, meter: new RateMeter() };
+      r = {
+        digest: b.digest,
+        id: shortDigest(b.digest),
+        label: b.label,
+        size: b.size,
+        bytes: 0,
+        state: 'waiting',
+        activeAt: 0,
+        meter: new RateMeter(),
+      };
       this.rows.set(b.digest, r);
     }
     return r;
@@ -157,7 +166,12 @@ export class ProgressModel {
   }
 
   totals(): Totals {
-    let count = 0, finished = 0, bytesTotal = 0, bytesDone = 0, active = 0, skipped = 0;
+    let count = 0,
+      finished = 0,
+      bytesTotal = 0,
+      bytesDone = 0,
+      active = 0,
+      skipped = 0;
     for (const r of this.rows.values()) {
       count++;
       if (r.state === 'cached' || r.state === 'exists') {
@@ -172,6 +186,15 @@ export class ProgressModel {
     }
     const rate = this.meter.rate(this.clock());
     const left = bytesTotal - bytesDone;
-    return { count, finished, bytesTotal, bytesDone, rate, eta: left <= 0 ? 0 : rate > 0 ? left / rate : Infinity, active, skipped };
+    return {
+      count,
+      finished,
+      bytesTotal,
+      bytesDone,
+      rate,
+      eta: left <= 0 ? 0 : rate > 0 ? left / rate : Infinity,
+      active,
+      skipped,
+    };
   }
 }

@@ -26,7 +26,10 @@ export interface Reporter {
 
 export type ReporterKind = 'tty' | 'plain' | 'silent';
 
-export function reporterKind(opts: { json?: boolean; quiet?: boolean }, stream: NodeJS.WriteStream = process.stderr): ReporterKind {
+export function reporterKind(
+  opts: { json?: boolean; quiet?: boolean },
+  stream: NodeJS.WriteStream = process.stderr,
+): ReporterKind {
   if (opts.json || opts.quiet) return 'silent';
   // A pseudo-terminal without a size (some CI runners) cannot host redrawn bars: plain lines there too.
   return stream.isTTY && (stream.columns ?? 0) > 0 && process.env.TERM !== 'dumb' ? 'tty' : 'plain';

@@ -26,7 +26,10 @@ export class TtyReporter implements Reporter {
   private readonly glyphs: Glyphs = unicodeTerminal() ? UNICODE_GLYPHS : ASCII_GLYPHS;
   private readonly spinner: PhaseSpinner;
 
-  constructor(private readonly prefix: string, private readonly stream: NodeJS.WriteStream = process.stderr) {
+  constructor(
+    private readonly prefix: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {
     this.spinner = new PhaseSpinner(stream, this.glyphs.frames);
   }
 
@@ -40,7 +43,14 @@ export class TtyReporter implements Reporter {
     this.spinner.stop();
     this.region = new LiveRegion(
       this.stream,
-      (screen) => layoutProgress({ model: this.model, status: this.spinner.line(), width: screen.columns, height: Math.max(screen.rows - 2, 1), glyphs: this.glyphs }),
+      (screen) =>
+        layoutProgress({
+          model: this.model,
+          status: this.spinner.line(),
+          width: screen.columns,
+          height: Math.max(screen.rows - 2, 1),
+          glyphs: this.glyphs,
+        }),
       this.spinner.interval,
     );
     this.region.start();
@@ -65,7 +75,10 @@ export class TtyReporter implements Reporter {
     this.region?.draw();
   }
   expect(blobs: BlobInfo[], direction: 'download' | 'upload'): void {
-    this.model.expect(blobs.map((b) => ({ ...b, label: this.clean(b.label) })), direction);
+    this.model.expect(
+      blobs.map((b) => ({ ...b, label: this.clean(b.label) })),
+      direction,
+    );
     this.show();
   }
   blobStart(blob: BlobInfo): void {

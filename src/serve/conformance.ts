@@ -35,8 +35,15 @@ export const COMMON_ERRORS = [
 const repoErrors = ['InvalidParameterException', 'RepositoryNotFoundException'];
 const tagRule = `\`imageTag\` must match \`${TAG_PATTERN}\``;
 const digestRule = `\`imageDigest\` must match \`${DIGEST_PATTERN}\``;
-const imageIdFailures = ['InvalidImageDigest', 'InvalidImageTag', 'ImageTagDoesNotMatchDigest', 'ImageNotFound', 'MissingDigestAndTag'];
-const offsetToken = 'nextToken is opaque but is an offset: a listing that changes between pages may skip or repeat an item';
+const imageIdFailures = [
+  'InvalidImageDigest',
+  'InvalidImageTag',
+  'ImageTagDoesNotMatchDigest',
+  'ImageNotFound',
+  'MissingDigestAndTag',
+];
+const offsetToken =
+  'nextToken is opaque but is an offset: a listing that changes between pages may skip or repeat an item';
 
 export const conformance: Record<string, OperationConformance> = {
   CreateRepository: {
@@ -58,7 +65,9 @@ export const conformance: Record<string, OperationConformance> = {
   },
   GetAuthorizationToken: {
     errors: ['InvalidParameterException'],
-    differences: ['the token decodes to `AWS:<password>`, but the password means something only to this emulator; it expires after 12 hours'],
+    differences: [
+      'the token decodes to `AWS:<password>`, but the password means something only to this emulator; it expires after 12 hours',
+    ],
   },
   BatchGetImage: {
     errors: repoErrors,
@@ -76,14 +85,21 @@ export const conformance: Record<string, OperationConformance> = {
     ],
   },
   PutImage: {
-    errors: [...repoErrors, 'ImageAlreadyExistsException', 'LayersNotFoundException', 'ReferencedImagesNotFoundException', 'ImageTagAlreadyExistsException', 'ImageDigestDoesNotMatchException'],
+    errors: [
+      ...repoErrors,
+      'ImageAlreadyExistsException',
+      'LayersNotFoundException',
+      'ReferencedImagesNotFoundException',
+      'ImageTagAlreadyExistsException',
+      'ImageDigestDoesNotMatchException',
+    ],
     rules: [
       tagRule,
       'a manifest without `mediaType` needs `imageManifestMediaType` (else `Invalid JSON syntax`)',
-      'every blob the manifest names must be a layer of this repository; an index\'s children must be images of it',
+      "every blob the manifest names must be a layer of this repository; an index's children must be images of it",
     ],
     differences: [
-      '`imageManifestMediaType` that contradicts the manifest\'s `mediaType`, or a type ECR does not store: InvalidParameterException with ecrx\'s text',
+      "`imageManifestMediaType` that contradicts the manifest's `mediaType`, or a type ECR does not store: InvalidParameterException with ecrx's text",
     ],
   },
   ListImages: {
@@ -93,8 +109,16 @@ export const conformance: Record<string, OperationConformance> = {
   },
   DescribeImages: {
     errors: [...repoErrors, 'ImageNotFoundException'],
-    rules: [`ids: ${tagRule}, ${digestRule} (else InvalidParameterException)`, '`maxResults`/`nextToken` not together with `imageIds`', 'an index\'s `imageSizeInBytes` is its largest manifest\'s'],
-    differences: [offsetToken, 'no scanning, so no scan status or findings', 'the `filter.imageStatus` also applies to `imageIds` (ECR does not document it)'],
+    rules: [
+      `ids: ${tagRule}, ${digestRule} (else InvalidParameterException)`,
+      '`maxResults`/`nextToken` not together with `imageIds`',
+      "an index's `imageSizeInBytes` is its largest manifest's",
+    ],
+    differences: [
+      offsetToken,
+      'no scanning, so no scan status or findings',
+      'the `filter.imageStatus` also applies to `imageIds` (ECR does not document it)',
+    ],
   },
   BatchDeleteImage: {
     errors: repoErrors,
@@ -108,7 +132,10 @@ export const conformance: Record<string, OperationConformance> = {
   },
   GetDownloadUrlForLayer: {
     errors: [...repoErrors, 'LayersNotFoundException', 'LayerInaccessibleException'],
-    rules: ['only for a layer an image of the repository references', 'a layer only archived images use: `LayerInaccessibleException`'],
+    rules: [
+      'only for a layer an image of the repository references',
+      'a layer only archived images use: `LayerInaccessibleException`',
+    ],
     differences: [
       'the URL points at this server (`/starport-layer-bucket/...`), signed with a key that lives as long as the process; it is judged as S3 judges one (see below)',
     ],
@@ -119,25 +146,42 @@ export const conformance: Record<string, OperationConformance> = {
   },
   UploadLayerPart: {
     errors: [...repoErrors, 'UploadNotFoundException', 'InvalidLayerPartException'],
-    rules: ['parts contiguous from byte 0, `partLastByte` inclusive; `InvalidLayerPartException` carries `lastValidByteReceived`', '`layerPartBlob` strict base64 (else SerializationException)'],
-    differences: ['a part may be as large as the model allows (20971520 bytes; AWS\'s quota page says 10 MiB); the 4200-part and 52000 MiB quotas are not enforced'],
+    rules: [
+      'parts contiguous from byte 0, `partLastByte` inclusive; `InvalidLayerPartException` carries `lastValidByteReceived`',
+      '`layerPartBlob` strict base64 (else SerializationException)',
+    ],
+    differences: [
+      "a part may be as large as the model allows (20971520 bytes; AWS's quota page says 10 MiB); the 4200-part and 52000 MiB quotas are not enforced",
+    ],
   },
   ListImageReferrers: {
     errors: repoErrors,
-    rules: ['referrers are images whose manifest `subject` names `subjectId.imageDigest`', '`filter.artifactTypes` (up to 5), `filter.artifactStatus` ACTIVE (default), ARCHIVED, ACTIVATING or ANY'],
-    differences: [offsetToken, 'a referrer\'s `size` is its manifest\'s length in bytes'],
+    rules: [
+      'referrers are images whose manifest `subject` names `subjectId.imageDigest`',
+      '`filter.artifactTypes` (up to 5), `filter.artifactStatus` ACTIVE (default), ARCHIVED, ACTIVATING or ANY',
+    ],
+    differences: [offsetToken, "a referrer's `size` is its manifest's length in bytes"],
   },
   UpdateImageStorageClass: {
     errors: [...repoErrors, 'ImageNotFoundException', 'ImageStorageClassUpdateNotSupportedException'],
-    rules: ['ARCHIVE: ACTIVE -> ARCHIVED at once; STANDARD: ARCHIVED -> ACTIVATING -> ACTIVE after `--restore-delay` seconds (default 3; ECR: up to about 20 minutes)'],
+    rules: [
+      'ARCHIVE: ACTIVE -> ARCHIVED at once; STANDARD: ARCHIVED -> ACTIVATING -> ACTIVE after `--restore-delay` seconds (default 3; ECR: up to about 20 minutes)',
+    ],
     differences: [
       'archiving an index archives its children, archiving a subject its referrers (ECR does not document either)',
-      '`ImageStorageClassUpdateNotSupportedException` for an index\'s child, or to archive an image being restored (ECR\'s cases are not documented)',
+      "`ImageStorageClassUpdateNotSupportedException` for an index's child, or to archive an image being restored (ECR's cases are not documented)",
       're-pushing an archived image makes it ACTIVE again',
     ],
   },
   CompleteLayerUpload: {
-    errors: [...repoErrors, 'UploadNotFoundException', 'InvalidLayerException', 'LayerPartTooSmallException', 'LayerAlreadyExistsException', 'EmptyUploadException'],
+    errors: [
+      ...repoErrors,
+      'UploadNotFoundException',
+      'InvalidLayerException',
+      'LayerPartTooSmallException',
+      'LayerAlreadyExistsException',
+      'EmptyUploadException',
+    ],
     rules: ['exactly one digest (the model allows 100)', 'every part but the last at least 5 MiB, checked here'],
   },
 };
@@ -205,10 +249,15 @@ export function renderConformanceTable(operations: string[]): string {
     if (!c) throw new Error(`no conformance entry for ${op}`);
     return `| ${op} | ${escapeCell(validationCell(op, c.rules ?? []))} | ${pagingCell(op)} | ${errorsCell(op, c)} | ${escapeCell((c.differences ?? ['—']).join('<br>'))} |`;
   });
-  return ['| Operation | Validation (`*` required; model, then ECR\'s own rules) | Paging (`maxResults`) | Errors it answers | Known differences |', '|---|---|---|---|---|', ...rows].join('\n');
+  return [
+    "| Operation | Validation (`*` required; model, then ECR's own rules) | Paging (`maxResults`) | Errors it answers | Known differences |",
+    '|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }
 
-export const TABLE_BEGIN = '<!-- conformance-table:begin (generated from src/serve/conformance.ts and the model: npm run docs:serve) -->';
+export const TABLE_BEGIN =
+  '<!-- conformance-table:begin (generated from src/serve/conformance.ts and the model: npm run docs:serve) -->';
 export const TABLE_END = '<!-- conformance-table:end -->';
 
 /** `doc` with the text between the markers replaced by a freshly rendered table. */

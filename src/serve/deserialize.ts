@@ -76,10 +76,15 @@ function convert(shapeName: string, value: unknown): unknown {
       notAContainer(value);
       if (typeof value === 'boolean') return value;
       if (typeof value === 'string' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
-      throw serializationError(typeof value === 'string' ? `'${shown(value.toUpperCase())}' can not be converted to an Boolean` : `${BIG_NUMBER} can not be converted to an Boolean`);
+      throw serializationError(
+        typeof value === 'string'
+          ? `'${shown(value.toUpperCase())}' can not be converted to an Boolean`
+          : `${BIG_NUMBER} can not be converted to an Boolean`,
+      );
     case 'timestamp':
       notAContainer(value);
-      if (typeof value !== 'number') throw serializationError(`${javaName(value)} can not be converted to milliseconds since epoch`);
+      if (typeof value !== 'number')
+        throw serializationError(`${javaName(value)} can not be converted to milliseconds since epoch`);
       return value;
     default:
       return value;
@@ -98,6 +103,7 @@ function convertStructure(shapeName: string, obj: Record<string, unknown>): Reco
 
 /** The request body read into `shapeName`'s structure, or SerializationException. */
 export function deserializeInput(shapeName: string | undefined, body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw serializationError(Array.isArray(body) ? LIST_START : undefined);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw serializationError(Array.isArray(body) ? LIST_START : undefined);
   return shapeName ? convertStructure(shapeName, body as Record<string, unknown>) : {};
 }

@@ -13,23 +13,38 @@ export { sendS3Error } from './s3-errors.js';
 
 export type DownloadLog = (status: number, note?: string) => void;
 
-export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingMessage, res: ServerResponse, url: URL, log: DownloadLog = () => undefined): void {
+export function serveDownload(
+  ctx: Context,
+  presigner: Presigner,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  log: DownloadLog = () => undefined,
+): void {
   const method = req.method ?? 'GET';
   const fail = (err: S3Error) => {
     log(err.status, err.code);
     sendS3Error(res, err, method);
   };
   // A client must send no AWS credentials to the download host; the log says so when one does.
-  const credentialHeaders = ['x-amz-security-token', 'x-amz-date', 'x-amz-content-sha256'].filter((h) => req.headers[h] !== undefined);
+  const credentialHeaders = ['x-amz-security-token', 'x-amz-date', 'x-amz-content-sha256'].filter(
+    (h) => req.headers[h] !== undefined,
+  );
   if (credentialHeaders.length) log(0, `credentials-in-request: ${credentialHeaders.join(',')}`);
   if (req.headers.authorization) {
-    return fail({ status: 400, code: 'InvalidArgument', message: 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified' });
+    return fail({
+      status: 400,
+      code: 'InvalidArgument',
+      message:
+        'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+    });
   }
   // The signature covers the method: HEAD, PUT or DELETE on a URL signed for GET fails it, as on S3.
   const bad = presigner.check(method, url.pathname, url.searchParams, req.headers.host ?? '');
   if (bad) return fail(bad);
   if (ctx.faults.expire()) return fail({ status: 403, code: 'AccessDenied', message: 'Request has expired' });
-  if (ctx.faults.slowdown()) return fail({ status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' });
+  if (ctx.faults.slowdown())
+    return fail({ status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' });
 
   const digest = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
   if (!ctx.store.hasBlob(digest)) return fail(noSuchKey);
@@ -56,7 +71,15 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
       }
       if (start >= size || start > end) {
         log(416, 'InvalidRange');
-        const err = { status: 416, code: 'InvalidRange', message: 'The requested range is not satisfiable', extra: [['RangeRequested', range], ['ActualObjectSize', String(size)]] as [string, string][] };
+        const err = {
+          status: 416,
+          code: 'InvalidRange',
+          message: 'The requested range is not satisfiable',
+          extra: [
+            ['RangeRequested', range],
+            ['ActualObjectSize', String(size)],
+          ] as [string, string][],
+        };
         sendS3Error(res, err, method, { 'Content-Range': `bytes */${size}` });
         return;
       }
@@ -79,7 +102,11 @@ export function serveDownload(ctx: Context, presigner: Presigner, req: IncomingM
   }
   // A cut download sends part of the body and then drops the connection, as a flaky link does.
   const cutAt = ctx.faults.cut() ? start + Math.floor(ctx.faults.random() * length) : -1;
-  const file = createReadStream(path, { start, end: cutAt >= 0 ? Math.max(cutAt - 1, start) : end, highWaterMark: ctx.link.paced ? 64 * 1024 : 1 << 20 });
+  const file = createReadStream(path, {
+    start,
+    end: cutAt >= 0 ? Math.max(cutAt - 1, start) : end,
+    highWaterMark: ctx.link.paced ? 64 * 1024 : 1 << 20,
+  });
   const pace = ctx.link.pace();
   const stream = pace ? file.pipe(pace) : file;
   file.on('error', () => res.destroy());

@@ -21,9 +21,11 @@ export const SHA256_DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
 /** InvalidParameterException for a tag or digest a request names directly (PutImage, DescribeImages). */
 export function requireValidTag(tag: string | undefined, member = 'imageTag'): void {
-  if (tag !== undefined && !isValidTag(tag)) throw invalidParameterAt(member, `must satisfy regular expression '${TAG_PATTERN}'`);
+  if (tag !== undefined && !isValidTag(tag))
+    throw invalidParameterAt(member, `must satisfy regular expression '${TAG_PATTERN}'`);
 }
 
 export function requireValidDigest(digest: string | undefined, member = 'imageDigest'): void {
-  if (digest !== undefined && !isValidDigest(digest)) throw invalidParameterAt(member, `must satisfy regular expression '${DIGEST_PATTERN}'`);
+  if (digest !== undefined && !isValidDigest(digest))
+    throw invalidParameterAt(member, `must satisfy regular expression '${DIGEST_PATTERN}'`);
 }

@@ -41,6 +41,8 @@ export class Faults {
 
   get active(): boolean {
     const o = this.opts;
-    return Boolean(o.throttle || o.serverError || o.cut || o.slowdown || o.expire || o.losePartResponse || o.layerLagMs);
+    return Boolean(
+      o.throttle || o.serverError || o.cut || o.slowdown || o.expire || o.losePartResponse || o.layerLagMs,
+    );
   }
 }

@@ -37,7 +37,10 @@ class SharedRate {
 class Pace extends Transform {
   private readonly started = Date.now();
   private sent = 0;
-  constructor(private readonly perConnection: number, private readonly shared?: SharedRate) {
+  constructor(
+    private readonly perConnection: number,
+    private readonly shared?: SharedRate,
+  ) {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

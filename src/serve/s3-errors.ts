@@ -18,7 +18,12 @@ export function s3ErrorXml(err: S3Error, requestId: string, hostId: string): str
 }
 
 /** Answers an S3 error; a HEAD gets the status and headers only, as S3 sends no body to HEAD. */
-export function sendS3Error(res: ServerResponse, err: S3Error, method: string, headers: Record<string, string> = {}): void {
+export function sendS3Error(
+  res: ServerResponse,
+  err: S3Error,
+  method: string,
+  headers: Record<string, string> = {},
+): void {
   const requestId = randomBytes(8).toString('hex').toUpperCase();
   const hostId = randomBytes(48).toString('base64');
   const body = s3ErrorXml(err, requestId, hostId);

@@ -47,16 +47,28 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
 /** The link model's options from the flags; --fault-bandwidth is --bandwidth-per-connection's older name. */
 function linkOptions(flags: ServeFlags): LinkOptions {
-  if (flags.faultBandwidth !== undefined && flags.bandwidthPerConnection !== undefined && flags.faultBandwidth !== flags.bandwidthPerConnection) {
-    throw new EcrxError('VALIDATION_ERROR', '--fault-bandwidth and --bandwidth-per-connection set the same rate to two values', {
-      hint: '--fault-bandwidth is the older name of --bandwidth-per-connection: give one of them.',
-    });
+  if (
+    flags.faultBandwidth !== undefined &&
+    flags.bandwidthPerConnection !== undefined &&
+    flags.faultBandwidth !== flags.bandwidthPerConnection
+  ) {
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      '--fault-bandwidth and --bandwidth-per-connection set the same rate to two values',
+      {
+        hint: '--fault-bandwidth is the older name of --bandwidth-per-connection: give one of them.',
+      },
+    );
   }
   const quotas = flags.quotas === undefined || flags.quotas === 'off' ? undefined : QUOTA_SETS[flags.quotas];
   if (flags.quotas !== undefined && flags.quotas !== 'off' && !quotas) {
-    throw new EcrxError('VALIDATION_ERROR', `--quotas must be one of ${[...Object.keys(QUOTA_SETS), 'off'].join(', ')}, got '${flags.quotas}'`, {
-      hint: '--quotas ecr applies ECR\'s default request rates per operation.',
-    });
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      `--quotas must be one of ${[...Object.keys(QUOTA_SETS), 'off'].join(', ')}, got '${flags.quotas}'`,
+      {
+        hint: "--quotas ecr applies ECR's default request rates per operation.",
+      },
+    );
   }
   return {
     latencyMs: flags.latency,
@@ -79,15 +91,23 @@ function linkSummary(link: LinkOptions): string {
 
 export async function serve(flags: ServeFlags): Promise<void> {
   if (!/^\d{12}$/.test(flags.accountId)) {
-    throw new EcrxError('VALIDATION_ERROR', `--account-id must be 12 digits, got '${flags.accountId}'`, { hint: 'For example --account-id 123456789012.' });
-  }
-  if (!Number.isInteger(flags.urlTtl) || flags.urlTtl < 1 || flags.urlTtl > MAX_PRESIGN_SECONDS) {
-    throw new EcrxError('VALIDATION_ERROR', `--url-ttl must be between 1 and ${MAX_PRESIGN_SECONDS} seconds, got '${flags.urlTtl}'`, {
-      hint: `A pre-signed URL lives at most ${MAX_PRESIGN_SECONDS} seconds (7 days), as SigV4 allows; ECR's own last about 3600.`,
+    throw new EcrxError('VALIDATION_ERROR', `--account-id must be 12 digits, got '${flags.accountId}'`, {
+      hint: 'For example --account-id 123456789012.',
     });
   }
+  if (!Number.isInteger(flags.urlTtl) || flags.urlTtl < 1 || flags.urlTtl > MAX_PRESIGN_SECONDS) {
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      `--url-ttl must be between 1 and ${MAX_PRESIGN_SECONDS} seconds, got '${flags.urlTtl}'`,
+      {
+        hint: `A pre-signed URL lives at most ${MAX_PRESIGN_SECONDS} seconds (7 days), as SigV4 allows; ECR's own last about 3600.`,
+      },
+    );
+  }
   if (Boolean(flags.accessKeyId) !== Boolean(flags.secretAccessKey)) {
-    throw new EcrxError('VALIDATION_ERROR', '--access-key-id and --secret-access-key go together', { hint: 'Give both to verify signatures, or neither to accept any key.' });
+    throw new EcrxError('VALIDATION_ERROR', '--access-key-id and --secret-access-key go together', {
+      hint: 'Give both to verify signatures, or neither to accept any key.',
+    });
   }
   const link = linkOptions(flags);
   const tempDir = flags.inMemory ? mkdtempSync(join(tmpdir(), 'ecrx-serve-')) : undefined;
@@ -100,7 +120,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
     accountId: flags.accountId,
     urlTtlSeconds: flags.urlTtl,
     restoreDelaySeconds: flags.restoreDelay,
-    credentials: flags.accessKeyId ? { accessKeyId: flags.accessKeyId, secretAccessKey: flags.secretAccessKey! } : undefined,
+    credentials: flags.accessKeyId
+      ? { accessKeyId: flags.accessKeyId, secretAccessKey: flags.secretAccessKey! }
+      : undefined,
     faults: {
       throttle: flags.faultThrottle,
       serverError: flags.faultServerError,
@@ -113,23 +135,33 @@ export async function serve(flags: ServeFlags): Promise<void> {
     },
     link,
     onRequest: flags.log
-      ? (l) => process.stderr.write(`${new Date().toISOString()} ${l.operation} ${l.status}${l.errorType ? ` ${l.errorType}` : ''} ${l.ms}ms\n`)
+      ? (l) =>
+          process.stderr.write(
+            `${new Date().toISOString()} ${l.operation} ${l.status}${l.errorType ? ` ${l.errorType}` : ''} ${l.ms}ms\n`,
+          )
       : undefined,
   }).catch((err) => {
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new EcrxError('PORT_IN_USE', `Port ${flags.port} on ${flags.host} is already in use`, { hint: 'Pick another --port, or --port 0 for any free port.', cause: err });
+      throw new EcrxError('PORT_IN_USE', `Port ${flags.port} on ${flags.host} is already in use`, {
+        hint: 'Pick another --port, or --port 0 for any free port.',
+        cause: err,
+      });
     }
     throw err;
   });
 
   if (!LOOPBACK.test(flags.host)) {
-    process.stderr.write(`ecrx serve: warning: listening on ${flags.host}, not loopback: anyone who can reach this address can read and write its images${flags.accessKeyId ? '' : ' (and any key is accepted: add --access-key-id/--secret-access-key)'}\n`);
+    process.stderr.write(
+      `ecrx serve: warning: listening on ${flags.host}, not loopback: anyone who can reach this address can read and write its images${flags.accessKeyId ? '' : ' (and any key is accepted: add --access-key-id/--secret-access-key)'}\n`,
+    );
   }
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ success: true, data: { endpoint: running.endpoint } })}\n`);
   } else {
-    process.stdout.write(`ecrx serve: listening on ${running.endpoint} (data: ${tempDir ? 'in memory' : dataDir}; region ${flags.region}; registry ${flags.accountId}${linkSummary(link)})\n`);
+    process.stdout.write(
+      `ecrx serve: listening on ${running.endpoint} (data: ${tempDir ? 'in memory' : dataDir}; region ${flags.region}; registry ${flags.accountId}${linkSummary(link)})\n`,
+    );
   }
 
   await new Promise<void>((resolve) => {

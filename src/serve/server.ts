@@ -93,13 +93,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       // The link's latency comes before the first byte of the answer, whatever the answer is.
       void ctx.link.delay().then(() => {
         if (res.destroyed || req.socket.destroyed) return; // the client left during the latency
-        serveDownload(ctx, presigner, req, res, url, (status, note) => opts.onRequest?.({ operation: `${req.method} blob`, status, errorType: note, ms: Date.now() - started }));
+        serveDownload(ctx, presigner, req, res, url, (status, note) =>
+          opts.onRequest?.({ operation: `${req.method} blob`, status, errorType: note, ms: Date.now() - started }),
+        );
       });
       return;
     }
     if (req.method === 'POST' && url.pathname === '/') {
       currentBase = `http://${req.headers.host ?? 'localhost'}`;
-      handleApi(ctx, req, res, opts.onRequest).catch((err) => sendError(res, new ApiError('ServerException', String(err?.message ?? err), 500)));
+      handleApi(ctx, req, res, opts.onRequest).catch((err) =>
+        sendError(res, new ApiError('ServerException', String(err?.message ?? err), 500)),
+      );
       return;
     }
     sendS3Error(res, noSuchKey, req.method ?? 'GET');
@@ -172,7 +176,13 @@ export function parsePartBody(body: Buffer): Record<string, unknown> | undefined
   } catch {
     return undefined;
   }
-  if (typeof rest !== 'object' || rest === null || Array.isArray(rest) || (rest as Record<string, unknown>).layerPartBlob !== '') return undefined;
+  if (
+    typeof rest !== 'object' ||
+    rest === null ||
+    Array.isArray(rest) ||
+    (rest as Record<string, unknown>).layerPartBlob !== ''
+  )
+    return undefined;
   // ASCII reads the same as latin1 and as UTF-8; anything else goes the ordinary way, to be judged as before.
   if (!isAscii(body.subarray(start, end))) return undefined;
   (rest as Record<string, unknown>).layerPartBlob = body.toString('latin1', start, end);
@@ -181,16 +191,25 @@ export function parsePartBody(body: Buffer): Record<string, unknown> | undefined
 
 const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
-async function handleApi(ctx: Context, req: IncomingMessage, res: ServerResponse, onRequest: ServeOptions['onRequest']): Promise<void> {
+async function handleApi(
+  ctx: Context,
+  req: IncomingMessage,
+  res: ServerResponse,
+  onRequest: ServeOptions['onRequest'],
+): Promise<void> {
   const started = Date.now();
   let operation = '?';
-  const log = (status: number, errorType?: string) => onRequest?.({ operation, status, errorType, ms: Date.now() - started });
+  const log = (status: number, errorType?: string) =>
+    onRequest?.({ operation, status, errorType, ms: Date.now() - started });
   try {
     const body = await readBody(req);
     await ctx.link.delay();
     const target = String(req.headers['x-amz-target'] ?? '');
     if (!target.startsWith(`${targetPrefix}.`)) {
-      throw new ApiError('UnknownOperationException', target ? `Unknown target '${target}': expected ${targetPrefix}.<Operation>` : 'Missing X-Amz-Target header');
+      throw new ApiError(
+        'UnknownOperationException',
+        target ? `Unknown target '${target}': expected ${targetPrefix}.<Operation>` : 'Missing X-Amz-Target header',
+      );
     }
     operation = target.slice(targetPrefix.length + 1);
     authenticate(ctx, req, body);
@@ -215,7 +234,8 @@ async function handleApi(ctx: Context, req: IncomingMessage, res: ServerResponse
     // are checked (InvalidParameterException), and only then does the operation run.
     const input = deserializeInput(inputShapeOf(operation), parsed);
     if (ctx.faults.throttle()) throw new ApiError('ThrottlingException', 'Rate exceeded');
-    if (ctx.faults.serverError()) throw new ApiError('ServerException', 'We encountered an internal error. Please try again.', 500);
+    if (ctx.faults.serverError())
+      throw new ApiError('ServerException', 'We encountered an internal error. Please try again.', 500);
     validateInput(operation, input);
     const output = await handler(ctx, input);
     if (operation === 'UploadLayerPart' && ctx.faults.losePartResponse()) {
@@ -233,7 +253,8 @@ async function handleApi(ctx: Context, req: IncomingMessage, res: ServerResponse
     res.end(json);
     log(200);
   } catch (err) {
-    const apiErr = err instanceof ApiError ? err : new ApiError('ServerException', String((err as Error)?.message ?? err), 500);
+    const apiErr =
+      err instanceof ApiError ? err : new ApiError('ServerException', String((err as Error)?.message ?? err), 500);
     sendError(res, apiErr);
     log(apiErr.status, apiErr.type);
   }

@@ -50,7 +50,9 @@ export interface ParsedAuthorization {
 
 /** Parses `AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ecr/aws4_request, SignedHeaders=..., Signature=...`. */
 export function parseAuthorization(header: string): ParsedAuthorization | undefined {
-  const m = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(header.trim());
+  const m = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(
+    header.trim(),
+  );
   if (!m) return undefined;
   const scope = m[1].split('/');
   if (scope.length !== 5 || scope[4] !== 'aws4_request') return undefined;
@@ -92,7 +94,9 @@ export function headerSignature(req: RequestToVerify, auth: ParsedAuthorization,
   const amzDate = String(req.headers['x-amz-date'] ?? '');
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const key = signingKey(secret, auth.date, auth.region, auth.service);
-  return createHmac('sha256', key).update(stringToSign(amzDate, scope, canonical)).digest('hex');
+  return createHmac('sha256', key)
+    .update(stringToSign(amzDate, scope, canonical))
+    .digest('hex');
 }
 
 /** `20260101T000000Z` -> Date, or undefined when malformed. */
@@ -103,11 +107,19 @@ export function parseAmzDate(s: string): Date | undefined {
 }
 
 export function formatAmzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** The canonical request and string to sign of a pre-signed (query) request with only `host` signed, as S3 builds them. */
-export function presignedStrings(method: string, path: string, query: URLSearchParams, host: string): { canonicalRequest: string; stringToSign: string } {
+export function presignedStrings(
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  host: string,
+): { canonicalRequest: string; stringToSign: string } {
   const cred = (query.get('X-Amz-Credential') ?? '').split('/');
   let decodedPath: string;
   try {
@@ -115,8 +127,18 @@ export function presignedStrings(method: string, path: string, query: URLSearchP
   } catch {
     decodedPath = path; // a malformed escape: the signature then simply does not match
   }
-  const canonicalRequest = [method, uriEncode(decodedPath, true), canonicalQuery(query, 'X-Amz-Signature'), `host:${host}\n`, 'host', 'UNSIGNED-PAYLOAD'].join('\n');
-  return { canonicalRequest, stringToSign: stringToSign(query.get('X-Amz-Date') ?? '', cred.slice(1).join('/'), canonicalRequest) };
+  const canonicalRequest = [
+    method,
+    uriEncode(decodedPath, true),
+    canonicalQuery(query, 'X-Amz-Signature'),
+    `host:${host}\n`,
+    'host',
+    'UNSIGNED-PAYLOAD',
+  ].join('\n');
+  return {
+    canonicalRequest,
+    stringToSign: stringToSign(query.get('X-Amz-Date') ?? '', cred.slice(1).join('/'), canonicalRequest),
+  };
 }
 
 /** The signature of a pre-signed request, for the scope its X-Amz-Credential names. */

@@ -120,7 +120,9 @@ export class Store {
   }
 
   listRepos(registryId: string): RepoRecord[] {
-    return [...this.repos.values()].filter((r) => r.registryId === registryId).sort((a, b) => a.createdAt - b.createdAt || (a.name < b.name ? -1 : 1));
+    return [...this.repos.values()]
+      .filter((r) => r.registryId === registryId)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.name < b.name ? -1 : 1));
   }
 
   /** Written first, then visible: a repository that could not be stored never exists half-way. */
@@ -161,7 +163,14 @@ export class Store {
   }
 
   newUpload(registryId: string, repositoryName: string): UploadRecord {
-    const up: UploadRecord = { id: randomUUID(), registryId, repositoryName, received: 0, parts: [], createdAt: Date.now() };
+    const up: UploadRecord = {
+      id: randomUUID(),
+      registryId,
+      repositoryName,
+      received: 0,
+      parts: [],
+      createdAt: Date.now(),
+    };
     writeFileSync(this.uploadDataPath(up.id), Buffer.alloc(0));
     this.uploads.set(up.id, up);
     this.saveUpload(up);

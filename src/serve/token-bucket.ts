@@ -10,7 +10,10 @@ export class TokenBucket {
   private milli: number;
   private last: number;
 
-  constructor(readonly rate: number, private readonly now: Clock = Date.now) {
+  constructor(
+    readonly rate: number,
+    private readonly now: Clock = Date.now,
+  ) {
     this.milli = rate * 1000;
     this.last = now();
   }

@@ -13,22 +13,29 @@ function scalarProblem(shapeName: string, value: unknown): string | undefined {
     case 'string': {
       const s = value as string;
       // Lengths count UTF-16 code units, as Java's String.length() does.
-      if (shape.min !== undefined && s.length < shape.min) return `Member must have length greater than or equal to ${shape.min}`;
-      if (shape.max !== undefined && s.length > shape.max) return `Member must have length less than or equal to ${shape.max}`;
-      if (shape.enum && !shape.enum.includes(s)) return `Member must satisfy enum value set: [${shape.enum.join(', ')}]`;
-      if (shape.pattern && !anchored(shape.pattern).test(s)) return `Member must satisfy regular expression pattern: ${shape.pattern}`;
+      if (shape.min !== undefined && s.length < shape.min)
+        return `Member must have length greater than or equal to ${shape.min}`;
+      if (shape.max !== undefined && s.length > shape.max)
+        return `Member must have length less than or equal to ${shape.max}`;
+      if (shape.enum && !shape.enum.includes(s))
+        return `Member must satisfy enum value set: [${shape.enum.join(', ')}]`;
+      if (shape.pattern && !anchored(shape.pattern).test(s))
+        return `Member must satisfy regular expression pattern: ${shape.pattern}`;
       return undefined;
     }
     case 'blob': {
       const bytes = base64Length(value as string);
-      if (shape.min !== undefined && bytes < shape.min) return `Member must have length greater than or equal to ${shape.min}`;
-      if (shape.max !== undefined && bytes > shape.max) return `Member must have length less than or equal to ${shape.max}`;
+      if (shape.min !== undefined && bytes < shape.min)
+        return `Member must have length greater than or equal to ${shape.min}`;
+      if (shape.max !== undefined && bytes > shape.max)
+        return `Member must have length less than or equal to ${shape.max}`;
       return undefined;
     }
     case 'integer':
     case 'long': {
       const n = value as number;
-      if (shape.min !== undefined && n < shape.min) return `Member must have value greater than or equal to ${shape.min}`;
+      if (shape.min !== undefined && n < shape.min)
+        return `Member must have value greater than or equal to ${shape.min}`;
       if (shape.max !== undefined && n > shape.max) return `Member must have value less than or equal to ${shape.max}`;
       return undefined;
     }
@@ -42,13 +49,16 @@ function check(shapeName: string, value: unknown, path: string): void {
   if (shape.type === 'structure') return checkStructure(shapeName, value as Record<string, unknown>, path);
   if (shape.type === 'list') {
     const list = value as unknown[];
-    if (shape.min !== undefined && list.length < shape.min) throw invalidParameterAt(path, `Member must have length greater than or equal to ${shape.min}`);
-    if (shape.max !== undefined && list.length > shape.max) throw invalidParameterAt(path, `Member must have length less than or equal to ${shape.max}`);
+    if (shape.min !== undefined && list.length < shape.min)
+      throw invalidParameterAt(path, `Member must have length greater than or equal to ${shape.min}`);
+    if (shape.max !== undefined && list.length > shape.max)
+      throw invalidParameterAt(path, `Member must have length less than or equal to ${shape.max}`);
     const member = shapes[shape.member!.shape];
     list.forEach((item, i) => {
       if (item === null) throw invalidParameterAt(path, 'Member must satisfy constraint: [Member must not be null]');
       // A scalar member's problem is reported on the list, as ECR does; a structure's on its own members.
-      if (member.type === 'structure' || member.type === 'list') return check(shape.member!.shape, item, `${path}.${i + 1}.member`);
+      if (member.type === 'structure' || member.type === 'list')
+        return check(shape.member!.shape, item, `${path}.${i + 1}.member`);
       const problem = scalarProblem(shape.member!.shape, item);
       if (problem) throw invalidParameterAt(path, `Member must satisfy constraint: [${problem}]`);
     });

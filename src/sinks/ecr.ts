@@ -36,7 +36,12 @@ export interface SinkResult {
   bytesUploaded: number;
 }
 
-export async function availableBlobs(ecr: Ecr, repository: string, digests: string[], signal?: AbortSignal): Promise<Set<string>> {
+export async function availableBlobs(
+  ecr: Ecr,
+  repository: string,
+  digests: string[],
+  signal?: AbortSignal,
+): Promise<Set<string>> {
   const available = new Set<string>();
   for (let i = 0; i < digests.length; i += 100) {
     const out = await ecr.request<any>(
@@ -55,14 +60,22 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   // What PutImage will refuse is refused now, before the first upload rather than after the last.
   for (const m of set.manifests) checkManifestBytes(m.bytes, `The manifest ${m.digest}`);
   reporter.phase(`checking ${plural(set.blobs.length, 'blob')} in ${repository}`);
-  const available = await availableBlobs(ecr, repository, set.blobs.map((b) => b.digest), o.signal);
+  const available = await availableBlobs(
+    ecr,
+    repository,
+    set.blobs.map((b) => b.digest),
+    o.signal,
+  );
   const missing = set.blobs.filter((b) => !available.has(b.digest)).map((b) => b.digest);
   if (o.verifyBeforeUpload && missing.length) {
     reporter.phase(`verifying ${plural(missing.length, 'blob')}`);
     await o.verifyBeforeUpload(missing);
   }
 
-  reporter.expect?.(set.blobs.map((b) => ({ digest: b.digest, size: b.size, label: blobLabel(set.images, b.digest) })), 'upload');
+  reporter.expect?.(
+    set.blobs.map((b) => ({ digest: b.digest, size: b.size, label: blobLabel(set.images, b.digest) })),
+    'upload',
+  );
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(o.concurrency);
   const once = new Map<string, Promise<boolean>>();
@@ -79,21 +92,23 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
         reporter.blobStart(info);
         const path = await o.blobPath(digest);
         let acked = 0;
-        const outcome = await scope.run((signal) => uploadBlob({
-          ecr,
-          repository,
-          digest,
-          size,
-          path,
-          signal,
-          maxStalled: ecr.maxAttempts,
-          onProgress: (bytes) => {
-            bytesUploaded += bytes - acked;
-            acked = bytes;
-            reporter.blobProgress(digest, bytes);
-          },
-          onRetry: (reason) => reporter.retry(shortDigest(digest), reason),
-        }));
+        const outcome = await scope.run((signal) =>
+          uploadBlob({
+            ecr,
+            repository,
+            digest,
+            size,
+            path,
+            signal,
+            maxStalled: ecr.maxAttempts,
+            onProgress: (bytes) => {
+              bytesUploaded += bytes - acked;
+              acked = bytes;
+              reporter.blobProgress(digest, bytes);
+            },
+            onRetry: (reason) => reporter.retry(shortDigest(digest), reason),
+          }),
+        );
         reporter.blobDone(digest);
         return outcome === 'uploaded';
       });
@@ -142,7 +157,12 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   };
 }
 
-async function putImage(o: SinkOptions, m: ManifestBlob, tag: string | undefined, lagMs: number): Promise<string | undefined> {
+async function putImage(
+  o: SinkOptions,
+  m: ManifestBlob,
+  tag: string | undefined,
+  lagMs: number,
+): Promise<string | undefined> {
   const { ecr, repository } = o;
   const started = Date.now();
   const what = `${repository}${tag ? `:${tag}` : ''}@${m.digest}`;
@@ -165,11 +185,15 @@ async function putImage(o: SinkOptions, m: ManifestBlob, tag: string | undefined
         case 'ImageAlreadyExistsException':
           return undefined; // the same manifest under the same tag: an idempotent re-push
         case 'ImageTagAlreadyExistsException':
-          throw new EcrxError('TAG_IMMUTABLE', `Tag '${tag}' already exists in ${repository} on another image, and the repository's tags are immutable`, {
-            hint: 'Push under a new tag, or delete the old image first if that is really what you want.',
-            details: { tag, repository },
-            cause: err,
-          });
+          throw new EcrxError(
+            'TAG_IMMUTABLE',
+            `Tag '${tag}' already exists in ${repository} on another image, and the repository's tags are immutable`,
+            {
+              hint: 'Push under a new tag, or delete the old image first if that is really what you want.',
+              details: { tag, repository },
+              cause: err,
+            },
+          );
         case 'LayersNotFoundException':
         case 'ReferencedImagesNotFoundException':
           // Seen for a few hundred ms after a successful upload: wait it out, briefly.

@@ -30,7 +30,10 @@ export interface LayoutOptions {
 
 /** An OCI image layout: oci-layout, index.json, and every manifest and blob under blobs/sha256. */
 export function ociLayoutEntries(set: ImageSet, cache: BlobCache, opts: LayoutOptions = {}): Entry[] {
-  const annotations = { ...(opts.annotations ?? {}), ...(opts.refName ? { 'org.opencontainers.image.ref.name': opts.refName } : {}) };
+  const annotations = {
+    ...(opts.annotations ?? {}),
+    ...(opts.refName ? { 'org.opencontainers.image.ref.name': opts.refName } : {}),
+  };
   const topDescriptor: Descriptor = {
     mediaType: set.top.mediaType,
     digest: set.top.digest,
@@ -79,9 +82,16 @@ export function dockerArchiveEntries(set: ImageSet, cache: BlobCache, repoTags: 
   const lastLayer = image.manifest.layers.at(-1);
   for (const t of repoTags) {
     const colon = t.lastIndexOf(':');
-    (repositories[t.slice(0, colon)] ??= {})[t.slice(colon + 1)] = (lastLayer?.digest ?? image.manifest.config.digest).slice(7);
+    (repositories[t.slice(0, colon)] ??= {})[t.slice(colon + 1)] = (
+      lastLayer?.digest ?? image.manifest.config.digest
+    ).slice(7);
   }
   const at = entries.findIndex((e) => e.path === 'index.json');
-  entries.splice(at, 0, { path: 'manifest.json', bytes: json(manifestJson) }, { path: 'repositories', bytes: json(repositories) });
+  entries.splice(
+    at,
+    0,
+    { path: 'manifest.json', bytes: json(manifestJson) },
+    { path: 'repositories', bytes: json(repositories) },
+  );
   return entries;
 }

@@ -65,7 +65,10 @@ function ustarHeader(name: string, size: number, typeflag: string): Buffer {
 
 /** Reads the start of a file and looks for the marker an ecrx archive begins with. */
 export async function provenArchive(file: string): Promise<Proof> {
-  const no = { ok: false, why: 'it is a file ecrx did not write (it does not start with the mark of an ecrx archive)' } as const;
+  const no = {
+    ok: false,
+    why: 'it is a file ecrx did not write (it does not start with the mark of an ecrx archive)',
+  } as const;
   const fh = await fsp.open(file, 'r');
   let head: Buffer;
   try {
@@ -75,7 +78,8 @@ export async function provenArchive(file: string): Promise<Proof> {
   } finally {
     await fh.close();
   }
-  if (head.length < 1024 || head.toString('latin1', 257, 262) !== 'ustar' || head.toString('latin1', 156, 157) !== 'g') return no;
+  if (head.length < 1024 || head.toString('latin1', 257, 262) !== 'ustar' || head.toString('latin1', 156, 157) !== 'g')
+    return no;
   const size = parseInt(head.toString('latin1', 124, 135), 8);
   const next = 512 + Math.ceil(size / 512) * 512;
   if (!(size > 0) || next + 512 > head.length) return no;
@@ -93,14 +97,16 @@ export async function provenLayout(dir: string): Promise<Proof> {
     const st = await fsp.lstat(join(dir, LAYOUT_MARKER));
     if (!st.isFile()) throw new Error('not a file');
     const marker = JSON.parse(await fsp.readFile(join(dir, LAYOUT_MARKER), 'utf8'));
-    if (marker?.writtenBy !== 'ecrx' || typeof marker.files !== 'object' || marker.files === null) throw new Error('not our marker');
+    if (marker?.writtenBy !== 'ecrx' || typeof marker.files !== 'object' || marker.files === null)
+      throw new Error('not our marker');
     files = marker.files;
   } catch {
     return { ok: false, why: `it is a directory ecrx did not write (it has no ${LAYOUT_MARKER} marker)` };
   }
   const expected = new Set([...Object.keys(files), LAYOUT_MARKER]);
   const dirs = new Set<string>(['']);
-  for (const path of expected) for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) dirs.add(path.slice(0, i));
+  for (const path of expected)
+    for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) dirs.add(path.slice(0, i));
   const foreign = await findForeign(dir, '', expected, dirs);
   if (foreign) return { ok: false, why: `it holds ${foreign}, which ecrx did not write` };
   for (const needed of ['oci-layout', 'index.json']) {
@@ -116,7 +122,12 @@ export async function provenLayout(dir: string): Promise<Proof> {
 }
 
 /** The first thing under `rel` that ecrx did not write, described; undefined when there is none. */
-async function findForeign(root: string, rel: string, files: Set<string>, dirs: Set<string>): Promise<string | undefined> {
+async function findForeign(
+  root: string,
+  rel: string,
+  files: Set<string>,
+  dirs: Set<string>,
+): Promise<string | undefined> {
   for (const name of (await fsp.readdir(join(root, rel))).sort()) {
     const path = rel ? `${rel}/${name}` : name;
     const st = await fsp.lstat(join(root, path));

@@ -46,17 +46,38 @@ export async function planOutput(target: string, kind: OutputKind, opts: PlanOpt
   await checkWritable(found.existing === 'empty-directory' ? target : dirname(target), target);
   if (opts.cacheRoot) {
     const [out, cache] = await Promise.all([realish(target), realish(opts.cacheRoot)]);
-    if (within(out, cache)) throw refuse(target, `${target} is inside the blob cache ${opts.cacheRoot}`, 'Write outputs outside the cache: choose another -o, or another --cache-dir.');
-    if (within(cache, out)) throw refuse(target, `${target} holds the blob cache ${opts.cacheRoot}`, 'Write outputs outside the cache: choose another -o, or another --cache-dir.');
+    if (within(out, cache))
+      throw refuse(
+        target,
+        `${target} is inside the blob cache ${opts.cacheRoot}`,
+        'Write outputs outside the cache: choose another -o, or another --cache-dir.',
+      );
+    if (within(cache, out))
+      throw refuse(
+        target,
+        `${target} holds the blob cache ${opts.cacheRoot}`,
+        'Write outputs outside the cache: choose another -o, or another --cache-dir.',
+      );
   }
-  if (found.existing === 'ecrx-output' && kind === 'directory' && within(await realish(opts.cwd ?? process.cwd()), await realish(target))) {
-    throw refuse(target, `${target} is (or holds) the current directory, and replacing it would pull it from under you`, 'Run ecrx from another directory, or choose another -o.');
+  if (
+    found.existing === 'ecrx-output' &&
+    kind === 'directory' &&
+    within(await realish(opts.cwd ?? process.cwd()), await realish(target))
+  ) {
+    throw refuse(
+      target,
+      `${target} is (or holds) the current directory, and replacing it would pull it from under you`,
+      'Run ecrx from another directory, or choose another -o.',
+    );
   }
   return { target, kind, ...found };
 }
 
 /** What is at the target now; throws the refusal when it is something ecrx must not touch. */
-export async function classify(target: string, kind: OutputKind): Promise<Pick<OutputPlan, 'existing' | 'previousFormat'>> {
+export async function classify(
+  target: string,
+  kind: OutputKind,
+): Promise<Pick<OutputPlan, 'existing' | 'previousFormat'>> {
   let st;
   try {
     st = await fsp.lstat(target);
@@ -68,19 +89,35 @@ export async function classify(target: string, kind: OutputKind): Promise<Pick<O
   const what = kind === 'directory' ? 'an OCI layout (a directory)' : 'an archive (a file)';
   if (st.isSymbolicLink()) {
     const to = await fsp.readlink(target).catch(() => '?');
-    throw refuse(target, `${target} is a symbolic link (to ${to}); ecrx neither replaces a link nor writes through one`, `Give the path it points to with -o (ecrx then checks that path), or choose another -o.`);
+    throw refuse(
+      target,
+      `${target} is a symbolic link (to ${to}); ecrx neither replaces a link nor writes through one`,
+      `Give the path it points to with -o (ecrx then checks that path), or choose another -o.`,
+    );
   }
   if (!st.isFile() && !st.isDirectory()) {
-    throw refuse(target, `${target} is a ${kindOf(st)}, not a place for ${what}`, kind === 'file' ? `To stream an archive into it, use -o - and redirect: ecrx pull IMAGE -o - > ${target}` : HINT(target));
+    throw refuse(
+      target,
+      `${target} is a ${kindOf(st)}, not a place for ${what}`,
+      kind === 'file'
+        ? `To stream an archive into it, use -o - and redirect: ecrx pull IMAGE -o - > ${target}`
+        : HINT(target),
+    );
   }
   if (kind === 'file' && st.isDirectory()) {
-    throw refuse(target, `${target} is a directory, and this format writes ${what}`, `Give a file name, for example -o ${target.endsWith(sep) ? target : target + sep}image.tar, or use --format oci for a layout directory.`);
+    throw refuse(
+      target,
+      `${target} is a directory, and this format writes ${what}`,
+      `Give a file name, for example -o ${target.endsWith(sep) ? target : target + sep}image.tar, or use --format oci for a layout directory.`,
+    );
   }
   if (kind === 'directory' && st.isFile()) {
     throw refuse(target, `${target} is a file, and --format oci writes ${what}`, HINT(target));
   }
   if (st.isDirectory() && (await isEmpty(target))) return { existing: 'empty-directory' };
-  const proof = st.isDirectory() ? await provenLayout(target) : await provenArchive(target).catch((err) => Promise.reject(withPath(err, target)));
+  const proof = st.isDirectory()
+    ? await provenLayout(target)
+    : await provenArchive(target).catch((err) => Promise.reject(withPath(err, target)));
   if (!proof.ok) throw refuse(target, `${target} already exists and is not an earlier ecrx output: ${proof.why}`);
   return { existing: 'ecrx-output', previousFormat: proof.format };
 }
@@ -99,18 +136,32 @@ async function checkWritable(dir: string, target: string): Promise<void> {
     st = await fsp.stat(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw refuse(target, `Cannot write ${target}: the directory ${dir} does not exist`, `Create it first (mkdir -p ${dir}) or choose another -o.`);
-    if (code === 'ENOTDIR') throw refuse(target, `Cannot write ${target}: ${dir} is not a directory (part of the path is a file)`, HINT(target));
+    if (code === 'ENOENT')
+      throw refuse(
+        target,
+        `Cannot write ${target}: the directory ${dir} does not exist`,
+        `Create it first (mkdir -p ${dir}) or choose another -o.`,
+      );
+    if (code === 'ENOTDIR')
+      throw refuse(
+        target,
+        `Cannot write ${target}: ${dir} is not a directory (part of the path is a file)`,
+        HINT(target),
+      );
     throw withPath(err, dir);
   }
   if (!st.isDirectory()) throw refuse(target, `Cannot write ${target}: ${dir} is not a directory`, HINT(target));
   try {
     await fsp.access(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw new EcrxError('PERMISSION_DENIED', `Cannot write ${target}: no permission to create files in ${dir}${(err as NodeJS.ErrnoException).code === 'EROFS' ? ' (a read-only file system)' : ''}`, {
-      hint: 'Choose a writable location with -o.',
-      details: { output: target },
-    });
+    throw new EcrxError(
+      'PERMISSION_DENIED',
+      `Cannot write ${target}: no permission to create files in ${dir}${(err as NodeJS.ErrnoException).code === 'EROFS' ? ' (a read-only file system)' : ''}`,
+      {
+        hint: 'Choose a writable location with -o.',
+        details: { output: target },
+      },
+    );
   }
 }
 
@@ -130,7 +181,8 @@ async function realish(path: string): Promise<string> {
   }
 }
 
-const within = (inner: string, outer: string) => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
+const within = (inner: string, outer: string) =>
+  inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
 
 function withPath(err: unknown, path: string): unknown {
   if (err && typeof err === 'object' && 'code' in err) (err as NodeJS.ErrnoException).path = path;

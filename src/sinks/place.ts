@@ -13,7 +13,11 @@ let cloneWorks: boolean | undefined;
 const NO_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY']);
 
 /** Copies `src` to a new file `dest` and returns the sha256 and size of what `dest` holds. */
-export async function copyHashed(src: string, dest: string, signal?: AbortSignal): Promise<{ digest: string; bytes: number }> {
+export async function copyHashed(
+  src: string,
+  dest: string,
+  signal?: AbortSignal,
+): Promise<{ digest: string; bytes: number }> {
   if (cloneWorks !== false) {
     try {
       await fsp.copyFile(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
@@ -27,6 +31,8 @@ export async function copyHashed(src: string, dest: string, signal?: AbortSignal
     }
   }
   const hasher = new HashingStream();
-  await pipeline(createReadStream(src, { highWaterMark: 1 << 20 }), hasher, createWriteStream(dest, { flags: 'wx' }), { signal });
+  await pipeline(createReadStream(src, { highWaterMark: 1 << 20 }), hasher, createWriteStream(dest, { flags: 'wx' }), {
+    signal,
+  });
   return { digest: hasher.digest(), bytes: hasher.bytes };
 }

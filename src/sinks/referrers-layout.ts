@@ -37,5 +37,10 @@ export function withReferrers(entries: Entry[], referrers: LayoutReferrerInput[]
       annotations: { [SUBJECT_ANNOTATION]: r.subject },
     });
   }
-  return [...entries.slice(0, at), ...added, { path: 'index.json', bytes: Buffer.from(JSON.stringify(index)) }, ...entries.slice(at + 1)];
+  return [
+    ...entries.slice(0, at),
+    ...added,
+    { path: 'index.json', bytes: Buffer.from(JSON.stringify(index)) },
+    ...entries.slice(at + 1),
+  ];
 }

@@ -12,7 +12,8 @@ const hex = () => randomBytes(4).toString('hex');
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `.<name>.ecrx-tmp-<pid>-<hex>` (being built) or `.<name>.ecrx-old-<pid>-<hex>` (being replaced), beside the target. */
-export const siblingName = (target: string, what: 'tmp' | 'old') => join(dirname(target), `.${basename(target)}.ecrx-${what}-${process.pid}-${hex()}`);
+export const siblingName = (target: string, what: 'tmp' | 'old') =>
+  join(dirname(target), `.${basename(target)}.ecrx-${what}-${process.pid}-${hex()}`);
 
 /** `.ecrx-tmp-<pid>-<hex>`, inside an empty target directory being filled. */
 export const stagingName = (dir: string) => join(dir, `.ecrx-tmp-${process.pid}-${hex()}`);
@@ -36,6 +37,7 @@ export async function sweepBeside(target: string): Promise<void> {
   const mine = new RegExp(`^\\.${escape(basename(target))}\\.ecrx-(?:tmp|old)-(\\d+)-[0-9a-f]{8}$`);
   const names = await fsp.readdir(dirname(target)).catch(() => [] as string[]);
   for (const name of names) {
-    if (deadBy(mine, name) || deadBy(SCRATCH, name)) await fsp.rm(join(dirname(target), name), { recursive: true, force: true });
+    if (deadBy(mine, name) || deadBy(SCRATCH, name))
+      await fsp.rm(join(dirname(target), name), { recursive: true, force: true });
   }
 }

@@ -30,7 +30,11 @@ export interface WriteResult {
 }
 
 /** An OCI layout directory at plan.target. */
-export async function writeDirectory(entries: Entry[], plan: OutputPlan, opts: WriteOptions = {}): Promise<WriteResult> {
+export async function writeDirectory(
+  entries: Entry[],
+  plan: OutputPlan,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
   if (plan.existing === 'empty-directory') return fillEmpty(entries, plan, opts);
   const tmp = siblingName(plan.target, 'tmp');
   try {
@@ -44,7 +48,12 @@ export async function writeDirectory(entries: Entry[], plan: OutputPlan, opts: W
 }
 
 /** An archive file at plan.target. */
-export async function writeTarFile(entries: Entry[], plan: OutputPlan, format: string, opts: WriteOptions = {}): Promise<WriteResult> {
+export async function writeTarFile(
+  entries: Entry[],
+  plan: OutputPlan,
+  format: string,
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
   const tmp = siblingName(plan.target, 'tmp');
   try {
     await writeTar(entries, createWriteStream(tmp, { flags: 'wx' }), { format, signal: opts.signal });
@@ -56,7 +65,11 @@ export async function writeTarFile(entries: Entry[], plan: OutputPlan, format: s
 }
 
 /** Streams entries as a tar (tar-stream) into `out`, starting with the ecrx archive marker. */
-export async function writeTar(entries: Entry[], out: Writable, opts: { format: string; signal?: AbortSignal }): Promise<void> {
+export async function writeTar(
+  entries: Entry[],
+  out: Writable,
+  opts: { format: string; signal?: AbortSignal },
+): Promise<void> {
   const tar = await import('tar-stream');
   const pack = tar.pack();
   pack.push(tarMarker(opts.format)); // a whole number of 512-byte blocks, before any entry
@@ -64,7 +77,9 @@ export async function writeTar(entries: Entry[], out: Writable, opts: { format: 
   const mtime = new Date(0);
   const dirs = new Set<string>();
   const add = (header: Parameters<typeof pack.entry>[0], body?: Buffer) =>
-    new Promise<void>((resolve, reject) => pack.entry(header, body ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      pack.entry(header, body ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve())),
+    );
   try {
     for (const e of entries) {
       opts.signal?.throwIfAborted();
@@ -81,7 +96,9 @@ export async function writeTar(entries: Entry[], out: Writable, opts: { format: 
       } else {
         const hasher = new HashingStream();
         const entry = pack.entry({ name: e.path, size: e.size, mode: 0o644, mtime });
-        await pipeline(openBlob(e), hasher, entry, { signal: opts.signal }).catch((err) => Promise.reject(missingAsCorrupt(err, e)));
+        await pipeline(openBlob(e), hasher, entry, { signal: opts.signal }).catch((err) =>
+          Promise.reject(missingAsCorrupt(err, e)),
+        );
         await expectDigest(e, hasher.digest());
       }
     }
@@ -107,7 +124,9 @@ async function build(dir: string, entries: Entry[], signal?: AbortSignal): Promi
     if ('bytes' in e) {
       await fsp.writeFile(dest, e.bytes, { flag: 'wx' });
     } else {
-      const got = await copyHashed(e.cache.path(e.digest), dest, signal).catch((err) => Promise.reject(missingAsCorrupt(err, e)));
+      const got = await copyHashed(e.cache.path(e.digest), dest, signal).catch((err) =>
+        Promise.reject(missingAsCorrupt(err, e)),
+      );
       await expectDigest(e, got.digest);
     }
   }
@@ -134,7 +153,8 @@ function missingAsCorrupt(err: unknown, e: BlobEntry): unknown {
  */
 async function settle(tmp: string, plan: OutputPlan, opts: WriteOptions): Promise<WriteResult> {
   const now = await classify(plan.target, plan.kind);
-  if (now.existing === 'empty-directory') throw refuse(plan.target, `${plan.target} was created by someone else while ecrx was writing it`);
+  if (now.existing === 'empty-directory')
+    throw refuse(plan.target, `${plan.target} was created by someone else while ecrx was writing it`);
   if (now.existing === 'none') {
     await placeNew(tmp, plan);
     return { replaced: false };
@@ -161,7 +181,9 @@ async function placeNew(tmp: string, plan: OutputPlan): Promise<void> {
   const appeared = () => refuse(plan.target, `${plan.target} was created by someone else while ecrx was writing it`);
   if (plan.kind === 'directory') {
     // rename(2) would replace an empty directory and fails on a non-empty one: classify just saw none.
-    await fsp.rename(tmp, plan.target).catch((err) => Promise.reject(['ENOTEMPTY', 'EEXIST'].includes(err?.code) ? appeared() : err));
+    await fsp
+      .rename(tmp, plan.target)
+      .catch((err) => Promise.reject(['ENOTEMPTY', 'EEXIST'].includes(err?.code) ? appeared() : err));
     return;
   }
   // link(2) never replaces: a file that appeared since classify makes it fail instead of being overwritten.
@@ -188,7 +210,8 @@ async function fillEmpty(entries: Entry[], plan: OutputPlan, opts: WriteOptions)
     await fsp.mkdir(staging);
     await build(staging, entries, opts.signal);
     const others = (await fsp.readdir(plan.target)).filter((n) => join(plan.target, n) !== staging);
-    if (others.length) throw refuse(plan.target, `${plan.target} changed while ecrx was writing into it (it now holds ${others[0]})`);
+    if (others.length)
+      throw refuse(plan.target, `${plan.target} changed while ecrx was writing into it (it now holds ${others[0]})`);
     const names = await fsp.readdir(staging);
     for (const name of [...names.filter((n) => n !== 'index.json'), 'index.json']) {
       await fsp.rename(join(staging, name), join(plan.target, name));

@@ -36,7 +36,9 @@ const METADATA = new Set(['index.json', 'manifest.json']);
 export function safeEntryName(name: string): string {
   const trimmed = name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
   if (trimmed.startsWith('/') || trimmed.split('/').includes('..')) {
-    throw new EcrxError('INVALID_IMAGE', `The archive has an unsafe path '${name}' (absolute or with ..)`, { hint: 'This is not an image archive that docker save, skopeo or ecrx would write; refusing it.' });
+    throw new EcrxError('INVALID_IMAGE', `The archive has an unsafe path '${name}' (absolute or with ..)`, {
+      hint: 'This is not an image archive that docker save, skopeo or ecrx would write; refusing it.',
+    });
   }
   return posix.normalize(trimmed);
 }
@@ -97,13 +99,22 @@ async function spill(entry: AsyncIterable<Buffer>, tmp: string): Promise<{ diges
   return { digest: hasher.digest(), bytes: hasher.bytes };
 }
 
-export async function ingestArchive(input: Readable, cache: BlobCache, opts: { signal?: AbortSignal; onBytes?: (n: number) => void; where: string }): Promise<IngestedArchive> {
+export async function ingestArchive(
+  input: Readable,
+  cache: BlobCache,
+  opts: { signal?: AbortSignal; onBytes?: (n: number) => void; where: string },
+): Promise<IngestedArchive> {
   const head = await peek(input, 512);
-  if (head.length === 0) throw new EcrxError('INVALID_IMAGE', `${opts.where} is empty`, { hint: 'Give an OCI layout directory, an OCI archive or a docker-archive (docker save output).' });
+  if (head.length === 0)
+    throw new EcrxError('INVALID_IMAGE', `${opts.where} is empty`, {
+      hint: 'Give an OCI layout directory, an OCI archive or a docker-archive (docker save output).',
+    });
   let source: Readable = input;
   if (head[0] === 0x1f && head[1] === 0x8b) source = input.pipe(createGunzip());
   else if (head.length < 262 || head.subarray(257, 262).toString('latin1') !== 'ustar') {
-    throw new EcrxError('INVALID_IMAGE', `${opts.where} is not a tar archive`, { hint: 'Give an OCI layout directory, an OCI archive or a docker-archive (docker save output).' });
+    throw new EcrxError('INVALID_IMAGE', `${opts.where} is not a tar archive`, {
+      hint: 'Give an OCI layout directory, an OCI archive or a docker-archive (docker save output).',
+    });
   }
 
   const tar = await import('tar-stream');
@@ -118,8 +129,12 @@ export async function ingestArchive(input: Readable, cache: BlobCache, opts: { s
       const h = entry.header;
       const name = safeEntryName(h.name);
       if (h.type === 'symlink' || h.type === 'link') {
-        const target = h.type === 'symlink' ? posix.normalize(posix.join(posix.dirname(name), h.linkname ?? '')) : safeEntryName(h.linkname ?? '');
-        if (target.startsWith('..') || target.startsWith('/')) throw new EcrxError('INVALID_IMAGE', `The archive links ${name} outside itself (${h.linkname})`);
+        const target =
+          h.type === 'symlink'
+            ? posix.normalize(posix.join(posix.dirname(name), h.linkname ?? ''))
+            : safeEntryName(h.linkname ?? '');
+        if (target.startsWith('..') || target.startsWith('/'))
+          throw new EcrxError('INVALID_IMAGE', `The archive links ${name} outside itself (${h.linkname})`);
         result.links.set(name, target);
         if (wanted?.has(name)) wanted.add(target);
         await drain(entry);
@@ -147,7 +162,8 @@ export async function ingestArchive(input: Readable, cache: BlobCache, opts: { s
         const tmp = cache.tmpPath('ingest');
         result.spilled.set(name, { tmp, digest: '', size });
         const got = await spill(entry as AsyncIterable<Buffer>, tmp);
-        if (got.bytes !== size) throw new EcrxError('INVALID_IMAGE', `${opts.where}: ${name} is truncated (${got.bytes} of ${size} bytes)`);
+        if (got.bytes !== size)
+          throw new EcrxError('INVALID_IMAGE', `${opts.where}: ${name} is truncated (${got.bytes} of ${size} bytes)`);
         result.spilled.set(name, { tmp, digest: got.digest, size });
         opts.onBytes?.(size);
         continue;
@@ -162,9 +178,14 @@ export async function ingestArchive(input: Readable, cache: BlobCache, opts: { s
       const tmp = cache.tmpPath('ingest');
       try {
         const got = await spill(entry as AsyncIterable<Buffer>, tmp);
-        if (got.bytes !== size) throw new EcrxError('INVALID_IMAGE', `${opts.where}: ${name} is truncated (${got.bytes} of ${size} bytes)`);
+        if (got.bytes !== size)
+          throw new EcrxError('INVALID_IMAGE', `${opts.where}: ${name} is truncated (${got.bytes} of ${size} bytes)`);
         if (got.digest !== `sha256:${blobName[1]}`) {
-          throw new EcrxError('INVALID_IMAGE', `${opts.where}: ${name} does not match its digest (its content hashes to ${got.digest})`, { details: { expected: `sha256:${blobName[1]}`, actual: got.digest } });
+          throw new EcrxError(
+            'INVALID_IMAGE',
+            `${opts.where}: ${name} does not match its digest (its content hashes to ${got.digest})`,
+            { details: { expected: `sha256:${blobName[1]}`, actual: got.digest } },
+          );
         }
         await cache.commit(tmp, got.digest);
         opts.onBytes?.(size);
@@ -182,7 +203,10 @@ export async function ingestArchive(input: Readable, cache: BlobCache, opts: { s
     if (err instanceof EcrxError) throw err;
     if (opts.signal?.aborted) throw opts.signal.reason;
     const msg = (err as Error)?.message ?? String(err);
-    throw new EcrxError('INVALID_IMAGE', `${opts.where} could not be read as a tar archive: ${msg}`, { hint: 'The archive may be truncated or corrupt; create it again.', cause: err });
+    throw new EcrxError('INVALID_IMAGE', `${opts.where} could not be read as a tar archive: ${msg}`, {
+      hint: 'The archive may be truncated or corrupt; create it again.',
+      cause: err,
+    });
   }
   return result;
 }
@@ -191,7 +215,11 @@ export async function ingestArchive(input: Readable, cache: BlobCache, opts: { s
  * The cached blob an archive path holds (links followed): a spilled file is moved into the cache under its
  * digest on first use. Undefined when the archive has no such file.
  */
-export async function claimArchiveFile(a: IngestedArchive, cache: BlobCache, path: string): Promise<{ digest: string; size: number } | undefined> {
+export async function claimArchiveFile(
+  a: IngestedArchive,
+  cache: BlobCache,
+  path: string,
+): Promise<{ digest: string; size: number } | undefined> {
   const real = resolveArchivePath(a, path);
   const known = a.blobs.get(real);
   if (known) return known;

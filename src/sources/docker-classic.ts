@@ -33,7 +33,11 @@ async function isGzip(path: string): Promise<boolean> {
 }
 
 /** gzip-compresses a cached blob into the cache; returns the compressed digest and size. */
-async function compress(cache: BlobCache, diffId: string, signal?: AbortSignal): Promise<{ digest: string; size: number }> {
+async function compress(
+  cache: BlobCache,
+  diffId: string,
+  signal?: AbortSignal,
+): Promise<{ digest: string; size: number }> {
   const known = await cache.getIndex('gzip', diffId.slice(7));
   if (known) {
     const [digest, sizeText] = known.split(' ');
@@ -42,7 +46,13 @@ async function compress(cache: BlobCache, diffId: string, signal?: AbortSignal):
   const tmp = cache.tmpPath('gzip');
   const hasher = new HashingStream();
   try {
-    await pipeline(createReadStream(cache.path(diffId), { highWaterMark: 1 << 20 }), createGzip({ level: 6 }), hasher, createWriteStream(tmp), { signal });
+    await pipeline(
+      createReadStream(cache.path(diffId), { highWaterMark: 1 << 20 }),
+      createGzip({ level: 6 }),
+      hasher,
+      createWriteStream(tmp),
+      { signal },
+    );
     const digest = hasher.digest();
     await cache.commit(tmp, digest);
     await cache.setIndex('gzip', diffId.slice(7), `${digest} ${hasher.bytes}`);
@@ -60,21 +70,39 @@ async function uncompressedDigest(path: string): Promise<string> {
   return hasher.digest();
 }
 
-export function pickDockerEntry(entries: DockerManifestEntry[], name: string | undefined, where: string): DockerManifestEntry {
+export function pickDockerEntry(
+  entries: DockerManifestEntry[],
+  name: string | undefined,
+  where: string,
+): DockerManifestEntry {
   if (name !== undefined) {
-    const found = entries.find((e) => (e.RepoTags ?? []).some((t) => t === name || t.endsWith(`/${name}`) || t.split(':').pop() === name));
-    if (!found) throw new EcrxError('IMAGE_NOT_FOUND', `${where} has no image tagged '${name}'`, { hint: `It has: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ') || 'untagged images only'}.` });
+    const found = entries.find((e) =>
+      (e.RepoTags ?? []).some((t) => t === name || t.endsWith(`/${name}`) || t.split(':').pop() === name),
+    );
+    if (!found)
+      throw new EcrxError('IMAGE_NOT_FOUND', `${where} has no image tagged '${name}'`, {
+        hint: `It has: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ') || 'untagged images only'}.`,
+      });
     return found;
   }
   if (entries.length === 1) return entries[0];
-  throw new EcrxError('VALIDATION_ERROR', `${where} holds ${entries.length} images; say which one`, { hint: `Use ${where}:TAG with one of: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ')}.` });
+  throw new EcrxError('VALIDATION_ERROR', `${where} holds ${entries.length} images; say which one`, {
+    hint: `Use ${where}:TAG with one of: ${entries.flatMap((e) => e.RepoTags ?? []).join(', ')}.`,
+  });
 }
 
-export async function classicDockerImage(a: IngestedArchive, cache: BlobCache, where: string, name: string | undefined, signal?: AbortSignal): Promise<{ set: ImageSet; repoTags: string[] }> {
+export async function classicDockerImage(
+  a: IngestedArchive,
+  cache: BlobCache,
+  where: string,
+  name: string | undefined,
+  signal?: AbortSignal,
+): Promise<{ set: ImageSet; repoTags: string[] }> {
   let entries: DockerManifestEntry[];
   try {
     entries = JSON.parse(a.files.get('manifest.json')!.toString('utf8'));
-    if (!Array.isArray(entries) || entries.some((e) => typeof e?.Config !== 'string' || !Array.isArray(e?.Layers))) throw new Error('shape');
+    if (!Array.isArray(entries) || entries.some((e) => typeof e?.Config !== 'string' || !Array.isArray(e?.Layers)))
+      throw new Error('shape');
   } catch {
     throw new EcrxError('INVALID_IMAGE', `${where}: manifest.json is not a docker-archive manifest`);
   }
@@ -92,7 +120,10 @@ export async function classicDockerImage(a: IngestedArchive, cache: BlobCache, w
   }
   const diffIds: string[] = config?.rootfs?.diff_ids ?? [];
   if (diffIds.length !== entry.Layers.length) {
-    throw new EcrxError('INVALID_IMAGE', `${where}: the config lists ${diffIds.length} layers but manifest.json has ${entry.Layers.length}`);
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `${where}: the config lists ${diffIds.length} layers but manifest.json has ${entry.Layers.length}`,
+    );
   }
   const configDigest = configBlob.digest;
   const layers = [];
@@ -102,7 +133,11 @@ export async function classicDockerImage(a: IngestedArchive, cache: BlobCache, w
     const gz = await isGzip(cache.path(blob.digest));
     const diffId = gz ? await uncompressedDigest(cache.path(blob.digest)) : blob.digest;
     if (diffId !== diffIds[i]) {
-      throw new EcrxError('INVALID_IMAGE', `${where}: layer ${layerPath} does not match the config (diff_id ${diffIds[i]}, content ${diffId})`, { details: { expected: diffIds[i], actual: diffId } });
+      throw new EcrxError(
+        'INVALID_IMAGE',
+        `${where}: layer ${layerPath} does not match the config (diff_id ${diffIds[i]}, content ${diffId})`,
+        { details: { expected: diffIds[i], actual: diffId } },
+      );
     }
     const compressed = gz ? blob : await compress(cache, diffId, signal);
     layers.push({ mediaType: MediaType.dockerLayerGzip, digest: compressed.digest, size: compressed.size });

@@ -23,7 +23,10 @@ interface FetchedManifest extends ManifestBlob {
   registryId: string;
 }
 
-const failureMessages: Record<string, [string, 'IMAGE_NOT_FOUND' | 'VALIDATION_ERROR' | 'ACCESS_DENIED' | 'THROTTLED' | 'SERVICE_ERROR']> = {
+const failureMessages: Record<
+  string,
+  [string, 'IMAGE_NOT_FOUND' | 'VALIDATION_ERROR' | 'ACCESS_DENIED' | 'THROTTLED' | 'SERVICE_ERROR']
+> = {
   ImageNotFound: ['not found', 'IMAGE_NOT_FOUND'],
   InvalidImageTag: ['has an invalid tag', 'VALIDATION_ERROR'],
   InvalidImageDigest: ['has an invalid digest', 'VALIDATION_ERROR'],
@@ -36,7 +39,12 @@ const failureMessages: Record<string, [string, 'IMAGE_NOT_FOUND' | 'VALIDATION_E
 };
 
 /** BatchGetImage for up to 100 ids; failures become errors that name the repository and the id. */
-async function batchGet(ecr: Ecr, repository: string, ids: { imageTag?: string; imageDigest?: string }[], signal?: AbortSignal): Promise<Map<string, FetchedManifest>> {
+async function batchGet(
+  ecr: Ecr,
+  repository: string,
+  ids: { imageTag?: string; imageDigest?: string }[],
+  signal?: AbortSignal,
+): Promise<Map<string, FetchedManifest>> {
   const out = await ecr.request<any>(
     'BatchGetImage',
     ecr.withRegistry({ repositoryName: repository, imageIds: ids, acceptedMediaTypes: acceptedManifestTypes }),
@@ -44,7 +52,8 @@ async function batchGet(ecr: Ecr, repository: string, ids: { imageTag?: string; 
     { signal },
   );
   const failure = out.failures?.[0];
-  if (failure?.failureCode === 'ImageInaccessible') throw await inaccessibleImageError(ecr, repository, failure.imageId ?? ids[0], signal);
+  if (failure?.failureCode === 'ImageInaccessible')
+    throw await inaccessibleImageError(ecr, repository, failure.imageId ?? ids[0], signal);
   if (failure) {
     const id = failure.imageId ?? {};
     const what = `${repository}${id.imageTag ? `:${id.imageTag}` : ''}${id.imageDigest ? `@${id.imageDigest}` : ''}`;
@@ -67,25 +76,38 @@ async function batchGet(ecr: Ecr, repository: string, ids: { imageTag?: string; 
 
 /** The manifest (or index) a reference names, its bytes verified against the digest. */
 export async function fetchRoot(ecr: Ecr, ref: ImageRef, signal?: AbortSignal) {
-  const id = ref.digest ? { imageDigest: ref.digest, ...(ref.tag ? { imageTag: ref.tag } : {}) } : { imageTag: ref.tag! };
+  const id = ref.digest
+    ? { imageDigest: ref.digest, ...(ref.tag ? { imageTag: ref.tag } : {}) }
+    : { imageTag: ref.tag! };
   const got = await batchGet(ecr, ref.repository, [id], signal).catch((err) => {
     throw renameArchived(err, ref);
   });
   const root = [...got.values()][0];
   if (!root) throw new EcrxError('IMAGE_NOT_FOUND', `Image ${formatReference(ref)} was not returned by ECR`);
   if (ref.digest && root.digest !== ref.digest) {
-    throw new EcrxError('DIGEST_MISMATCH', `Asked for ${ref.digest} but ECR returned ${root.digest}`, { details: { expected: ref.digest, actual: root.digest } });
+    throw new EcrxError('DIGEST_MISMATCH', `Asked for ${ref.digest} but ECR returned ${root.digest}`, {
+      details: { expected: ref.digest, actual: root.digest },
+    });
   }
   return { root, parsed: parseManifest(root.bytes, root.mediaType || undefined) };
 }
 
-export async function resolveFromEcr(ecr: Ecr, ref: ImageRef, platformOpt: string | undefined, signal?: AbortSignal): Promise<ResolvedImage> {
+export async function resolveFromEcr(
+  ecr: Ecr,
+  ref: ImageRef,
+  platformOpt: string | undefined,
+  signal?: AbortSignal,
+): Promise<ResolvedImage> {
   const { root, parsed } = await fetchRoot(ecr, ref, signal);
   const rootBlob: ManifestBlob = { digest: root.digest, mediaType: parsed.mediaType, bytes: root.bytes };
 
   if (parsed.kind === 'manifest') {
     const images: ImageEntry[] = [{ ...rootBlob, manifest: parsed.manifest }];
-    return { set: { top: rootBlob, images, manifests: [rootBlob], blobs: collectBlobs(images) }, registryId: root.registryId, repository: ref.repository };
+    return {
+      set: { top: rootBlob, images, manifests: [rootBlob], blobs: collectBlobs(images) },
+      registryId: root.registryId,
+      repository: ref.repository,
+    };
   }
 
   const descriptors = parsed.index.manifests;
@@ -96,13 +118,22 @@ export async function resolveFromEcr(ecr: Ecr, ref: ImageRef, platformOpt: strin
     platformLabel = 'all';
   } else {
     const want = platformOpt ? parsePlatform(platformOpt) : hostPlatform();
-    const i = choosePlatform(want, descriptors.map((d) => d.platform));
+    const i = choosePlatform(
+      want,
+      descriptors.map((d) => d.platform),
+    );
     if (i < 0) {
-      const available = descriptors.map((d) => (d.platform ? formatPlatform(d.platform) : 'unknown')).filter((p) => p !== 'unknown/unknown');
-      throw new EcrxError('PLATFORM_NOT_FOUND', `${formatReference(ref)} has no image for ${formatPlatform(want)}; it has: ${available.join(', ') || 'no platform information'}`, {
-        details: { wanted: formatPlatform(want), available },
-        hint: `Pick one with --platform (e.g. --platform ${available[0] ?? 'linux/amd64'}), or --platform all for every one.`,
-      });
+      const available = descriptors
+        .map((d) => (d.platform ? formatPlatform(d.platform) : 'unknown'))
+        .filter((p) => p !== 'unknown/unknown');
+      throw new EcrxError(
+        'PLATFORM_NOT_FOUND',
+        `${formatReference(ref)} has no image for ${formatPlatform(want)}; it has: ${available.join(', ') || 'no platform information'}`,
+        {
+          details: { wanted: formatPlatform(want), available },
+          hint: `Pick one with --platform (e.g. --platform ${available[0] ?? 'linux/amd64'}), or --platform all for every one.`,
+        },
+      );
     }
     chosen = [descriptors[i]];
     platformLabel = formatPlatform(descriptors[i].platform!);
@@ -113,27 +144,65 @@ export async function resolveFromEcr(ecr: Ecr, ref: ImageRef, platformOpt: strin
   for (const d of chosen) {
     const child = children.get(d.digest)!;
     const cp = parseManifest(child.bytes, d.mediaType);
-    if (cp.kind !== 'manifest') throw new EcrxError('INVALID_IMAGE', `${d.digest} in the index of ${formatReference(ref)} is itself an index; nested indexes are not supported`);
-    images.push({ digest: d.digest, mediaType: cp.mediaType, bytes: child.bytes, manifest: cp.manifest, platform: d.platform });
+    if (cp.kind !== 'manifest')
+      throw new EcrxError(
+        'INVALID_IMAGE',
+        `${d.digest} in the index of ${formatReference(ref)} is itself an index; nested indexes are not supported`,
+      );
+    images.push({
+      digest: d.digest,
+      mediaType: cp.mediaType,
+      bytes: child.bytes,
+      manifest: cp.manifest,
+      platform: d.platform,
+    });
   }
   const top = platformOpt === 'all' ? rootBlob : images[0];
   const manifests: ManifestBlob[] = platformOpt === 'all' ? [rootBlob, ...images] : [images[0]];
-  return { set: { top: { digest: top.digest, mediaType: top.mediaType, bytes: top.bytes }, images, manifests, blobs: collectBlobs(images) }, registryId: root.registryId, repository: ref.repository, platform: platformLabel };
+  return {
+    set: {
+      top: { digest: top.digest, mediaType: top.mediaType, bytes: top.bytes },
+      images,
+      manifests,
+      blobs: collectBlobs(images),
+    },
+    registryId: root.registryId,
+    repository: ref.repository,
+    platform: platformLabel,
+  };
 }
 
-async function fetchChildren(ecr: Ecr, repository: string, descriptors: Descriptor[], signal?: AbortSignal): Promise<Map<string, FetchedManifest>> {
+async function fetchChildren(
+  ecr: Ecr,
+  repository: string,
+  descriptors: Descriptor[],
+  signal?: AbortSignal,
+): Promise<Map<string, FetchedManifest>> {
   const all = new Map<string, FetchedManifest>();
   const digests = [...new Set(descriptors.map((d) => d.digest))];
   for (let i = 0; i < digests.length; i += 100) {
     const batch = digests.slice(i, i + 100);
-    const got = await batchGet(ecr, repository, batch.map((imageDigest) => ({ imageDigest })), signal);
+    const got = await batchGet(
+      ecr,
+      repository,
+      batch.map((imageDigest) => ({ imageDigest })),
+      signal,
+    );
     for (const [k, v] of got) all.set(k, v);
   }
   for (const d of descriptors) {
     const m = all.get(d.digest);
-    if (!m) throw new EcrxError('IMAGE_NOT_FOUND', `The index of ${repository} references ${d.digest}, which ECR did not return`);
+    if (!m)
+      throw new EcrxError(
+        'IMAGE_NOT_FOUND',
+        `The index of ${repository} references ${d.digest}, which ECR did not return`,
+      );
     if (m.bytes.length !== d.size) {
-      throw new EcrxError('SIZE_MISMATCH', `Manifest ${d.digest} is ${m.bytes.length} bytes but the index says ${d.size}`, { details: { expectedSize: d.size, actualSize: m.bytes.length } });
+      throw new EcrxError(
+        'SIZE_MISMATCH',
+        `Manifest ${d.digest} is ${m.bytes.length} bytes but the index says ${d.size}`,
+        { details: { expectedSize: d.size, actualSize: m.bytes.length } },
+      );
     }
   }
   return all;

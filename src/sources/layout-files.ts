@@ -30,10 +30,13 @@ export function describeKind(st: Stats): string {
   return 'not a regular file';
 }
 
-const HINT = 'Every file of an OCI layout must be a regular file inside the layout directory; re-create it with `ecrx pull` or `skopeo copy ... oci:DIR`.';
+const HINT =
+  'Every file of an OCI layout must be a regular file inside the layout directory; re-create it with `ecrx pull` or `skopeo copy ... oci:DIR`.';
 
 function notRegular(shown: string, st: Stats): EcrxError {
-  return new EcrxError('INVALID_IMAGE', `${shown} is ${describeKind(st)}, not a regular file; refusing to read it`, { hint: HINT });
+  return new EcrxError('INVALID_IMAGE', `${shown} is ${describeKind(st)}, not a regular file; refusing to read it`, {
+    hint: HINT,
+  });
 }
 
 /**
@@ -46,7 +49,8 @@ export function layoutFile(root: string, rel: string, shown = join(root, rel)): 
   try {
     lst = lstatSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return undefined;
     throw err;
   }
   let real: string;
@@ -57,7 +61,11 @@ export function layoutFile(root: string, rel: string, shown = join(root, rel)): 
   }
   const rootReal = realpathSync(root);
   if (!real.startsWith(rootReal + sep)) {
-    throw new EcrxError('INVALID_IMAGE', `${shown} ${lst.isSymbolicLink() ? 'is a symlink' : 'leads'} to ${real}, outside the layout ${root}; refusing to read it`, { hint: HINT });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `${shown} ${lst.isSymbolicLink() ? 'is a symlink' : 'leads'} to ${real}, outside the layout ${root}; refusing to read it`,
+      { hint: HINT },
+    );
   }
   const st = lst.isSymbolicLink() ? statSync(real) : lst;
   if (!st.isFile()) throw notRegular(shown, st);

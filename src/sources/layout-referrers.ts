@@ -29,7 +29,10 @@ export interface Layout {
 function subjectOf(bytes: Buffer): { subject?: string; artifactType?: string } {
   try {
     const doc = JSON.parse(bytes.toString('utf8'));
-    return { subject: typeof doc?.subject?.digest === 'string' ? doc.subject.digest : undefined, artifactType: doc?.artifactType ?? doc?.config?.mediaType };
+    return {
+      subject: typeof doc?.subject?.digest === 'string' ? doc.subject.digest : undefined,
+      artifactType: doc?.artifactType ?? doc?.config?.mediaType,
+    };
   } catch {
     return {};
   }
@@ -37,7 +40,9 @@ function subjectOf(bytes: Buffer): { subject?: string; artifactType?: string } {
 
 async function setOf(layout: Layout, d: Descriptor): Promise<ImageSet> {
   // One bare descriptor: readLayoutImage checks it like any image (bytes against digest, blob sizes).
-  const single = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: d.mediaType, digest: d.digest, size: d.size }] }));
+  const single = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: d.mediaType, digest: d.digest, size: d.size }] }),
+  );
   return (await readLayoutImage(layout.reader, single, layout.where, { platform: 'all' })).set;
 }
 
@@ -50,14 +55,21 @@ export async function layoutReferrers(layout: Layout, subjects: string[], image:
   for (const d of entries) {
     const kind = d.annotations?.[COSIGN_KIND];
     if (kind === COSIGN_SIGS || kind === COSIGN_ATTS) {
-      found.push({ digest: d.digest, artifactType: kind, subject: image, set: await setOf(layout, d), tag: `sha256-${image.slice(7)}.${kind === COSIGN_SIGS ? 'sig' : 'att'}` });
+      found.push({
+        digest: d.digest,
+        artifactType: kind,
+        subject: image,
+        set: await setOf(layout, d),
+        tag: `sha256-${image.slice(7)}.${kind === COSIGN_SIGS ? 'sig' : 'att'}`,
+      });
       continue;
     }
-    if (layout.reader.size(d.digest) === undefined) throw new EcrxError('INVALID_IMAGE', `${layout.where} is missing blob ${d.digest} (listed in index.json)`);
+    if (layout.reader.size(d.digest) === undefined)
+      throw new EcrxError('INVALID_IMAGE', `${layout.where} is missing blob ${d.digest} (listed in index.json)`);
     pending.set(d.digest, { d, ...subjectOf(await layout.reader.read(d.digest)) });
   }
   // Breadth-first, so that a subject is always pushed before what refers to it.
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [digest, p] of pending) {
       if (!p.subject || !known.has(p.subject)) continue;

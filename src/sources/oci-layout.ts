@@ -36,7 +36,9 @@ function pickDescriptor(manifests: Descriptor[], name: string | undefined, where
   if (name !== undefined) {
     const found = manifests.find((m) => m.annotations?.[REF_NAME] === name);
     if (!found) {
-      throw new EcrxError('IMAGE_NOT_FOUND', `${where} has no image named '${name}'`, { hint: names.length ? `It has: ${names.join(', ')}.` : 'Its images carry no names; drop the :NAME suffix.' });
+      throw new EcrxError('IMAGE_NOT_FOUND', `${where} has no image named '${name}'`, {
+        hint: names.length ? `It has: ${names.join(', ')}.` : 'Its images carry no names; drop the :NAME suffix.',
+      });
     }
     return found;
   }
@@ -54,16 +56,23 @@ function pickDescriptor(manifests: Descriptor[], name: string | undefined, where
 /** A manifest or index blob: its digest and size checked first, then read (at most 4 MiB), hashed, UTF-8. */
 async function readManifestBlob(reader: BlobReader, d: Descriptor, where: string): Promise<Buffer> {
   // index.json is not checked by parseManifest: a "digest" such as sha256:../../x must never become a path.
-  if (typeof d?.digest !== 'string' || !DIGEST.test(d.digest)) throw new EcrxError('INVALID_IMAGE', `${where}: ${JSON.stringify(d?.digest)} is not a sha256 digest`);
-  if (!Number.isSafeInteger(d.size) || d.size < 0) throw new EcrxError('INVALID_IMAGE', `${where}: manifest ${d.digest} has no valid size`);
+  if (typeof d?.digest !== 'string' || !DIGEST.test(d.digest))
+    throw new EcrxError('INVALID_IMAGE', `${where}: ${JSON.stringify(d?.digest)} is not a sha256 digest`);
+  if (!Number.isSafeInteger(d.size) || d.size < 0)
+    throw new EcrxError('INVALID_IMAGE', `${where}: manifest ${d.digest} has no valid size`);
   checkManifestSize(d.size, `${where}: manifest ${d.digest}`);
   const size = reader.size(d.digest);
   if (size === undefined) throw new EcrxError('INVALID_IMAGE', `${where} is missing blob ${d.digest}`);
-  if (size !== d.size) throw new EcrxError('INVALID_IMAGE', `${where}: blob ${d.digest} is ${size} bytes, the descriptor says ${d.size}`);
+  if (size !== d.size)
+    throw new EcrxError('INVALID_IMAGE', `${where}: blob ${d.digest} is ${size} bytes, the descriptor says ${d.size}`);
   const bytes = await reader.read(d.digest);
   const actual = sha256Digest(bytes);
   if (actual !== d.digest) {
-    throw new EcrxError('INVALID_IMAGE', `${where}: blob ${d.digest} does not match its digest (it hashes to ${actual})`, { details: { expected: d.digest, actual } });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `${where}: blob ${d.digest} does not match its digest (it hashes to ${actual})`,
+      { details: { expected: d.digest, actual } },
+    );
   }
   checkManifestBytes(bytes, `${where}: manifest ${d.digest}`);
   return bytes;
@@ -74,7 +83,12 @@ export interface LayoutSelection {
   platform?: string;
 }
 
-export async function readLayoutImage(reader: BlobReader, indexJson: Buffer, where: string, sel: LayoutSelection): Promise<{ set: ImageSet; refName?: string; platform?: string }> {
+export async function readLayoutImage(
+  reader: BlobReader,
+  indexJson: Buffer,
+  where: string,
+  sel: LayoutSelection,
+): Promise<{ set: ImageSet; refName?: string; platform?: string }> {
   const top = pickDescriptor(parseLayoutIndex(indexJson, where), sel.name, where);
   const topBytes = await readManifestBlob(reader, top, where);
   const parsed = parseManifest(topBytes, top.mediaType);
@@ -91,10 +105,17 @@ export async function readLayoutImage(reader: BlobReader, indexJson: Buffer, whe
     let children = parsed.index.manifests;
     if (sel.platform && sel.platform !== 'all') {
       const want = parsePlatform(sel.platform);
-      const i = choosePlatform(want, children.map((c) => c.platform));
+      const i = choosePlatform(
+        want,
+        children.map((c) => c.platform),
+      );
       if (i < 0) {
         const available = children.map((c) => (c.platform ? formatPlatform(c.platform) : 'unknown'));
-        throw new EcrxError('PLATFORM_NOT_FOUND', `${where} has no image for ${sel.platform}; it has: ${available.join(', ')}`, { details: { wanted: sel.platform, available } });
+        throw new EcrxError(
+          'PLATFORM_NOT_FOUND',
+          `${where} has no image for ${sel.platform}; it has: ${available.join(', ')}`,
+          { details: { wanted: sel.platform, available } },
+        );
       }
       children = [children[i]];
       platform = formatPlatform(children[0].platform!);
@@ -105,7 +126,8 @@ export async function readLayoutImage(reader: BlobReader, indexJson: Buffer, whe
     for (const c of children) {
       const bytes = await readManifestBlob(reader, c, where);
       const cp = parseManifest(bytes, c.mediaType);
-      if (cp.kind !== 'manifest') throw new EcrxError('INVALID_IMAGE', `${where}: nested index ${c.digest} is not supported`);
+      if (cp.kind !== 'manifest')
+        throw new EcrxError('INVALID_IMAGE', `${where}: nested index ${c.digest} is not supported`);
       images.push({ digest: c.digest, mediaType: cp.mediaType, bytes, manifest: cp.manifest, platform: c.platform });
     }
     if (platform !== 'all') {
@@ -118,15 +140,34 @@ export async function readLayoutImage(reader: BlobReader, indexJson: Buffer, whe
   const blobs = collectBlobs(images);
   for (const b of blobs) {
     const size = reader.size(b.digest);
-    if (size === undefined) throw new EcrxError('INVALID_IMAGE', `${where} is missing blob ${b.digest}`, { hint: 'The layout is incomplete; re-create it (e.g. skopeo copy ... oci:DIR).' });
-    if (size !== b.size) throw new EcrxError('INVALID_IMAGE', `${where}: blob ${b.digest} is ${size} bytes, the manifest says ${b.size}`);
+    if (size === undefined)
+      throw new EcrxError('INVALID_IMAGE', `${where} is missing blob ${b.digest}`, {
+        hint: 'The layout is incomplete; re-create it (e.g. skopeo copy ... oci:DIR).',
+      });
+    if (size !== b.size)
+      throw new EcrxError('INVALID_IMAGE', `${where}: blob ${b.digest} is ${size} bytes, the manifest says ${b.size}`);
   }
-  if (parsed.kind === 'manifest' && sel.platform) platform = await singlePlatform(reader, images[0], sel.platform, where);
-  return { set: { top: { digest: chosenTop.digest, mediaType: chosenTop.mediaType, bytes: chosenTop.bytes }, images, manifests, blobs }, refName, platform };
+  if (parsed.kind === 'manifest' && sel.platform)
+    platform = await singlePlatform(reader, images[0], sel.platform, where);
+  return {
+    set: {
+      top: { digest: chosenTop.digest, mediaType: chosenTop.mediaType, bytes: chosenTop.bytes },
+      images,
+      manifests,
+      blobs,
+    },
+    refName,
+    platform,
+  };
 }
 
 /** A single-platform image held to --platform by its config, as every command does (the config is small). */
-async function singlePlatform(reader: BlobReader, image: ImageEntry, wanted: string, where: string): Promise<string | undefined> {
+async function singlePlatform(
+  reader: BlobReader,
+  image: ImageEntry,
+  wanted: string,
+  where: string,
+): Promise<string | undefined> {
   const config = image.manifest.config;
   checkDocumentSize(config.size, MAX_CONFIG_BYTES, `${where}: config ${config.digest}`);
   return requirePlatform(wanted, platformOfConfig(await reader.read(config.digest)), where);

@@ -61,7 +61,11 @@ function dirReader(dir: string): BlobReader {
 }
 
 function cacheReader(cache: BlobCache): BlobReader {
-  return { path: (d) => (cache.has(d) ? cache.path(d) : undefined), size: (d) => cache.sizeOf(d), read: (d) => cache.readBytes(d) };
+  return {
+    path: (d) => (cache.has(d) ? cache.path(d) : undefined),
+    size: (d) => cache.sizeOf(d),
+    read: (d) => cache.readBytes(d),
+  };
 }
 
 export async function openSource(arg: string, cache: BlobCache, opts: OpenOptions = {}): Promise<OpenedSource> {
@@ -69,12 +73,19 @@ export async function openSource(arg: string, cache: BlobCache, opts: OpenOption
   const where = path === '-' ? 'stdin' : path;
   if (path !== '-') {
     const st = await fsp.stat(path).catch(() => undefined);
-    if (!st) throw new EcrxError('VALIDATION_ERROR', `${path} does not exist`, { hint: 'Give an OCI layout directory, an OCI archive, a docker-archive, or - for an archive on stdin.' });
+    if (!st)
+      throw new EcrxError('VALIDATION_ERROR', `${path} does not exist`, {
+        hint: 'Give an OCI layout directory, an OCI archive, a docker-archive, or - for an archive on stdin.',
+      });
     if (st.isDirectory()) return openLayoutDir(path, name, opts);
   }
   const input = path === '-' ? (opts.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
   const { Readable } = await import('node:stream');
-  const ingested = await ingestArchive(input instanceof Readable ? input : Readable.from(input as any), cache, { signal: opts.signal, onBytes: opts.onBytes, where });
+  const ingested = await ingestArchive(input instanceof Readable ? input : Readable.from(input as any), cache, {
+    signal: opts.signal,
+    onBytes: opts.onBytes,
+    where,
+  });
   try {
     return await imageFromArchive(ingested, cache, where, name, opts);
   } finally {
@@ -82,17 +93,39 @@ export async function openSource(arg: string, cache: BlobCache, opts: OpenOption
   }
 }
 
-async function imageFromArchive(ingested: IngestedArchive, cache: BlobCache, where: string, name: string | undefined, opts: OpenOptions): Promise<OpenedSource> {
+async function imageFromArchive(
+  ingested: IngestedArchive,
+  cache: BlobCache,
+  where: string,
+  name: string | undefined,
+  opts: OpenOptions,
+): Promise<OpenedSource> {
   const indexJson = ingested.files.get('index.json');
   if (indexJson) {
-    const { set, refName, platform } = await readLayoutImage(cacheReader(cache), indexJson, where, { name, platform: opts.platform });
+    const { set, refName, platform } = await readLayoutImage(cacheReader(cache), indexJson, where, {
+      name,
+      platform: opts.platform,
+    });
     const docker = ingested.files.has('manifest.json');
-    return { kind: docker ? 'docker-archive' : 'oci-archive', set, pathOf: (d) => cache.path(d), names: refName ? [refName] : [], platform, layout: { indexJson, reader: cacheReader(cache), where } };
+    return {
+      kind: docker ? 'docker-archive' : 'oci-archive',
+      set,
+      pathOf: (d) => cache.path(d),
+      names: refName ? [refName] : [],
+      platform,
+      layout: { indexJson, reader: cacheReader(cache), where },
+    };
   }
   if (ingested.files.has('manifest.json')) {
     const { set, repoTags } = await classicDockerImage(ingested, cache, where, name, opts.signal);
     // The config was size-checked and read on ingest; the same platform rule as every other source.
-    const platform = opts.platform ? requirePlatform(opts.platform, platformOfConfig(await cache.readBytes(set.images[0].manifest.config.digest)), where) : undefined;
+    const platform = opts.platform
+      ? requirePlatform(
+          opts.platform,
+          platformOfConfig(await cache.readBytes(set.images[0].manifest.config.digest)),
+          where,
+        )
+      : undefined;
     return { kind: 'docker-archive', set, pathOf: (d) => cache.path(d), names: repoTags, platform };
   }
   throw new EcrxError('INVALID_IMAGE', `${where} is a tar archive but not an image (no index.json or manifest.json)`, {
@@ -103,7 +136,11 @@ async function imageFromArchive(ingested: IngestedArchive, cache: BlobCache, whe
 async function openLayoutDir(dir: string, name: string | undefined, opts: OpenOptions): Promise<OpenedSource> {
   const index = layoutFile(dir, 'index.json');
   if (!existsSync(join(dir, 'oci-layout')) || !index) {
-    throw new EcrxError('INVALID_IMAGE', `${dir} is a directory but not an OCI image layout (no oci-layout and index.json)`, { hint: 'Create one with `ecrx pull` or `skopeo copy ... oci:DIR`.' });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `${dir} is a directory but not an OCI image layout (no oci-layout and index.json)`,
+      { hint: 'Create one with `ecrx pull` or `skopeo copy ... oci:DIR`.' },
+    );
   }
   checkDocumentSize(index.size, MAX_METADATA_BYTES, join(dir, 'index.json'));
   const reader = dirReader(dir);
@@ -119,11 +156,23 @@ async function openLayoutDir(dir: string, name: string | undefined, opts: OpenOp
         limit(async () => {
           const actual = await hashRegular(reader.path(d)!, join(dir, 'blobs', 'sha256', d.slice(7)), opts.signal);
           if (actual !== d) {
-            throw new EcrxError('INVALID_IMAGE', `${dir}: blob ${d} does not match its digest (its content hashes to ${actual})`, { details: { expected: d, actual } });
+            throw new EcrxError(
+              'INVALID_IMAGE',
+              `${dir}: blob ${d} does not match its digest (its content hashes to ${actual})`,
+              { details: { expected: d, actual } },
+            );
           }
         }),
       ),
     );
   };
-  return { kind: 'oci-layout', set, pathOf: (d) => reader.path(d)!, names: refName ? [refName] : [], platform, verify, layout: { indexJson, reader, where: dir } };
+  return {
+    kind: 'oci-layout',
+    set,
+    pathOf: (d) => reader.path(d)!,
+    names: refName ? [refName] : [],
+    platform,
+    verify,
+    layout: { indexJson, reader, where: dir },
+  };
 }

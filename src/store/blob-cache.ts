@@ -46,15 +46,30 @@ export interface CacheJunk {
 /** A cached blob whose bytes no longer match its digest. It has already been removed from the cache. */
 export class CorruptBlobError extends EcrxError {
   /** `actual` is undefined when the blob vanished from the cache while in use (a concurrent prune). */
-  constructor(readonly digest: string, readonly actual?: string) {
-    super('DIGEST_MISMATCH', actual ? `The cached copy of ${digest} was corrupt (its content hashes to ${actual}); it was removed from the cache` : `The cached copy of ${digest} was removed from the cache while in use`, {
-      details: { expected: digest, ...(actual ? { actual } : {}) },
-      hint: 'Run the same command again: the blob is downloaded afresh. `ecrx cache verify` checks the whole cache.',
-    });
+  constructor(
+    readonly digest: string,
+    readonly actual?: string,
+  ) {
+    super(
+      'DIGEST_MISMATCH',
+      actual
+        ? `The cached copy of ${digest} was corrupt (its content hashes to ${actual}); it was removed from the cache`
+        : `The cached copy of ${digest} was removed from the cache while in use`,
+      {
+        details: { expected: digest, ...(actual ? { actual } : {}) },
+        hint: 'Run the same command again: the blob is downloaded afresh. `ecrx cache verify` checks the whole cache.',
+      },
+    );
   }
 }
 
-export function kindOf(st: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
+export function kindOf(st: {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+}): string {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'directory';
   if (st.isSymbolicLink()) return 'symbolic link';
@@ -69,7 +84,10 @@ export class BlobCache {
   readonly indexDir: string;
 
   /** `create: false` opens without creating anything (for commands that only look, like `cache ls`). */
-  constructor(readonly root: string, opts: { create?: boolean } = {}) {
+  constructor(
+    readonly root: string,
+    opts: { create?: boolean } = {},
+  ) {
     this.blobsDir = join(root, 'blobs-v1', 'sha256');
     this.tmpDir = join(root, 'tmp');
     this.indexDir = join(root, 'index-v1');
@@ -112,7 +130,11 @@ export class BlobCache {
    * Present and still matching its digest. A blob that does not match is removed (and reported through
    * `onCorrupt`), so the caller treats it as missing and fetches it again: the cache heals itself.
    */
-  async hasVerified(digest: string, size?: number, opts: { signal?: AbortSignal; onCorrupt?: (digest: string, actual: string) => void } = {}): Promise<boolean> {
+  async hasVerified(
+    digest: string,
+    size?: number,
+    opts: { signal?: AbortSignal; onCorrupt?: (digest: string, actual: string) => void } = {},
+  ): Promise<boolean> {
     if (!this.has(digest, size)) return false;
     let actual: string;
     try {
@@ -182,7 +204,8 @@ export class BlobCache {
       const path = join(this.blobsDir, name);
       try {
         const st = lstatSync(path);
-        if (st.isFile() && HEX_NAME.test(name)) blobs.push({ digest: `sha256:${name}`, size: st.size, path, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs });
+        if (st.isFile() && HEX_NAME.test(name))
+          blobs.push({ digest: `sha256:${name}`, size: st.size, path, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs });
         else junk.push({ name, kind: st.isFile() ? 'file with a name that is not a digest' : kindOf(st) });
       } catch {
         // removed by a concurrent prune
@@ -266,9 +289,13 @@ function makeDir(dir: string, root: string): void {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
-    throw new EcrxError('OUTPUT_ERROR', `The blob cache at ${root} cannot be used: ${dir} or a directory above it is not a directory`, {
-      hint: 'Point --cache-dir (or ECRX_CACHE_DIR) at another directory, or move the file that is in the way.',
-      cause: err,
-    });
+    throw new EcrxError(
+      'OUTPUT_ERROR',
+      `The blob cache at ${root} cannot be used: ${dir} or a directory above it is not a directory`,
+      {
+        hint: 'Point --cache-dir (or ECRX_CACHE_DIR) at another directory, or move the file that is in the way.',
+        cause: err,
+      },
+    );
   }
 }

@@ -12,7 +12,9 @@ test('ecrx demo pushes and pulls a real image through the embedded ecrx serve', 
   const digest = /Same digest both ways: (sha256:[0-9a-f]{64})/.exec(res.stdout)?.[1];
   expect(digest).toBeDefined();
   expect(res.stdout).toContain(`Pushed oci-layout`);
-  expect(res.stdout).toMatch(new RegExp(`Pulled demo/app:1.0 ${digest} \\(linux/amd64\\) .* \\[oci\\]: 4 blobs, 4 downloaded`));
+  expect(res.stdout).toMatch(
+    new RegExp(`Pulled demo/app:1.0 ${digest} \\(linux/amd64\\) .* \\[oci\\]: 4 blobs, 4 downloaded`),
+  );
   expect(res.stdout).toMatch(/\[docker-archive\]: 4 blobs, 0 downloaded \(0 B\), 4 cached/);
   expect(res.stdout).toMatch(/^1\.0\s+sha256:[0-9a-f]{12}/m);
   expect(res.stdout).toContain('rootfs/etc/motd: Built by the ecrx demo.');

@@ -11,8 +11,13 @@ test('examples fit the width, and a continued command still reads as one command
     const lines = formatExamples(examples, width).split('\n');
     expect(lines[0]).toBe('Examples:');
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(Math.max(width, 83));
-    const joined = lines.slice(1).join('\n').replace(/ \\\n +/g, ' ');
-    expect(joined).toContain('$ ecrx pull 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api@sha256:abc --format oci-archive');
+    const joined = lines
+      .slice(1)
+      .join('\n')
+      .replace(/ \\\n +/g, ' ');
+    expect(joined).toContain(
+      '$ ecrx pull 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api@sha256:abc --format oci-archive',
+    );
     expect(joined).toContain('into ./my-app-1.4');
   }
   expect(formatExamples(examples, 79).split('\n')[1]).toBe('  $ ecrx pull my-app:1.4  # into ./my-app-1.4');

@@ -21,7 +21,9 @@ test('aborting the outer signal aborts every running task with its reason, and l
   const outer = new AbortController();
   const scope = new AbortScope(outer.signal);
   let running!: AbortSignal;
-  const task = scope.run((s) => ((running = s), new Promise((_, reject) => s.addEventListener('abort', () => reject(s.reason)))));
+  const task = scope.run(
+    (s) => ((running = s), new Promise((_, reject) => s.addEventListener('abort', () => reject(s.reason)))),
+  );
   outer.abort(new Error('interrupted'));
   await expect(task).rejects.toThrow('interrupted');
   expect(running.aborted).toBe(true);
@@ -47,7 +49,9 @@ describe('the first failure', () => {
     const scope = new AbortScope();
     const first = new Error('first');
     let seen: unknown;
-    const other = scope.run((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject((seen = signal.reason)))));
+    const other = scope.run(
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject((seen = signal.reason)))),
+    );
     scope.fail(first);
     await expect(other).rejects.toBe(first);
     scope.fail(new Error('caused by the first'));

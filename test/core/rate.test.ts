@@ -13,7 +13,8 @@ test('decimal and binary units, with or without B and /s, any case', () => {
 });
 
 test('anything else is refused', () => {
-  for (const bad of ['', 'fast', '50MB/m', '-1', '1e6', '50XB/s', 'MB/s', '10 Mbit/s']) expect(parseRate(bad)).toBeUndefined();
+  for (const bad of ['', 'fast', '50MB/m', '-1', '1e6', '50XB/s', 'MB/s', '10 Mbit/s'])
+    expect(parseRate(bad)).toBeUndefined();
 });
 
 test('rates print in binary units', () => {

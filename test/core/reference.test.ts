@@ -10,9 +10,18 @@ describe('image references', () => {
     [`repo@${D}`, { repository: 'repo', digest: D }],
     [`repo:1.0@${D}`, { repository: 'repo', tag: '1.0', digest: D }],
     ['ns/sub/repo:tag_1-x.y', { repository: 'ns/sub/repo', tag: 'tag_1-x.y' }],
-    ['123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:2', { repository: 'team/app', tag: '2', registryId: '123456789012', region: 'eu-west-1', fips: false }],
-    [`123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app@${D}`, { repository: 'app', digest: D, registryId: '123456789012', region: 'us-gov-west-1', fips: true }],
-    ['123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app', { repository: 'app', tag: 'latest', registryId: '123456789012', region: 'cn-north-1', fips: false }],
+    [
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:2',
+      { repository: 'team/app', tag: '2', registryId: '123456789012', region: 'eu-west-1', fips: false },
+    ],
+    [
+      `123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app@${D}`,
+      { repository: 'app', digest: D, registryId: '123456789012', region: 'us-gov-west-1', fips: true },
+    ],
+    [
+      '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app',
+      { repository: 'app', tag: 'latest', registryId: '123456789012', region: 'cn-north-1', fips: false },
+    ],
   ])('%s', (text, expected) => {
     expect(parseReference(text)).toEqual(expected);
   });

@@ -5,14 +5,17 @@ import { EcrxError } from '../../src/core/errors.js';
 
 const sdkBody = '{"repositoryName":"a/b","uploadId":"u1","partFirstByte":0,"partLastByte":9,"layerPartBlob":""}';
 
-test.each([0, 1, 2, 3, 4, 3 * 64 * 1024 - 1, 3 * 64 * 1024, 3 * 64 * 1024 + 1, 1024 * 1024 + 7])('a part of %i bytes gives the body JSON.stringify would', (n) => {
-  const blob = randomBytes(n);
-  const job = { blob };
-  const out = spliceBlob(sdkBody, job);
-  const expected = { ...JSON.parse(sdkBody), layerPartBlob: blob.toString('base64') };
-  expect(out.toString('latin1')).toBe(JSON.stringify(expected));
-  expect(job).toMatchObject({ spliced: true });
-});
+test.each([0, 1, 2, 3, 4, 3 * 64 * 1024 - 1, 3 * 64 * 1024, 3 * 64 * 1024 + 1, 1024 * 1024 + 7])(
+  'a part of %i bytes gives the body JSON.stringify would',
+  (n) => {
+    const blob = randomBytes(n);
+    const job = { blob };
+    const out = spliceBlob(sdkBody, job);
+    const expected = { ...JSON.parse(sdkBody), layerPartBlob: blob.toString('base64') };
+    expect(out.toString('latin1')).toBe(JSON.stringify(expected));
+    expect(job).toMatchObject({ spliced: true });
+  },
+);
 
 test('the body is built in the scratch buffer when it fits, and from Uint8Array bodies too', () => {
   const blob = randomBytes(100_000);

@@ -35,9 +35,18 @@ function configFile(noValidation: boolean | undefined): string {
 
 export function awsCli(endpoint: string, args: string[], opts: AwsOptions = {}): Promise<AwsResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('aws', ['--endpoint-url', endpoint, '--region', opts.region ?? 'us-east-1', '--output', 'json', ...args], {
-      env: testEnv(undefined, { AWS_PAGER: '', AWS_CONFIG_FILE: configFile(opts.noClientValidation), AWS_SHARED_CREDENTIALS_FILE: '/dev/null', ...opts.env }),
-    });
+    const child = spawn(
+      'aws',
+      ['--endpoint-url', endpoint, '--region', opts.region ?? 'us-east-1', '--output', 'json', ...args],
+      {
+        env: testEnv(undefined, {
+          AWS_PAGER: '',
+          AWS_CONFIG_FILE: configFile(opts.noClientValidation),
+          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+          ...opts.env,
+        }),
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

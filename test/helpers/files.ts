@@ -25,7 +25,13 @@ export async function readTar(source: string | Buffer): Promise<TarEntry[]> {
         size += (c as Buffer).length;
         if (size <= 1 << 20) chunks.push(c as Buffer);
       }
-      entries.push({ name: entry.header.name, type: entry.header.type ?? 'file', size, sha256: `sha256:${h.digest('hex')}`, body: size <= 1 << 20 ? Buffer.concat(chunks) : undefined });
+      entries.push({
+        name: entry.header.name,
+        type: entry.header.type ?? 'file',
+        size,
+        sha256: `sha256:${h.digest('hex')}`,
+        body: size <= 1 << 20 ? Buffer.concat(chunks) : undefined,
+      });
     }
   })();
   if (typeof source === 'string') createReadStream(source).pipe(extract);

@@ -50,7 +50,14 @@ const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).
 
 /** A small OCI image: a JSON config and one layer of arbitrary bytes (ecrx does not look inside layers on pull). */
 export function hostileImage(layer: Buffer): HostileImage {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] }, config: {} }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [sha256(layer)] },
+      config: {},
+    }),
+  );
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -59,12 +66,23 @@ export function hostileImage(layer: Buffer): HostileImage {
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
     }),
   );
-  return { manifest, digest: sha256(manifest), blobs: new Map([[sha256(config), config], [sha256(layer), layer]]) };
+  return {
+    manifest,
+    digest: sha256(manifest),
+    blobs: new Map([
+      [sha256(config), config],
+      [sha256(layer), layer],
+    ]),
+  };
 }
 
 function apiError(res: http.ServerResponse, type: string, message: string): void {
   const json = JSON.stringify({ __type: type, message });
-  res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(json), 'x-amzn-errortype': type });
+  res.writeHead(400, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(json),
+    'x-amzn-errortype': type,
+  });
   res.end(json);
 }
 
@@ -74,7 +92,10 @@ function apiOk(res: http.ServerResponse, body: unknown): void {
   res.end(json);
 }
 
-export async function startHostileEcr(image: HostileImage, crafted: Record<string, CraftedManifest> = {}): Promise<HostileEcr> {
+export async function startHostileEcr(
+  image: HostileImage,
+  crafted: Record<string, CraftedManifest> = {},
+): Promise<HostileEcr> {
   const urls = new Map<string, string>();
   const ops: string[] = [];
   const gets: string[] = [];
@@ -82,7 +103,9 @@ export async function startHostileEcr(image: HostileImage, crafted: Record<strin
   let base = '';
 
   const api = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => {
-    const op = String(req.headers['x-amz-target'] ?? '').split('.').pop();
+    const op = String(req.headers['x-amz-target'] ?? '')
+      .split('.')
+      .pop();
     const input = JSON.parse(body || '{}');
     const repo: string = input.repositoryName ?? '';
     const mode = repo.replace(/^hostile\//, '');
@@ -92,14 +115,24 @@ export async function startHostileEcr(image: HostileImage, crafted: Record<strin
       // 'manifest-digest': the bytes are the image's, the digest ECR claims for them is not.
       const digest = mode === 'manifest-digest' ? sha256('something else entirely') : image.digest;
       apiOk(res, {
-        images: [{ registryId: '123456789012', repositoryName: repo, imageId: { ...input.imageIds[0], imageDigest: digest }, imageManifest: image.manifest.toString('utf8'), imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' }],
+        images: [
+          {
+            registryId: '123456789012',
+            repositoryName: repo,
+            imageId: { ...input.imageIds[0], imageDigest: digest },
+            imageManifest: image.manifest.toString('utf8'),
+            imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+          },
+        ],
         failures: [],
       });
       return;
     }
     if (op === 'GetDownloadUrlForLayer') {
       const digest: string = input.layerDigest;
-      const url = mode.startsWith('url-') ? urls.get(mode.slice(4))! : `${base}/blob/${mode}/${digest}?X-Amz-Signature=hostile`;
+      const url = mode.startsWith('url-')
+        ? urls.get(mode.slice(4))!
+        : `${base}/blob/${mode}/${digest}?X-Amz-Signature=hostile`;
       apiOk(res, { downloadUrl: url, layerDigest: digest });
       return;
     }
@@ -108,9 +141,25 @@ export async function startHostileEcr(image: HostileImage, crafted: Record<strin
 
   const craftedManifest = (res: http.ServerResponse, id: { imageTag?: string; imageDigest?: string }) => {
     const digestOf = (m: CraftedManifest) => m.digest ?? sha256(m.manifest);
-    const m = id.imageDigest ? Object.values(crafted).find((c) => digestOf(c) === id.imageDigest) : crafted[id.imageTag ?? ''];
-    if (!m) return apiOk(res, { images: [], failures: [{ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] });
-    apiOk(res, { images: [{ registryId: '123456789012', repositoryName: 'hostile/manifests', imageId: { ...id, imageDigest: digestOf(m) }, imageManifest: m.manifest.toString('utf8') }], failures: [] });
+    const m = id.imageDigest
+      ? Object.values(crafted).find((c) => digestOf(c) === id.imageDigest)
+      : crafted[id.imageTag ?? ''];
+    if (!m)
+      return apiOk(res, {
+        images: [],
+        failures: [{ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }],
+      });
+    apiOk(res, {
+      images: [
+        {
+          registryId: '123456789012',
+          repositoryName: 'hostile/manifests',
+          imageId: { ...id, imageDigest: digestOf(m) },
+          imageManifest: m.manifest.toString('utf8'),
+        },
+      ],
+      failures: [],
+    });
   };
 
   const blob = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -131,7 +180,8 @@ export async function startHostileEcr(image: HostileImage, crafted: Record<strin
       case 'short': // honest Content-Length, 100 bytes fewer; Range ignored
         res.writeHead(200, { 'content-length': bytes.length - 100 }).end(bytes.subarray(0, bytes.length - 100));
         return;
-      case 'wrong': { // the right size, one byte changed
+      case 'wrong': {
+        // the right size, one byte changed
         const copy = Buffer.from(bytes);
         copy[copy.length >> 1] ^= 0xff;
         res.writeHead(200, { 'content-length': copy.length }).end(copy);
@@ -141,7 +191,8 @@ export async function startHostileEcr(image: HostileImage, crafted: Record<strin
         res.writeHead(200, { 'content-length': bytes.length });
         res.write(bytes.subarray(0, bytes.length >> 1), () => setTimeout(() => res.socket?.destroy(), 20));
         return;
-      case 'length-lies-short': { // announces fewer bytes than it then writes on the socket
+      case 'length-lies-short': {
+        // announces fewer bytes than it then writes on the socket
         const head = `HTTP/1.1 200 OK\r\ncontent-length: ${bytes.length - 64}\r\nconnection: close\r\n\r\n`;
         res.socket!.end(Buffer.concat([Buffer.from(head), bytes]));
         return;
@@ -162,7 +213,9 @@ export async function startHostileEcr(image: HostileImage, crafted: Record<strin
         res.writeHead(302, { location: urls.get('file') ?? 'file:///etc/passwd' }).end();
         return;
       case 'error-500':
-        res.writeHead(500, { 'content-type': 'application/xml' }).end('<Error><Code>InternalError</Code><Message>hostile</Message></Error>');
+        res
+          .writeHead(500, { 'content-type': 'application/xml' })
+          .end('<Error><Code>InternalError</Code><Message>hostile</Message></Error>');
         return;
       default:
         res.writeHead(404).end();

@@ -11,25 +11,35 @@ export async function tarDirectory(dir: string, out: string): Promise<void> {
   const pack = tar.pack();
   const done = pipeline(pack, createWriteStream(out));
   const walk = (rel: string): string[] =>
-    readdirSync(join(dir, rel)).sort().flatMap((n) => {
-      const r = rel ? `${rel}/${n}` : n;
-      return statSync(join(dir, r)).isDirectory() ? walk(r) : [r];
-    });
+    readdirSync(join(dir, rel))
+      .sort()
+      .flatMap((n) => {
+        const r = rel ? `${rel}/${n}` : n;
+        return statSync(join(dir, r)).isDirectory() ? walk(r) : [r];
+      });
   for (const f of walk('')) {
     const body = readFileSync(join(dir, f));
-    await new Promise<void>((res, rej) => pack.entry({ name: f, size: body.length }, body, (e) => (e ? rej(e) : res())));
+    await new Promise<void>((res, rej) =>
+      pack.entry({ name: f, size: body.length }, body, (e) => (e ? rej(e) : res())),
+    );
   }
   pack.finalize();
   await done;
 }
 
 /** A classic `docker save` archive: manifest.json, <config hex>.json, <id>/layer.tar (uncompressed). */
-export async function classicDockerArchive(out: string, img: BuiltImage, layerFiles: Parameters<typeof tarOf>[0][], repoTag: string): Promise<void> {
+export async function classicDockerArchive(
+  out: string,
+  img: BuiltImage,
+  layerFiles: Parameters<typeof tarOf>[0][],
+  repoTag: string,
+): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   const tar = await import('tar-stream');
   const pack = tar.pack();
   const done = pipeline(pack, createWriteStream(out));
-  const add = (name: string, body: Buffer) => new Promise<void>((res, rej) => pack.entry({ name, size: body.length }, body, (e) => (e ? rej(e) : res())));
+  const add = (name: string, body: Buffer) =>
+    new Promise<void>((res, rej) => pack.entry({ name, size: body.length }, body, (e) => (e ? rej(e) : res())));
   const layers: string[] = [];
   for (const [i, files] of layerFiles.entries()) {
     const t = await tarOf(files);
@@ -40,8 +50,14 @@ export async function classicDockerArchive(out: string, img: BuiltImage, layerFi
   }
   const configName = `${img.config.digest.slice(7)}.json`;
   await add(configName, img.config.bytes);
-  await add('manifest.json', Buffer.from(JSON.stringify([{ Config: configName, RepoTags: [repoTag], Layers: layers }])));
-  await add('repositories', Buffer.from(JSON.stringify({ [repoTag.split(':')[0]]: { [repoTag.split(':')[1]]: layers.at(-1)!.split('/')[0] } })));
+  await add(
+    'manifest.json',
+    Buffer.from(JSON.stringify([{ Config: configName, RepoTags: [repoTag], Layers: layers }])),
+  );
+  await add(
+    'repositories',
+    Buffer.from(JSON.stringify({ [repoTag.split(':')[0]]: { [repoTag.split(':')[1]]: layers.at(-1)!.split('/')[0] } })),
+  );
   pack.finalize();
   await done;
 }

@@ -29,12 +29,27 @@ export interface RawAnswer {
 /** A SigV4-signed AWS JSON 1.1 call, answered as status and parsed body. */
 export async function rawCall(endpoint: string, operation: string, input: object): Promise<RawAnswer> {
   const { SignatureV4 } = requireCjs('@smithy/signature-v4') as typeof import('@smithy/signature-v4');
-  const signer = new SignatureV4({ service: 'ecr', region: 'us-east-1', sha256: Sha256 as any, credentials: { accessKeyId: 'AKIAECRXTESTKEY00001', secretAccessKey: 'ecrx-test-secret' } });
+  const signer = new SignatureV4({
+    service: 'ecr',
+    region: 'us-east-1',
+    sha256: Sha256 as any,
+    credentials: { accessKeyId: 'AKIAECRXTESTKEY00001', secretAccessKey: 'ecrx-test-secret' },
+  });
   const url = new URL(endpoint);
   const body = JSON.stringify(input);
   const signed = await signer.sign({
-    method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', query: {}, body,
-    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AmazonEC2ContainerRegistry_V20150921.${operation}` },
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: '/',
+    query: {},
+    body,
+    headers: {
+      host: url.host,
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': `AmazonEC2ContainerRegistry_V20150921.${operation}`,
+    },
   });
   const res = await fetch(endpoint, { method: 'POST', headers: signed.headers, body });
   return { status: res.status, body: await res.json() };
@@ -49,7 +64,10 @@ interface Shape {
   enum?: string[];
 }
 
-function loadModel(): { shapes: Record<string, Shape>; operations: Record<string, { output?: { shape: string }; errors?: { shape: string }[] }> } {
+function loadModel(): {
+  shapes: Record<string, Shape>;
+  operations: Record<string, { output?: { shape: string }; errors?: { shape: string }[] }>;
+} {
   const reference = join(ROOT, '..', 'shared', 'reference', 'ecr-service-2.json');
   const path = existsSync(reference) ? reference : join(ROOT, 'src', 'server', 'ecr-model.json');
   return JSON.parse(readFileSync(path, 'utf8'));
@@ -67,7 +85,8 @@ export function outputProblems(operation: string, value: unknown): string[] {
 }
 
 /** The exception names the model lists for `operation`. */
-export const modelErrors = (operation: string): string[] => (model.operations[operation]?.errors ?? []).map((e) => e.shape);
+export const modelErrors = (operation: string): string[] =>
+  (model.operations[operation]?.errors ?? []).map((e) => e.shape);
 
 function check(shapeName: string, value: unknown, path: string, problems: string[]): void {
   const shape = model.shapes[shapeName];
@@ -75,9 +94,12 @@ function check(shapeName: string, value: unknown, path: string, problems: string
   switch (shape.type) {
     case 'structure': {
       if (typeof value !== 'object' || Array.isArray(value)) return void problems.push(`${path}: not an object`);
-      for (const k of Object.keys(value as object)) if (!shape.members?.[k]) problems.push(`${path}.${k}: not a member of ${shapeName}`);
-      for (const r of shape.required ?? []) if ((value as any)[r] === undefined) problems.push(`${path}.${r}: required by ${shapeName} but missing`);
-      for (const [k, m] of Object.entries(shape.members ?? {})) check(m.shape, (value as any)[k], `${path}.${k}`, problems);
+      for (const k of Object.keys(value as object))
+        if (!shape.members?.[k]) problems.push(`${path}.${k}: not a member of ${shapeName}`);
+      for (const r of shape.required ?? [])
+        if ((value as any)[r] === undefined) problems.push(`${path}.${r}: required by ${shapeName} but missing`);
+      for (const [k, m] of Object.entries(shape.members ?? {}))
+        check(m.shape, (value as any)[k], `${path}.${k}`, problems);
       return;
     }
     case 'list':
@@ -90,7 +112,8 @@ function check(shapeName: string, value: unknown, path: string, problems: string
       return;
     case 'string':
       if (typeof value !== 'string') return void problems.push(`${path}: not a string`);
-      if (shape.enum && !shape.enum.includes(value)) problems.push(`${path}: '${value}' not in ${shapeName} [${shape.enum.join(', ')}]`);
+      if (shape.enum && !shape.enum.includes(value))
+        problems.push(`${path}: '${value}' not in ${shapeName} [${shape.enum.join(', ')}]`);
       return;
     case 'integer':
     case 'long':

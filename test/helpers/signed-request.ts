@@ -31,12 +31,30 @@ export interface RawResponse {
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921';
 const hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const hmac = (key: Buffer | string, s: string) => createHmac('sha256', key).update(s).digest();
-const amzDate = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const amzDate = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 
-function authorization(opts: Required<Pick<RawOptions, 'region' | 'service' | 'accessKeyId' | 'secretAccessKey'>> & { scopeDate?: string }, headers: Record<string, string>, body: Buffer, stamp: string): string {
-  const names = Object.keys(headers).map((h) => h.toLowerCase()).sort();
+function authorization(
+  opts: Required<Pick<RawOptions, 'region' | 'service' | 'accessKeyId' | 'secretAccessKey'>> & { scopeDate?: string },
+  headers: Record<string, string>,
+  body: Buffer,
+  stamp: string,
+): string {
+  const names = Object.keys(headers)
+    .map((h) => h.toLowerCase())
+    .sort();
   const lookup = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  const canonical = ['POST', '/', '', names.map((h) => `${h}:${lookup[h].trim()}\n`).join(''), names.join(';'), hex(body)].join('\n');
+  const canonical = [
+    'POST',
+    '/',
+    '',
+    names.map((h) => `${h}:${lookup[h].trim()}\n`).join(''),
+    names.join(';'),
+    hex(body),
+  ].join('\n');
   const day = opts.scopeDate ?? stamp.slice(0, 8);
   const scope = `${day}/${opts.region}/${opts.service}/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', stamp, scope, hex(canonical)].join('\n');
@@ -46,9 +64,16 @@ function authorization(opts: Required<Pick<RawOptions, 'region' | 'service' | 'a
 }
 
 /** POSTs `body` (a string, or an object to JSON-encode) as `operation`, signed as `opts` says. */
-export function signedPost(endpoint: string, operation: string, body: string | Buffer | object, opts: RawOptions = {}): Promise<RawResponse> {
+export function signedPost(
+  endpoint: string,
+  operation: string,
+  body: string | Buffer | object,
+  opts: RawOptions = {},
+): Promise<RawResponse> {
   const url = new URL(endpoint);
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  const bytes = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
   const stamp = amzDate(opts.date ?? new Date());
   const sentHost = opts.host ?? url.host;
   const signed: Record<string, string> = {
@@ -58,7 +83,13 @@ export function signedPost(endpoint: string, operation: string, body: string | B
     ...(opts.unsignedHost ? {} : { host: opts.signedHost ?? sentHost }),
   };
   const auth = authorization(
-    { region: opts.region ?? 'us-east-1', service: opts.service ?? 'ecr', accessKeyId: opts.accessKeyId ?? 'AKIAECRXTESTKEY00001', secretAccessKey: opts.secretAccessKey ?? 'ecrx-test-secret', scopeDate: opts.scopeDate },
+    {
+      region: opts.region ?? 'us-east-1',
+      service: opts.service ?? 'ecr',
+      accessKeyId: opts.accessKeyId ?? 'AKIAECRXTESTKEY00001',
+      secretAccessKey: opts.secretAccessKey ?? 'ecrx-test-secret',
+      scopeDate: opts.scopeDate,
+    },
     signed,
     bytes,
     stamp,

@@ -6,8 +6,16 @@ import { runCli, testEnv } from './cli.js';
 import { createRepo, sdk } from './ecr.js';
 
 /** Writes an OCI layout of `layers` layers of `size` random (incompressible) bytes, and pushes it as repo:tag. */
-export async function pushSlowImage(endpoint: string, work: string, repository: string, layers: number, size: number): Promise<string> {
-  const image = await buildImage(Array.from({ length: layers }, (_, i) => [{ path: `data/${i}.bin`, content: randomBytes(size) }]));
+export async function pushSlowImage(
+  endpoint: string,
+  work: string,
+  repository: string,
+  layers: number,
+  size: number,
+): Promise<string> {
+  const image = await buildImage(
+    Array.from({ length: layers }, (_, i) => [{ path: `data/${i}.bin`, content: randomBytes(size) }]),
+  );
   const layout = join(work, `layout-${repository.replace(/\W/g, '-')}`);
   await writeLayout(layout, [image], { refName: 'v1' });
   const ecr = sdk(endpoint);
@@ -15,7 +23,9 @@ export async function pushSlowImage(endpoint: string, work: string, repository: 
     if (err.name !== 'RepositoryAlreadyExistsException') throw err;
   });
   ecr.destroy();
-  const res = await runCli(['push', layout, `${repository}:v1`, '--cache-dir', join(work, 'push-cache'), '-q'], { env: testEnv(endpoint) });
+  const res = await runCli(['push', layout, `${repository}:v1`, '--cache-dir', join(work, 'push-cache'), '-q'], {
+    env: testEnv(endpoint),
+  });
   if (res.code !== 0) throw new Error(`push failed: ${res.stderr}`);
   return image.manifest.digest;
 }

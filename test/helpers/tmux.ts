@@ -16,14 +16,37 @@ export interface PaneOptions {
 }
 
 export class Pane {
-  private constructor(private readonly socket: string, private readonly target: string) {}
+  private constructor(
+    private readonly socket: string,
+    private readonly target: string,
+  ) {}
 
   static open(opts: PaneOptions): Pane {
     const socket = `ecrx-test-${process.pid}-${++sessions}`;
-    const env = Object.entries({ LANG: 'C.UTF-8', ...opts.env }).filter(([, v]) => v !== undefined).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    const env = Object.entries({ LANG: 'C.UTF-8', ...opts.env })
+      .filter(([, v]) => v !== undefined)
+      .flatMap(([k, v]) => ['-e', `${k}=${v}`]);
     const pane = new Pane(socket, 'main');
     // No rc files and a fixed prompt: the screen holds only what the test typed and what ecrx printed.
-    pane.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 'main', '-x', String(opts.cols), '-y', String(opts.rows), ...(opts.cwd ? ['-c', opts.cwd] : []), ...env, 'env', 'PS1=$ ', 'bash', '--norc', '--noprofile']);
+    pane.tmux([
+      '-f',
+      '/dev/null',
+      'new-session',
+      '-d',
+      '-s',
+      'main',
+      '-x',
+      String(opts.cols),
+      '-y',
+      String(opts.rows),
+      ...(opts.cwd ? ['-c', opts.cwd] : []),
+      ...env,
+      'env',
+      'PS1=$ ',
+      'bash',
+      '--norc',
+      '--noprofile',
+    ]);
     pane.tmux(['set-option', '-t', 'main', 'status', 'off']);
     pane.tmux(['set-window-option', '-t', 'main', 'window-size', 'manual']);
     return pane;
@@ -54,7 +77,10 @@ export class Pane {
 
   /** The visible screen, one string per row (trailing spaces trimmed). */
   screen(): string[] {
-    return this.tmux(['capture-pane', '-p', '-t', this.target]).replace(/\n$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
+    return this.tmux(['capture-pane', '-p', '-t', this.target])
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((l) => l.replace(/\s+$/, ''));
   }
 
   /** Whether the terminal shows its cursor (bars hide it and must give it back). */
@@ -63,12 +89,20 @@ export class Pane {
   }
 
   size(): { cols: number; rows: number } {
-    const [cols, rows] = this.tmux(['display-message', '-p', '-t', this.target, '#{pane_width} #{pane_height}']).trim().split(' ').map(Number);
+    const [cols, rows] = this.tmux(['display-message', '-p', '-t', this.target, '#{pane_width} #{pane_height}'])
+      .trim()
+      .split(' ')
+      .map(Number);
     return { cols, rows };
   }
 
   /** Polls the screen until `done` returns true; fails with the last screen after `timeoutMs`. */
-  async waitFor(what: string, done: (screen: string[]) => boolean, timeoutMs = 30_000, onScreen?: (screen: string[]) => void): Promise<string[]> {
+  async waitFor(
+    what: string,
+    done: (screen: string[]) => boolean,
+    timeoutMs = 30_000,
+    onScreen?: (screen: string[]) => void,
+  ): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const s = this.screen();

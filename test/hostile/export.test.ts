@@ -7,7 +7,20 @@
  * printed.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -51,30 +64,115 @@ const text = (p: string) => readFileSync(p, 'utf8');
 
 const cases: Case[] = [
   // 1. Deferred directory modes and times never go through a link a later entry put in the directory's place.
-  { name: 'a directory (07777) replaced by a symlink to a host directory in a later layer', layers: (h) => [[dir('d', 0o7777)], [sym('d', h)]], exit: 0, check: (o, h) => expect(readlinkSync(join(o, 'd'))).toBe(h) },
-  { name: 'the same in one layer', layers: (h) => [[dir('d', 0o7777), sym('d', h)]], exit: 0, check: (o) => expect(isLink(join(o, 'd'))).toBe(true) },
-  { name: 'the same with a relative link that climbs out (../../../host)', layers: () => [[dir('d', 0o7777)], [sym('d', '../../../host')]], exit: 0, check: (o) => expect(readlinkSync(join(o, 'd'))).toBe('../../../host') },
-  { name: 'a parent of a 07777 directory replaced by a symlink to the host', layers: (h) => [[dir('a'), dir('a/b', 0o7777)], [sym('a', h)]], exit: 0, check: (o) => expect(isLink(join(o, 'a'))).toBe(true) },
-  { name: 'as a tar file: a directory replaced by a symlink to the host', layers: (h) => [[dir('d', 0o7777), dir('d/b', 0o7777)], [sym('d', h)]], exit: 0, target: 'tar' },
-  { name: 'a symlink to a host file, then a 07777 file of the same name', layers: (h) => [[sym('f', join(h, 'secret'))], [file('f', 'pwned', 0o7777)]], exit: 0, check: (o) => expect(text(join(o, 'f'))).toBe('pwned') },
-  { name: 'a symlink to a host directory, then a 07777 directory of the same name', layers: (h) => [[sym('d', h)], [dir('d', 0o7777), file('d/x')]], exit: 0, check: (o) => expect(lstatSync(join(o, 'd')).mode & 0o7777).toBe(0o7777) },
-  { name: 'a symlink to a host directory, then a file through it', layers: (h) => [[sym('evil', h)], [file('evil/pwned')]], exit: 0, check: (o, h) => expect(text(join(o, h, 'pwned'))).toBe('evil/pwned') },
-  { name: 'a symlink then a file through it, in one layer', layers: (h) => [[sym('evil', h), file('evil/b/pwned')]], exit: 0, check: (o, h) => expect(text(join(o, h, 'b/pwned'))).toBe('evil/b/pwned') },
-  { name: 'a chain of symlinks ending on the host, then a file through it', layers: (h) => [[sym('a', 'b'), sym('b', h), file('a/x')]], exit: 0, check: (o, h) => expect(existsSync(join(o, h, 'x'))).toBe(true) },
-  { name: 'a hard link, a symlink and a directory made through a symlinked parent', layers: (h) => [[sym('p', h), file('f'), hard('p/hl', 'f'), sym('p/sl', '/etc/passwd'), dir('p/b', 0o7777)]], exit: 0, check: (o, h) => {
-    expect(lstatSync(join(o, h, 'hl')).ino).toBe(lstatSync(join(o, 'f')).ino);
-    expect(readlinkSync(join(o, h, 'sl'))).toBe('/etc/passwd');
-  } },
-  { name: "the root entry './' with mode 07777", layers: () => [[dir('./', 0o7777), dir('.', 0o7777), file('f')]], exit: 0, check: (o) => expect(lstatSync(o).mode & 0o7000).toBe(0) },
+  {
+    name: 'a directory (07777) replaced by a symlink to a host directory in a later layer',
+    layers: (h) => [[dir('d', 0o7777)], [sym('d', h)]],
+    exit: 0,
+    check: (o, h) => expect(readlinkSync(join(o, 'd'))).toBe(h),
+  },
+  {
+    name: 'the same in one layer',
+    layers: (h) => [[dir('d', 0o7777), sym('d', h)]],
+    exit: 0,
+    check: (o) => expect(isLink(join(o, 'd'))).toBe(true),
+  },
+  {
+    name: 'the same with a relative link that climbs out (../../../host)',
+    layers: () => [[dir('d', 0o7777)], [sym('d', '../../../host')]],
+    exit: 0,
+    check: (o) => expect(readlinkSync(join(o, 'd'))).toBe('../../../host'),
+  },
+  {
+    name: 'a parent of a 07777 directory replaced by a symlink to the host',
+    layers: (h) => [[dir('a'), dir('a/b', 0o7777)], [sym('a', h)]],
+    exit: 0,
+    check: (o) => expect(isLink(join(o, 'a'))).toBe(true),
+  },
+  {
+    name: 'as a tar file: a directory replaced by a symlink to the host',
+    layers: (h) => [[dir('d', 0o7777), dir('d/b', 0o7777)], [sym('d', h)]],
+    exit: 0,
+    target: 'tar',
+  },
+  {
+    name: 'a symlink to a host file, then a 07777 file of the same name',
+    layers: (h) => [[sym('f', join(h, 'secret'))], [file('f', 'pwned', 0o7777)]],
+    exit: 0,
+    check: (o) => expect(text(join(o, 'f'))).toBe('pwned'),
+  },
+  {
+    name: 'a symlink to a host directory, then a 07777 directory of the same name',
+    layers: (h) => [[sym('d', h)], [dir('d', 0o7777), file('d/x')]],
+    exit: 0,
+    check: (o) => expect(lstatSync(join(o, 'd')).mode & 0o7777).toBe(0o7777),
+  },
+  {
+    name: 'a symlink to a host directory, then a file through it',
+    layers: (h) => [[sym('evil', h)], [file('evil/pwned')]],
+    exit: 0,
+    check: (o, h) => expect(text(join(o, h, 'pwned'))).toBe('evil/pwned'),
+  },
+  {
+    name: 'a symlink then a file through it, in one layer',
+    layers: (h) => [[sym('evil', h), file('evil/b/pwned')]],
+    exit: 0,
+    check: (o, h) => expect(text(join(o, h, 'b/pwned'))).toBe('evil/b/pwned'),
+  },
+  {
+    name: 'a chain of symlinks ending on the host, then a file through it',
+    layers: (h) => [[sym('a', 'b'), sym('b', h), file('a/x')]],
+    exit: 0,
+    check: (o, h) => expect(existsSync(join(o, h, 'x'))).toBe(true),
+  },
+  {
+    name: 'a hard link, a symlink and a directory made through a symlinked parent',
+    layers: (h) => [[sym('p', h), file('f'), hard('p/hl', 'f'), sym('p/sl', '/etc/passwd'), dir('p/b', 0o7777)]],
+    exit: 0,
+    check: (o, h) => {
+      expect(lstatSync(join(o, h, 'hl')).ino).toBe(lstatSync(join(o, 'f')).ino);
+      expect(readlinkSync(join(o, h, 'sl'))).toBe('/etc/passwd');
+    },
+  },
+  {
+    name: "the root entry './' with mode 07777",
+    layers: () => [[dir('./', 0o7777), dir('.', 0o7777), file('f')]],
+    exit: 0,
+    check: (o) => expect(lstatSync(o).mode & 0o7000).toBe(0),
+  },
   { name: 'a symlink loop', layers: () => [[sym('a', 'a'), file('a/x')]], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'absolute names land inside the target', layers: () => [[file('/abs/f'), file('//double')]], exit: 0, check: (o) => expect(text(join(o, 'abs/f'))).toBe('/abs/f') },
+  {
+    name: 'absolute names land inside the target',
+    layers: () => [[file('/abs/f'), file('//double')]],
+    exit: 0,
+    check: (o) => expect(text(join(o, 'abs/f'))).toBe('/abs/f'),
+  },
   { name: 'a leading .. component', layers: () => [[file('../escape')]], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'a .. component in the middle', layers: () => [[dir('a'), file('a/../../escape')]], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'a file under a name that is a file', layers: () => [[file('f')], [file('f/x')]], exit: 5, code: 'INVALID_IMAGE' },
+  {
+    name: 'a .. component in the middle',
+    layers: () => [[dir('a'), file('a/../../escape')]],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
+  {
+    name: 'a file under a name that is a file',
+    layers: () => [[file('f')], [file('f/x')]],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
   // Hard links may only join names inside the image.
-  { name: 'a hard link to an absolute host path', layers: (h) => [[hard('h', join(h, 'secret'))]], exit: 5, code: 'INVALID_IMAGE' },
+  {
+    name: 'a hard link to an absolute host path',
+    layers: (h) => [[hard('h', join(h, 'secret'))]],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
   { name: 'a hard link with ..', layers: () => [[hard('h', '../host/secret')]], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'a hard link through a symlink to the host', layers: (h) => [[sym('p', h), hard('h', 'p/secret')]], exit: 5, code: 'INVALID_IMAGE' },
+  {
+    name: 'a hard link through a symlink to the host',
+    layers: (h) => [[sym('p', h), hard('h', 'p/secret')]],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
   { name: 'a hard link to a directory', layers: () => [[dir('d'), hard('h', 'd')]], exit: 5, code: 'INVALID_IMAGE' },
   {
     name: 'a hard link to a symlink to a host file, then a file written over the hard link',
@@ -86,27 +184,76 @@ const cases: Case[] = [
     },
   },
   // Modes are applied last, and a tar takes them from the layers, not from what an unprivileged process could read.
-  { name: 'a read-only directory (0555) still receives its files', layers: () => [[dir('ro', 0o555), file('ro/f', 'in ro', 0o400)], [file('ro/g', 'later')]], exit: 0, check: (o) => {
-    expect(lstatSync(join(o, 'ro')).mode & 0o7777).toBe(0o555);
-    expect(text(join(o, 'ro/g'))).toBe('later');
-  } },
-  { name: 'as a tar file: a directory and a file with mode 000', layers: () => [[dir('locked', 0), file('locked/f', 'secret', 0)]], exit: 0, target: 'tar', check: async (o) => {
-    expect(await tarModes(o)).toEqual({ 'locked/': 0, 'locked/f': 0 });
-  } },
+  {
+    name: 'a read-only directory (0555) still receives its files',
+    layers: () => [[dir('ro', 0o555), file('ro/f', 'in ro', 0o400)], [file('ro/g', 'later')]],
+    exit: 0,
+    check: (o) => {
+      expect(lstatSync(join(o, 'ro')).mode & 0o7777).toBe(0o555);
+      expect(text(join(o, 'ro/g'))).toBe('later');
+    },
+  },
+  {
+    name: 'as a tar file: a directory and a file with mode 000',
+    layers: () => [[dir('locked', 0), file('locked/f', 'secret', 0)]],
+    exit: 0,
+    target: 'tar',
+    check: async (o) => {
+      expect(await tarModes(o)).toEqual({ 'locked/': 0, 'locked/f': 0 });
+    },
+  },
   // Replacements in every order.
-  { name: 'a file, then a directory of the same name', layers: () => [[file('x')], [dir('x'), file('x/y')]], exit: 0, check: (o) => expect(text(join(o, 'x/y'))).toBe('x/y') },
-  { name: 'a directory, then a file of the same name', layers: () => [[dir('x'), file('x/y')], [file('x', 'flat')]], exit: 0, check: (o) => expect(text(join(o, 'x'))).toBe('flat') },
+  {
+    name: 'a file, then a directory of the same name',
+    layers: () => [[file('x')], [dir('x'), file('x/y')]],
+    exit: 0,
+    check: (o) => expect(text(join(o, 'x/y'))).toBe('x/y'),
+  },
+  {
+    name: 'a directory, then a file of the same name',
+    layers: () => [[dir('x'), file('x/y')], [file('x', 'flat')]],
+    exit: 0,
+    check: (o) => expect(text(join(o, 'x'))).toBe('flat'),
+  },
   // 2. Whiteouts never name the directory they are in or a parent of it.
   { name: 'the whiteout .wh..', layers: () => [[file('keep')], [file('.wh..', '')]], exit: 5, code: 'INVALID_IMAGE' },
   { name: 'the whiteout .wh...', layers: () => [[file('keep')], [file('.wh...', '')]], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'the whiteout dir/.wh..', layers: () => [[dir('dir'), file('dir/keep')], [file('dir/.wh..', '')]], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'the whiteout dir/.wh...', layers: () => [[dir('dir'), file('dir/keep')], [file('dir/.wh...', '')]], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'the whiteout .wh. (no name)', layers: () => [[file('keep')], [file('.wh.', '')]], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'a whiteout through a symlink to the host', layers: (h) => [[sym('p', h)], [file('p/.wh.secret', ''), file('p/b/.wh.inner', '')]], exit: 0, check: (o) => expect(isLink(join(o, 'p'))).toBe(true) },
-  { name: 'an opaque whiteout through a symlink to the host', layers: (h) => [[sym('p', h)], [file('p/.wh..wh..opq', '')]], exit: 0, check: (o) => expect(isLink(join(o, 'p'))).toBe(true) },
+  {
+    name: 'the whiteout dir/.wh..',
+    layers: () => [[dir('dir'), file('dir/keep')], [file('dir/.wh..', '')]],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
+  {
+    name: 'the whiteout dir/.wh...',
+    layers: () => [[dir('dir'), file('dir/keep')], [file('dir/.wh...', '')]],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
+  {
+    name: 'the whiteout .wh. (no name)',
+    layers: () => [[file('keep')], [file('.wh.', '')]],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
+  {
+    name: 'a whiteout through a symlink to the host',
+    layers: (h) => [[sym('p', h)], [file('p/.wh.secret', ''), file('p/b/.wh.inner', '')]],
+    exit: 0,
+    check: (o) => expect(isLink(join(o, 'p'))).toBe(true),
+  },
+  {
+    name: 'an opaque whiteout through a symlink to the host',
+    layers: (h) => [[sym('p', h)], [file('p/.wh..wh..opq', '')]],
+    exit: 0,
+    check: (o) => expect(isLink(join(o, 'p'))).toBe(true),
+  },
   {
     name: 'opaque whiteouts still hide what lower layers put in the directory',
-    layers: () => [[dir('d'), file('d/old'), dir('d/sub'), file('d/sub/old'), file('other')], [dir('d'), file('d/.wh..wh..opq', ''), file('d/new')]],
+    layers: () => [
+      [dir('d'), file('d/old'), dir('d/sub'), file('d/sub/old'), file('other')],
+      [dir('d'), file('d/.wh..wh..opq', ''), file('d/new')],
+    ],
     exit: 0,
     check: (o) => {
       expect(readdirSync(join(o, 'd'))).toEqual(['new']);
@@ -117,7 +264,15 @@ const cases: Case[] = [
   {
     name: 'Kubernetes-style ..data names, links and whiteouts',
     layers: () => [
-      [dir('cfg'), dir('cfg/..2024_01'), file('cfg/..2024_01/app.conf', 'v1'), sym('cfg/..data', '..2024_01'), sym('cfg/app.conf', '..data/app.conf'), file('cfg/..old'), hard('cfg/..hl', 'cfg/..2024_01/app.conf')],
+      [
+        dir('cfg'),
+        dir('cfg/..2024_01'),
+        file('cfg/..2024_01/app.conf', 'v1'),
+        sym('cfg/..data', '..2024_01'),
+        sym('cfg/app.conf', '..data/app.conf'),
+        file('cfg/..old'),
+        hard('cfg/..hl', 'cfg/..2024_01/app.conf'),
+      ],
       [file('cfg/.wh...old', ''), file('..top', 'top')],
     ],
     exit: 0,
@@ -130,12 +285,37 @@ const cases: Case[] = [
     },
   },
   // 3. Bytes that match their digest but are not a (gzipped) tar.
-  { name: 'gzip magic followed by garbage', layers: () => [Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(600, 0x41)])], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'a truncated gzip', layers: () => [gz(Buffer.alloc(64 * 1024, 0x61)).subarray(0, 40)], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'a gzip of bytes that are not a tar', layers: () => [gz(Buffer.alloc(4096, 0x7a))], exit: 5, code: 'INVALID_IMAGE' },
+  {
+    name: 'gzip magic followed by garbage',
+    layers: () => [Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(600, 0x41)])],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
+  {
+    name: 'a truncated gzip',
+    layers: () => [gz(Buffer.alloc(64 * 1024, 0x61)).subarray(0, 40)],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
+  {
+    name: 'a gzip of bytes that are not a tar',
+    layers: () => [gz(Buffer.alloc(4096, 0x7a))],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
   { name: 'plain bytes that are not a tar', layers: () => [Buffer.alloc(2048, 0x5a)], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'a zstd frame', layers: () => [Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(64)])], exit: 5, code: 'INVALID_IMAGE' },
-  { name: 'a good layer then a corrupt one', layers: () => [[file('fine')], Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(100, 1)])], exit: 5, code: 'INVALID_IMAGE' },
+  {
+    name: 'a zstd frame',
+    layers: () => [Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(64)])],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
+  {
+    name: 'a good layer then a corrupt one',
+    layers: () => [[file('fine')], Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(100, 1)])],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+  },
 ];
 
 async function tarOf(entries: Entry[]): Promise<Buffer> {
@@ -147,7 +327,15 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
   for (const e of entries) {
     // The file-type bits keep a mode of 000 from being taken for "no mode" (tar-stream's default) and written as 0644.
     const typeBits = { file: 0o100000, directory: 0o040000, symlink: 0o120000, link: 0o100000 }[e.type ?? 'file'];
-    const header = { name: e.name, type: e.type ?? 'file', mode: typeBits | (e.mode ?? (e.type === 'symlink' ? 0o777 : 0o644)), mtime: OLD, uid: 0, gid: 0, linkname: e.linkname };
+    const header = {
+      name: e.name,
+      type: e.type ?? 'file',
+      mode: typeBits | (e.mode ?? (e.type === 'symlink' ? 0o777 : 0o644)),
+      mtime: OLD,
+      uid: 0,
+      gid: 0,
+      linkname: e.linkname,
+    };
     await new Promise<void>((res, rej) => {
       const added = (err?: Error | null) => (err ? rej(err) : res());
       if (e.type && e.type !== 'file') pack.entry(header, added);
@@ -178,16 +366,46 @@ async function tarModes(path: string): Promise<Record<string, number>> {
 /** An OCI image over the given layer blobs, in the shape pushBuilt takes. */
 async function imageOf(layers: Layer[]): Promise<BuiltImage> {
   const blobs = await Promise.all(layers.map(async (l) => (Buffer.isBuffer(l) ? l : gz(await tarOf(l)))));
-  const built = blobs.map((bytes) => ({ digest: sha256Digest(bytes), size: bytes.length, bytes, mediaType: MediaType.ociLayerGzip, diffId: sha256Digest(bytes) }));
-  const configBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: built.map((b) => b.diffId) } }));
-  const config = { digest: sha256Digest(configBytes), size: configBytes.length, bytes: configBytes, mediaType: MediaType.ociConfig };
-  const manifestBytes = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
-    layers: built.map((b) => ({ mediaType: b.mediaType, digest: b.digest, size: b.size })),
+  const built = blobs.map((bytes) => ({
+    digest: sha256Digest(bytes),
+    size: bytes.length,
+    bytes,
+    mediaType: MediaType.ociLayerGzip,
+    diffId: sha256Digest(bytes),
   }));
-  return { config, layers: built, manifest: { digest: sha256Digest(manifestBytes), size: manifestBytes.length, bytes: manifestBytes, mediaType: MediaType.ociManifest }, platform: { os: 'linux', architecture: 'amd64' } };
+  const configBytes = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: built.map((b) => b.diffId) },
+    }),
+  );
+  const config = {
+    digest: sha256Digest(configBytes),
+    size: configBytes.length,
+    bytes: configBytes,
+    mediaType: MediaType.ociConfig,
+  };
+  const manifestBytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+      layers: built.map((b) => ({ mediaType: b.mediaType, digest: b.digest, size: b.size })),
+    }),
+  );
+  return {
+    config,
+    layers: built,
+    manifest: {
+      digest: sha256Digest(manifestBytes),
+      size: manifestBytes.length,
+      bytes: manifestBytes,
+      mediaType: MediaType.ociManifest,
+    },
+    platform: { os: 'linux', architecture: 'amd64' },
+  };
 }
 
 /** Everything about a tree that a stray chmod, chown, utimes, write or delete would change. */
@@ -196,7 +414,11 @@ function snapshot(root: string): Record<string, string> {
   const visit = (rel: string) => {
     const p = rel ? join(root, rel) : root;
     const st = lstatSync(p);
-    const what = st.isSymbolicLink() ? `link->${readlinkSync(p)}` : st.isDirectory() ? 'dir' : `file:${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
+    const what = st.isSymbolicLink()
+      ? `link->${readlinkSync(p)}`
+      : st.isDirectory()
+        ? 'dir'
+        : `file:${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
     out[rel || '.'] = `${what} mode=${st.mode.toString(8)} uid=${st.uid} gid=${st.gid} mtime=${st.mtimeMs}`;
     if (st.isDirectory()) for (const n of readdirSync(p).sort()) visit(rel ? `${rel}/${n}` : n);
   };
@@ -245,7 +467,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const run = (args: string[]): Promise<CliResult> => runCli(args, { env: testEnv(serve.endpoint, { TMPDIR: temp }), cwd: outs });
+const run = (args: string[]): Promise<CliResult> =>
+  runCli(args, { env: testEnv(serve.endpoint, { TMPDIR: temp }), cwd: outs });
 
 function expectNoStackTrace(res: CliResult): void {
   expect(res.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);

@@ -2,7 +2,18 @@
  * Hostile and mistaken docker config paths for `ecrx login`, as a list: each case names what it is, the exit and
  * error code it must give, and what must be true of the user's files afterwards.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, lstatSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  lstatSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServe, type Serve } from '../helpers/serve.js';
@@ -21,7 +32,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const login = (config: string, extra: string[] = []) => runCli(['login', '--docker-config', config, '--json', ...extra], { env: testEnv(serve.endpoint), cwd: work });
+const login = (config: string, extra: string[] = []) =>
+  runCli(['login', '--docker-config', config, '--json', ...extra], { env: testEnv(serve.endpoint), cwd: work });
 const authOf = (file: string) => JSON.parse(readFileSync(file, 'utf8')).auths?.[REGISTRY]?.auth as string | undefined;
 const leftovers = (dir: string) => readdirSync(dir).filter((n) => n.includes('.ecrx-'));
 
@@ -34,13 +46,48 @@ interface Refused {
 }
 
 const refused: Refused[] = [
-  { name: 'a config that is not JSON', setup: (d) => file(d, 'config.json', '{"auths": {'), exit: 2, code: 'VALIDATION_ERROR' },
-  { name: 'a config that is a JSON array', setup: (d) => file(d, 'config.json', '[]'), exit: 2, code: 'VALIDATION_ERROR' },
-  { name: 'a config that is JSON null', setup: (d) => file(d, 'config.json', 'null'), exit: 2, code: 'VALIDATION_ERROR' },
-  { name: 'a config whose auths is a string', setup: (d) => file(d, 'config.json', '{"auths":"x"}'), exit: 2, code: 'VALIDATION_ERROR' },
-  { name: 'a config path that is a directory', setup: (d) => (mkdirSync(join(d, 'config.json')), join(d, 'config.json')), exit: 8, code: 'OUTPUT_ERROR' },
-  { name: 'a symlink loop', setup: (d) => (symlinkSync('b', join(d, 'a')), symlinkSync('a', join(d, 'b')), join(d, 'a')), exit: 8, code: 'OUTPUT_ERROR' },
-  { name: 'a config under a regular file', setup: (d) => join(file(d, 'plain', 'x'), 'config.json'), exit: 8, code: 'OUTPUT_ERROR' },
+  {
+    name: 'a config that is not JSON',
+    setup: (d) => file(d, 'config.json', '{"auths": {'),
+    exit: 2,
+    code: 'VALIDATION_ERROR',
+  },
+  {
+    name: 'a config that is a JSON array',
+    setup: (d) => file(d, 'config.json', '[]'),
+    exit: 2,
+    code: 'VALIDATION_ERROR',
+  },
+  {
+    name: 'a config that is JSON null',
+    setup: (d) => file(d, 'config.json', 'null'),
+    exit: 2,
+    code: 'VALIDATION_ERROR',
+  },
+  {
+    name: 'a config whose auths is a string',
+    setup: (d) => file(d, 'config.json', '{"auths":"x"}'),
+    exit: 2,
+    code: 'VALIDATION_ERROR',
+  },
+  {
+    name: 'a config path that is a directory',
+    setup: (d) => (mkdirSync(join(d, 'config.json')), join(d, 'config.json')),
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+  },
+  {
+    name: 'a symlink loop',
+    setup: (d) => (symlinkSync('b', join(d, 'a')), symlinkSync('a', join(d, 'b')), join(d, 'a')),
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+  },
+  {
+    name: 'a config under a regular file',
+    setup: (d) => join(file(d, 'plain', 'x'), 'config.json'),
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+  },
 ];
 
 function file(dir: string, name: string, content: string): string {
@@ -52,12 +99,20 @@ describe('login refuses a config it must not overwrite, and leaves it as it was'
   test.each(refused)('$name: exit $exit, $code', async ({ setup, exit, code }) => {
     const dir = mkdtempSync(join(work, 'case-'));
     const path = setup(dir);
-    const before = readdirSync(dir).map((n) => [n, lstatSync(join(dir, n)).isFile() ? readFileSync(join(dir, n), 'utf8') : 'not a file']);
+    const before = readdirSync(dir).map((n) => [
+      n,
+      lstatSync(join(dir, n)).isFile() ? readFileSync(join(dir, n), 'utf8') : 'not a file',
+    ]);
     const res = await login(path);
     expect(res).toExitWith(exit);
     expect(JSON.parse(res.stdout).error.code).toBe(code);
     expect(res.stderr).not.toMatch(/\n\s+at /);
-    expect(readdirSync(dir).map((n) => [n, lstatSync(join(dir, n)).isFile() ? readFileSync(join(dir, n), 'utf8') : 'not a file'])).toEqual(before);
+    expect(
+      readdirSync(dir).map((n) => [
+        n,
+        lstatSync(join(dir, n)).isFile() ? readFileSync(join(dir, n), 'utf8') : 'not a file',
+      ]),
+    ).toEqual(before);
   });
 });
 
@@ -65,7 +120,11 @@ describe('login writes through links and keeps what else the config holds', () =
   test('a symlinked config stays a symlink; its target gets the auth, mode 0600', async () => {
     const dir = mkdtempSync(join(work, 'link-'));
     mkdirSync(join(dir, 'dotfiles'));
-    const target = file(join(dir, 'dotfiles'), 'docker.json', JSON.stringify({ auths: { 'other.example': { auth: 'b3RoZXI=' } }, psFormat: 'table' }));
+    const target = file(
+      join(dir, 'dotfiles'),
+      'docker.json',
+      JSON.stringify({ auths: { 'other.example': { auth: 'b3RoZXI=' } }, psFormat: 'table' }),
+    );
     const link = join(dir, 'config.json');
     symlinkSync('dotfiles/docker.json', link);
     const res = await login(link);

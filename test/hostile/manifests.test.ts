@@ -27,7 +27,10 @@ let goodConfig: { digest: string; size: number };
 let liar: HostileEcr;
 
 /** Uploads `config` bytes and stores a manifest over it and the shared layer, tagged `tag`. */
-async function store(tag: string, o: { config?: Buffer; layers?: unknown; configDescriptor?: object; mediaType?: string; extra?: object } = {}) {
+async function store(
+  tag: string,
+  o: { config?: Buffer; layers?: unknown; configDescriptor?: object; mediaType?: string; extra?: object } = {},
+) {
   const cfg = o.config ? { digest: await uploadOnce(o.config), size: o.config.length } : goodConfig;
   const manifest = {
     schemaVersion: 2,
@@ -54,16 +57,24 @@ beforeAll(async () => {
   await createRepo(ecr, 'hm/app');
   await createRepo(ecr, 'hm/dst');
   layerDigest = await uploadOnce(layer);
-  const cfg = Buffer.from(JSON.stringify({ os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [] } }));
+  const cfg = Buffer.from(
+    JSON.stringify({ os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [] } }),
+  );
   goodConfig = { digest: await uploadOnce(cfg), size: cfg.length };
   await store('config-not-json', { config: Buffer.from('this is not json {') });
   await store('config-null', { config: Buffer.from('null') });
   await store('config-array', { config: Buffer.from('[1,2,3]') });
-  await store('config-odd-types', { config: Buffer.from(JSON.stringify({ os: 7, architecture: ['x'], created: { a: 1 }, config: 'no' })) });
+  await store('config-odd-types', {
+    config: Buffer.from(JSON.stringify({ os: 7, architecture: ['x'], created: { a: 1 }, config: 'no' })),
+  });
   await store('layer-size-larger', { layers: [{ mediaType: OCI_LAYER, digest: layerDigest, size: layer.length + 1 }] });
-  await store('layer-size-smaller', { layers: [{ mediaType: OCI_LAYER, digest: layerDigest, size: layer.length - 1 }] });
+  await store('layer-size-smaller', {
+    layers: [{ mediaType: OCI_LAYER, digest: layerDigest, size: layer.length - 1 }],
+  });
   await store('layer-size-zero', { layers: [{ mediaType: OCI_LAYER, digest: layerDigest, size: 0 }] });
-  await store('config-size-wrong', { configDescriptor: { mediaType: OCI_CONFIG, digest: goodConfig.digest, size: goodConfig.size + 10 } });
+  await store('config-size-wrong', {
+    configDescriptor: { mediaType: OCI_CONFIG, digest: goodConfig.digest, size: goodConfig.size + 10 },
+  });
 });
 afterAll(async () => {
   await liar?.close();
@@ -81,15 +92,64 @@ interface Case {
 
 const pull = (tag: string) => ['pull', `hm/app:${tag}`, '-o', `out-${tag}`];
 const cases: Case[] = [
-  { name: 'inspect: a config that is not JSON', args: ['inspect', 'hm/app:config-not-json'], exit: 5, code: 'INVALID_IMAGE', message: /config .* is not JSON/ },
-  { name: 'inspect: a config that is JSON null', args: ['inspect', 'hm/app:config-null'], exit: 5, code: 'INVALID_IMAGE', message: /not a JSON object/ },
-  { name: 'inspect: a config that is a JSON array', args: ['inspect', 'hm/app:config-array'], exit: 5, code: 'INVALID_IMAGE', message: /not a JSON object/ },
-  { name: 'pull: a layer longer than its descriptor says', args: pull('layer-size-larger'), exit: 5, code: 'SIZE_MISMATCH' },
-  { name: 'pull: a layer shorter than its descriptor says', args: pull('layer-size-smaller'), exit: 5, code: 'SIZE_MISMATCH' },
-  { name: 'pull: a layer whose descriptor says 0 bytes', args: pull('layer-size-zero'), exit: 5, code: 'SIZE_MISMATCH' },
-  { name: 'pull: a config whose descriptor size is wrong', args: pull('config-size-wrong'), exit: 5, code: 'SIZE_MISMATCH' },
-  { name: 'copy: a layer longer than its descriptor says', args: ['copy', 'hm/app:layer-size-larger', 'hm/dst:x'], exit: 5, code: 'SIZE_MISMATCH' },
-  { name: 'copy: into a repository that does not exist', args: ['copy', 'hm/app:config-null', 'hm/missing:z'], exit: 3, code: 'REPOSITORY_NOT_FOUND', message: /hm\/missing/ },
+  {
+    name: 'inspect: a config that is not JSON',
+    args: ['inspect', 'hm/app:config-not-json'],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /config .* is not JSON/,
+  },
+  {
+    name: 'inspect: a config that is JSON null',
+    args: ['inspect', 'hm/app:config-null'],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /not a JSON object/,
+  },
+  {
+    name: 'inspect: a config that is a JSON array',
+    args: ['inspect', 'hm/app:config-array'],
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /not a JSON object/,
+  },
+  {
+    name: 'pull: a layer longer than its descriptor says',
+    args: pull('layer-size-larger'),
+    exit: 5,
+    code: 'SIZE_MISMATCH',
+  },
+  {
+    name: 'pull: a layer shorter than its descriptor says',
+    args: pull('layer-size-smaller'),
+    exit: 5,
+    code: 'SIZE_MISMATCH',
+  },
+  {
+    name: 'pull: a layer whose descriptor says 0 bytes',
+    args: pull('layer-size-zero'),
+    exit: 5,
+    code: 'SIZE_MISMATCH',
+  },
+  {
+    name: 'pull: a config whose descriptor size is wrong',
+    args: pull('config-size-wrong'),
+    exit: 5,
+    code: 'SIZE_MISMATCH',
+  },
+  {
+    name: 'copy: a layer longer than its descriptor says',
+    args: ['copy', 'hm/app:layer-size-larger', 'hm/dst:x'],
+    exit: 5,
+    code: 'SIZE_MISMATCH',
+  },
+  {
+    name: 'copy: into a repository that does not exist',
+    args: ['copy', 'hm/app:config-null', 'hm/missing:z'],
+    exit: 3,
+    code: 'REPOSITORY_NOT_FOUND',
+    message: /hm\/missing/,
+  },
 ];
 
 /** Every cache file named by a digest holds bytes that hash to it. */
@@ -98,7 +158,11 @@ function cacheIsSound(dir: string): void {
   if (!existsSync(blobs)) return;
   for (const name of readdirSync(blobs)) {
     if (!/^[a-f0-9]{64}$/.test(name)) continue;
-    expect(createHash('sha256').update(readFileSync(join(blobs, name))).digest('hex')).toBe(name);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(join(blobs, name)))
+        .digest('hex'),
+    ).toBe(name);
   }
 }
 
@@ -119,7 +183,10 @@ describe('crafted manifests and configs', () => {
   });
 
   test('inspect: config fields of the wrong JSON types are shown as unknown, not trusted', async () => {
-    const res = await runCli(['inspect', 'hm/app:config-odd-types', '--json'], { env: testEnv(serve.endpoint), cwd: work });
+    const res = await runCli(['inspect', 'hm/app:config-odd-types', '--json'], {
+      env: testEnv(serve.endpoint),
+      cwd: work,
+    });
     expect(res).toExitWith(0);
     const data = JSON.parse(res.stdout).data;
     expect(data.platform).toBeNull();
@@ -130,11 +197,18 @@ describe('crafted manifests and configs', () => {
 
 /** Manifests an honest registry refuses at PutImage, handed out by a lying endpoint with digests that match. */
 describe('manifests only a lying endpoint would serve', () => {
-  const layerDesc = (o: object) => ({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, digest: sha256(cfgBytes), size: cfgBytes.length }, layers: [{ mediaType: OCI_LAYER, digest: sha256(blob), size: blob.length, ...o }] });
+  const layerDesc = (o: object) => ({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: OCI_CONFIG, digest: sha256(cfgBytes), size: cfgBytes.length },
+    layers: [{ mediaType: OCI_LAYER, digest: sha256(blob), size: blob.length, ...o }],
+  });
   const cfgBytes = Buffer.from(JSON.stringify({ os: 'linux', architecture: 'amd64' }));
   const blob = randomBytes(1000);
   const doc = (o: object) => ({ manifest: Buffer.from(JSON.stringify(o)) });
-  const inner = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }));
+  const inner = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }),
+  );
   const images = {
     negative: doc(layerDesc({ size: -5 })),
     huge: doc(layerDesc({ size: 2 ** 60 })),
@@ -148,31 +222,155 @@ describe('manifests only a lying endpoint would serve', () => {
     unknown: doc({ ...layerDesc({}), mediaType: 'application/vnd.example.thing.v1+json' }),
     notjson: { manifest: Buffer.from('{"schemaVersion": 2,') },
     schema1: doc({ schemaVersion: 1, name: 'x', tag: 'y', fsLayers: [] }),
-    nested: doc({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(inner), size: inner.length, platform: { os: 'linux', architecture: 'amd64' } }] }),
+    nested: doc({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          digest: sha256(inner),
+          size: inner.length,
+          platform: { os: 'linux', architecture: 'amd64' },
+        },
+      ],
+    }),
     inner: { manifest: inner },
-    bigconfig: doc({ ...layerDesc({}), config: { mediaType: OCI_CONFIG, digest: sha256('big'), size: 40 * 1024 * 1024 } }),
+    bigconfig: doc({
+      ...layerDesc({}),
+      config: { mediaType: OCI_CONFIG, digest: sha256('big'), size: 40 * 1024 * 1024 },
+    }),
     lying: { manifest: Buffer.from(JSON.stringify(layerDesc({}))), digest: sha256('something else') },
   };
   const lyingCases: Case[] = [
-    { name: 'pull: a negative layer size', args: ['pull', 'hostile/manifests:negative'], exit: 5, code: 'INVALID_IMAGE', message: /layers\[0\] is not a valid descriptor/ },
-    { name: 'pull: a layer size beyond 2^53', args: ['pull', 'hostile/manifests:huge'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: a fractional layer size', args: ['pull', 'hostile/manifests:fractional'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: a layer size that is a string', args: ['pull', 'hostile/manifests:string'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: a sha512 layer digest', args: ['pull', 'hostile/manifests:sha512'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: an upper-case layer digest', args: ['pull', 'hostile/manifests:uppercase'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: a layer digest that is a path', args: ['pull', 'hostile/manifests:traversal'], exit: 5, code: 'INVALID_IMAGE', message: /not a valid descriptor/ },
-    { name: 'pull: layers that are not a list', args: ['pull', 'hostile/manifests:listless'], exit: 5, code: 'INVALID_IMAGE', message: /no layers list/ },
-    { name: 'pull: a null config descriptor', args: ['pull', 'hostile/manifests:configless'], exit: 5, code: 'INVALID_IMAGE', message: /config is not a valid descriptor/ },
-    { name: 'pull: an unknown manifest media type', args: ['pull', 'hostile/manifests:unknown'], exit: 5, code: 'INVALID_IMAGE', message: /Unsupported manifest media type/ },
-    { name: 'pull: a manifest that is not JSON', args: ['pull', 'hostile/manifests:notjson'], exit: 5, code: 'INVALID_IMAGE', message: /not valid JSON/ },
-    { name: 'pull: a schema 1 manifest', args: ['pull', 'hostile/manifests:schema1'], exit: 5, code: 'INVALID_IMAGE', message: /schema 1/ },
-    { name: 'pull: an index nested in an index', args: ['pull', 'hostile/manifests:nested', '--platform', 'linux/amd64'], exit: 5, code: 'INVALID_IMAGE', message: /itself an index/ },
-    { name: 'pull: a manifest whose bytes are not its digest', args: ['pull', 'hostile/manifests:lying'], exit: 5, code: 'DIGEST_MISMATCH', message: /does not match its digest/ },
-    { name: 'inspect: a negative layer size', args: ['inspect', 'hostile/manifests:negative'], exit: 5, code: 'INVALID_IMAGE' },
-    { name: 'inspect: a config that claims 40 MiB', args: ['inspect', 'hostile/manifests:bigconfig'], exit: 5, code: 'INVALID_IMAGE', message: /ecrx reads such documents up to 8 MiB/ },
-    { name: 'inspect: a manifest whose bytes are not its digest', args: ['inspect', 'hostile/manifests:lying'], exit: 5, code: 'DIGEST_MISMATCH' },
-    { name: 'copy: a negative layer size', args: ['copy', 'hostile/manifests:negative', 'hostile/dst:copy'], exit: 5, code: 'INVALID_IMAGE' },
-    { name: 'copy: a manifest whose bytes are not its digest', args: ['copy', 'hostile/manifests:lying', 'hostile/dst:copy'], exit: 5, code: 'DIGEST_MISMATCH' },
+    {
+      name: 'pull: a negative layer size',
+      args: ['pull', 'hostile/manifests:negative'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /layers\[0\] is not a valid descriptor/,
+    },
+    {
+      name: 'pull: a layer size beyond 2^53',
+      args: ['pull', 'hostile/manifests:huge'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /not a valid descriptor/,
+    },
+    {
+      name: 'pull: a fractional layer size',
+      args: ['pull', 'hostile/manifests:fractional'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /not a valid descriptor/,
+    },
+    {
+      name: 'pull: a layer size that is a string',
+      args: ['pull', 'hostile/manifests:string'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /not a valid descriptor/,
+    },
+    {
+      name: 'pull: a sha512 layer digest',
+      args: ['pull', 'hostile/manifests:sha512'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /not a valid descriptor/,
+    },
+    {
+      name: 'pull: an upper-case layer digest',
+      args: ['pull', 'hostile/manifests:uppercase'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /not a valid descriptor/,
+    },
+    {
+      name: 'pull: a layer digest that is a path',
+      args: ['pull', 'hostile/manifests:traversal'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /not a valid descriptor/,
+    },
+    {
+      name: 'pull: layers that are not a list',
+      args: ['pull', 'hostile/manifests:listless'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /no layers list/,
+    },
+    {
+      name: 'pull: a null config descriptor',
+      args: ['pull', 'hostile/manifests:configless'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /config is not a valid descriptor/,
+    },
+    {
+      name: 'pull: an unknown manifest media type',
+      args: ['pull', 'hostile/manifests:unknown'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /Unsupported manifest media type/,
+    },
+    {
+      name: 'pull: a manifest that is not JSON',
+      args: ['pull', 'hostile/manifests:notjson'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /not valid JSON/,
+    },
+    {
+      name: 'pull: a schema 1 manifest',
+      args: ['pull', 'hostile/manifests:schema1'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /schema 1/,
+    },
+    {
+      name: 'pull: an index nested in an index',
+      args: ['pull', 'hostile/manifests:nested', '--platform', 'linux/amd64'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /itself an index/,
+    },
+    {
+      name: 'pull: a manifest whose bytes are not its digest',
+      args: ['pull', 'hostile/manifests:lying'],
+      exit: 5,
+      code: 'DIGEST_MISMATCH',
+      message: /does not match its digest/,
+    },
+    {
+      name: 'inspect: a negative layer size',
+      args: ['inspect', 'hostile/manifests:negative'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+    },
+    {
+      name: 'inspect: a config that claims 40 MiB',
+      args: ['inspect', 'hostile/manifests:bigconfig'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+      message: /ecrx reads such documents up to 8 MiB/,
+    },
+    {
+      name: 'inspect: a manifest whose bytes are not its digest',
+      args: ['inspect', 'hostile/manifests:lying'],
+      exit: 5,
+      code: 'DIGEST_MISMATCH',
+    },
+    {
+      name: 'copy: a negative layer size',
+      args: ['copy', 'hostile/manifests:negative', 'hostile/dst:copy'],
+      exit: 5,
+      code: 'INVALID_IMAGE',
+    },
+    {
+      name: 'copy: a manifest whose bytes are not its digest',
+      args: ['copy', 'hostile/manifests:lying', 'hostile/dst:copy'],
+      exit: 5,
+      code: 'DIGEST_MISMATCH',
+    },
   ];
 
   beforeAll(async () => {

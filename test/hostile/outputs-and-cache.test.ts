@@ -16,7 +16,22 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, accessSync, constants } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  accessSync,
+  constants,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +57,11 @@ const DEAD_PID = 3999999;
 
 const env = () => testEnv(serve.endpoint);
 const STACK = /\n\s+at .+[:(]\d+:\d+|^\s*at .+:\d+:\d+/m;
-const downloads = () => serve.log().split('\n').filter((l) => l.includes(' GetDownloadUrlForLayer ')).length;
+const downloads = () =>
+  serve
+    .log()
+    .split('\n')
+    .filter((l) => l.includes(' GetDownloadUrlForLayer ')).length;
 const layer = () => image.layers[0];
 const cacheBlob = (cache: string, digest: string) => join(cache, 'blobs-v1', 'sha256', digest.slice(7));
 const outBlob = (out: string, digest: string) => join(out, 'blobs', 'sha256', digest.slice(7));
@@ -85,7 +104,17 @@ function snapshot(dir: string): Record<string, string> {
   const walk = (rel: string) => {
     const path = rel ? join(dir, rel) : dir;
     const st = lstatSync(path);
-    const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : 'other';
+    const kind = st.isFile()
+      ? 'file'
+      : st.isDirectory()
+        ? 'dir'
+        : st.isSymbolicLink()
+          ? 'link'
+          : st.isFIFO()
+            ? 'fifo'
+            : st.isSocket()
+              ? 'socket'
+              : 'other';
     let what = `${kind} ino=${st.ino} mode=${(st.mode & 0o7777).toString(8)}`;
     if (st.isFile()) what += ` ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
     if (st.isSymbolicLink()) what += ` -> ${readlinkSync(path)}`;
@@ -96,10 +125,17 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-const tempNames = (dir: string) => Object.keys(snapshot(dir)).filter((p) => p.includes('.ecrx-tmp') || p.includes('.ecrx-old') || p.includes('.ecrx-nocache'));
+const tempNames = (dir: string) =>
+  Object.keys(snapshot(dir)).filter(
+    (p) => p.includes('.ecrx-tmp') || p.includes('.ecrx-old') || p.includes('.ecrx-nocache'),
+  );
 const box = () => mkdtempSync(join(work, 'box-'));
 const pull = (args: string[], o: { cwd?: string; timeoutMs?: number; endpoint?: string } = {}) =>
-  runCli(['pull', IMG, ...args], { env: testEnv(o.endpoint ?? serve.endpoint), cwd: o.cwd, timeoutMs: o.timeoutMs ?? 60_000 });
+  runCli(['pull', IMG, ...args], {
+    env: testEnv(o.endpoint ?? serve.endpoint),
+    cwd: o.cwd,
+    timeoutMs: o.timeoutMs ?? 60_000,
+  });
 
 function userFiles(dir: string): string {
   mkdirSync(dir, { recursive: true });
@@ -135,7 +171,8 @@ function expectLayout(out: string) {
 
 async function expectArchive(file: string | Buffer) {
   const files = (await readTar(file)).filter((e) => e.type === 'file');
-  for (const b of allBlobs()) expect(files.find((e) => e.name === `blobs/sha256/${b.digest.slice(7)}`)?.sha256).toBe(b.digest);
+  for (const b of allBlobs())
+    expect(files.find((e) => e.name === `blobs/sha256/${b.digest.slice(7)}`)?.sha256).toBe(b.digest);
 }
 
 function expectCleanFailure(res: CliResult, exit: number, code: string, path: string) {
@@ -152,7 +189,11 @@ function expectCleanFailure(res: CliResult, exit: number, code: string, path: st
 interface Refusal {
   name: string;
   /** Builds the situation in the sandbox; returns the pull arguments, the path the message must name, and more. */
-  setup: (b: string) => Promise<{ args: string[]; names: string; cwd?: string; cleanup?: () => void }> | { args: string[]; names: string; cwd?: string; cleanup?: () => void };
+  setup: (
+    b: string,
+  ) =>
+    | Promise<{ args: string[]; names: string; cwd?: string; cleanup?: () => void }>
+    | { args: string[]; names: string; cwd?: string; cleanup?: () => void };
   exit: number;
   code: string;
   message: RegExp;
@@ -160,14 +201,18 @@ interface Refusal {
 
 const refusals: Refusal[] = [
   {
-    name: '-o . in a directory of the user\'s files',
+    name: "-o . in a directory of the user's files",
     setup: (b) => ({ args: ['-o', '.'], cwd: userFiles(join(b, 'home')), names: join(b, 'home') }),
-    exit: 8, code: 'OUTPUT_ERROR', message: /already exists and is not an earlier ecrx output: it is a directory ecrx did not write/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /already exists and is not an earlier ecrx output: it is a directory ecrx did not write/,
   },
   {
-    name: '-o DIR, an existing directory of the user\'s files',
+    name: "-o DIR, an existing directory of the user's files",
     setup: (b) => ({ args: ['-o', userFiles(join(b, 'docs'))], names: join(b, 'docs') }),
-    exit: 8, code: 'OUTPUT_ERROR', message: /already exists and is not an earlier ecrx output/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /already exists and is not an earlier ecrx output/,
   },
   {
     name: '-o DIR, an OCI layout another tool wrote (no ecrx marker)',
@@ -178,7 +223,9 @@ const refusals: Refusal[] = [
       writeFileSync(join(dir, 'index.json'), '{"schemaVersion":2,"manifests":[]}');
       return { args: ['-o', dir], names: dir };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /has no \.ecrx-output marker/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /has no \.ecrx-output marker/,
   },
   {
     name: '-o DIR, an earlier ecrx layout the user added a file to',
@@ -188,7 +235,9 @@ const refusals: Refusal[] = [
       writeFileSync(join(dir, 'NOTES.md'), 'my notes about this image\n');
       return { args: ['-o', dir], names: dir };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /holds NOTES\.md, which ecrx did not write/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /holds NOTES\.md, which ecrx did not write/,
   },
   {
     name: '-o DIR, an earlier ecrx layout whose index.json another tool rewrote',
@@ -200,7 +249,9 @@ const refusals: Refusal[] = [
       writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
       return { args: ['-o', dir], names: dir };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /its index\.json was changed after ecrx wrote it/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /its index\.json was changed after ecrx wrote it/,
   },
   {
     name: '-o DIR, an earlier ecrx layout holding a symbolic link',
@@ -210,15 +261,19 @@ const refusals: Refusal[] = [
       symlinkSync(userFiles(join(b, 'outside')), join(dir, 'blobs', 'shortcut'));
       return { args: ['-o', dir], names: dir };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /holds blobs\/shortcut \(a symbolic link\)/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /holds blobs\/shortcut \(a symbolic link\)/,
   },
   {
-    name: '--format oci-archive -o FILE, a file of the user\'s',
+    name: "--format oci-archive -o FILE, a file of the user's",
     setup: (b) => {
       writeFileSync(join(b, 'report.pdf'), randomBytes(4096));
       return { args: ['--format', 'oci-archive', '-o', join(b, 'report.pdf')], names: join(b, 'report.pdf') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is a file ecrx did not write/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is a file ecrx did not write/,
   },
   {
     name: '--format docker-archive -o FILE.tar, a tar another tool wrote',
@@ -226,7 +281,9 @@ const refusals: Refusal[] = [
       await tarDirectory(userFiles(join(b, 'src')), join(b, 'backup.tar'));
       return { args: ['--format', 'docker-archive', '-o', join(b, 'backup.tar')], names: join(b, 'backup.tar') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is a file ecrx did not write/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is a file ecrx did not write/,
   },
   {
     name: '--format oci -o FILE, an existing regular file',
@@ -234,12 +291,16 @@ const refusals: Refusal[] = [
       writeFileSync(join(b, 'app'), 'a file, not a directory\n');
       return { args: ['-o', join(b, 'app')], names: join(b, 'app') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is a file, and --format oci writes an OCI layout/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is a file, and --format oci writes an OCI layout/,
   },
   {
     name: '--format oci-archive -o DIR, an existing directory',
     setup: (b) => ({ args: ['--format', 'oci-archive', '-o', userFiles(join(b, 'dir'))], names: join(b, 'dir') }),
-    exit: 8, code: 'OUTPUT_ERROR', message: /is a directory, and this format writes an archive/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is a directory, and this format writes an archive/,
   },
   {
     name: '-o LINK, a symbolic link to a directory elsewhere',
@@ -247,7 +308,9 @@ const refusals: Refusal[] = [
       symlinkSync(userFiles(join(b, 'elsewhere')), join(b, 'link'));
       return { args: ['-o', join(b, 'link')], names: join(b, 'link') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is a symbolic link \(to .*elsewhere\); ecrx neither replaces a link nor writes through one/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is a symbolic link \(to .*elsewhere\); ecrx neither replaces a link nor writes through one/,
   },
   {
     name: '--format oci-archive -o LINK, a symbolic link to a file elsewhere',
@@ -257,7 +320,9 @@ const refusals: Refusal[] = [
       symlinkSync(join(b, 'elsewhere', 'precious.tar'), join(b, 'app.tar'));
       return { args: ['--format', 'oci-archive', '-o', join(b, 'app.tar')], names: join(b, 'app.tar') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is a symbolic link/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is a symbolic link/,
   },
   {
     name: '-o LINK, a dangling symbolic link',
@@ -265,7 +330,9 @@ const refusals: Refusal[] = [
       symlinkSync(join(b, 'nowhere'), join(b, 'dangling'));
       return { args: ['-o', join(b, 'dangling')], names: join(b, 'dangling') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is a symbolic link/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is a symbolic link/,
   },
   {
     name: '--format oci-archive -o FIFO (refused at once, never opened)',
@@ -273,7 +340,9 @@ const refusals: Refusal[] = [
       expect(spawnSync('mkfifo', [join(b, 'pipe')]).status).toBe(0);
       return { args: ['--format', 'oci-archive', '-o', join(b, 'pipe')], names: join(b, 'pipe') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is a FIFO, not a place for an archive/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is a FIFO, not a place for an archive/,
   },
   {
     name: '-o SOCKET, a Unix socket',
@@ -282,7 +351,9 @@ const refusals: Refusal[] = [
       await new Promise<void>((r) => server.listen(join(b, 'sock'), r));
       return { args: ['-o', join(b, 'sock')], names: join(b, 'sock'), cleanup: () => void server.close() };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is a socket/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is a socket/,
   },
   {
     name: '-o inside the blob cache',
@@ -290,12 +361,16 @@ const refusals: Refusal[] = [
       mkdirSync(join(b, 'cache'));
       return { args: ['-o', join(b, 'cache', 'out'), '--cache-dir', join(b, 'cache')], names: join(b, 'cache', 'out') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is inside the blob cache/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is inside the blob cache/,
   },
   {
     name: '-o a directory that would hold the blob cache',
     setup: (b) => ({ args: ['-o', join(b, 'out'), '--cache-dir', join(b, 'out', 'cache')], names: join(b, 'out') }),
-    exit: 8, code: 'OUTPUT_ERROR', message: /holds the blob cache/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /holds the blob cache/,
   },
   {
     name: '-o inside the blob cache reached through a symbolic link',
@@ -304,12 +379,16 @@ const refusals: Refusal[] = [
       symlinkSync(join(b, 'cache'), join(b, 'via'));
       return { args: ['-o', join(b, 'via', 'out'), '--cache-dir', join(b, 'cache')], names: join(b, 'via', 'out') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is inside the blob cache/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is inside the blob cache/,
   },
   {
     name: '-o in a directory that does not exist',
     setup: (b) => ({ args: ['-o', join(b, 'no', 'such', 'out')], names: join(b, 'no', 'such') }),
-    exit: 8, code: 'OUTPUT_ERROR', message: /the directory .*no\/such does not exist/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /the directory .*no\/such does not exist/,
   },
   {
     name: '-o under a path whose parent is a file',
@@ -317,16 +396,24 @@ const refusals: Refusal[] = [
       writeFileSync(join(b, 'file.txt'), 'x');
       return { args: ['-o', join(b, 'file.txt', 'out')], names: join(b, 'file.txt') };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is not a directory/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is not a directory/,
   },
   {
     name: '-o in a directory ecrx may not write to',
     setup: (b) => {
       mkdirSync(join(b, 'locked'));
       unwritable(join(b, 'locked'));
-      return { args: ['-o', join(b, 'locked', 'out')], names: join(b, 'locked', 'out'), cleanup: () => spawnSync('chattr', ['-i', join(b, 'locked')]) };
+      return {
+        args: ['-o', join(b, 'locked', 'out')],
+        names: join(b, 'locked', 'out'),
+        cleanup: () => spawnSync('chattr', ['-i', join(b, 'locked')]),
+      };
     },
-    exit: 8, code: 'PERMISSION_DENIED', message: /no permission to create files in/,
+    exit: 8,
+    code: 'PERMISSION_DENIED',
+    message: /no permission to create files in/,
   },
   {
     name: '-o an earlier ecrx layout that is the current directory',
@@ -335,7 +422,9 @@ const refusals: Refusal[] = [
       await earlierEcrxLayout(dir, join(b, 'seed-cache'));
       return { args: ['-o', '.'], cwd: dir, names: dir };
     },
-    exit: 8, code: 'OUTPUT_ERROR', message: /is \(or holds\) the current directory/,
+    exit: 8,
+    code: 'OUTPUT_ERROR',
+    message: /is \(or holds\) the current directory/,
   },
 ];
 
@@ -366,7 +455,16 @@ describe('outputs: refused before any request, and not one byte of the sandbox c
 interface Accepted {
   name: string;
   /** Builds the situation; returns the arguments, the target, and the checks for afterwards. */
-  setup: (b: string) => Promise<{ args: string[]; target: string; cwd?: string; check: (res: CliResult) => Promise<void> | void; gone?: string[]; left?: string[] }>;
+  setup: (
+    b: string,
+  ) => Promise<{
+    args: string[];
+    target: string;
+    cwd?: string;
+    check: (res: CliResult) => Promise<void> | void;
+    gone?: string[];
+    left?: string[];
+  }>;
 }
 
 const accepted: Accepted[] = [
@@ -377,7 +475,8 @@ const accepted: Accepted[] = [
       await earlierEcrxLayout(out, join(b, 'seed-cache'));
       const ino = statSync(out).ino;
       return {
-        args: ['-o', out], target: out,
+        args: ['-o', out],
+        target: out,
         check: (res) => {
           expect(res.stderr).toContain(`replacing earlier ecrx output at ${out} (oci)`);
           expect(statSync(out).ino).not.toBe(ino);
@@ -390,9 +489,12 @@ const accepted: Accepted[] = [
     name: 'an earlier ecrx oci-archive is replaced by a docker-archive, and the user is told',
     setup: async (b) => {
       const out = join(b, 'app.tar');
-      expect(await pull(['--format', 'oci-archive', '-o', out, '--cache-dir', join(b, 'seed-cache'), '-q'])).toExitWith(0);
+      expect(await pull(['--format', 'oci-archive', '-o', out, '--cache-dir', join(b, 'seed-cache'), '-q'])).toExitWith(
+        0,
+      );
       return {
-        args: ['--format', 'docker-archive', '-o', out], target: out,
+        args: ['--format', 'docker-archive', '-o', out],
+        target: out,
         check: async (res) => {
           expect(res.stderr).toContain(`replacing earlier ecrx output at ${out} (oci-archive)`);
           expect((await readTar(out)).map((e) => e.name)).toContain('manifest.json');
@@ -408,7 +510,8 @@ const accepted: Accepted[] = [
       mkdirSync(out);
       const ino = statSync(out).ino;
       return {
-        args: ['-o', out], target: out,
+        args: ['-o', out],
+        target: out,
         check: (res) => {
           expect(res.stderr).not.toContain('replacing');
           expect(statSync(out).ino).toBe(ino);
@@ -430,7 +533,11 @@ const accepted: Accepted[] = [
     setup: async (b) => {
       const out = join(b, 'mnt');
       mkdirSync(join(out, `.ecrx-tmp-${DEAD_PID}-0123abcd`, 'blobs'), { recursive: true });
-      return { args: ['-o', out], target: out, check: () => expect(readdirSync(out).sort()).toEqual(['.ecrx-output', 'blobs', 'index.json', 'oci-layout']) };
+      return {
+        args: ['-o', out],
+        target: out,
+        check: () => expect(readdirSync(out).sort()).toEqual(['.ecrx-output', 'blobs', 'index.json', 'oci-layout']),
+      };
     },
   },
   {
@@ -439,7 +546,8 @@ const accepted: Accepted[] = [
       mkdirSync(join(b, 'real'));
       symlinkSync(join(b, 'real'), join(b, 'via'));
       return {
-        args: ['-o', join(b, 'via', 'app')], target: join(b, 'real', 'app'),
+        args: ['-o', join(b, 'via', 'app')],
+        target: join(b, 'real', 'app'),
         check: () => {
           expect(lstatSync(join(b, 'via')).isSymbolicLink()).toBe(true);
           expectLayout(join(b, 'real', 'app'));
@@ -448,15 +556,21 @@ const accepted: Accepted[] = [
     },
   },
   {
-    name: 'what a killed ecrx left beside the output is swept; a live run\'s and other names are not',
+    name: "what a killed ecrx left beside the output is swept; a live run's and other names are not",
     setup: async (b) => {
       const out = join(b, 'app');
       mkdirSync(join(b, `.app.ecrx-tmp-${DEAD_PID}-0123abcd`, 'blobs'), { recursive: true });
       writeFileSync(join(b, `.app.ecrx-old-${DEAD_PID}-89abcdef`), 'x');
-      const keep = [`.app.ecrx-tmp-${process.pid}-0123abcd`, `.other.ecrx-tmp-${DEAD_PID}-0123abcd`, `.app.ecrx-tmp-${DEAD_PID}-not-ours`];
+      const keep = [
+        `.app.ecrx-tmp-${process.pid}-0123abcd`,
+        `.other.ecrx-tmp-${DEAD_PID}-0123abcd`,
+        `.app.ecrx-tmp-${DEAD_PID}-not-ours`,
+      ];
       for (const k of keep) writeFileSync(join(b, k), 'keep');
       return {
-        args: ['-o', out], target: out, check: () => expectLayout(out),
+        args: ['-o', out],
+        target: out,
+        check: () => expectLayout(out),
         gone: [`.app.ecrx-tmp-${DEAD_PID}-0123abcd`, `.app.ecrx-old-${DEAD_PID}-89abcdef`],
         left: keep,
       };
@@ -486,7 +600,9 @@ describe('outputs: accepted, and only the target changes', () => {
     const rel = (p: string) => p.slice(b.length + 1);
     const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
     const untouched = (snap: Record<string, string>) =>
-      Object.fromEntries(Object.entries(snap).filter(([p]) => p !== '.' && ![rel(target), 'cache', ...gone].some((d) => under(p, d))));
+      Object.fromEntries(
+        Object.entries(snap).filter(([p]) => p !== '.' && ![rel(target), 'cache', ...gone].some((d) => under(p, d))),
+      );
     expect(untouched(after)).toEqual(untouched(before));
     expect(after['.']).toBe(before['.']); // the sandbox itself is the same directory
     for (const g of gone) expect(existsSync(join(b, g))).toBe(false);
@@ -495,13 +611,25 @@ describe('outputs: accepted, and only the target changes', () => {
 });
 
 describe('outputs: a write that fails after the checks', () => {
-  test('names the user\'s path, not the temporary file, and leaves nothing (file-size limit while writing the archive)', async () => {
+  test("names the user's path, not the temporary file, and leaves nothing (file-size limit while writing the archive)", async () => {
     const b = box();
     const out = join(b, 'big.tar');
     const cache = join(b, 'cache');
     // 1024 blocks is 512 KiB in dash and 1 MiB in bash: each blob fits, the archive does not.
-    const r = spawnSync('sh', ['-c', `ulimit -f 1024 && exec "${process.execPath}" "${BIN}" pull ${IMG} --format oci-archive -o "${out}" --cache-dir "${cache}" --json`], { env: env(), encoding: 'utf8', timeout: 60_000 });
-    const err = expectCleanFailure({ code: r.status, signal: null, stdout: r.stdout, stderr: r.stderr, stdoutBytes: Buffer.from(r.stdout) }, 8, 'OUTPUT_ERROR', out);
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        `ulimit -f 1024 && exec "${process.execPath}" "${BIN}" pull ${IMG} --format oci-archive -o "${out}" --cache-dir "${cache}" --json`,
+      ],
+      { env: env(), encoding: 'utf8', timeout: 60_000 },
+    );
+    const err = expectCleanFailure(
+      { code: r.status, signal: null, stdout: r.stdout, stderr: r.stderr, stdoutBytes: Buffer.from(r.stdout) },
+      8,
+      'OUTPUT_ERROR',
+      out,
+    );
     expect(err.message).toMatch(/File too large/);
     expect(existsSync(out)).toBe(false);
     expect(tempNames(b)).toEqual([]);
@@ -526,7 +654,11 @@ describe('cache: a bad blob is found on use, removed and downloaded again, never
     expect(second).toExitWith(0);
     await check(join(b, 'second'));
     expect(sha256File(victim)).toBe(layer().digest);
-    expect(second.stderr).toMatch(new RegExp(`cache: ${layer().digest} was corrupt \\(its content hashes to sha256:[0-9a-f]{64}\\): removed it, downloading it again`));
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `cache: ${layer().digest} was corrupt \\(its content hashes to sha256:[0-9a-f]{64}\\): removed it, downloading it again`,
+      ),
+    );
     expect(second.stderr).not.toMatch(STACK);
     expect(downloads() - before).toBe(1); // only the bad layer
     expect(tempNames(b)).toEqual([]);
@@ -611,13 +743,16 @@ describe('cache: a bad blob is found on use, removed and downloaded again, never
     expect(push).toExitWith(0);
     expect(JSON.parse(push.stdout).data.digest).toBe(image.manifest.digest);
     expect(sha256File(victim)).toBe(layer().digest);
-    const back = await runCli(['pull', 'hostile/pushed:v1', '-o', join(b, 'back'), '--cache-dir', join(b, 'fresh-cache'), '-q'], { env: env() });
+    const back = await runCli(
+      ['pull', 'hostile/pushed:v1', '-o', join(b, 'back'), '--cache-dir', join(b, 'fresh-cache'), '-q'],
+      { env: env() },
+    );
     expect(back).toExitWith(0);
     expectLayout(join(b, 'back'));
   });
 });
 
-describe('cache: junk where blobs live breaks nothing, and what is not ecrx\'s is left alone', () => {
+describe("cache: junk where blobs live breaks nothing, and what is not ecrx's is left alone", () => {
   /** A real cache with every kind of junk beside its blobs; returns what must survive. */
   async function junkyCache(b: string) {
     const cache = join(b, 'cache');
@@ -638,7 +773,14 @@ describe('cache: junk where blobs live breaks nothing, and what is not ecrx\'s i
     writeFileSync(join(tmp, dead), 'left by a killed pull');
     writeFileSync(join(tmp, live), 'a pull still going');
     writeFileSync(join(tmp, 'README'), 'not a name ecrx makes');
-    return { cache, blobs, tmp, dead, live, junk: [hex('a'), hex('b'), hex('c'), 'notes.txt', `${hex('d')}.partial`].sort() };
+    return {
+      cache,
+      blobs,
+      tmp,
+      dead,
+      live,
+      junk: [hex('a'), hex('b'), hex('c'), 'notes.txt', `${hex('d')}.partial`].sort(),
+    };
   }
 
   test('cache ls lists the blobs and names the junk (a FIFO is never opened)', async () => {
@@ -675,7 +817,9 @@ describe('cache: junk where blobs live breaks nothing, and what is not ecrx\'s i
   test('cache prune with a limit and without one works around the junk', async () => {
     const b = box();
     const j = await junkyCache(b);
-    const some = await runCli(['cache', 'prune', '--max-size', '1', '--cache-dir', j.cache, '--json'], { timeoutMs: 20_000 });
+    const some = await runCli(['cache', 'prune', '--max-size', '1', '--cache-dir', j.cache, '--json'], {
+      timeoutMs: 20_000,
+    });
     expect(some).toExitWith(0);
     expect(JSON.parse(some.stdout).data.removed).toHaveLength(1 + image.layers.length);
     const all = await runCli(['cache', 'prune', '--cache-dir', j.cache, '--json'], { timeoutMs: 20_000 });
@@ -697,7 +841,7 @@ describe('cache: junk where blobs live breaks nothing, and what is not ecrx\'s i
     expect(existsSync(typo)).toBe(false);
   });
 
-  test('cache prune pointed at a directory of the user\'s creates nothing and removes nothing there', async () => {
+  test("cache prune pointed at a directory of the user's creates nothing and removes nothing there", async () => {
     const b = box();
     const home = userFiles(join(b, 'home'));
     mkdirSync(join(home, 'tmp'));

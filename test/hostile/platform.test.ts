@@ -48,12 +48,71 @@ async function settledLog(): Promise<string> {
 }
 
 const cases: { name: string; args: () => string[]; output?: string; downloads?: number }[] = [
-  { name: 'push of an OCI layout', args: () => ['push', join(work, 'layout'), 'plat/dst:l', '--platform', 'linux/s390x'], downloads: 0 },
-  { name: 'push of a classic docker-archive', args: () => ['push', join(work, 'classic.tar'), 'plat/dst:c', '--platform', 'linux/arm64', '--cache-dir', join(work, 'c-push')], downloads: 0 },
-  { name: 'pull', args: () => ['pull', 'plat/app:v1', '--platform', 'linux/s390x', '-o', 'p-out', '--cache-dir', join(work, 'c-pull')], output: 'p-out' },
-  { name: 'pull as docker-archive', args: () => ['pull', 'plat/app:v1', '--platform', 'linux/arm64', '--format', 'docker-archive', '-o', 'p.tar', '--cache-dir', join(work, 'c-pull2')], output: 'p.tar' },
-  { name: 'export', args: () => ['export', 'plat/app:v1', 'e-out', '--platform', 'linux/s390x', '--cache-dir', join(work, 'c-export')], output: 'e-out' },
-  { name: 'copy', args: () => ['copy', 'plat/app:v1', 'plat/dst:v1', '--platform', 'linux/s390x', '--cache-dir', join(work, 'c-copy')] },
+  {
+    name: 'push of an OCI layout',
+    args: () => ['push', join(work, 'layout'), 'plat/dst:l', '--platform', 'linux/s390x'],
+    downloads: 0,
+  },
+  {
+    name: 'push of a classic docker-archive',
+    args: () => [
+      'push',
+      join(work, 'classic.tar'),
+      'plat/dst:c',
+      '--platform',
+      'linux/arm64',
+      '--cache-dir',
+      join(work, 'c-push'),
+    ],
+    downloads: 0,
+  },
+  {
+    name: 'pull',
+    args: () => [
+      'pull',
+      'plat/app:v1',
+      '--platform',
+      'linux/s390x',
+      '-o',
+      'p-out',
+      '--cache-dir',
+      join(work, 'c-pull'),
+    ],
+    output: 'p-out',
+  },
+  {
+    name: 'pull as docker-archive',
+    args: () => [
+      'pull',
+      'plat/app:v1',
+      '--platform',
+      'linux/arm64',
+      '--format',
+      'docker-archive',
+      '-o',
+      'p.tar',
+      '--cache-dir',
+      join(work, 'c-pull2'),
+    ],
+    output: 'p.tar',
+  },
+  {
+    name: 'export',
+    args: () => ['export', 'plat/app:v1', 'e-out', '--platform', 'linux/s390x', '--cache-dir', join(work, 'c-export')],
+    output: 'e-out',
+  },
+  {
+    name: 'copy',
+    args: () => [
+      'copy',
+      'plat/app:v1',
+      'plat/dst:v1',
+      '--platform',
+      'linux/s390x',
+      '--cache-dir',
+      join(work, 'c-copy'),
+    ],
+  },
 ];
 
 describe('--platform on a single-platform image of another platform', () => {
@@ -74,7 +133,16 @@ describe('--platform on a single-platform image of another platform', () => {
   });
 
   test('the matching platform, given explicitly, pulls as usual and reports it', async () => {
-    const res = await cli(['pull', 'plat/app:v1', '--platform', 'linux/amd64', '-o', 'ok-out', '--cache-dir', join(work, 'c-ok')]);
+    const res = await cli([
+      'pull',
+      'plat/app:v1',
+      '--platform',
+      'linux/amd64',
+      '-o',
+      'ok-out',
+      '--cache-dir',
+      join(work, 'c-ok'),
+    ]);
     expect(res).toExitWith(0);
     const data = JSON.parse(res.stdout).data;
     expect(data.platform).toBe('linux/amd64');

@@ -5,7 +5,18 @@
  * or the output; no run prints a stack trace.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -63,7 +74,14 @@ function layout(name: string, opts: { layer?: Buffer; manifestBytes?: (doc: obje
   const blobs = join(dir, 'blobs', 'sha256');
   mkdirSync(blobs, { recursive: true });
   const layer = opts.layer ?? randomBytes(4096);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] }, config: {} }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [sha256(layer)] },
+      config: {},
+    }),
+  );
   const doc = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -74,7 +92,13 @@ function layout(name: string, opts: { layer?: Buffer; manifestBytes?: (doc: obje
   const blob = (d: string) => join(blobs, d.slice(7));
   for (const b of [config, layer, manifest]) writeFileSync(blob(sha256(b)), b);
   writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: doc.mediaType, digest: sha256(manifest), size: manifest.length }] }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: doc.mediaType, digest: sha256(manifest), size: manifest.length }],
+    }),
+  );
   return { dir, manifest, blob, config, layer };
 }
 
@@ -110,8 +134,11 @@ async function writeTar(items: Iterable<TarItem>, sink: NodeJS.WritableStream): 
   const done = pipeline(pack, sink);
   const shared = new Map<number, Buffer>();
   for (const item of items) {
-    const body = item.body ?? (shared.get(item.zeros!) ?? shared.set(item.zeros!, Buffer.alloc(item.zeros!)).get(item.zeros!)!);
-    await new Promise<void>((res, rej) => pack.entry({ name: item.name, size: body.length }, body, (e) => (e ? rej(e) : res())));
+    const body =
+      item.body ?? shared.get(item.zeros!) ?? shared.set(item.zeros!, Buffer.alloc(item.zeros!)).get(item.zeros!)!;
+    await new Promise<void>((res, rej) =>
+      pack.entry({ name: item.name, size: body.length }, body, (e) => (e ? rej(e) : res())),
+    );
   }
   pack.finalize();
   await done;
@@ -121,7 +148,13 @@ async function writeTar(items: Iterable<TarItem>, sink: NodeJS.WritableStream): 
 async function classicEntries(opts: { configPadding?: number } = {}): Promise<{ first: TarItem[]; manifest: TarItem }> {
   const layerTar = await tarOf([{ path: 'hello.txt', content: 'hostile neighbours\n' }]);
   const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] }, config: {}, ...(opts.configPadding ? { padding: 'x'.repeat(opts.configPadding) } : {}) }),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [sha256(layerTar)] },
+      config: {},
+      ...(opts.configPadding ? { padding: 'x'.repeat(opts.configPadding) } : {}),
+    }),
   );
   const configName = `${sha256(config).slice(7)}.json`;
   const id = 'a'.repeat(64);
@@ -131,7 +164,12 @@ async function classicEntries(opts: { configPadding?: number } = {}): Promise<{ 
       { name: `${id}/VERSION`, body: Buffer.from('1.0') },
       { name: configName, body: config },
     ],
-    manifest: { name: 'manifest.json', body: Buffer.from(JSON.stringify([{ Config: configName, RepoTags: ['hostile:v1'], Layers: [`${id}/layer.tar`] }])) },
+    manifest: {
+      name: 'manifest.json',
+      body: Buffer.from(
+        JSON.stringify([{ Config: configName, RepoTags: ['hostile:v1'], Layers: [`${id}/layer.tar`] }]),
+      ),
+    },
   };
 }
 
@@ -139,11 +177,19 @@ async function classicEntries(opts: { configPadding?: number } = {}): Promise<{ 
 // Running the CLI
 // ---------------------------------------------------------------------------------------------------------------
 
-const initiated = () => serve.log().split('\n').filter((l) => l.includes(' InitiateLayerUpload ')).length;
+const initiated = () =>
+  serve
+    .log()
+    .split('\n')
+    .filter((l) => l.includes(' InitiateLayerUpload ')).length;
 
 /** Waits until `ecrx serve` has logged every request made so far (its log is written after each answer). */
 async function logSettled(repositoryName: string): Promise<void> {
-  const lists = () => serve.log().split('\n').filter((l) => l.includes(' ListImages ')).length;
+  const lists = () =>
+    serve
+      .log()
+      .split('\n')
+      .filter((l) => l.includes(' ListImages ')).length;
   const before = lists();
   await ecr.send(new ListImagesCommand({ repositoryName }));
   for (let i = 0; i < 100 && lists() === before; i++) await new Promise((r) => setTimeout(r, 20));
@@ -159,7 +205,8 @@ function expectCleanFailure(r: CliResult, exit: number, code: string, message: R
   expect(r.stderr).not.toMatch(STACK);
 }
 
-const cacheLeftovers = (cache: string) => (existsSync(cache) ? listFiles(cache).filter((f) => !f.startsWith('index-v1/')) : []);
+const cacheLeftovers = (cache: string) =>
+  existsSync(cache) ? listFiles(cache).filter((f) => !f.startsWith('index-v1/')) : [];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Push: what a source may hold, and what is refused before anything is uploaded
@@ -185,7 +232,9 @@ const pushCases: PushCase[] = [
       fifoAt(l.blob(sha256(l.layer)));
       return { arg: l.dir, names: l.blob(sha256(l.layer)) };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /is a FIFO.*not a regular file/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /is a FIFO.*not a regular file/,
   },
   {
     name: 'a blob that is a FIFO, the manifest claiming a real size',
@@ -194,7 +243,9 @@ const pushCases: PushCase[] = [
       fifoAt(l.blob(sha256(l.layer)));
       return { arg: l.dir, names: l.blob(sha256(l.layer)) };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /is a FIFO/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /is a FIFO/,
   },
   {
     name: 'the manifest blob is a FIFO',
@@ -203,7 +254,9 @@ const pushCases: PushCase[] = [
       fifoAt(l.blob(sha256(l.manifest)));
       return { arg: l.dir, names: l.blob(sha256(l.manifest)) };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /is a FIFO/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /is a FIFO/,
   },
   {
     name: 'index.json is a FIFO',
@@ -212,7 +265,9 @@ const pushCases: PushCase[] = [
       fifoAt(join(l.dir, 'index.json'));
       return { arg: l.dir, names: join(l.dir, 'index.json') };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /index\.json is a FIFO/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /index\.json is a FIFO/,
   },
   {
     name: 'a blob that is a unix socket',
@@ -222,7 +277,9 @@ const pushCases: PushCase[] = [
       expect(lstatSync(l.blob(sha256(l.config))).isSocket()).toBe(true);
       return { arg: l.dir, names: l.blob(sha256(l.config)) };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /is a socket/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /is a socket/,
   },
   {
     name: 'a blob that is a directory',
@@ -232,7 +289,9 @@ const pushCases: PushCase[] = [
       mkdirSync(l.blob(sha256(l.layer)));
       return { arg: l.dir, names: l.blob(sha256(l.layer)) };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /is a directory/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /is a directory/,
   },
   {
     name: 'a blob that is a symlink to a device outside the layout (/dev/zero)',
@@ -242,7 +301,9 @@ const pushCases: PushCase[] = [
       symlinkSync('/dev/zero', l.blob(sha256(l.layer)));
       return { arg: l.dir, names: l.blob(sha256(l.layer)) };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /outside the layout/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /outside the layout/,
   },
   {
     name: 'a blob that is a symlink to a regular file outside the layout',
@@ -254,7 +315,9 @@ const pushCases: PushCase[] = [
       symlinkSync(outside, l.blob(sha256(l.layer)));
       return { arg: l.dir, names: l.blob(sha256(l.layer)) };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /outside the layout/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /outside the layout/,
   },
   {
     name: 'blobs/sha256 itself a symlink to a directory outside the layout',
@@ -265,7 +328,9 @@ const pushCases: PushCase[] = [
       symlinkSync(elsewhere, join(l.dir, 'blobs', 'sha256'));
       return { arg: l.dir, names: l.blob(sha256(l.manifest)) };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /outside the layout/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /outside the layout/,
   },
   {
     name: 'a blob that is a symlink to a FIFO inside the layout',
@@ -276,24 +341,44 @@ const pushCases: PushCase[] = [
       symlinkSync('../../pipe', l.blob(sha256(l.layer)));
       return { arg: l.dir, names: l.blob(sha256(l.layer)) };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /is a FIFO/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /is a FIFO/,
   },
   {
     name: 'index.json naming a "digest" that climbs out of blobs/',
     source: async () => {
       const l = layout(fresh());
-      writeFileSync(join(l.dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: 'sha256:../../../../../../etc/passwd', size: 10 }] }));
+      writeFileSync(
+        join(l.dir, 'index.json'),
+        JSON.stringify({
+          schemaVersion: 2,
+          manifests: [
+            {
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              digest: 'sha256:../../../../../../etc/passwd',
+              size: 10,
+            },
+          ],
+        }),
+      );
       return { arg: l.dir, names: l.dir };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /not a sha256 digest/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /not a sha256 digest/,
   },
   {
     name: 'a 4.5 MiB manifest (ECR takes 4 MiB)',
     source: async () => {
-      const l = layout(fresh(), { manifestBytes: (doc) => Buffer.from(JSON.stringify({ ...doc, annotations: { pad: 'x'.repeat(4.5 * MiB) } })) });
+      const l = layout(fresh(), {
+        manifestBytes: (doc) => Buffer.from(JSON.stringify({ ...doc, annotations: { pad: 'x'.repeat(4.5 * MiB) } })),
+      });
       return { arg: l.dir, names: l.dir };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /manifest .* is 47\d{5} bytes.*4 MiB/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /manifest .* is 47\d{5} bytes.*4 MiB/,
   },
   {
     name: 'a manifest that is not UTF-8',
@@ -309,7 +394,9 @@ const pushCases: PushCase[] = [
       });
       return { arg: l.dir, names: l.dir };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /not valid UTF-8/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /not valid UTF-8/,
   },
   {
     name: 'a docker-archive whose config is 12 MiB (configs are read up to 8 MiB)',
@@ -320,17 +407,27 @@ const pushCases: PushCase[] = [
       await writeTar([...first, manifest], createWriteStream(file));
       return { arg: file, names: file };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /config .* is 12\d{6} bytes.*8 MiB/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /config .* is 12\d{6} bytes.*8 MiB/,
   },
   {
     name: 'an archive whose index.json is over 4 MiB',
     source: async () => {
       const file = join(work, `${fresh()}.tar`);
       const { createWriteStream } = await import('node:fs');
-      await writeTar([{ name: 'oci-layout', body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') }, { name: 'index.json', body: Buffer.from(JSON.stringify({ manifests: [], pad: 'x'.repeat(5 * MiB) })) }], createWriteStream(file));
+      await writeTar(
+        [
+          { name: 'oci-layout', body: Buffer.from('{"imageLayoutVersion":"1.0.0"}') },
+          { name: 'index.json', body: Buffer.from(JSON.stringify({ manifests: [], pad: 'x'.repeat(5 * MiB) })) },
+        ],
+        createWriteStream(file),
+      );
       return { arg: file, names: file };
     },
-    exit: 5, code: 'INVALID_IMAGE', message: /index\.json is 5\d{6} bytes.*4 MiB/,
+    exit: 5,
+    code: 'INVALID_IMAGE',
+    message: /index\.json is 5\d{6} bytes.*4 MiB/,
   },
   {
     name: 'a symlinked blob inside the layout is fine',
@@ -342,7 +439,9 @@ const pushCases: PushCase[] = [
       symlinkSync('../../layer.bin', l.blob(d));
       return { arg: l.dir };
     },
-    exit: 0, code: '', message: /./,
+    exit: 0,
+    code: '',
+    message: /./,
   },
 ];
 
@@ -354,7 +453,10 @@ describe('push refuses what it must not read or cannot send, before any upload',
     const cache = join(work, `cache-${n}`);
     await logSettled(repo);
     const before = initiated();
-    const r = await runCli(['push', arg, `${repo}:v1`, '--json', '--cache-dir', cache, '--max-attempts', '2'], { env: testEnv(serve.endpoint), timeoutMs: 30_000 });
+    const r = await runCli(['push', arg, `${repo}:v1`, '--json', '--cache-dir', cache, '--max-attempts', '2'], {
+      env: testEnv(serve.endpoint),
+      timeoutMs: 30_000,
+    });
     await logSettled(repo);
     if (c.exit === 0) {
       expect(r).toExitWith(0);
@@ -388,7 +490,10 @@ describe('push: memory and lost responses', () => {
     const repo = 'hostile/memory';
     await createRepo(ecr, repo);
     const cache = join(work, 'cache-memory');
-    const child = spawn(process.execPath, [BIN, 'push', '-', `${repo}:v1`, '--json', '--cache-dir', cache], { env: testEnv(serve.endpoint), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'push', '-', `${repo}:v1`, '--json', '--cache-dir', cache], {
+      env: testEnv(serve.endpoint),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const rss = peakRss(child.pid!);
     let stdout = '';
     let stderr = '';
@@ -397,7 +502,11 @@ describe('push: memory and lost responses', () => {
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     const { first, manifest } = await classicEntries();
     // 100 strangers before manifest.json (nobody knows yet what is needed), 2900 after (known not to be).
-    const junk = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ name: `junk/${String(from + i).padStart(4, '0')}.bin`, zeros: 400 * 1024 }));
+    const junk = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        name: `junk/${String(from + i).padStart(4, '0')}.bin`,
+        zeros: 400 * 1024,
+      }));
     await writeTar([...first, ...junk(0, 100), manifest, ...junk(100, 2900)], child.stdin);
     const code = await exited;
     const peak = rss.stop();
@@ -417,11 +526,19 @@ describe('push: memory and lost responses', () => {
       await createRepo(lossyEcr, 'hostile/lossy');
       lossyEcr.destroy();
       const l = layout('lossy', { layer: randomBytes(75 * MiB + 123) });
-      const r = await runCli(['push', l.dir, 'hostile/lossy:v1', '--json', '--cache-dir', join(work, 'cache-lossy'), '--max-attempts', '3'], { env: testEnv(lossy.endpoint) });
+      const r = await runCli(
+        ['push', l.dir, 'hostile/lossy:v1', '--json', '--cache-dir', join(work, 'cache-lossy'), '--max-attempts', '3'],
+        { env: testEnv(lossy.endpoint) },
+      );
       expect(r).toExitWith(0);
       expect(JSON.parse(r.stdout).data.digest).toBe(sha256(l.manifest));
       // The fault really fired, more often than the attempts allowed in a row.
-      expect(lossy.log().split('\n').filter((x) => x.includes('ResponseLost')).length).toBeGreaterThan(3);
+      expect(
+        lossy
+          .log()
+          .split('\n')
+          .filter((x) => x.includes('ResponseLost')).length,
+      ).toBeGreaterThan(3);
     } finally {
       await lossy.dispose();
     }
@@ -438,7 +555,9 @@ describe('an endpoint that is not there', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
-    const r = await runCli(['tags', 'hostile/any', '--json', '--debug', '--endpoint-url', `http://127.0.0.1:${port}`], { env: testEnv() });
+    const r = await runCli(['tags', 'hostile/any', '--json', '--debug', '--endpoint-url', `http://127.0.0.1:${port}`], {
+      env: testEnv(),
+    });
     expect(r).toExitWith(6);
     const doc = JSON.parse(r.stdout);
     expect(doc.error.code).toBe('NETWORK_ERROR');
@@ -449,7 +568,9 @@ describe('an endpoint that is not there', () => {
   });
 
   test('a bad ECRX_READ_TIMEOUT is a usage error before any request', async () => {
-    const r = await runCli(['tags', 'hostile/any', '--json'], { env: testEnv('http://127.0.0.1:1', { ECRX_READ_TIMEOUT: 'soon' }) });
+    const r = await runCli(['tags', 'hostile/any', '--json'], {
+      env: testEnv('http://127.0.0.1:1', { ECRX_READ_TIMEOUT: 'soon' }),
+    });
     expectCleanFailure(r, 2, 'VALIDATION_ERROR', /ECRX_READ_TIMEOUT must be a number of seconds/);
   });
 
@@ -457,9 +578,21 @@ describe('an endpoint that is not there', () => {
   test.each([
     ['ECONNREFUSED on 127.0.0.1: final', { code: 'ECONNREFUSED', address: '127.0.0.1', port: 1 }, true],
     ['ECONNREFUSED on ::1: final', { code: 'ECONNREFUSED', address: '::1', port: 1 }, true],
-    ['ENOTFOUND, a name that does not resolve: final', { code: 'ENOTFOUND', hostname: 'api.ecr.nowhere-1.amazonaws.com' }, true],
-    ['ECONNREFUSED from a remote host (a restarting load balancer): retried', { code: 'ECONNREFUSED', address: '10.0.0.1', port: 443 }, false],
-    ['EAI_AGAIN, a resolver that did not answer: retried', { code: 'EAI_AGAIN', hostname: 'api.ecr.us-east-1.amazonaws.com' }, false],
+    [
+      'ENOTFOUND, a name that does not resolve: final',
+      { code: 'ENOTFOUND', hostname: 'api.ecr.nowhere-1.amazonaws.com' },
+      true,
+    ],
+    [
+      'ECONNREFUSED from a remote host (a restarting load balancer): retried',
+      { code: 'ECONNREFUSED', address: '10.0.0.1', port: 443 },
+      false,
+    ],
+    [
+      'EAI_AGAIN, a resolver that did not answer: retried',
+      { code: 'EAI_AGAIN', hostname: 'api.ecr.us-east-1.amazonaws.com' },
+      false,
+    ],
     ['ECONNRESET: retried', { code: 'ECONNRESET' }, false],
   ])('%s', (_name, err, final) => {
     const verdict = unreachable(Object.assign(new Error('x'), err));
@@ -482,21 +615,111 @@ interface PullCase {
 }
 
 const pullCases: PullCase[] = [
-  { name: 'a blob served with more bytes than its descriptor', mode: 'long', exit: 5, code: 'SIZE_MISMATCH', message: /should be \d+ bytes/ },
-  { name: 'a blob served with fewer bytes, Range ignored', mode: 'short', exit: 5, code: 'SIZE_MISMATCH', message: /should be \d+ bytes/ },
-  { name: 'a blob served with the wrong bytes', mode: 'wrong', exit: 5, code: 'DIGEST_MISMATCH', message: /wrong content/ },
-  { name: 'a Content-Length that promises the whole blob and a server that hangs up halfway', mode: 'length-lies-long', exit: 6, code: 'NETWORK_ERROR', message: /without moving a byte/ },
-  { name: 'a Content-Length shorter than the blob it then writes', mode: 'length-lies-short', exit: 5, code: 'SIZE_MISMATCH', message: /should be \d+ bytes/ },
-  { name: 'a download that stalls forever after its headers', mode: 'stall-body', exit: 6, code: 'NETWORK_ERROR', message: /no data .* for 1s/ },
-  { name: 'a download that never answers', mode: 'stall-headers', exit: 6, code: 'NETWORK_ERROR', message: /no data .* for 1s/ },
-  { name: 'a download that fails with 500 forever', mode: 'error-500', exit: 6, code: 'NETWORK_ERROR', message: /HTTP 500/ },
-  { name: 'a redirect loop', mode: 'redirect-loop', exit: 6, code: 'NETWORK_ERROR', message: /redirected more than 5 times/ },
-  { name: 'a redirect to a file:// URL', mode: 'redirect-file', exit: 6, code: 'SERVICE_ERROR', message: /unsupported scheme 'file:'/ },
-  { name: 'a download URL that is file:// (to the right bytes, even)', mode: 'url-file', exit: 6, code: 'SERVICE_ERROR', message: /unsupported scheme 'file:'/ },
-  { name: 'a download URL that is ftp://', mode: 'url-ftp', exit: 6, code: 'SERVICE_ERROR', message: /unsupported scheme 'ftp:'/ },
-  { name: 'a download URL that is data:', mode: 'url-data', exit: 6, code: 'SERVICE_ERROR', message: /unsupported scheme 'data:'/ },
-  { name: 'a download URL that is not a URL', mode: 'url-garbage', exit: 6, code: 'SERVICE_ERROR', message: /not a valid URL/ },
-  { name: 'a manifest whose bytes do not match the digest the API gives', mode: 'manifest-digest', exit: 5, code: 'DIGEST_MISMATCH', message: /does not match its digest/ },
+  {
+    name: 'a blob served with more bytes than its descriptor',
+    mode: 'long',
+    exit: 5,
+    code: 'SIZE_MISMATCH',
+    message: /should be \d+ bytes/,
+  },
+  {
+    name: 'a blob served with fewer bytes, Range ignored',
+    mode: 'short',
+    exit: 5,
+    code: 'SIZE_MISMATCH',
+    message: /should be \d+ bytes/,
+  },
+  {
+    name: 'a blob served with the wrong bytes',
+    mode: 'wrong',
+    exit: 5,
+    code: 'DIGEST_MISMATCH',
+    message: /wrong content/,
+  },
+  {
+    name: 'a Content-Length that promises the whole blob and a server that hangs up halfway',
+    mode: 'length-lies-long',
+    exit: 6,
+    code: 'NETWORK_ERROR',
+    message: /without moving a byte/,
+  },
+  {
+    name: 'a Content-Length shorter than the blob it then writes',
+    mode: 'length-lies-short',
+    exit: 5,
+    code: 'SIZE_MISMATCH',
+    message: /should be \d+ bytes/,
+  },
+  {
+    name: 'a download that stalls forever after its headers',
+    mode: 'stall-body',
+    exit: 6,
+    code: 'NETWORK_ERROR',
+    message: /no data .* for 1s/,
+  },
+  {
+    name: 'a download that never answers',
+    mode: 'stall-headers',
+    exit: 6,
+    code: 'NETWORK_ERROR',
+    message: /no data .* for 1s/,
+  },
+  {
+    name: 'a download that fails with 500 forever',
+    mode: 'error-500',
+    exit: 6,
+    code: 'NETWORK_ERROR',
+    message: /HTTP 500/,
+  },
+  {
+    name: 'a redirect loop',
+    mode: 'redirect-loop',
+    exit: 6,
+    code: 'NETWORK_ERROR',
+    message: /redirected more than 5 times/,
+  },
+  {
+    name: 'a redirect to a file:// URL',
+    mode: 'redirect-file',
+    exit: 6,
+    code: 'SERVICE_ERROR',
+    message: /unsupported scheme 'file:'/,
+  },
+  {
+    name: 'a download URL that is file:// (to the right bytes, even)',
+    mode: 'url-file',
+    exit: 6,
+    code: 'SERVICE_ERROR',
+    message: /unsupported scheme 'file:'/,
+  },
+  {
+    name: 'a download URL that is ftp://',
+    mode: 'url-ftp',
+    exit: 6,
+    code: 'SERVICE_ERROR',
+    message: /unsupported scheme 'ftp:'/,
+  },
+  {
+    name: 'a download URL that is data:',
+    mode: 'url-data',
+    exit: 6,
+    code: 'SERVICE_ERROR',
+    message: /unsupported scheme 'data:'/,
+  },
+  {
+    name: 'a download URL that is not a URL',
+    mode: 'url-garbage',
+    exit: 6,
+    code: 'SERVICE_ERROR',
+    message: /not a valid URL/,
+  },
+  {
+    name: 'a manifest whose bytes do not match the digest the API gives',
+    mode: 'manifest-digest',
+    exit: 5,
+    code: 'DIGEST_MISMATCH',
+    message: /does not match its digest/,
+  },
   { name: 'a redirect to a good URL is followed', mode: 'redirect-good', exit: 0, code: '', message: /./ },
 ];
 
@@ -516,7 +739,10 @@ describe('pull from a server that lies', () => {
     const cache = join(dir, 'cache');
     const out = join(dir, 'out');
     const env = testEnv(hostile.endpoint, { ECRX_READ_TIMEOUT: '1' });
-    const r = await runCli(['pull', `hostile/${c.mode}:v1`, '-o', out, '--json', '--cache-dir', cache, '--max-attempts', '2', '-j', '1'], { env, timeoutMs: 60_000 });
+    const r = await runCli(
+      ['pull', `hostile/${c.mode}:v1`, '-o', out, '--json', '--cache-dir', cache, '--max-attempts', '2', '-j', '1'],
+      { env, timeoutMs: 60_000 },
+    );
     if (c.exit === 0) {
       expect(r).toExitWith(0);
       expect(JSON.parse(r.stdout).data.digest).toBe(pulled.digest);

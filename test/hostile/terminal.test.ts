@@ -31,21 +31,46 @@ function hostileEcr(): Server {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      const op = String(req.headers['x-amz-target'] ?? '').split('.').pop();
+      const op = String(req.headers['x-amz-target'] ?? '')
+        .split('.')
+        .pop();
       const input = body ? JSON.parse(body) : {};
       const reply = (status: number, doc: unknown) => {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
         res.end(JSON.stringify(doc));
       };
       const digest = `sha256:${'a'.repeat(64)}`;
-      if (input.repositoryName === 'broken/app') return reply(400, { __type: 'RepositoryNotFoundException', message: `The repository ${EVIL} does not exist` });
+      if (input.repositoryName === 'broken/app')
+        return reply(400, { __type: 'RepositoryNotFoundException', message: `The repository ${EVIL} does not exist` });
       switch (op) {
         case 'DescribeRepositories':
-          return reply(200, { repositories: [{ repositoryName: `team/${EVIL}`, repositoryUri: `000000000000.dkr.ecr.us-east-1.amazonaws.com/team/${EVIL}`, registryId: '000000000000', createdAt: 1767225600, imageTagMutability: 'MUTABLE' }] });
+          return reply(200, {
+            repositories: [
+              {
+                repositoryName: `team/${EVIL}`,
+                repositoryUri: `000000000000.dkr.ecr.us-east-1.amazonaws.com/team/${EVIL}`,
+                registryId: '000000000000',
+                createdAt: 1767225600,
+                imageTagMutability: 'MUTABLE',
+              },
+            ],
+          });
         case 'ListImages':
           return reply(200, { imageIds: [{ imageDigest: digest, imageTag: `v1${EVIL}` }] });
         case 'DescribeImages':
-          return reply(200, { imageDetails: [{ registryId: '000000000000', repositoryName: input.repositoryName, imageDigest: digest, imageTags: [`v1${EVIL}`], imageSizeInBytes: 1234, imagePushedAt: 1767225600, imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json' }] });
+          return reply(200, {
+            imageDetails: [
+              {
+                registryId: '000000000000',
+                repositoryName: input.repositoryName,
+                imageDigest: digest,
+                imageTags: [`v1${EVIL}`],
+                imageSizeInBytes: 1234,
+                imagePushedAt: 1767225600,
+                imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+              },
+            ],
+          });
         default:
           return reply(500, { __type: 'ServerException', message: `no ${op} here: ${EVIL}` });
       }
@@ -63,7 +88,12 @@ beforeAll(async () => {
   const ecr = sdk(serve.endpoint);
   await createRepo(ecr, 'img/app');
   // Image content is not checked by ECR: the config's os, created and entrypoint, and an index's platforms.
-  const single = await buildImage([[{ path: 'a', content: 'a' }]], { os: `linux${EVIL}`, architecture: 'amd64', created: `2026${EVIL}`, entrypoint: [`/bin/sh${EVIL}`] });
+  const single = await buildImage([[{ path: 'a', content: 'a' }]], {
+    os: `linux${EVIL}`,
+    architecture: 'amd64',
+    created: `2026${EVIL}`,
+    entrypoint: [`/bin/sh${EVIL}`],
+  });
   await pushBuilt(ecr, 'img/app', single, 'single');
   const other = await buildImage([[{ path: 'b', content: 'b' }]], { os: 'linux', architecture: `arm64${EVIL}` });
   await pushBuilt(ecr, 'img/app', other);
@@ -78,7 +108,8 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []);
+const strings = (v: unknown): string[] =>
+  typeof v === 'string' ? [v] : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : [];
 
 type Case = [name: string, endpoint: () => string, args: string[], exit: number, where: 'stdout' | 'stderr'];
 
@@ -89,11 +120,32 @@ const cases: Case[] = [
   ['a server error message', () => hostileUrl, ['tags', 'broken/app'], 3, 'stderr'],
   ['config os, created and entrypoint in `inspect`', () => serve.endpoint, ['inspect', 'img/app:single'], 0, 'stdout'],
   ['index platforms in `inspect`', () => serve.endpoint, ['inspect', 'img/app:multi'], 0, 'stdout'],
-  ['the platform in the pull summary and its progress lines', () => serve.endpoint, ['pull', 'img/app:single', '-o', 'PULLED', '--cache-dir', 'CACHE'], 0, 'stdout'],
-  ['a platform named in an error', () => serve.endpoint, ['pull', 'img/app:multi', '--platform', 'linux/s390x', '-o', 'NEVER', '--cache-dir', 'CACHE'], 3, 'stderr'],
+  [
+    'the platform in the pull summary and its progress lines',
+    () => serve.endpoint,
+    ['pull', 'img/app:single', '-o', 'PULLED', '--cache-dir', 'CACHE'],
+    0,
+    'stdout',
+  ],
+  [
+    'a platform named in an error',
+    () => serve.endpoint,
+    ['pull', 'img/app:multi', '--platform', 'linux/s390x', '-o', 'NEVER', '--cache-dir', 'CACHE'],
+    3,
+    'stderr',
+  ],
 ];
 
-const paths = (a: string[], n: number) => a.map((x) => (x === 'PULLED' ? join(work, `pulled-${n}`) : x === 'CACHE' ? join(work, 'cache') : x === 'NEVER' ? join(work, 'never') : x));
+const paths = (a: string[], n: number) =>
+  a.map((x) =>
+    x === 'PULLED'
+      ? join(work, `pulled-${n}`)
+      : x === 'CACHE'
+        ? join(work, 'cache')
+        : x === 'NEVER'
+          ? join(work, 'never')
+          : x,
+  );
 
 describe.each(cases)('%s', (_name, endpoint, args, exit, where) => {
   test('human output shows the control characters as text, and acts on none', async () => {
@@ -105,7 +157,6 @@ describe.each(cases)('%s', (_name, endpoint, args, exit, where) => {
     const shown = where === 'stdout' ? res.stdout : res.stderr;
     expect(shown).toContain('\\x1b]0;pwned\\x07\\x1b[2J\\x1b[1A\\x1b[2KPulled ok\\x9b31m\\u202eevil');
   });
-
 });
 
 // The same cases as JSON (-q has no JSON form of its own: it is the tags case again).

@@ -70,21 +70,27 @@ describeWithTool('zstd', 'zstd through the package (fzstd), as on Node 20', () =
     await expect(through(zstdDecompressor('package'), bad)).rejects.toMatchObject({ code: 'INVALID_IMAGE' });
     // Piped with chain(), the reader of the last stream sees the failure instead of waiting for an end.
     const end = chain(Readable.from([bad]), zstdDecompressor('package'), new PassThrough());
-    await expect((async () => {
-      for await (const _ of end) void _;
-    })()).rejects.toMatchObject({ code: 'INVALID_IMAGE' });
+    await expect(
+      (async () => {
+        for await (const _ of end) void _;
+      })(),
+    ).rejects.toMatchObject({ code: 'INVALID_IMAGE' });
   });
 });
 
 const zstdNode = nodeWithZstd();
 const describeNative = zstdNode || process.env.CI === 'true' ? describe : describe.skip;
-if (!zstdNode && process.env.CI !== 'true') process.stderr.write('note: no Node.js with zlib zstd (set ECRX_TEST_NODE_ZSTD): skipping the node:zlib path (it runs in CI)\n');
+if (!zstdNode && process.env.CI !== 'true')
+  process.stderr.write(
+    'note: no Node.js with zlib zstd (set ECRX_TEST_NODE_ZSTD): skipping the node:zlib path (it runs in CI)\n',
+  );
 
 describeWithTool('zstd', 'zstd through node:zlib (Node 22.15+)', () => {
   describeNative('on a runtime that has it', () => {
     let dir: string;
     beforeAll(() => {
-      if (!zstdNode) throw new Error('CI needs a Node.js with zlib zstd: .ci/run installs one and sets ECRX_TEST_NODE_ZSTD');
+      if (!zstdNode)
+        throw new Error('CI needs a Node.js with zlib zstd: .ci/run installs one and sets ECRX_TEST_NODE_ZSTD');
       dir = mkdtempSync(join(tmpdir(), 'ecrx-zstd-'));
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -112,7 +118,10 @@ describeWithTool('zstd', 'zstd through node:zlib (Node 22.15+)', () => {
       const tar = await payload();
       const good = zstd(tar);
       writeFileSync(join(dir, 'good.zst'), good);
-      writeFileSync(join(dir, 'bad.zst'), Buffer.concat([good.subarray(0, 100), Buffer.alloc(4096, 0xab), good.subarray(5000)]));
+      writeFileSync(
+        join(dir, 'bad.zst'),
+        Buffer.concat([good.subarray(0, 100), Buffer.alloc(4096, 0xab), good.subarray(5000)]),
+      );
       expect(runNative(join(dir, 'good.zst'))).toBe(sha(tar));
       expect(runNative(join(dir, 'bad.zst'))).toBe('error INVALID_IMAGE');
     });

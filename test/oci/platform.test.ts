@@ -1,4 +1,11 @@
-import { choosePlatform, hostPlatform, parsePlatform, formatPlatform, platformOfConfig, requirePlatform } from '../../src/oci/platform.js';
+import {
+  choosePlatform,
+  hostPlatform,
+  parsePlatform,
+  formatPlatform,
+  platformOfConfig,
+  requirePlatform,
+} from '../../src/oci/platform.js';
 
 describe('platforms', () => {
   const list = [
@@ -28,7 +35,9 @@ describe('platforms', () => {
 
   test('arm64 and arm64/v8 are the same platform', () => {
     expect(choosePlatform(hostPlatform('arm64'), list)).toBe(4);
-    expect(choosePlatform(parsePlatform('linux/arm64'), [{ os: 'linux', architecture: 'arm64', variant: 'v8' }])).toBe(0);
+    expect(choosePlatform(parsePlatform('linux/arm64'), [{ os: 'linux', architecture: 'arm64', variant: 'v8' }])).toBe(
+      0,
+    );
   });
 
   test('no match is -1; os matters', () => {
@@ -37,7 +46,8 @@ describe('platforms', () => {
   });
 
   test('parsing refuses malformed platforms', () => {
-    for (const bad of ['linux', 'linux/', '/amd64', 'a/b/c/d', 'linux/amd 64']) expect(() => parsePlatform(bad)).toThrow(/Invalid platform/);
+    for (const bad of ['linux', 'linux/', '/amd64', 'a/b/c/d', 'linux/amd 64'])
+      expect(() => parsePlatform(bad)).toThrow(/Invalid platform/);
     expect(formatPlatform(parsePlatform('linux/arm/v7'))).toBe('linux/arm/v7');
   });
 });
@@ -46,8 +56,15 @@ describe('the single-platform rule', () => {
   const config = (o: object) => Buffer.from(JSON.stringify(o));
 
   test('reads os, architecture and variant from a config, nothing from junk', () => {
-    expect(platformOfConfig(config({ os: 'linux', architecture: 'arm', variant: 'v7' }))).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
-    expect(platformOfConfig(config({ os: 'linux', architecture: 'amd64', variant: '' }))).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(platformOfConfig(config({ os: 'linux', architecture: 'arm', variant: 'v7' }))).toEqual({
+      os: 'linux',
+      architecture: 'arm',
+      variant: 'v7',
+    });
+    expect(platformOfConfig(config({ os: 'linux', architecture: 'amd64', variant: '' }))).toEqual({
+      os: 'linux',
+      architecture: 'amd64',
+    });
     expect(platformOfConfig(config({ os: 'linux' }))).toBeUndefined();
     expect(platformOfConfig(Buffer.from('null'))).toBeUndefined();
     expect(platformOfConfig(Buffer.from('{not json'))).toBeUndefined();
@@ -60,8 +77,12 @@ describe('the single-platform rule', () => {
 
   test('a wanted platform must match, arm64 and arm64/v8 being the same', () => {
     expect(requirePlatform('linux/arm64/v8', { os: 'linux', architecture: 'arm64' }, 'x')).toBe('linux/arm64');
-    expect(() => requirePlatform('linux/amd64', { os: 'linux', architecture: 'arm64' }, 'repo:1')).toThrow(/repo:1 is a single-platform image for linux\/arm64, not linux\/amd64/);
-    expect(() => requirePlatform('linux/arm/v6', { os: 'linux', architecture: 'arm', variant: 'v7' }, 'x')).toThrow(/PLATFORM|single-platform/);
+    expect(() => requirePlatform('linux/amd64', { os: 'linux', architecture: 'arm64' }, 'repo:1')).toThrow(
+      /repo:1 is a single-platform image for linux\/arm64, not linux\/amd64/,
+    );
+    expect(() => requirePlatform('linux/arm/v6', { os: 'linux', architecture: 'arm', variant: 'v7' }, 'x')).toThrow(
+      /PLATFORM|single-platform/,
+    );
     expect(() => requirePlatform('linux/amd64', undefined, 'x')).toThrow(/declares no platform/);
   });
 });

@@ -40,5 +40,10 @@ test('pull and push of 61 small blobs at -j 16 print no MaxListenersExceededWarn
   const pushed = await run(['push', 'layout', 'copy:v1', '--cache-dir', join(work, 'c2'), '-j', '16', '-q']);
   expect(pushed).toExitWith(0);
   expect(pushed.stderr).not.toMatch(/MaxListenersExceededWarning|abort listeners/);
-  expect(serve.log().split('\n').filter((l) => l.includes(' CompleteLayerUpload 200 ')).length).toBeGreaterThanOrEqual(61 + 61);
+  expect(
+    serve
+      .log()
+      .split('\n')
+      .filter((l) => l.includes(' CompleteLayerUpload 200 ')).length,
+  ).toBeGreaterThanOrEqual(61 + 61);
 });

@@ -20,7 +20,18 @@ let work: string;
 let image: BuiltImage;
 
 /** Starts ecrx, kills it with `signal` after `ms`, and resolves with its exit. */
-function runAndKill(args: string[], ms: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string; afterSignalMs: number; pid: number }> {
+function runAndKill(
+  args: string[],
+  ms: number,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<{
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  stdout: string;
+  afterSignalMs: number;
+  pid: number;
+}> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: testEnv(serve.endpoint), cwd: work });
     let stderr = '';
@@ -77,20 +88,26 @@ test('pull killed at 20 moments: no bad blob, no half output, and the rerun reus
     const verify = await runCli(['cache', 'verify', '--cache-dir', cache, '--json']);
     expect(JSON.parse(verify.stdout).data.removed).toEqual([]);
     if (existsSync(out)) {
-      for (const b of [image.manifest, image.config, ...image.layers]) expect(sha256File(join(out, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
+      for (const b of [image.manifest, image.config, ...image.layers])
+        expect(sha256File(join(out, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
     }
     rmSync(out, { recursive: true, force: true });
     // SIGKILL cannot be cleaned up after: a run killed while writing leaves only its own hidden temporary output
     // (named with its pid), never anything under the final name; the next run into the same place removes it.
-    for (const name of readdirSync(work).filter((n) => n.includes('.ecrx-'))) expect(name).toMatch(new RegExp(`^\\.pulled\\.ecrx-tmp-(${killed.join('|')})-[0-9a-f]{8}$`));
+    for (const name of readdirSync(work).filter((n) => n.includes('.ecrx-')))
+      expect(name).toMatch(new RegExp(`^\\.pulled\\.ecrx-tmp-(${killed.join('|')})-[0-9a-f]{8}$`));
   }
   const cachedBefore = readdirSync(join(cache, 'blobs-v1', 'sha256')).length;
-  const final = await runCli(['pull', 'crash/app:v1', '-o', out, '--cache-dir', cache, '--json'], { env: testEnv(serve.endpoint), cwd: work });
+  const final = await runCli(['pull', 'crash/app:v1', '-o', out, '--cache-dir', cache, '--json'], {
+    env: testEnv(serve.endpoint),
+    cwd: work,
+  });
   expect(final).toExitWith(0);
   const data = JSON.parse(final.stdout).data;
   expect(data.layers.filter((l: any) => l.cached)).toHaveLength(cachedBefore);
   expect(cachedBefore).toBeGreaterThan(0);
-  for (const b of [image.manifest, image.config, ...image.layers]) expect(sha256File(join(out, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
+  for (const b of [image.manifest, image.config, ...image.layers])
+    expect(sha256File(join(out, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
   // temporary files of killed runs are swept by the next run, in the cache and beside the output
   expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
   expectNoTempLeft(work);
@@ -102,13 +119,18 @@ test('push killed at 20 moments: the rerun completes with the same digest and sk
     const r = await runAndKill(['push', join(work, 'layout'), 'crash/push:v1', '--cache-dir', cache, '-q'], ms);
     if (r.signal === null) expect(r).toExitWith(0);
   }
-  const final = await runCli(['push', join(work, 'layout'), 'crash/push:v1', '--cache-dir', cache, '--json'], { env: testEnv(serve.endpoint), cwd: work });
+  const final = await runCli(['push', join(work, 'layout'), 'crash/push:v1', '--cache-dir', cache, '--json'], {
+    env: testEnv(serve.endpoint),
+    cwd: work,
+  });
   expect(final).toExitWith(0);
   const data = JSON.parse(final.stdout).data;
   expect(data.digest).toBe(image.manifest.digest);
   expect(data.layers.some((l: any) => !l.uploaded)).toBe(true);
   const ecr = sdk(serve.endpoint);
-  const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'crash/push', imageIds: [{ imageTag: 'v1' }] }));
+  const got = await ecr.send(
+    new BatchGetImageCommand({ repositoryName: 'crash/push', imageIds: [{ imageTag: 'v1' }] }),
+  );
   ecr.destroy();
   expect(got.images![0].imageId!.imageDigest).toBe(image.manifest.digest);
 });
@@ -117,7 +139,11 @@ test('Ctrl-C (SIGINT) stops a slow pull promptly, exits 130 and removes its temp
   const slow = await startServe(['--fault-bandwidth', String(2 * 1024 * 1024)], serve.dataDir);
   try {
     const cache = join(work, 'int-cache');
-    const child = spawn(process.execPath, [BIN, 'pull', 'crash/app:v1', '-o', join(work, 'int-out'), '--cache-dir', cache, '--json'], { env: testEnv(slow.endpoint), cwd: work });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'pull', 'crash/app:v1', '-o', join(work, 'int-out'), '--cache-dir', cache, '--json'],
+      { env: testEnv(slow.endpoint), cwd: work },
+    );
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += d));
     await new Promise((r) => setTimeout(r, 1500));

@@ -1,5 +1,14 @@
 /** Human units, widths and wrapping, and the output edge's sanitizer. */
-import { displayWidth, formatBytes, formatDuration, formatEta, formatAge, plural, truncate, wrapWords } from '../../src/report/format.js';
+import {
+  displayWidth,
+  formatBytes,
+  formatDuration,
+  formatEta,
+  formatAge,
+  plural,
+  truncate,
+  wrapWords,
+} from '../../src/report/format.js';
 import { sanitize, toJsonLine } from '../../src/report/sanitize.js';
 
 test.each([

@@ -33,34 +33,122 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
     const cut = 5 * MiB;
     writeFileSync(join(work, 'p1'), layer.subarray(0, cut));
     writeFileSync(join(work, 'p2'), layer.subarray(cut));
-    const p1 = await aws('upload-layer-part', '--repository-name', 'cli/app', '--upload-id', uploadId, '--part-first-byte', '0', '--part-last-byte', String(cut - 1), '--layer-part-blob', `fileb://${join(work, 'p1')}`);
+    const p1 = await aws(
+      'upload-layer-part',
+      '--repository-name',
+      'cli/app',
+      '--upload-id',
+      uploadId,
+      '--part-first-byte',
+      '0',
+      '--part-last-byte',
+      String(cut - 1),
+      '--layer-part-blob',
+      `fileb://${join(work, 'p1')}`,
+    );
     expect(p1.json.lastByteReceived).toBe(cut - 1);
-    const dup = await aws('upload-layer-part', '--repository-name', 'cli/app', '--upload-id', uploadId, '--part-first-byte', '0', '--part-last-byte', String(cut - 1), '--layer-part-blob', `fileb://${join(work, 'p1')}`);
+    const dup = await aws(
+      'upload-layer-part',
+      '--repository-name',
+      'cli/app',
+      '--upload-id',
+      uploadId,
+      '--part-first-byte',
+      '0',
+      '--part-last-byte',
+      String(cut - 1),
+      '--layer-part-blob',
+      `fileb://${join(work, 'p1')}`,
+    );
     expect(dup.code).not.toBe(0);
     expect(dup.stderr).toContain('InvalidLayerPartException');
-    await aws('upload-layer-part', '--repository-name', 'cli/app', '--upload-id', uploadId, '--part-first-byte', String(cut), '--part-last-byte', String(layer.length - 1), '--layer-part-blob', `fileb://${join(work, 'p2')}`);
-    const done = await aws('complete-layer-upload', '--repository-name', 'cli/app', '--upload-id', uploadId, '--layer-digests', sha256(layer));
+    await aws(
+      'upload-layer-part',
+      '--repository-name',
+      'cli/app',
+      '--upload-id',
+      uploadId,
+      '--part-first-byte',
+      String(cut),
+      '--part-last-byte',
+      String(layer.length - 1),
+      '--layer-part-blob',
+      `fileb://${join(work, 'p2')}`,
+    );
+    const done = await aws(
+      'complete-layer-upload',
+      '--repository-name',
+      'cli/app',
+      '--upload-id',
+      uploadId,
+      '--layer-digests',
+      sha256(layer),
+    );
     expect(done.json.layerDigest).toBe(sha256(layer));
 
     const img = makeImage([]);
     // the image's single layer is the one uploaded above
-    const manifest = JSON.stringify({ ...JSON.parse(img.manifest), layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }] });
+    const manifest = JSON.stringify({
+      ...JSON.parse(img.manifest),
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+    });
     writeFileSync(join(work, 'config'), img.config);
     const cinit = await aws('initiate-layer-upload', '--repository-name', 'cli/app');
-    await aws('upload-layer-part', '--repository-name', 'cli/app', '--upload-id', cinit.json.uploadId, '--part-first-byte', '0', '--part-last-byte', String(img.config.length - 1), '--layer-part-blob', `fileb://${join(work, 'config')}`);
-    await aws('complete-layer-upload', '--repository-name', 'cli/app', '--upload-id', cinit.json.uploadId, '--layer-digests', sha256(img.config));
+    await aws(
+      'upload-layer-part',
+      '--repository-name',
+      'cli/app',
+      '--upload-id',
+      cinit.json.uploadId,
+      '--part-first-byte',
+      '0',
+      '--part-last-byte',
+      String(img.config.length - 1),
+      '--layer-part-blob',
+      `fileb://${join(work, 'config')}`,
+    );
+    await aws(
+      'complete-layer-upload',
+      '--repository-name',
+      'cli/app',
+      '--upload-id',
+      cinit.json.uploadId,
+      '--layer-digests',
+      sha256(img.config),
+    );
     writeFileSync(join(work, 'manifest.json'), manifest);
-    const put = await aws('put-image', '--repository-name', 'cli/app', '--image-tag', 'v1', '--image-manifest', `file://${join(work, 'manifest.json')}`);
+    const put = await aws(
+      'put-image',
+      '--repository-name',
+      'cli/app',
+      '--image-tag',
+      'v1',
+      '--image-manifest',
+      `file://${join(work, 'manifest.json')}`,
+    );
     expect(put.json.image.imageId.imageDigest).toBe(sha256(manifest));
 
-    const avail = await aws('batch-check-layer-availability', '--repository-name', 'cli/app', '--layer-digests', sha256(layer), sha256('absent'));
+    const avail = await aws(
+      'batch-check-layer-availability',
+      '--repository-name',
+      'cli/app',
+      '--layer-digests',
+      sha256(layer),
+      sha256('absent'),
+    );
     expect(avail.json.layers[0].layerAvailability).toBe('AVAILABLE');
     expect(avail.json.failures[0].failureCode).toBe('MissingLayerDigest');
 
     const got = await aws('batch-get-image', '--repository-name', 'cli/app', '--image-ids', 'imageTag=v1');
     expect(got.json.images[0].imageManifest).toBe(manifest);
 
-    const url = await aws('get-download-url-for-layer', '--repository-name', 'cli/app', '--layer-digest', sha256(layer));
+    const url = await aws(
+      'get-download-url-for-layer',
+      '--repository-name',
+      'cli/app',
+      '--layer-digest',
+      sha256(layer),
+    );
     const res = await fetch(url.json.downloadUrl);
     expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(layer));
 
@@ -78,18 +166,66 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
     expect(missingRepo.stderr).toContain('RepositoryNotFoundException');
     const small = await aws('initiate-layer-upload', '--repository-name', 'cli/errors');
     writeFileSync(join(work, 'tiny'), Buffer.from('tiny'));
-    await aws('upload-layer-part', '--repository-name', 'cli/errors', '--upload-id', small.json.uploadId, '--part-first-byte', '0', '--part-last-byte', '3', '--layer-part-blob', `fileb://${join(work, 'tiny')}`);
-    const wrong = await aws('complete-layer-upload', '--repository-name', 'cli/errors', '--upload-id', small.json.uploadId, '--layer-digests', sha256('not tiny'));
+    await aws(
+      'upload-layer-part',
+      '--repository-name',
+      'cli/errors',
+      '--upload-id',
+      small.json.uploadId,
+      '--part-first-byte',
+      '0',
+      '--part-last-byte',
+      '3',
+      '--layer-part-blob',
+      `fileb://${join(work, 'tiny')}`,
+    );
+    const wrong = await aws(
+      'complete-layer-upload',
+      '--repository-name',
+      'cli/errors',
+      '--upload-id',
+      small.json.uploadId,
+      '--layer-digests',
+      sha256('not tiny'),
+    );
     expect(wrong.stderr).toContain('InvalidLayerException');
-    const gone = await aws('complete-layer-upload', '--repository-name', 'cli/errors', '--upload-id', small.json.uploadId, '--layer-digests', sha256('tiny'));
+    const gone = await aws(
+      'complete-layer-upload',
+      '--repository-name',
+      'cli/errors',
+      '--upload-id',
+      small.json.uploadId,
+      '--layer-digests',
+      sha256('tiny'),
+    );
     expect(gone.stderr).toContain('UploadNotFoundException');
     const empty = await aws('initiate-layer-upload', '--repository-name', 'cli/errors');
-    const emptyErr = await aws('complete-layer-upload', '--repository-name', 'cli/errors', '--upload-id', empty.json.uploadId, '--layer-digests', sha256(''));
+    const emptyErr = await aws(
+      'complete-layer-upload',
+      '--repository-name',
+      'cli/errors',
+      '--upload-id',
+      empty.json.uploadId,
+      '--layer-digests',
+      sha256(''),
+    );
     expect(emptyErr.stderr).toContain('EmptyUploadException');
-    const notFound = await aws('get-download-url-for-layer', '--repository-name', 'cli/errors', '--layer-digest', sha256('zzz'));
+    const notFound = await aws(
+      'get-download-url-for-layer',
+      '--repository-name',
+      'cli/errors',
+      '--layer-digest',
+      sha256('zzz'),
+    );
     expect(notFound.stderr).toContain('LayersNotFoundException');
     writeFileSync(join(work, 'm.json'), makeImage([5]).manifest);
-    const layersMissing = await aws('put-image', '--repository-name', 'cli/errors', '--image-manifest', `file://${join(work, 'm.json')}`);
+    const layersMissing = await aws(
+      'put-image',
+      '--repository-name',
+      'cli/errors',
+      '--image-manifest',
+      `file://${join(work, 'm.json')}`,
+    );
     expect(layersMissing.stderr).toContain('LayersNotFoundException');
     const token = await aws('get-authorization-token');
     expect(Buffer.from(token.json.authorizationData[0].authorizationToken, 'base64').toString()).toMatch(/^AWS:/);

@@ -30,7 +30,9 @@ beforeAll(async () => {
   await createRepo(ecr, 'dl/app');
   img = makeImage([4096]);
   await pushImage(ecr, 'dl/app', img, 'v1');
-  url = (await ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'dl/app', layerDigest: sha256(img.layers[0]) }))).downloadUrl!;
+  url = (
+    await ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'dl/app', layerDigest: sha256(img.layers[0]) }))
+  ).downloadUrl!;
 });
 afterAll(async () => {
   ecr?.destroy();
@@ -38,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('--url-ttl', () => {
-  test('above 604800 seconds (SigV4\'s seven days) is a usage error, exit 2', async () => {
+  test("above 604800 seconds (SigV4's seven days) is a usage error, exit 2", async () => {
     for (const ttl of ['604801', '0']) {
       const res = await runCli(['serve', '--port', '0', '--in-memory', '--json', '--url-ttl', ttl]);
       expect(res).toExitWith(2);
@@ -55,7 +57,9 @@ describe('--url-ttl', () => {
       await createRepo(c, 'week');
       const one = makeImage([10]);
       await pushImage(c, 'week', one, 'v1');
-      const u = (await c.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'week', layerDigest: sha256(one.layers[0]) }))).downloadUrl!;
+      const u = (
+        await c.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'week', layerDigest: sha256(one.layers[0]) }))
+      ).downloadUrl!;
       expect(new URL(u).searchParams.get('X-Amz-Expires')).toBe('604800');
       expect((await fetch(u)).status).toBe(200);
     } finally {
@@ -72,7 +76,9 @@ describe('S3 status codes, error codes and XML bodies', () => {
       expect(res.status).toBe(400);
       const xml = await res.text();
       expect(xmlField(xml, 'Code')).toBe('AuthorizationQueryParametersError');
-      expect(xmlField(xml, 'Message')).toBe('Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.');
+      expect(xmlField(xml, 'Message')).toBe(
+        'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+      );
       expect(xmlField(xml, 'RequestId')).toMatch(/^[0-9A-F]{16}$/);
     }
     const bare = new URL(url);
@@ -82,13 +88,13 @@ describe('S3 status codes, error codes and XML bodies', () => {
     expect(xmlField(await anonymous.text(), 'Code')).toBe('AccessDenied');
   });
 
-  test('bad parameter values are 400 AuthorizationQueryParametersError with S3\'s texts', async () => {
+  test("bad parameter values are 400 AuthorizationQueryParametersError with S3's texts", async () => {
     const cases: [string, string, string][] = [
       ['X-Amz-Expires', '604801', 'X-Amz-Expires must be less than a week (in seconds) that is 604800'],
       ['X-Amz-Expires', '-1', 'X-Amz-Expires must be non-negative'],
       ['X-Amz-Expires', 'soon', 'X-Amz-Expires should be a number'],
       ['X-Amz-Algorithm', 'AWS4-HMAC-SHA1', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"'],
-      ['X-Amz-Date', '2024-01-01', 'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"'],
+      ['X-Amz-Date', '2024-01-01', "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""],
     ];
     for (const [name, value, message] of cases) {
       const res = await fetch(withParam(url, name, value));
@@ -101,7 +107,9 @@ describe('S3 status codes, error codes and XML bodies', () => {
     const wrongRegion = await fetch(withParam(url, 'X-Amz-Credential', cred.replace('/us-east-1/', '/eu-west-1/')));
     expect(wrongRegion.status).toBe(400);
     const xml = await wrongRegion.text();
-    expect(xmlField(xml, 'Message')).toBe("Error parsing the X-Amz-Credential parameter; the region 'eu-west-1' is wrong; expecting 'us-east-1'");
+    expect(xmlField(xml, 'Message')).toBe(
+      "Error parsing the X-Amz-Credential parameter; the region 'eu-west-1' is wrong; expecting 'us-east-1'",
+    );
     expect(xmlField(xml, 'Region')).toBe('us-east-1');
   });
 
@@ -140,7 +148,9 @@ describe('S3 status codes, error codes and XML bodies', () => {
       await createRepo(c, 'exp');
       const one = makeImage([10]);
       await pushImage(c, 'exp', one, 'v1');
-      const u = (await c.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'exp', layerDigest: sha256(one.layers[0]) }))).downloadUrl!;
+      const u = (
+        await c.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'exp', layerDigest: sha256(one.layers[0]) }))
+      ).downloadUrl!;
       await new Promise((r) => setTimeout(r, 2100));
       const res = await fetch(u);
       expect(res.status).toBe(403);
@@ -158,7 +168,14 @@ describe('S3 status codes, error codes and XML bodies', () => {
 
 describeWithTool('aws', 'AWS CLI: the URL get-download-url-for-layer hands out', () => {
   test('serves GET, refuses PUT and DELETE with 403 SignatureDoesNotMatch, and a stripped signature with 400', async () => {
-    const out = await awsCli(serve.endpoint, ['ecr', 'get-download-url-for-layer', '--repository-name', 'dl/app', '--layer-digest', sha256(img.layers[0])]);
+    const out = await awsCli(serve.endpoint, [
+      'ecr',
+      'get-download-url-for-layer',
+      '--repository-name',
+      'dl/app',
+      '--layer-digest',
+      sha256(img.layers[0]),
+    ]);
     const u: string = out.json.downloadUrl;
     expect(sha256(Buffer.from(await (await fetch(u)).arrayBuffer()))).toBe(sha256(img.layers[0]));
     for (const method of ['PUT', 'DELETE']) {

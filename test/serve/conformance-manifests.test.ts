@@ -34,7 +34,6 @@ let serve: Serve;
 let ecr: ECRClient;
 let work: string;
 
-
 /** A Docker v2 schema 2 image whose config has a history with an empty layer, pushed under `tag`. */
 async function pushDockerImage(repositoryName: string, tag: string) {
   const layers = [randomBytes(300), randomBytes(400)];
@@ -56,8 +55,16 @@ async function pushDockerImage(repositoryName: string, tag: string) {
     {
       schemaVersion: 2,
       mediaType: T.docker,
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', size: config.length, digest: sha256(config) },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: l.length, digest: sha256(l) })),
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        size: config.length,
+        digest: sha256(config),
+      },
+      layers: layers.map((l) => ({
+        mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+        size: l.length,
+        digest: sha256(l),
+      })),
     },
     null,
     3,
@@ -66,8 +73,11 @@ async function pushDockerImage(repositoryName: string, tag: string) {
   return { manifest, digest: sha256(manifest), config, layers };
 }
 
-const getOne = async (repositoryName: string, id: { imageTag?: string; imageDigest?: string }, acceptedMediaTypes?: string[]) =>
-  ecr.send(new BatchGetImageCommand({ repositoryName, imageIds: [id], acceptedMediaTypes }));
+const getOne = async (
+  repositoryName: string,
+  id: { imageTag?: string; imageDigest?: string },
+  acceptedMediaTypes?: string[],
+) => ecr.send(new BatchGetImageCommand({ repositoryName, imageIds: [id], acceptedMediaTypes }));
 
 beforeAll(async () => {
   serve = await startServe();
@@ -90,29 +100,80 @@ describe('PutImage: a manifest without mediaType needs imageManifestMediaType', 
     bare = JSON.stringify(rest);
   });
 
-  test('AWS SDK: refused without it with ECR\'s error, stored as declared with it, refused when the two disagree', async () => {
-    const without = await errorOf(ecr.send(new PutImageCommand({ repositoryName: 'types/app', imageManifest: bare, imageTag: 'bare' })));
+  test("AWS SDK: refused without it with ECR's error, stored as declared with it, refused when the two disagree", async () => {
+    const without = await errorOf(
+      ecr.send(new PutImageCommand({ repositoryName: 'types/app', imageManifest: bare, imageTag: 'bare' })),
+    );
     expect(without.name).toBe('InvalidParameterException');
-    expect(without.message).toBe("Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'");
-    const put = await ecr.send(new PutImageCommand({ repositoryName: 'types/app', imageManifest: bare, imageTag: 'bare', imageManifestMediaType: T.oci }));
+    expect(without.message).toBe(
+      "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'",
+    );
+    const put = await ecr.send(
+      new PutImageCommand({
+        repositoryName: 'types/app',
+        imageManifest: bare,
+        imageTag: 'bare',
+        imageManifestMediaType: T.oci,
+      }),
+    );
     expect(put.image!.imageManifestMediaType).toBe(T.oci);
-    const d = await ecr.send(new DescribeImagesCommand({ repositoryName: 'types/app', imageIds: [{ imageTag: 'bare' }] }));
+    const d = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'types/app', imageIds: [{ imageTag: 'bare' }] }),
+    );
     expect(d.imageDetails![0].imageManifestMediaType).toBe(T.oci);
     const withType = makeImage([64]);
-    const clash = await errorOf(ecr.send(new PutImageCommand({ repositoryName: 'types/app', imageManifest: withType.manifest, imageManifestMediaType: T.docker })));
+    const clash = await errorOf(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'types/app',
+          imageManifest: withType.manifest,
+          imageManifestMediaType: T.docker,
+        }),
+      ),
+    );
     expect(clash.name).toBe('InvalidParameterException');
-    const unknown = await errorOf(ecr.send(new PutImageCommand({ repositoryName: 'types/app', imageManifest: bare, imageManifestMediaType: 'application/vnd.oci.artifact.manifest.v1+json' })));
+    const unknown = await errorOf(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'types/app',
+          imageManifest: bare,
+          imageManifestMediaType: 'application/vnd.oci.artifact.manifest.v1+json',
+        }),
+      ),
+    );
     expect(unknown.name).toBe('InvalidParameterException');
   });
 
   describeWithTool('aws', 'AWS CLI', () => {
     test('put-image, then put-image --image-manifest-media-type', async () => {
       writeFileSync(join(work, 'bare.json'), bare);
-      const without = await awsCli(serve.endpoint, ['ecr', 'put-image', '--repository-name', 'types/app', '--image-tag', 'cli-bare', '--image-manifest', `file://${join(work, 'bare.json')}`]);
+      const without = await awsCli(serve.endpoint, [
+        'ecr',
+        'put-image',
+        '--repository-name',
+        'types/app',
+        '--image-tag',
+        'cli-bare',
+        '--image-manifest',
+        `file://${join(work, 'bare.json')}`,
+      ]);
       expect(without.code).not.toBe(0);
       expect(cliErrorCode(without)).toBe('InvalidParameterException');
-      expect(without.stderr).toContain("Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'");
-      const withType = await awsCli(serve.endpoint, ['ecr', 'put-image', '--repository-name', 'types/app', '--image-tag', 'cli-bare', '--image-manifest', `file://${join(work, 'bare.json')}`, '--image-manifest-media-type', T.oci]);
+      expect(without.stderr).toContain(
+        "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'",
+      );
+      const withType = await awsCli(serve.endpoint, [
+        'ecr',
+        'put-image',
+        '--repository-name',
+        'types/app',
+        '--image-tag',
+        'cli-bare',
+        '--image-manifest',
+        `file://${join(work, 'bare.json')}`,
+        '--image-manifest-media-type',
+        T.oci,
+      ]);
       expect(withType.code).toBe(0);
       expect(withType.json.image.imageManifestMediaType).toBe(T.oci);
     });
@@ -128,7 +189,18 @@ describe('BatchGetImage honours acceptedMediaTypes', () => {
     docker = await pushDockerImage('types/pull', 'docker');
     oci = makeImage([100, 200]);
     await pushImage(ecr, 'types/pull', oci, 'oci');
-    index = JSON.stringify({ schemaVersion: 2, mediaType: T.ociIndex, manifests: [{ mediaType: T.oci, digest: oci.digest, size: Buffer.byteLength(oci.manifest), platform: { os: 'linux', architecture: 'amd64' } }] });
+    index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: T.ociIndex,
+      manifests: [
+        {
+          mediaType: T.oci,
+          digest: oci.digest,
+          size: Buffer.byteLength(oci.manifest),
+          platform: { os: 'linux', architecture: 'amd64' },
+        },
+      ],
+    });
     await ecr.send(new PutImageCommand({ repositoryName: 'types/pull', imageManifest: index, imageTag: 'index' }));
   });
 
@@ -154,15 +226,23 @@ describe('BatchGetImage honours acceptedMediaTypes', () => {
     expect(asOci.imageManifestMediaType).toBe(T.oci);
     const o = JSON.parse(asOci.imageManifest!);
     expect(o.mediaType).toBe(T.oci);
-    expect(o.config).toEqual({ mediaType: 'application/vnd.oci.image.config.v1+json', size: docker.config.length, digest: sha256(docker.config) });
-    expect(o.layers.map((l: any) => [l.mediaType, l.digest])).toEqual(docker.layers.map((l) => ['application/vnd.oci.image.layer.v1.tar+gzip', sha256(l)]));
+    expect(o.config).toEqual({
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      size: docker.config.length,
+      digest: sha256(docker.config),
+    });
+    expect(o.layers.map((l: any) => [l.mediaType, l.digest])).toEqual(
+      docker.layers.map((l) => ['application/vnd.oci.image.layer.v1.tar+gzip', sha256(l)]),
+    );
     expect(asOci.imageId!.imageDigest).toBe(sha256(asOci.imageManifest!));
 
     const asDocker = (await getOne('types/pull', { imageTag: 'oci' }, [T.docker, T.schema1])).images![0];
     expect(asDocker.imageManifestMediaType).toBe(T.docker);
     const d = JSON.parse(asDocker.imageManifest!);
     expect(d.config.mediaType).toBe('application/vnd.docker.container.image.v1+json');
-    expect(d.layers.map((l: any) => [l.mediaType, l.digest])).toEqual(oci.layers.map((l) => ['application/vnd.docker.image.rootfs.diff.tar.gzip', sha256(l)]));
+    expect(d.layers.map((l: any) => [l.mediaType, l.digest])).toEqual(
+      oci.layers.map((l) => ['application/vnd.docker.image.rootfs.diff.tar.gzip', sha256(l)]),
+    );
   });
 
   test('by tag, Docker v2 schema 2 converts to schema 1 for a client that accepts only schema 1', async () => {
@@ -199,13 +279,40 @@ describe('BatchGetImage honours acceptedMediaTypes', () => {
 
   describeWithTool('aws', 'AWS CLI', () => {
     test('batch-get-image --accepted-media-types', async () => {
-      const converted = await awsCli(serve.endpoint, ['ecr', 'batch-get-image', '--repository-name', 'types/pull', '--image-ids', 'imageTag=docker', '--accepted-media-types', T.oci]);
+      const converted = await awsCli(serve.endpoint, [
+        'ecr',
+        'batch-get-image',
+        '--repository-name',
+        'types/pull',
+        '--image-ids',
+        'imageTag=docker',
+        '--accepted-media-types',
+        T.oci,
+      ]);
       expect(converted.json.images[0].imageManifestMediaType).toBe(T.oci);
       expect(JSON.parse(converted.json.images[0].imageManifest).mediaType).toBe(T.oci);
-      const refused = await awsCli(serve.endpoint, ['ecr', 'batch-get-image', '--repository-name', 'types/pull', '--image-ids', `imageDigest=${oci.digest}`, '--accepted-media-types', T.docker]);
+      const refused = await awsCli(serve.endpoint, [
+        'ecr',
+        'batch-get-image',
+        '--repository-name',
+        'types/pull',
+        '--image-ids',
+        `imageDigest=${oci.digest}`,
+        '--accepted-media-types',
+        T.docker,
+      ]);
       expect(refused.json.images).toEqual([]);
       expect(refused.json.failures[0].failureCode).toBe('ImageNotFound');
-      const asIs = await awsCli(serve.endpoint, ['ecr', 'batch-get-image', '--repository-name', 'types/pull', '--image-ids', 'imageTag=oci', '--accepted-media-types', ...DOCKER_ACCEPT]);
+      const asIs = await awsCli(serve.endpoint, [
+        'ecr',
+        'batch-get-image',
+        '--repository-name',
+        'types/pull',
+        '--image-ids',
+        'imageTag=oci',
+        '--accepted-media-types',
+        ...DOCKER_ACCEPT,
+      ]);
       expect(asIs.json.images[0].imageManifest).toBe(oci.manifest);
     });
   });

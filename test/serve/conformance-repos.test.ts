@@ -32,7 +32,6 @@ let work: string;
 const NAME_204 = `${'abcdefg/'.repeat(25)}abcd`;
 const NAME_256 = 'a'.repeat(256);
 
-
 beforeAll(async () => {
   serve = await startServe();
   ecr = sdk(serve.endpoint);
@@ -94,7 +93,16 @@ test('a data directory from before names were hashed is read, and its files move
   const dataDir = mkdtempSync(join(tmpdir(), 'ecrx-legacy-serve-'));
   const registryDir = join(dataDir, 'repositories', '000000000000');
   mkdirSync(registryDir, { recursive: true });
-  const record = { registryId: '000000000000', name: 'old/style', createdAt: Date.now(), imageTagMutability: 'MUTABLE', scanOnPush: false, encryptionType: 'AES256', images: {}, layers: {} };
+  const record = {
+    registryId: '000000000000',
+    name: 'old/style',
+    createdAt: Date.now(),
+    imageTagMutability: 'MUTABLE',
+    scanOnPush: false,
+    encryptionType: 'AES256',
+    images: {},
+    layers: {},
+  };
   writeFileSync(join(registryDir, `${encodeURIComponent('old/style')}.json`), JSON.stringify(record));
   const legacy = await startServe([], dataDir);
   const c = sdk(legacy.endpoint);
@@ -121,33 +129,68 @@ describe('tags: ECR accepts [a-zA-Z0-9-_.]+ of 1 to 300 characters, leading - an
 
   test('AWS SDK: PutImage, BatchGetImage and DescribeImages', async () => {
     for (const tag of good) {
-      const put = await ecr.send(new PutImageCommand({ repositoryName: 'tags/app', imageManifest: img.manifest, imageTag: tag }));
+      const put = await ecr.send(
+        new PutImageCommand({ repositoryName: 'tags/app', imageManifest: img.manifest, imageTag: tag }),
+      );
       expect(put.image!.imageId!.imageTag).toBe(tag);
     }
-    const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'tags/app', imageIds: good.map((imageTag) => ({ imageTag })) }));
+    const got = await ecr.send(
+      new BatchGetImageCommand({ repositoryName: 'tags/app', imageIds: good.map((imageTag) => ({ imageTag })) }),
+    );
     expect(got.images!.map((i) => i.imageId!.imageTag)).toEqual(good);
     for (const tag of bad) {
-      const err = await errorOf(ecr.send(new PutImageCommand({ repositoryName: 'tags/app', imageManifest: img.manifest, imageTag: tag })));
+      const err = await errorOf(
+        ecr.send(new PutImageCommand({ repositoryName: 'tags/app', imageManifest: img.manifest, imageTag: tag })),
+      );
       expect(err.name).toBe('InvalidParameterException');
-      expect(err.message).toBe("Invalid parameter at 'imageTag' failed to satisfy constraint: 'must satisfy regular expression '[a-zA-Z0-9-_.]+''");
-      const described = await errorOf(ecr.send(new DescribeImagesCommand({ repositoryName: 'tags/app', imageIds: [{ imageTag: tag }] })));
+      expect(err.message).toBe(
+        "Invalid parameter at 'imageTag' failed to satisfy constraint: 'must satisfy regular expression '[a-zA-Z0-9-_.]+''",
+      );
+      const described = await errorOf(
+        ecr.send(new DescribeImagesCommand({ repositoryName: 'tags/app', imageIds: [{ imageTag: tag }] })),
+      );
       expect(described.name).toBe('InvalidParameterException');
     }
-    const failures = await ecr.send(new BatchGetImageCommand({ repositoryName: 'tags/app', imageIds: bad.map((imageTag) => ({ imageTag })) }));
+    const failures = await ecr.send(
+      new BatchGetImageCommand({ repositoryName: 'tags/app', imageIds: bad.map((imageTag) => ({ imageTag })) }),
+    );
     expect(failures.failures!.map((f) => f.failureCode)).toEqual(bad.map(() => 'InvalidImageTag'));
-    const tooLong = await errorOf(ecr.send(new PutImageCommand({ repositoryName: 'tags/app', imageManifest: img.manifest, imageTag: 't'.repeat(301) })));
-    expect(tooLong.message).toBe("Invalid parameter at 'imageTag' failed to satisfy constraint: 'Member must have length less than or equal to 300'");
+    const tooLong = await errorOf(
+      ecr.send(
+        new PutImageCommand({ repositoryName: 'tags/app', imageManifest: img.manifest, imageTag: 't'.repeat(301) }),
+      ),
+    );
+    expect(tooLong.message).toBe(
+      "Invalid parameter at 'imageTag' failed to satisfy constraint: 'Member must have length less than or equal to 300'",
+    );
   });
 
   describeWithTool('aws', 'AWS CLI', () => {
     test('put-image with a tag that begins with - or .', async () => {
       writeFileSync(join(work, 'tag-manifest.json'), img.manifest);
       for (const tag of ['-cli', '.cli']) {
-        const put = await awsCli(serve.endpoint, ['ecr', 'put-image', '--repository-name', 'tags/app', `--image-tag=${tag}`, '--image-manifest', `file://${join(work, 'tag-manifest.json')}`]);
+        const put = await awsCli(serve.endpoint, [
+          'ecr',
+          'put-image',
+          '--repository-name',
+          'tags/app',
+          `--image-tag=${tag}`,
+          '--image-manifest',
+          `file://${join(work, 'tag-manifest.json')}`,
+        ]);
         expect(put.code).toBe(0);
         expect(put.json.image.imageId.imageTag).toBe(tag);
       }
-      const bad = await awsCli(serve.endpoint, ['ecr', 'put-image', '--repository-name', 'tags/app', '--image-tag', 'no:colons', '--image-manifest', `file://${join(work, 'tag-manifest.json')}`]);
+      const bad = await awsCli(serve.endpoint, [
+        'ecr',
+        'put-image',
+        '--repository-name',
+        'tags/app',
+        '--image-tag',
+        'no:colons',
+        '--image-manifest',
+        `file://${join(work, 'tag-manifest.json')}`,
+      ]);
       expect(cliErrorCode(bad)).toBe('InvalidParameterException');
     });
   });
@@ -174,7 +217,9 @@ describe('paging: each list operation pages at its documented default', () => {
     await pushImage(ecr, 'pages/images', img);
     // 101 tags on one image (101 image ids), and 101 distinct manifests over the same blobs (101 images).
     for (let i = 0; i < 101; i++) {
-      await ecr.send(new PutImageCommand({ repositoryName: 'pages/images', imageManifest: img.manifest, imageTag: `t${i}` }));
+      await ecr.send(
+        new PutImageCommand({ repositoryName: 'pages/images', imageManifest: img.manifest, imageTag: `t${i}` }),
+      );
       const variant = JSON.stringify({ ...JSON.parse(img.manifest), annotations: { n: String(i) } });
       await ecr.send(new PutImageCommand({ repositoryName: 'pages/images', imageManifest: variant }));
     }
@@ -208,17 +253,30 @@ describe("an index's imageSizeInBytes is its largest manifest's, as ECR document
     const index = JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [small, big].map((m) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m.digest, size: Buffer.byteLength(m.manifest) })),
+      manifests: [small, big].map((m) => ({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: m.digest,
+        size: Buffer.byteLength(m.manifest),
+      })),
     });
     await ecr.send(new PutImageCommand({ repositoryName: 'sizes/multi', imageManifest: index, imageTag: 'multi' }));
-    const d = await ecr.send(new DescribeImagesCommand({ repositoryName: 'sizes/multi', imageIds: [{ imageTag: 'multi' }] }));
+    const d = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'sizes/multi', imageIds: [{ imageTag: 'multi' }] }),
+    );
     expect(d.imageDetails![0].imageDigest).toBe(sha256(index));
     expect(d.imageDetails![0].imageSizeInBytes).toBe(5700);
   });
 
   describeWithTool('aws', 'AWS CLI', () => {
     test('describe-images reports the same', async () => {
-      const d = await awsCli(serve.endpoint, ['ecr', 'describe-images', '--repository-name', 'sizes/multi', '--image-ids', 'imageTag=multi']);
+      const d = await awsCli(serve.endpoint, [
+        'ecr',
+        'describe-images',
+        '--repository-name',
+        'sizes/multi',
+        '--image-ids',
+        'imageTag=multi',
+      ]);
       expect(d.json.imageDetails[0].imageSizeInBytes).toBe(5700);
     });
   });

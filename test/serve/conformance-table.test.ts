@@ -23,14 +23,14 @@ test('one row per operation the server serves, and no other', () => {
   for (const op of supportedOperations) expect(doc).toContain(`\n| ${op} |`);
 });
 
-test('each declared error is in the model\'s list for its operation', () => {
+test("each declared error is in the model's list for its operation", () => {
   for (const op of supportedOperations) {
     const listed = modelErrorsOf(op);
     for (const e of conformance[op].errors) expect([op, e, listed.includes(e)]).toEqual([op, e, true]);
   }
 });
 
-test('each declared failure code is in the model\'s enum for that operation\'s failures', () => {
+test("each declared failure code is in the model's enum for that operation's failures", () => {
   for (const op of supportedOperations) {
     const codes = conformance[op].failureCodes ?? [];
     const failures = shapes[outputShapeOf(op)!].members?.failures;
@@ -47,7 +47,7 @@ test('the protocol errors declared for every operation are not operation errors 
   for (const e of COMMON_ERRORS) expect([e, all.has(e)]).toEqual([e, false]);
 });
 
-test('the paging column is the model\'s: each operation with maxResults shows its documented default and range', () => {
+test("the paging column is the model's: each operation with maxResults shows its documented default and range", () => {
   for (const op of supportedOperations) {
     const hasMax = shapes[inputShapeOf(op)!].members?.maxResults !== undefined;
     const limits = pagingLimitsOf(op);

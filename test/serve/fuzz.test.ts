@@ -26,11 +26,38 @@ function rng(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)],
+  };
 }
 type Rng = ReturnType<typeof rng>;
 
-const ODD_STRINGS = ['', ' ', '\u0000', '\ud800', '\udc00x', '\u202eevil', '🐳/🐳', 'e\u0301', '＜tag＞', '１２３', '\ufeffv1', 'İı', 'a\nb', '../../etc/passwd', '%2F%2e%2e', 'sha256:', 'sha256:zz', 'A'.repeat(257), 'x'.repeat(301), 'y'.repeat(70000), 'a'.repeat(256), `${'ab/'.repeat(85)}a`];
+const ODD_STRINGS = [
+  '',
+  ' ',
+  '\u0000',
+  '\ud800',
+  '\udc00x',
+  '\u202eevil',
+  '🐳/🐳',
+  'e\u0301',
+  '＜tag＞',
+  '１２３',
+  '\ufeffv1',
+  'İı',
+  'a\nb',
+  '../../etc/passwd',
+  '%2F%2e%2e',
+  'sha256:',
+  'sha256:zz',
+  'A'.repeat(257),
+  'x'.repeat(301),
+  'y'.repeat(70000),
+  'a'.repeat(256),
+  `${'ab/'.repeat(85)}a`,
+];
 const ODD_NUMBERS = [-1, 0, 1.5, -0.5, 2 ** 31, 2 ** 53 + 1, 1e300, -1e300, 21474836470];
 const OTHER_VALUES = [null, true, false, 0, 'str', [], {}, [1, 'a', null], { nested: { deeper: [] } }];
 
@@ -52,7 +79,8 @@ function sample(member: string, shapeName: string, depth = 0): unknown {
   switch (s.type) {
     case 'structure': {
       const out: Record<string, unknown> = {};
-      for (const name of s.required ?? Object.keys(s.members ?? {}).slice(0, 1)) out[name] = sample(name, s.members![name].shape, depth + 1);
+      for (const name of s.required ?? Object.keys(s.members ?? {}).slice(0, 1))
+        out[name] = sample(name, s.members![name].shape, depth + 1);
       return out;
     }
     case 'list':
@@ -87,7 +115,9 @@ type Path = (string | number)[];
 
 function pathsOf(value: unknown, prefix: Path = []): Path[] {
   if (value === null || typeof value !== 'object') return prefix.length ? [prefix] : [];
-  const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+  const entries: [string | number, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [i, v])
+    : Object.entries(value);
   return [...(prefix.length ? [prefix] : []), ...entries.flatMap(([k, v]) => pathsOf(v, [...prefix, k]))];
 }
 
@@ -103,7 +133,19 @@ function setAt(obj: any, path: Path, value: unknown, remove = false): void {
 
 /** One request body: the base input changed in one to three ways, or (rarely) not JSON at all. */
 function mutate(operation: string, r: Rng): string {
-  if (r.next() < 0.05) return r.pick(['', '{', '[]', 'null', '"x"', '1', '{"a":', '\u0000\u0001', '{"repositoryName":"a"}}', 'x'.repeat(1000)]);
+  if (r.next() < 0.05)
+    return r.pick([
+      '',
+      '{',
+      '[]',
+      'null',
+      '"x"',
+      '1',
+      '{"a":',
+      '\u0000\u0001',
+      '{"repositoryName":"a"}}',
+      'x'.repeat(1000),
+    ]);
   const input: any = structuredClone(baseInput(operation));
   const members = shapes[inputShapeOf(operation)!].members ?? {};
   for (let n = 1 + r.int(3); n > 0; n--) {
@@ -122,10 +164,19 @@ function mutate(operation: string, r: Rng): string {
       setAt(input, r.pick(paths), r.pick(ODD_STRINGS));
     } else if (kind === 5) {
       const path = r.pick(paths);
-      setAt(input, path, Array.from({ length: r.pick([0, 101, 1001]) }, () => 'sha256:00'));
+      setAt(
+        input,
+        path,
+        Array.from({ length: r.pick([0, 101, 1001]) }, () => 'sha256:00'),
+      );
     } else {
       // Members the shape does not have, "__proto__" included as a real key (JSON.parse makes it one).
-      Object.defineProperty(input, r.pick(['unknownMember', '__proto__', 'constructor', 'RepositoryName']), { value: structuredClone(r.pick(OTHER_VALUES)), enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(input, r.pick(['unknownMember', '__proto__', 'constructor', 'RepositoryName']), {
+        value: structuredClone(r.pick(OTHER_VALUES)),
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
     }
   }
   return JSON.stringify(input);
@@ -136,11 +187,18 @@ function hasShape(shapeName: string, value: unknown): boolean {
   const s = shapes[shapeName];
   switch (s.type) {
     case 'structure':
-      return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.entries(value).every(([k, v]) => s.members?.[k] !== undefined && hasShape(s.members[k].shape, v));
+      return (
+        typeof value === 'object' &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.entries(value).every(([k, v]) => s.members?.[k] !== undefined && hasShape(s.members[k].shape, v))
+      );
     case 'list':
       return Array.isArray(value) && value.every((v) => hasShape(s.member!.shape, v));
     case 'map':
-      return typeof value === 'object' && value !== null && Object.values(value).every((v) => hasShape(s.value!.shape, v));
+      return (
+        typeof value === 'object' && value !== null && Object.values(value).every((v) => hasShape(s.value!.shape, v))
+      );
     case 'string':
       return typeof value === 'string' && (!s.enum || s.enum.includes(value));
     case 'integer':
@@ -158,14 +216,20 @@ function hasShape(shapeName: string, value: unknown): boolean {
 /** Why an answer is not well-formed, or undefined when it is. */
 function problemWith(operation: string, res: RawResponse): string | undefined {
   if (res.status === 200) {
-    if (!hasShape(outputShapeOf(operation)!, res.json)) return `200 body not of the output shape: ${res.text.slice(0, 300)}`;
-    const undeclared = (res.json.failures ?? []).map((f: any) => f.failureCode).filter((c: string) => !conformance[operation].failureCodes?.includes(c));
-    return undeclared.length ? `failure codes not declared in the conformance table: ${undeclared.join(', ')}` : undefined;
+    if (!hasShape(outputShapeOf(operation)!, res.json))
+      return `200 body not of the output shape: ${res.text.slice(0, 300)}`;
+    const undeclared = (res.json.failures ?? [])
+      .map((f: any) => f.failureCode)
+      .filter((c: string) => !conformance[operation].failureCodes?.includes(c));
+    return undeclared.length
+      ? `failure codes not declared in the conformance table: ${undeclared.join(', ')}`
+      : undefined;
   }
   if (res.status !== 400) return `status ${res.status}: ${res.text.slice(0, 300)}`;
   const type = res.json?.__type;
   if (typeof type !== 'string') return `400 without a JSON __type: ${res.text.slice(0, 300)}`;
-  if (res.json.message !== undefined && typeof res.json.message !== 'string') return `message not a string: ${res.text.slice(0, 300)}`;
+  if (res.json.message !== undefined && typeof res.json.message !== 'string')
+    return `message not a string: ${res.text.slice(0, 300)}`;
   const allowed = new Set<string>([...COMMON_ERRORS, ...modelErrorsOf(operation)]);
   if (!allowed.has(type)) return `${type} is not an error the model lists for ${operation}`;
   const declared = new Set<string>([...COMMON_ERRORS, ...conformance[operation].errors]);
@@ -251,7 +315,14 @@ test('broken requests around the body: unknown or odd targets, no Authorization,
     const res = await signedPost(serve.endpoint, operation, body);
     expect([operation, res.status, res.json?.__type]).toEqual([operation, 400, 'UnknownOperationException']);
   }
-  const unsigned = await fetch(serve.endpoint, { method: 'POST', headers: { 'X-Amz-Target': 'AmazonEC2ContainerRegistry_V20150921.ListImages', 'Content-Type': 'application/x-amz-json-1.1' }, body: '{"repositoryName":"fuzz/app"}' });
+  const unsigned = await fetch(serve.endpoint, {
+    method: 'POST',
+    headers: {
+      'X-Amz-Target': 'AmazonEC2ContainerRegistry_V20150921.ListImages',
+      'Content-Type': 'application/x-amz-json-1.1',
+    },
+    body: '{"repositoryName":"fuzz/app"}',
+  });
   expect([unsigned.status, (await unsigned.json()).__type]).toEqual([400, 'MissingAuthenticationTokenException']);
   const bytes = Buffer.from([0xff, 0xfe, 0x00, 0x7b]);
   const binary = await signedPost(serve.endpoint, 'DescribeRepositories', bytes);

@@ -14,7 +14,14 @@ let layers: Buffer[];
 
 beforeAll(async () => {
   // Each connection at 512 KiB/s, all downloads together at 768 KiB/s, 200 ms before every answer.
-  serve = await startServe(['--latency', '200', '--bandwidth-per-connection', '512KiB/s', '--bandwidth-total', '768KiB']);
+  serve = await startServe([
+    '--latency',
+    '200',
+    '--bandwidth-per-connection',
+    '512KiB/s',
+    '--bandwidth-total',
+    '768KiB',
+  ]);
   ecr = sdk(serve.endpoint);
   await createRepo(ecr, 'link/app');
   const img = makeImage([512 * KiB, 512 * KiB]);
@@ -27,7 +34,9 @@ afterAll(async () => {
   await serve?.dispose();
 });
 
-const urlOf = async (layer: Buffer) => (await ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'link/app', layerDigest: sha256(layer) }))).downloadUrl!;
+const urlOf = async (layer: Buffer) =>
+  (await ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: 'link/app', layerDigest: sha256(layer) })))
+    .downloadUrl!;
 
 /** Downloads a URL and says when its headers came and when its body ended, in ms from the start. */
 async function timedDownload(url: string, t0: number) {
@@ -44,14 +53,17 @@ test('--latency: every API answer takes at least the latency, and the log shows 
   // The log line is written just after the answer: wait for it to reach the test.
   let line: string | undefined;
   for (let i = 0; i < 100 && !line; i++) {
-    line = serve.log().split('\n').find((l) => / GetAuthorizationToken 200 \d+ms$/.test(l));
+    line = serve
+      .log()
+      .split('\n')
+      .find((l) => / GetAuthorizationToken 200 \d+ms$/.test(l));
     if (!line) await new Promise((r) => setTimeout(r, 20));
   }
   expect(line).toBeDefined();
   expect(Number(/ (\d+)ms$/.exec(line!)![1])).toBeGreaterThanOrEqual(200);
 });
 
-test('--latency and --bandwidth-per-connection: a download\'s first byte waits the latency, its body its connection\'s rate', async () => {
+test("--latency and --bandwidth-per-connection: a download's first byte waits the latency, its body its connection's rate", async () => {
   const url = await urlOf(layers[0]);
   const d = await timedDownload(url, Date.now());
   expect(d.status).toBe(200);
@@ -74,7 +86,16 @@ test('rates are checked, and --fault-bandwidth is the same setting as --bandwidt
   const bad = await runCli(['serve', '--port', '0', '--in-memory', '--bandwidth-per-connection', 'fast']);
   expect(bad).toExitWith(2);
   expect(bad.stderr).toMatch(/--bandwidth-per-connection.*must be a byte rate such as 50MB\/s/);
-  const both = await runCli(['serve', '--port', '0', '--in-memory', '--fault-bandwidth', '1000', '--bandwidth-per-connection', '2000']);
+  const both = await runCli([
+    'serve',
+    '--port',
+    '0',
+    '--in-memory',
+    '--fault-bandwidth',
+    '1000',
+    '--bandwidth-per-connection',
+    '2000',
+  ]);
   expect(both).toExitWith(2);
   expect(both.stderr).toMatch(/--fault-bandwidth is the older name of --bandwidth-per-connection/);
   const quotas = await runCli(['serve', '--port', '0', '--in-memory', '--quotas', 's3']);

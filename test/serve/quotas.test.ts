@@ -35,7 +35,11 @@ afterAll(async () => {
 });
 
 const run = (args: string[]) => runCli(args, { env: testEnv(serve.endpoint), cwd: work });
-const throttled = (op: string) => serve.log().split('\n').filter((l) => l.includes(` ${op} 400 ThrottlingException `)).length;
+const throttled = (op: string) =>
+  serve
+    .log()
+    .split('\n')
+    .filter((l) => l.includes(` ${op} 400 ThrottlingException `)).length;
 
 test('a pull and a push of many small blobs finish under ECR quotas, the push through ThrottlingException', async () => {
   const pulled = await run(['pull', 'many:v1', '-o', 'layout', '--cache-dir', join(work, 'c1'), '-j', '16', '-q']);
@@ -43,7 +47,17 @@ test('a pull and a push of many small blobs finish under ECR quotas, the push th
   // 25 tags put one after another go past PutImage's 10/s. (The 151 uploads at -j 16 stay under
   // InitiateLayerUpload's 100/s on this machine, hence the direct burst in the next test.)
   const tagArgs = TAGS.flatMap((t) => ['-t', t]);
-  const pushed = await run(['push', 'layout', 'copy:v1', ...tagArgs, '--cache-dir', join(work, 'c2'), '-j', '16', '-q']);
+  const pushed = await run([
+    'push',
+    'layout',
+    'copy:v1',
+    ...tagArgs,
+    '--cache-dir',
+    join(work, 'c2'),
+    '-j',
+    '16',
+    '-q',
+  ]);
   expect(pushed).toExitWith(0);
   expect(throttled('PutImage')).toBeGreaterThan(0);
   const listed = await run(['tags', 'copy', '--json']);
@@ -51,8 +65,10 @@ test('a pull and a push of many small blobs finish under ECR quotas, the push th
   expect(listed.stdout).toContain('"t23"');
 });
 
-test('a burst beyond InitiateLayerUpload\'s 100/s is answered ThrottlingException exactly as ECR does', async () => {
-  const answers = await Promise.all(Array.from({ length: 160 }, () => rawCall(serve.endpoint, 'InitiateLayerUpload', { repositoryName: 'copy' })));
+test("a burst beyond InitiateLayerUpload's 100/s is answered ThrottlingException exactly as ECR does", async () => {
+  const answers = await Promise.all(
+    Array.from({ length: 160 }, () => rawCall(serve.endpoint, 'InitiateLayerUpload', { repositoryName: 'copy' })),
+  );
   const refused = answers.filter((a) => a.status !== 200);
   expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(0);
   expect(refused.length).toBeGreaterThan(0);
@@ -61,6 +77,8 @@ test('a burst beyond InitiateLayerUpload\'s 100/s is answered ThrottlingExceptio
     expect(a.body).toEqual({ __type: 'ThrottlingException', message: 'Rate exceeded' });
   }
   // Operations without a quota are never refused.
-  const listings = await Promise.all(Array.from({ length: 50 }, () => rawCall(serve.endpoint, 'DescribeRepositories', {})));
+  const listings = await Promise.all(
+    Array.from({ length: 50 }, () => rawCall(serve.endpoint, 'DescribeRepositories', {})),
+  );
   expect(listings.every((a) => a.status === 200)).toBe(true);
 });

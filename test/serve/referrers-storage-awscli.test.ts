@@ -14,7 +14,16 @@ import { describeWithTool } from '../helpers/tools.js';
 import { sdk, createRepo, pushBuilt, putManifest, uploadBlob } from '../helpers/ecr.js';
 import { rawCall, outputProblems, modelErrors } from '../helpers/raw-api.js';
 import { buildImage, buildIndex, type BuiltImage } from '../../src/oci/build.js';
-import { asSubject, notationSignature, spdxSbom, EMPTY_CONFIG, NOTATION_SIG_TYPE, SPDX_TYPE, keys, type Artifact } from '../helpers/artifacts.js';
+import {
+  asSubject,
+  notationSignature,
+  spdxSbom,
+  EMPTY_CONFIG,
+  NOTATION_SIG_TYPE,
+  SPDX_TYPE,
+  keys,
+  type Artifact,
+} from '../helpers/artifacts.js';
 
 let serve: Serve;
 let ecr: ECRClient;
@@ -66,8 +75,14 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  test('list-image-referrers: every referrer with the model\'s members, filters, paging and its limits', async () => {
-    const all = await aws('list-image-referrers', '--repository-name', 'api/app', '--subject-id', `imageDigest=${image.manifest.digest}`);
+  test("list-image-referrers: every referrer with the model's members, filters, paging and its limits", async () => {
+    const all = await aws(
+      'list-image-referrers',
+      '--repository-name',
+      'api/app',
+      '--subject-id',
+      `imageDigest=${image.manifest.digest}`,
+    );
     expect(all.code).toBe(0);
     expect(all.json.referrers.map((r: any) => r.digest)).toEqual([...sigs, sbom].map((s) => s.manifest.digest));
     expect(all.json.referrers[3]).toEqual({
@@ -79,37 +94,93 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
       artifactStatus: 'ACTIVE',
     });
 
-    const filtered = await aws('list-image-referrers', '--repository-name', 'api/app', '--subject-id', `imageDigest=${image.manifest.digest}`, '--filter', `artifactTypes=${SPDX_TYPE}`);
+    const filtered = await aws(
+      'list-image-referrers',
+      '--repository-name',
+      'api/app',
+      '--subject-id',
+      `imageDigest=${image.manifest.digest}`,
+      '--filter',
+      `artifactTypes=${SPDX_TYPE}`,
+    );
     expect(filtered.json.referrers.map((r: any) => r.digest)).toEqual([sbom.manifest.digest]);
 
     // one page at a time by hand: maxResults and nextToken as the model has them
-    const first = await raw('ListImageReferrers', { repositoryName: 'api/app', subjectId: { imageDigest: image.manifest.digest }, maxResults: 3 });
+    const first = await raw('ListImageReferrers', {
+      repositoryName: 'api/app',
+      subjectId: { imageDigest: image.manifest.digest },
+      maxResults: 3,
+    });
     expect(first.body.referrers).toHaveLength(3);
-    const second = await raw('ListImageReferrers', { repositoryName: 'api/app', subjectId: { imageDigest: image.manifest.digest }, maxResults: 3, nextToken: first.body.nextToken });
+    const second = await raw('ListImageReferrers', {
+      repositoryName: 'api/app',
+      subjectId: { imageDigest: image.manifest.digest },
+      maxResults: 3,
+      nextToken: first.body.nextToken,
+    });
     expect(second.body.referrers.map((r: any) => r.digest)).toEqual([sbom.manifest.digest]);
     expect(second.body.nextToken).toBeUndefined();
-    const paged = await aws('list-image-referrers', '--repository-name', 'api/app', '--subject-id', `imageDigest=${image.manifest.digest}`, '--max-results', '1', '--no-paginate');
+    const paged = await aws(
+      'list-image-referrers',
+      '--repository-name',
+      'api/app',
+      '--subject-id',
+      `imageDigest=${image.manifest.digest}`,
+      '--max-results',
+      '1',
+      '--no-paginate',
+    );
     expect(paged.json.referrers).toHaveLength(1);
     expect(typeof paged.json.nextToken).toBe('string');
 
-    const tooMany = await aws('list-image-referrers', '--repository-name', 'api/app', '--subject-id', `imageDigest=${image.manifest.digest}`, '--max-results', '51', '--no-paginate');
+    const tooMany = await aws(
+      'list-image-referrers',
+      '--repository-name',
+      'api/app',
+      '--subject-id',
+      `imageDigest=${image.manifest.digest}`,
+      '--max-results',
+      '51',
+      '--no-paginate',
+    );
     expect(tooMany.code).not.toBe(0);
     expect(tooMany.stderr).toMatch(/InvalidParameterException|ParamValidation|maxResults/i);
-    const six = await raw('ListImageReferrers', { repositoryName: 'api/app', subjectId: { imageDigest: image.manifest.digest }, filter: { artifactTypes: ['a', 'b', 'c', 'd', 'e', 'f'] } });
+    const six = await raw('ListImageReferrers', {
+      repositoryName: 'api/app',
+      subjectId: { imageDigest: image.manifest.digest },
+      filter: { artifactTypes: ['a', 'b', 'c', 'd', 'e', 'f'] },
+    });
     expect(six.status).toBe(400);
     expect(six.body.__type).toBe('InvalidParameterException');
-    const noRepo = await raw('ListImageReferrers', { repositoryName: 'api/none', subjectId: { imageDigest: image.manifest.digest } });
+    const noRepo = await raw('ListImageReferrers', {
+      repositoryName: 'api/none',
+      subjectId: { imageDigest: image.manifest.digest },
+    });
     expect(noRepo.body.__type).toBe('RepositoryNotFoundException');
     // a subject with nothing attached, even one not in the repository, has no referrers (not an error)
-    const none = await raw('ListImageReferrers', { repositoryName: 'api/app', subjectId: { imageDigest: sbom.manifest.digest } });
+    const none = await raw('ListImageReferrers', {
+      repositoryName: 'api/app',
+      subjectId: { imageDigest: sbom.manifest.digest },
+    });
     expect(none.body).toEqual({ referrers: [] });
     const noSubject = await raw('ListImageReferrers', { repositoryName: 'api/app' });
     expect(noSubject.body.__type).toBe('InvalidParameterException');
   });
 
   test('PutImage records the subject: describe-images shows subjectManifestDigest and artifactMediaType', async () => {
-    const d = await aws('describe-images', '--repository-name', 'api/app', '--image-ids', `imageDigest=${sbom.manifest.digest}`);
-    expect(d.json.imageDetails[0]).toMatchObject({ imageDigest: sbom.manifest.digest, subjectManifestDigest: image.manifest.digest, artifactMediaType: EMPTY_CONFIG.mediaType, imageStatus: 'ACTIVE' });
+    const d = await aws(
+      'describe-images',
+      '--repository-name',
+      'api/app',
+      '--image-ids',
+      `imageDigest=${sbom.manifest.digest}`,
+    );
+    expect(d.json.imageDetails[0]).toMatchObject({
+      imageDigest: sbom.manifest.digest,
+      subjectManifestDigest: image.manifest.digest,
+      artifactMediaType: EMPTY_CONFIG.mediaType,
+      imageStatus: 'ACTIVE',
+    });
     await raw('DescribeImages', { repositoryName: 'api/app' });
     // an artifact without artifactType is typed by its config's media type (the OCI rule)
     const bare = JSON.parse(sigs[0].manifest.bytes.toString('utf8'));
@@ -117,7 +188,11 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
     bare.config = { mediaType: 'application/vnd.example.thing.v1+json', digest: EMPTY_CONFIG.digest, size: 2 };
     const bytes = Buffer.from(JSON.stringify(bare));
     await putManifest(ecr, 'api/app', bytes);
-    const listed = await raw('ListImageReferrers', { repositoryName: 'api/app', subjectId: { imageDigest: image.manifest.digest }, filter: { artifactTypes: ['application/vnd.example.thing.v1+json', NOTATION_SIG_TYPE] } });
+    const listed = await raw('ListImageReferrers', {
+      repositoryName: 'api/app',
+      subjectId: { imageDigest: image.manifest.digest },
+      filter: { artifactTypes: ['application/vnd.example.thing.v1+json', NOTATION_SIG_TYPE] },
+    });
     expect(listed.body.referrers).toHaveLength(4);
   });
 
@@ -127,10 +202,27 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
     await pushBuilt(ecr, 'api/cold', cold, 'v1');
     const layer = cold.layers[0].digest;
 
-    const archived = await aws('update-image-storage-class', '--repository-name', 'api/cold', '--image-id', 'imageTag=v1', '--target-storage-class', 'ARCHIVE');
+    const archived = await aws(
+      'update-image-storage-class',
+      '--repository-name',
+      'api/cold',
+      '--image-id',
+      'imageTag=v1',
+      '--target-storage-class',
+      'ARCHIVE',
+    );
     expect(archived.code).toBe(0);
-    expect(archived.json).toEqual({ registryId: '000000000000', repositoryName: 'api/cold', imageId: { imageDigest: cold.manifest.digest, imageTag: 'v1' }, imageStatus: 'ARCHIVED' });
-    await raw('UpdateImageStorageClass', { repositoryName: 'api/cold', imageId: { imageTag: 'v1' }, targetStorageClass: 'ARCHIVE' }); // again: still ARCHIVED
+    expect(archived.json).toEqual({
+      registryId: '000000000000',
+      repositoryName: 'api/cold',
+      imageId: { imageDigest: cold.manifest.digest, imageTag: 'v1' },
+      imageStatus: 'ARCHIVED',
+    });
+    await raw('UpdateImageStorageClass', {
+      repositoryName: 'api/cold',
+      imageId: { imageTag: 'v1' },
+      targetStorageClass: 'ARCHIVE',
+    }); // again: still ARCHIVED
 
     const got = await aws('batch-get-image', '--repository-name', 'api/cold', '--image-ids', 'imageTag=v1');
     expect(got.json.images).toEqual([]);
@@ -138,7 +230,13 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
     const url = await aws('get-download-url-for-layer', '--repository-name', 'api/cold', '--layer-digest', layer);
     expect(url.code).not.toBe(0);
     expect(url.stderr).toContain('LayerInaccessibleException');
-    const avail = await aws('batch-check-layer-availability', '--repository-name', 'api/cold', '--layer-digests', layer);
+    const avail = await aws(
+      'batch-check-layer-availability',
+      '--repository-name',
+      'api/cold',
+      '--layer-digests',
+      layer,
+    );
     expect(avail.json.layers[0]).toMatchObject({ layerDigest: layer, layerAvailability: 'ARCHIVED' });
 
     // hidden from listings unless the filter asks
@@ -149,58 +247,143 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
     const listed = await aws('list-images', '--repository-name', 'api/cold', '--filter', 'imageStatus=ARCHIVED');
     expect(listed.json.imageIds).toEqual([{ imageDigest: cold.manifest.digest, imageTag: 'v1' }]);
     const described = await aws('describe-images', '--repository-name', 'api/cold', '--filter', 'imageStatus=ANY');
-    expect(described.json.imageDetails[0]).toMatchObject({ imageDigest: cold.manifest.digest, imageStatus: 'ARCHIVED' });
+    expect(described.json.imageDetails[0]).toMatchObject({
+      imageDigest: cold.manifest.digest,
+      imageStatus: 'ARCHIVED',
+    });
     expect(described.json.imageDetails[0].lastArchivedAt).toEqual(expect.any(Number));
-    const rawDescribed = await raw('DescribeImages', { repositoryName: 'api/cold', filter: { imageStatus: 'ARCHIVED' } });
+    const rawDescribed = await raw('DescribeImages', {
+      repositoryName: 'api/cold',
+      filter: { imageStatus: 'ARCHIVED' },
+    });
     expect(rawDescribed.body.imageDetails[0].lastArchivedAt).toEqual(expect.any(Number));
 
     // restore: ACTIVATING, then ACTIVE once the restore delay has passed
-    const restoring = await aws('update-image-storage-class', '--repository-name', 'api/cold', '--image-id', `imageDigest=${cold.manifest.digest}`, '--target-storage-class', 'STANDARD');
+    const restoring = await aws(
+      'update-image-storage-class',
+      '--repository-name',
+      'api/cold',
+      '--image-id',
+      `imageDigest=${cold.manifest.digest}`,
+      '--target-storage-class',
+      'STANDARD',
+    );
     expect(restoring.json.imageStatus).toBe('ACTIVATING');
     // (raw calls here: the restore takes 6 s, and one AWS CLI run can take a second or two on a busy machine)
-    expect((await raw('DescribeImages', { repositoryName: 'api/cold', filter: { imageStatus: 'ACTIVATING' } })).body.imageDetails).toHaveLength(1);
-    expect((await raw('BatchGetImage', { repositoryName: 'api/cold', imageIds: [{ imageTag: 'v1' }] })).body.failures[0].failureCode).toBe('ImageInaccessible');
-    const busy = await raw('UpdateImageStorageClass', { repositoryName: 'api/cold', imageId: { imageTag: 'v1' }, targetStorageClass: 'ARCHIVE' });
+    expect(
+      (await raw('DescribeImages', { repositoryName: 'api/cold', filter: { imageStatus: 'ACTIVATING' } })).body
+        .imageDetails,
+    ).toHaveLength(1);
+    expect(
+      (await raw('BatchGetImage', { repositoryName: 'api/cold', imageIds: [{ imageTag: 'v1' }] })).body.failures[0]
+        .failureCode,
+    ).toBe('ImageInaccessible');
+    const busy = await raw('UpdateImageStorageClass', {
+      repositoryName: 'api/cold',
+      imageId: { imageTag: 'v1' },
+      targetStorageClass: 'ARCHIVE',
+    });
     expect(busy.body.__type).toBe('ImageStorageClassUpdateNotSupportedException');
     let status = 'ACTIVATING';
     while (status !== 'ACTIVE') {
       await new Promise((r) => setTimeout(r, 200));
-      status = (await raw('DescribeImages', { repositoryName: 'api/cold', imageIds: [{ imageTag: 'v1' }], filter: { imageStatus: 'ANY' } })).body.imageDetails[0].imageStatus;
+      status = (
+        await raw('DescribeImages', {
+          repositoryName: 'api/cold',
+          imageIds: [{ imageTag: 'v1' }],
+          filter: { imageStatus: 'ANY' },
+        })
+      ).body.imageDetails[0].imageStatus;
     }
     const back = await aws('describe-images', '--repository-name', 'api/cold', '--image-ids', 'imageTag=v1');
     expect(back.json.imageDetails[0]).toMatchObject({ imageStatus: 'ACTIVE' });
     expect(back.json.imageDetails[0].lastActivatedAt).toBeGreaterThan(described.json.imageDetails[0].lastArchivedAt);
-    expect((await aws('batch-get-image', '--repository-name', 'api/cold', '--image-ids', 'imageTag=v1')).json.images).toHaveLength(1);
+    expect(
+      (await aws('batch-get-image', '--repository-name', 'api/cold', '--image-ids', 'imageTag=v1')).json.images,
+    ).toHaveLength(1);
 
     // re-pushing an archived image restores it at once, as ECR documents
-    await raw('UpdateImageStorageClass', { repositoryName: 'api/cold', imageId: { imageTag: 'v1' }, targetStorageClass: 'ARCHIVE' });
+    await raw('UpdateImageStorageClass', {
+      repositoryName: 'api/cold',
+      imageId: { imageTag: 'v1' },
+      targetStorageClass: 'ARCHIVE',
+    });
     await putManifest(ecr, 'api/cold', cold.manifest.bytes, 'v1');
-    expect((await raw('DescribeImages', { repositoryName: 'api/cold', imageIds: [{ imageTag: 'v1' }] })).body.imageDetails[0].imageStatus).toBe('ACTIVE');
+    expect(
+      (await raw('DescribeImages', { repositoryName: 'api/cold', imageIds: [{ imageTag: 'v1' }] })).body.imageDetails[0]
+        .imageStatus,
+    ).toBe('ACTIVE');
 
     // errors: unknown image, bad enum, a child of an index
-    const missing = await aws('update-image-storage-class', '--repository-name', 'api/cold', '--image-id', 'imageTag=nope', '--target-storage-class', 'ARCHIVE');
+    const missing = await aws(
+      'update-image-storage-class',
+      '--repository-name',
+      'api/cold',
+      '--image-id',
+      'imageTag=nope',
+      '--target-storage-class',
+      'ARCHIVE',
+    );
     expect(missing.stderr).toContain('ImageNotFoundException');
-    const badClass = await raw('UpdateImageStorageClass', { repositoryName: 'api/cold', imageId: { imageTag: 'v1' }, targetStorageClass: 'GLACIER' });
+    const badClass = await raw('UpdateImageStorageClass', {
+      repositoryName: 'api/cold',
+      imageId: { imageTag: 'v1' },
+      targetStorageClass: 'GLACIER',
+    });
     expect(badClass.body.__type).toBe('InvalidParameterException');
     const amd = await buildImage([[{ path: 'p', content: 'amd' }]], { architecture: 'amd64' });
     await pushBuilt(ecr, 'api/cold', amd);
     await putManifest(ecr, 'api/cold', buildIndex([amd]).bytes, 'multi');
-    const child = await aws('update-image-storage-class', '--repository-name', 'api/cold', '--image-id', `imageDigest=${amd.manifest.digest}`, '--target-storage-class', 'ARCHIVE');
+    const child = await aws(
+      'update-image-storage-class',
+      '--repository-name',
+      'api/cold',
+      '--image-id',
+      `imageDigest=${amd.manifest.digest}`,
+      '--target-storage-class',
+      'ARCHIVE',
+    );
     expect(child.code).not.toBe(0);
     expect(child.stderr).toContain('ImageStorageClassUpdateNotSupportedException');
-    const noRepo = await raw('UpdateImageStorageClass', { repositoryName: 'api/none', imageId: { imageTag: 'v1' }, targetStorageClass: 'ARCHIVE' });
+    const noRepo = await raw('UpdateImageStorageClass', {
+      repositoryName: 'api/none',
+      imageId: { imageTag: 'v1' },
+      targetStorageClass: 'ARCHIVE',
+    });
     expect(noRepo.body.__type).toBe('RepositoryNotFoundException');
   });
 
   test('archiving a subject takes its referrers along; artifactStatus filters them', async () => {
-    const r = await raw('UpdateImageStorageClass', { repositoryName: 'api/app', imageId: { imageTag: '1.0' }, targetStorageClass: 'ARCHIVE' });
+    const r = await raw('UpdateImageStorageClass', {
+      repositoryName: 'api/app',
+      imageId: { imageTag: '1.0' },
+      targetStorageClass: 'ARCHIVE',
+    });
     expect(r.body.imageStatus).toBe('ARCHIVED');
-    const active = await aws('list-image-referrers', '--repository-name', 'api/app', '--subject-id', `imageDigest=${image.manifest.digest}`);
+    const active = await aws(
+      'list-image-referrers',
+      '--repository-name',
+      'api/app',
+      '--subject-id',
+      `imageDigest=${image.manifest.digest}`,
+    );
     expect(active.json.referrers).toEqual([]);
-    const archived = await aws('list-image-referrers', '--repository-name', 'api/app', '--subject-id', `imageDigest=${image.manifest.digest}`, '--filter', 'artifactStatus=ARCHIVED');
+    const archived = await aws(
+      'list-image-referrers',
+      '--repository-name',
+      'api/app',
+      '--subject-id',
+      `imageDigest=${image.manifest.digest}`,
+      '--filter',
+      'artifactStatus=ARCHIVED',
+    );
     expect(archived.json.referrers).toHaveLength(5);
     expect(new Set(archived.json.referrers.map((x: any) => x.artifactStatus))).toEqual(new Set(['ARCHIVED']));
-    const any = await raw('ListImageReferrers', { repositoryName: 'api/app', subjectId: { imageDigest: image.manifest.digest }, filter: { artifactStatus: 'ANY' } });
+    const any = await raw('ListImageReferrers', {
+      repositoryName: 'api/app',
+      subjectId: { imageDigest: image.manifest.digest },
+      filter: { artifactStatus: 'ANY' },
+    });
     expect(any.body.referrers).toHaveLength(5);
   });
 });

@@ -5,7 +5,8 @@ const clock = () => {
   let t = 1_000_000;
   return { now: () => t, advance: (ms: number) => (t += ms) };
 };
-const takeAll = (b: { take: () => boolean }, n: number) => Array.from({ length: n }, () => b.take()).filter(Boolean).length;
+const takeAll = (b: { take: () => boolean }, n: number) =>
+  Array.from({ length: n }, () => b.take()).filter(Boolean).length;
 
 test('a full bucket allows a one-second burst of `rate` requests, then refuses', () => {
   const c = clock();
@@ -42,7 +43,13 @@ test('ECR quotas: a bucket per operation, unrated operations never refused', () 
 
 test('the rates are ECR defaults', () => {
   expect(ECR_DEFAULT_RATES).toEqual({
-    BatchGetImage: 2000, GetDownloadUrlForLayer: 3000, BatchCheckLayerAvailability: 1000, InitiateLayerUpload: 100,
-    UploadLayerPart: 500, CompleteLayerUpload: 100, PutImage: 10, GetAuthorizationToken: 500,
+    BatchGetImage: 2000,
+    GetDownloadUrlForLayer: 3000,
+    BatchCheckLayerAvailability: 1000,
+    InitiateLayerUpload: 100,
+    UploadLayerPart: 500,
+    CompleteLayerUpload: 100,
+    PutImage: 10,
+    GetAuthorizationToken: 500,
   });
 });

@@ -22,7 +22,12 @@ afterAll(() => {
 
 /** The source tree as a fresh clone has it: tracked and new files, nothing ignored (no node_modules, no dist). */
 function freshCopy(to: string): void {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
+    .split('\0')
+    .filter(Boolean);
   for (const f of files) {
     if (!existsSync(join(ROOT, f))) continue; // deleted in the work tree but not yet committed
     mkdirSync(dirname(join(to, f)), { recursive: true });
@@ -34,12 +39,20 @@ function freshCopy(to: string): void {
 function npm(args: string[], cwd: string) {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
-  const res = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], { cwd, env, encoding: 'utf8', timeout: 240_000 });
+  const res = spawnSync('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], {
+    cwd,
+    env,
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
   return { code: res.status, out: `${res.stdout}\n${res.stderr}`, stdout: res.stdout };
 }
 
 function ecrxIn(prefix: string, args: string[]) {
-  return spawnSync(join(prefix, 'bin', 'ecrx'), args, { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: work } });
+  return spawnSync(join(prefix, 'bin', 'ecrx'), args, {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: work },
+  });
 }
 
 test('the README install line, then npm pack and the tarball, each into a throwaway prefix', () => {
@@ -53,7 +66,9 @@ test('the README install line, then npm pack and the tarball, each into a throwa
   const install = npm(['install', '-g', '.', '--prefix', linked], clone);
   expect({ code: install.code, out: install.out.slice(-3000) }).toEqual({ code: 0, out: expect.any(String) });
   const v1 = ecrxIn(linked, ['--version']);
-  expect(v1.stdout).toBe(`${JSON.parse(execFileSync('node', ['-p', 'JSON.stringify(require("./package.json").version)'], { cwd: ROOT, encoding: 'utf8' }))}\n`);
+  expect(v1.stdout).toBe(
+    `${JSON.parse(execFileSync('node', ['-p', 'JSON.stringify(require("./package.json").version)'], { cwd: ROOT, encoding: 'utf8' }))}\n`,
+  );
   expect(ecrxIn(linked, ['version', '--json']).stdout).toMatch(/"awsSdk":"3\./);
 
   // `npm pack`, then the tarball installed elsewhere: it must carry everything it needs.

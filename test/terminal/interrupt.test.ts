@@ -31,7 +31,8 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-const open = (endpoint: string) => Pane.open({ cols: 80, rows: 24, env: { ...testEnv(endpoint), TERM: 'xterm-256color' }, cwd: work });
+const open = (endpoint: string) =>
+  Pane.open({ cols: 80, rows: 24, env: { ...testEnv(endpoint), TERM: 'xterm-256color' }, cwd: work });
 
 /** The clean end every interrupted command must reach. */
 async function expectInterrupted(pane: Pane): Promise<string[]> {
@@ -60,7 +61,9 @@ test('Ctrl-C during the spinner (a pull and a push stuck retrying a throttled AP
     expectNothingHalfWritten('int-spin-cache', 'int-spin');
 
     pane.ecrx(`push layout-int-app int/app:again --cache-dir int-push-cache`);
-    await pane.waitFor('the push spinner', (s) => s.some((r) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] push: checking 4 blobs in int\/app/.test(r)));
+    await pane.waitFor('the push spinner', (s) =>
+      s.some((r) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] push: checking 4 blobs in int\/app/.test(r)),
+    );
     pane.key('C-c');
     const screen = await expectInterrupted(pane);
     // The hint fits the command: a push uploads, it does not download.
@@ -72,16 +75,27 @@ test('Ctrl-C during the spinner (a pull and a push stuck retrying a throttled AP
 });
 
 test('the spinner, drawn at 200 columns and narrowed to 40, is redrawn whole with nothing of its wider self left', async () => {
-  const pane = Pane.open({ cols: 200, rows: 24, env: { ...testEnv(throttled.endpoint), TERM: 'xterm-256color' }, cwd: work });
+  const pane = Pane.open({
+    cols: 200,
+    rows: 24,
+    env: { ...testEnv(throttled.endpoint), TERM: 'xterm-256color' },
+    cwd: work,
+  });
   try {
     // A 120-character tag: the spinner line is about 150 columns, and the terminal re-flows it onto 4 rows at 40.
     const tag = 'a'.repeat(120);
     pane.ecrx(`pull int/app:${tag} -o int-narrow --cache-dir int-narrow-cache`);
-    await pane.waitFor('the wide spinner', (s) => s.some((r) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] pull: resolving int\/app:a{100,}/.test(r)));
+    await pane.waitFor('the wide spinner', (s) =>
+      s.some((r) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] pull: resolving int\/app:a{100,}/.test(r)),
+    );
     pane.resize(40);
     const spinnerRows = (s: string[]) => s.filter((r) => /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] pull: resolving int\/app:a+…$/.test(r));
     // Redrawn cut to the new width: one spinner row, and no row of the old line's re-flowed tail.
-    const screen = await pane.waitFor('the spinner redrawn at 40 columns', (s) => spinnerRows(s).length === 1 && !s.some((r) => /^a{10,}/.test(r)), 15_000);
+    const screen = await pane.waitFor(
+      'the spinner redrawn at 40 columns',
+      (s) => spinnerRows(s).length === 1 && !s.some((r) => /^a{10,}/.test(r)),
+      15_000,
+    );
     expect(screen.every((r) => [...r].length <= 40)).toBe(true);
     // Ctrl-C echoes "^C" after the spinner line: there must be room for it, or the spinner would stay on screen.
     pane.key('C-c');
@@ -100,7 +114,10 @@ test('Ctrl-C during the bars stops the downloads at once: exit 130, no bar left,
   const pane = open(slow.endpoint);
   try {
     pane.ecrx('pull int/app:v1 -o int-bars --cache-dir int-bars-cache');
-    await pane.waitFor('bars', (s) => progressRows(s).length > 0 && s.some((r) => /^layer 1\/3 .*\d+\.\d\/2\.0 MiB/.test(r)));
+    await pane.waitFor(
+      'bars',
+      (s) => progressRows(s).length > 0 && s.some((r) => /^layer 1\/3 .*\d+\.\d\/2\.0 MiB/.test(r)),
+    );
     pane.key('C-c');
     await expectInterrupted(pane);
     expectNothingHalfWritten('int-bars-cache', 'int-bars');

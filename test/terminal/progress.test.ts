@@ -75,7 +75,12 @@ test('a pull at 200 columns, resized to 80, 60 and 40 while bars run and retries
       pane.resize(cols);
       w.pauseUntilClean();
       // Redrawn for the new width: a bar row, and nothing wider than the terminal.
-      await pane.waitFor(`bars redrawn at ${cols} columns`, (s) => progressRows(s).length > 0 && screenProblems(s, cols).length === 0, 15_000, w.check);
+      await pane.waitFor(
+        `bars redrawn at ${cols} columns`,
+        (s) => progressRows(s).length > 0 && screenProblems(s, cols).length === 0,
+        15_000,
+        w.check,
+      );
     }
     expect(await pane.exitCode(60_000, w.check)).toBe(0);
     const last = pane.screen();

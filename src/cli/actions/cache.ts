@@ -17,14 +17,20 @@ export interface CacheFlags extends OutputMode {
 
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d|w)$/.exec(text.trim());
-  if (!m) throw new EcrxError('VALIDATION_ERROR', `Invalid duration '${text}'`, { hint: 'Use a number and a unit: 30m, 12h, 7d, 2w.' });
+  if (!m)
+    throw new EcrxError('VALIDATION_ERROR', `Invalid duration '${text}'`, {
+      hint: 'Use a number and a unit: 30m, 12h, 7d, 2w.',
+    });
   const unit = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 's']!;
   return Number(m[1]) * unit * 1000;
 }
 
 export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|K|KB|KiB|M|MB|MiB|G|GB|GiB|T|TB|TiB)?$/i.exec(text.trim());
-  if (!m) throw new EcrxError('VALIDATION_ERROR', `Invalid size '${text}'`, { hint: 'Use a number and a unit: 500M, 10G, 1.5GiB.' });
+  if (!m)
+    throw new EcrxError('VALIDATION_ERROR', `Invalid size '${text}'`, {
+      hint: 'Use a number and a unit: 500M, 10G, 1.5GiB.',
+    });
   const u = (m[2] ?? 'B').toUpperCase().replace('IB', '').replace(/B$/, '') || 'B';
   const mult = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[u as 'B'] ?? 1;
   return Math.floor(Number(m[1]) * mult);
@@ -35,14 +41,20 @@ function lookAt(flags: CacheFlags): BlobCache {
   const root = flags.cacheDir ?? defaultCacheDir();
   const st = statSync(root, { throwIfNoEntry: false });
   if (st && !st.isDirectory()) {
-    throw new EcrxError('OUTPUT_ERROR', `The blob cache ${root} is not a directory`, { hint: 'Check --cache-dir (or ECRX_CACHE_DIR).', details: { cacheDir: root } });
+    throw new EcrxError('OUTPUT_ERROR', `The blob cache ${root} is not a directory`, {
+      hint: 'Check --cache-dir (or ECRX_CACHE_DIR).',
+      details: { cacheDir: root },
+    });
   }
   const cache = new BlobCache(root, { create: false });
   cache.sweepStaleTemp();
   return cache;
 }
 
-const junkLine = (junk: CacheJunk[]) => (junk.length ? ` (and ${junk.length} entr${junk.length === 1 ? 'y' : 'ies'} that are not blobs: ${junk.map((j) => `${j.name}, a ${j.kind}`).join('; ')})` : '');
+const junkLine = (junk: CacheJunk[]) =>
+  junk.length
+    ? ` (and ${junk.length} entr${junk.length === 1 ? 'y' : 'ies'} that are not blobs: ${junk.map((j) => `${j.name}, a ${j.kind}`).join('; ')})`
+    : '';
 const absent = (root: string) => `No blob cache at ${root} (nothing cached there; it was not created)`;
 
 export async function cacheLs(flags: CacheFlags): Promise<void> {
@@ -51,9 +63,25 @@ export async function cacheLs(flags: CacheFlags): Promise<void> {
   const { blobs, junk } = cache.scan();
   blobs.sort((a, b) => b.atimeMs - a.atimeMs);
   const total = blobs.reduce((n, b) => n + b.size, 0);
-  const data = { cacheDir: cache.root, exists, count: blobs.length, totalBytes: total, blobs: blobs.map((b) => ({ digest: b.digest, size: b.size, lastUsed: new Date(Math.max(b.atimeMs, b.mtimeMs)).toISOString() })), junk };
+  const data = {
+    cacheDir: cache.root,
+    exists,
+    count: blobs.length,
+    totalBytes: total,
+    blobs: blobs.map((b) => ({
+      digest: b.digest,
+      size: b.size,
+      lastUsed: new Date(Math.max(b.atimeMs, b.mtimeMs)).toISOString(),
+    })),
+    junk,
+  };
   printSuccess(flags, data, () =>
-    exists ? [...blobs.map((b) => `${b.digest}  ${formatBytes(b.size).padStart(10)}`), `${plural(blobs.length, 'blob')}, ${formatBytes(total)} in ${cache.root}${junkLine(junk)}`].join('\n') : absent(cache.root),
+    exists
+      ? [
+          ...blobs.map((b) => `${b.digest}  ${formatBytes(b.size).padStart(10)}`),
+          `${plural(blobs.length, 'blob')}, ${formatBytes(total)} in ${cache.root}${junkLine(junk)}`,
+        ].join('\n')
+      : absent(cache.root),
   );
 }
 
@@ -80,8 +108,13 @@ export async function cachePrune(flags: CacheFlags): Promise<void> {
   const junk = olderThan === undefined && maxSize === undefined ? cache.scan().junk : [];
   for (const j of junk) await cache.removeJunk(j.name);
   const freed = removed.reduce((n, b) => n + b.size, 0);
-  printSuccess(flags, { cacheDir: cache.root, removed, freedBytes: freed, remainingBytes: total, junkRemoved: junk }, () =>
-    cache.exists() ? `Removed ${plural(removed.length, 'blob')} (${formatBytes(freed)}); ${formatBytes(total)} left in ${cache.root}${junk.length ? `; removed ${plural(junk.length, 'entry', 'entries')} that were not blobs` : ''}` : absent(cache.root),
+  printSuccess(
+    flags,
+    { cacheDir: cache.root, removed, freedBytes: freed, remainingBytes: total, junkRemoved: junk },
+    () =>
+      cache.exists()
+        ? `Removed ${plural(removed.length, 'blob')} (${formatBytes(freed)}); ${formatBytes(total)} left in ${cache.root}${junk.length ? `; removed ${plural(junk.length, 'entry', 'entries')} that were not blobs` : ''}`
+        : absent(cache.root),
   );
 }
 
@@ -110,6 +143,8 @@ export async function cacheVerify(flags: CacheFlags): Promise<void> {
   }
   const data = { cacheDir: cache.root, checked: blobs.length, removed: bad, junkRemoved: junk };
   printSuccess(flags, data, () =>
-    cache.exists() || blobs.length ? `Checked ${plural(blobs.length, 'blob')} in ${cache.root}: ${bad.length ? `${bad.length} bad, removed` : 'all good'}${junk.length ? `; removed ${plural(junk.length, 'entry', 'entries')} that were not blobs` : ''}` : absent(cache.root),
+    cache.exists() || blobs.length
+      ? `Checked ${plural(blobs.length, 'blob')} in ${cache.root}: ${bad.length ? `${bad.length} bad, removed` : 'all good'}${junk.length ? `; removed ${plural(junk.length, 'entry', 'entries')} that were not blobs` : ''}`
+      : absent(cache.root),
   );
 }

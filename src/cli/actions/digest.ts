@@ -11,7 +11,11 @@ export async function digest(imageText: string, flags: EcrFlags, signal: AbortSi
   try {
     const found = await resolveDigest(ecr, ref, signal);
     reporter.stop();
-    printSuccess(flags, { image: imageText, repository: ref.repository, tag: ref.tag ?? null, ...found }, () => found.digest);
+    printSuccess(
+      flags,
+      { image: imageText, repository: ref.repository, tag: ref.tag ?? null, ...found },
+      () => found.digest,
+    );
   } finally {
     reporter.stop();
     ecr.destroy();

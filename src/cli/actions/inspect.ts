@@ -39,10 +39,29 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
     };
     if (parsed.kind === 'index' && !flags.platform) {
       reporter.stop();
-      const platforms = parsed.index.manifests.map((m) => ({ platform: m.platform ? formatPlatform(m.platform) : null, digest: m.digest, mediaType: m.mediaType, size: m.size }));
-      const data = { ...base, digest: root.digest, mediaType: parsed.mediaType, size: root.bytes.length, platforms, referrers: await countReferrers(ecr, ref.repository, root.digest, signal) };
+      const platforms = parsed.index.manifests.map((m) => ({
+        platform: m.platform ? formatPlatform(m.platform) : null,
+        digest: m.digest,
+        mediaType: m.mediaType,
+        size: m.size,
+      }));
+      const data = {
+        ...base,
+        digest: root.digest,
+        mediaType: parsed.mediaType,
+        size: root.bytes.length,
+        platforms,
+        referrers: await countReferrers(ecr, ref.repository, root.digest, signal),
+      };
       printSuccess(flags, data, () =>
-        [`${data.image}`, `digest:     ${data.digest}`, `media type: ${data.mediaType}`, `referrers:  ${data.referrers ?? 'unknown'}`, `platforms:`, ...platforms.map((p) => `  ${(p.platform ?? 'unknown').padEnd(16)} ${p.digest}`)].join('\n'),
+        [
+          `${data.image}`,
+          `digest:     ${data.digest}`,
+          `media type: ${data.mediaType}`,
+          `referrers:  ${data.referrers ?? 'unknown'}`,
+          `platforms:`,
+          ...platforms.map((p) => `  ${(p.platform ?? 'unknown').padEnd(16)} ${p.digest}`),
+        ].join('\n'),
       );
       return;
     }
@@ -50,7 +69,16 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
     const image = resolved.set.images[0];
     const cache = openCache(flags);
     checkDocumentSize(image.manifest.config.size, MAX_CONFIG_BYTES, `The config of ${formatReference(ref)}`);
-    await fetchBlobs({ ecr, repository: ref.repository, blobs: [image.manifest.config], images: [image], cache, concurrency: 1, reporter, signal });
+    await fetchBlobs({
+      ecr,
+      repository: ref.repository,
+      blobs: [image.manifest.config],
+      images: [image],
+      cache,
+      concurrency: 1,
+      reporter,
+      signal,
+    });
     reporter.stop();
     const configBytes = await cache.readBytes(image.manifest.config.digest);
     if (flags.raw && flags.config) {
@@ -73,7 +101,11 @@ export async function inspect(imageText: string, flags: InspectFlags, signal: Ab
       created: config.created,
       entrypoint: config.entrypoint,
       cmd: config.cmd,
-      config: { digest: image.manifest.config.digest, size: image.manifest.config.size, mediaType: image.manifest.config.mediaType },
+      config: {
+        digest: image.manifest.config.digest,
+        size: image.manifest.config.size,
+        mediaType: image.manifest.config.mediaType,
+      },
       layers: image.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
       referrers: await countReferrers(ecr, ref.repository, image.digest, signal),
       ...(flags.config ? { imageConfig: config.doc } : {}),

@@ -19,7 +19,12 @@ export interface TagsFlags extends EcrFlags {
 }
 
 /** `--status`: which storage states to list (ECR lists only ACTIVE images unless asked). */
-const STATUS_FILTER: Record<string, string> = { active: 'ACTIVE', archived: 'ARCHIVED', activating: 'ACTIVATING', all: 'ANY' };
+const STATUS_FILTER: Record<string, string> = {
+  active: 'ACTIVE',
+  archived: 'ARCHIVED',
+  activating: 'ACTIVATING',
+  all: 'ANY',
+};
 
 /** A tag glob (`v1.*`, `release-?`, `*-rc[0-9]`) as a whole-string regular expression. */
 export function globToRegExp(glob: string): RegExp {
@@ -30,7 +35,10 @@ export function globToRegExp(glob: string): RegExp {
     else if (c === '?') re += '.';
     else if (c === '[' && glob.indexOf(']', i + 2) > i) {
       const close = glob.indexOf(']', i + 2);
-      const body = glob.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
+      const body = glob
+        .slice(i + 1, close)
+        .replace(/^!/, '^')
+        .replace(/\\/g, '\\\\');
       re += `[${body}]`;
       i = close;
     } else re += c.replace(/[.+^${}()|\\\]\[]/g, '\\$&');
@@ -40,7 +48,10 @@ export function globToRegExp(glob: string): RegExp {
 
 export async function tags(repository: string, flags: TagsFlags, signal: AbortSignal): Promise<void> {
   const imageStatus = STATUS_FILTER[flags.status ?? 'active'];
-  if (!isValidRepository(repository)) throw new EcrxError('VALIDATION_ERROR', `Invalid repository name '${repository}'`, { hint: 'For example team/app (no tag: ecrx tags lists them).' });
+  if (!isValidRepository(repository))
+    throw new EcrxError('VALIDATION_ERROR', `Invalid repository name '${repository}'`, {
+      hint: 'For example team/app (no tag: ecrx tags lists them).',
+    });
   const tagStatus = flags.all ? 'ANY' : flags.untagged ? 'UNTAGGED' : 'TAGGED';
   const filters = (flags.filter ?? []).map(globToRegExp);
   const { reporter, ecr } = await openSession(flags, 'tags');
@@ -49,16 +60,37 @@ export async function tags(repository: string, flags: TagsFlags, signal: AbortSi
     const ids: { imageDigest: string; imageTag?: string }[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await ecr.request<any>('ListImages', ecr.withRegistry({ repositoryName: repository, filter: { tagStatus, imageStatus }, maxResults: 1000, nextToken }), `Listing the images of ${repository}`, { signal });
+      const page = await ecr.request<any>(
+        'ListImages',
+        ecr.withRegistry({
+          repositoryName: repository,
+          filter: { tagStatus, imageStatus },
+          maxResults: 1000,
+          nextToken,
+        }),
+        `Listing the images of ${repository}`,
+        { signal },
+      );
       ids.push(...(page.imageIds ?? []));
       nextToken = page.nextToken;
     } while (nextToken);
     // --filter matches tags; an untagged image has none to match.
-    const wanted = filters.length ? ids.filter((i) => i.imageTag !== undefined && filters.some((f) => f.test(i.imageTag!))) : ids;
+    const wanted = filters.length
+      ? ids.filter((i) => i.imageTag !== undefined && filters.some((f) => f.test(i.imageTag!)))
+      : ids;
     const details = new Map<string, any>();
     const digests = [...new Set(wanted.map((i) => i.imageDigest))];
     for (let i = 0; i < digests.length; i += 100) {
-      const out = await ecr.request<any>('DescribeImages', ecr.withRegistry({ repositoryName: repository, imageIds: digests.slice(i, i + 100).map((imageDigest) => ({ imageDigest })), filter: { imageStatus } }), `Describing the images of ${repository}`, { signal });
+      const out = await ecr.request<any>(
+        'DescribeImages',
+        ecr.withRegistry({
+          repositoryName: repository,
+          imageIds: digests.slice(i, i + 100).map((imageDigest) => ({ imageDigest })),
+          filter: { imageStatus },
+        }),
+        `Describing the images of ${repository}`,
+        { signal },
+      );
       for (const d of out.imageDetails ?? []) details.set(d.imageDigest, d);
     }
     reporter.stop();
@@ -66,10 +98,21 @@ export async function tags(repository: string, flags: TagsFlags, signal: AbortSi
     const tagged = new Set(wanted.filter((i) => i.imageTag !== undefined).map((i) => i.imageDigest));
     const seen = new Set<string>();
     const rows = wanted
-      .filter((id) => id.imageTag !== undefined || (!tagged.has(id.imageDigest) && !seen.has(id.imageDigest) && seen.add(id.imageDigest)))
+      .filter(
+        (id) =>
+          id.imageTag !== undefined ||
+          (!tagged.has(id.imageDigest) && !seen.has(id.imageDigest) && seen.add(id.imageDigest)),
+      )
       .map((id) => {
         const d = details.get(id.imageDigest);
-        return { tag: id.imageTag ?? null, digest: id.imageDigest, size: d?.imageSizeInBytes ?? null, pushedAt: toIso(d?.imagePushedAt), mediaType: d?.imageManifestMediaType ?? null, status: d?.imageStatus ?? null };
+        return {
+          tag: id.imageTag ?? null,
+          digest: id.imageDigest,
+          size: d?.imageSizeInBytes ?? null,
+          pushedAt: toIso(d?.imagePushedAt),
+          mediaType: d?.imageManifestMediaType ?? null,
+          status: d?.imageStatus ?? null,
+        };
       })
       .sort((a, b) => (b.pushedAt ?? '').localeCompare(a.pushedAt ?? '') || (a.tag ?? '').localeCompare(b.tag ?? ''));
     const state = imageStatus === 'ANY' ? '' : `${imageStatus.toLowerCase()} `;
@@ -87,18 +130,30 @@ export async function tags(repository: string, flags: TagsFlags, signal: AbortSi
   }
 }
 
-type TagRow = { tag: string | null; digest: string; size: number | null; pushedAt: string | null; status: string | null };
+type TagRow = {
+  tag: string | null;
+  digest: string;
+  size: number | null;
+  pushedAt: string | null;
+  status: string | null;
+};
 
 /** TAG, DIGEST, SIZE, PUSHED (and STATUS when not only active images are listed), as `docker images` lays them out. */
 function tagTable(rows: TagRow[], trunc: boolean, withStatus: boolean): string {
   const digestOf = (d: string) => (trunc ? d.slice(0, 19) : d);
-  const cells = rows.map((r) => [r.tag ?? '<none>', digestOf(r.digest), formatBytes(r.size ?? 0), `${formatAge(r.pushedAt)}${withStatus ? `  ${r.status ?? ''}` : ''}`]);
+  const cells = rows.map((r) => [
+    r.tag ?? '<none>',
+    digestOf(r.digest),
+    formatBytes(r.size ?? 0),
+    `${formatAge(r.pushedAt)}${withStatus ? `  ${r.status ?? ''}` : ''}`,
+  ]);
   const head = ['TAG', 'DIGEST', 'SIZE', withStatus ? 'PUSHED  STATUS' : 'PUSHED'];
   const width = (i: number) => Math.max(head[i].length, ...cells.map((c) => displayWidth(c[i])));
   const rest = width(1) + width(2) + width(3) + 6;
   const columns = process.stdout.isTTY ? process.stdout.columns || 80 : Infinity;
   const tagW = trunc ? Math.max(10, Math.min(width(0), columns - 1 - rest)) : width(0);
-  const line = (c: string[]) => `${padEnd(truncate(c[0], tagW), tagW)}  ${padEnd(c[1], width(1))}  ${padStart(c[2], width(2))}  ${c[3]}`.trimEnd();
+  const line = (c: string[]) =>
+    `${padEnd(truncate(c[0], tagW), tagW)}  ${padEnd(c[1], width(1))}  ${padStart(c[2], width(2))}  ${c[3]}`.trimEnd();
   return [line(head), ...cells.map(line)].join('\n');
 }
 
@@ -108,15 +163,28 @@ export async function repos(flags: EcrFlags, signal: AbortSignal): Promise<void>
     const all: any[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await ecr.request<any>('DescribeRepositories', ecr.withRegistry({ maxResults: 1000, nextToken }), 'Listing repositories', { signal });
+      const page = await ecr.request<any>(
+        'DescribeRepositories',
+        ecr.withRegistry({ maxResults: 1000, nextToken }),
+        'Listing repositories',
+        { signal },
+      );
       all.push(...(page.repositories ?? []));
       nextToken = page.nextToken;
     } while (nextToken);
     reporter.stop();
-    const rows = all.map((r) => ({ name: r.repositoryName, uri: r.repositoryUri, registryId: r.registryId, createdAt: toIso(r.createdAt), tagMutability: r.imageTagMutability }));
+    const rows = all.map((r) => ({
+      name: r.repositoryName,
+      uri: r.repositoryUri,
+      registryId: r.registryId,
+      createdAt: toIso(r.createdAt),
+      tagMutability: r.imageTagMutability,
+    }));
     const nameW = Math.max(10, ...rows.map((r) => displayWidth(r.name)));
     printSuccess(flags, { repositories: rows }, () =>
-      rows.length ? [`${padEnd('REPOSITORY', nameW)}  URI`, ...rows.map((r) => `${padEnd(r.name, nameW)}  ${r.uri}`)].join('\n') : 'No repositories in this registry; create one with `ecrx repos create NAME`.',
+      rows.length
+        ? [`${padEnd('REPOSITORY', nameW)}  URI`, ...rows.map((r) => `${padEnd(r.name, nameW)}  ${r.uri}`)].join('\n')
+        : 'No repositories in this registry; create one with `ecrx repos create NAME`.',
     );
   } finally {
     reporter.stop();

@@ -19,17 +19,35 @@ export interface LoginFlags extends EcrFlags {
 export const defaultDockerConfig = () => join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json');
 
 export async function login(flags: LoginFlags, signal: AbortSignal): Promise<void> {
-  if (flags.printPassword && flags.dockerConfig) throw new EcrxError('VALIDATION_ERROR', '--print-password and --docker-config are two different ways out; pick one', { hint: 'Pipe --print-password into `docker login --password-stdin`, or let ecrx write --docker-config.' });
-  if (flags.printPassword && flags.json) throw new EcrxError('VALIDATION_ERROR', '--print-password prints only the password; drop --json', { hint: 'Without --print-password, --json reports the registry and the docker config written.' });
+  if (flags.printPassword && flags.dockerConfig)
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      '--print-password and --docker-config are two different ways out; pick one',
+      { hint: 'Pipe --print-password into `docker login --password-stdin`, or let ecrx write --docker-config.' },
+    );
+  if (flags.printPassword && flags.json)
+    throw new EcrxError('VALIDATION_ERROR', '--print-password prints only the password; drop --json', {
+      hint: 'Without --print-password, --json reports the registry and the docker config written.',
+    });
   const { reporter, ecr } = await openSession(flags, 'login');
   let data: any;
   try {
-    data = (await ecr.request<any>('GetAuthorizationToken', flags.registryId ? { registryIds: [flags.registryId] } : {}, 'Getting an ECR authorization token', { signal })).authorizationData?.[0];
+    data = (
+      await ecr.request<any>(
+        'GetAuthorizationToken',
+        flags.registryId ? { registryIds: [flags.registryId] } : {},
+        'Getting an ECR authorization token',
+        { signal },
+      )
+    ).authorizationData?.[0];
   } finally {
     reporter.stop();
     ecr.destroy();
   }
-  if (!data?.authorizationToken) throw new EcrxError('SERVICE_ERROR', 'ECR returned no authorization token', { hint: 'Try again; if it persists, check --endpoint-url and --region point at ECR.' });
+  if (!data?.authorizationToken)
+    throw new EcrxError('SERVICE_ERROR', 'ECR returned no authorization token', {
+      hint: 'Try again; if it persists, check --endpoint-url and --region point at ECR.',
+    });
   const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
   const password = decoded.slice(decoded.indexOf(':') + 1);
   const registry = String(data.proxyEndpoint ?? '').replace(/^https?:\/\//, '');
@@ -56,16 +74,25 @@ export async function login(flags: LoginFlags, signal: AbortSignal): Promise<voi
   }
   const shadow = config.credHelpers?.[registry] ?? config.credsStore;
   if (shadow && !flags.quiet && !flags.json) {
-    process.stderr.write(`Note: ${path} names the credential helper '${shadow}', which docker asks before "auths"; this login may not be used.\n`);
+    process.stderr.write(
+      `Note: ${path} names the credential helper '${shadow}', which docker asks before "auths"; this login may not be used.\n`,
+    );
   }
-  printSuccess(flags, { registry, dockerConfig: path, expiresAt }, () => `Logged in to ${registry} in ${path} (expires ${expiresAt})`);
+  printSuccess(
+    flags,
+    { registry, dockerConfig: path, expiresAt },
+    () => `Logged in to ${registry} in ${path} (expires ${expiresAt})`,
+  );
 }
 
 /** The file a docker config path finally names: symlinks followed, even one whose target does not exist yet. */
 async function linkTarget(path: string, depth = 0): Promise<string> {
   const st = await fsp.lstat(path).catch(() => undefined);
   if (!st?.isSymbolicLink()) {
-    if (st?.isDirectory()) throw new EcrxError('OUTPUT_ERROR', `${path} is a directory, not a docker config file`, { hint: 'Point --docker-config at a file, e.g. ~/.docker/config.json.' });
+    if (st?.isDirectory())
+      throw new EcrxError('OUTPUT_ERROR', `${path} is a directory, not a docker config file`, {
+        hint: 'Point --docker-config at a file, e.g. ~/.docker/config.json.',
+      });
     return path;
   }
   if (depth > 16) throw new EcrxError('OUTPUT_ERROR', `${path}: too many levels of symbolic links`);
@@ -85,11 +112,18 @@ async function readDockerConfig(path: string, target: string): Promise<Record<st
   try {
     config = JSON.parse(text);
   } catch (err) {
-    throw new EcrxError('VALIDATION_ERROR', `${path} exists but is not JSON`, { cause: err, hint: 'Fix or move the file, or write elsewhere with --docker-config.' });
+    throw new EcrxError('VALIDATION_ERROR', `${path} exists but is not JSON`, {
+      cause: err,
+      hint: 'Fix or move the file, or write elsewhere with --docker-config.',
+    });
   }
   const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isObject(config) || ((config as any).auths !== undefined && !isObject((config as any).auths))) {
-    throw new EcrxError('VALIDATION_ERROR', `${path} is JSON but not a docker config (an object whose "auths" is an object)`, { hint: 'Fix or move the file, or write elsewhere with --docker-config.' });
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      `${path} is JSON but not a docker config (an object whose "auths" is an object)`,
+      { hint: 'Fix or move the file, or write elsewhere with --docker-config.' },
+    );
   }
   return config as Record<string, any>;
 }

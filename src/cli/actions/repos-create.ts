@@ -19,24 +19,54 @@ const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/;
 
 /** Everything the model would refuse, refused before the call, with the option's name. */
 function requestOf(name: string, flags: ReposCreateFlags) {
-  if (!isValidRepository(name)) throw new EcrxError('VALIDATION_ERROR', `Invalid repository name '${name}'`, { hint: 'Lowercase letters, digits, . _ - between them and / between parts, 2 to 256 characters: e.g. team/app.' });
+  if (!isValidRepository(name))
+    throw new EcrxError('VALIDATION_ERROR', `Invalid repository name '${name}'`, {
+      hint: 'Lowercase letters, digits, . _ - between them and / between parts, 2 to 256 characters: e.g. team/app.',
+    });
   const mutability = (flags.tagMutability ?? 'MUTABLE').toUpperCase().replace(/-/g, '_');
-  if (!MUTABILITY.includes(mutability)) throw new EcrxError('VALIDATION_ERROR', `--tag-mutability must be one of ${MUTABILITY.join(', ')}, got '${flags.tagMutability}'`);
+  if (!MUTABILITY.includes(mutability))
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      `--tag-mutability must be one of ${MUTABILITY.join(', ')}, got '${flags.tagMutability}'`,
+    );
   const exclusions = flags.mutabilityExclusion ?? [];
   const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
-  if (withExclusion && !exclusions.length) throw new EcrxError('VALIDATION_ERROR', `--tag-mutability ${mutability} needs at least one --mutability-exclusion PATTERN`, { hint: 'For example --mutability-exclusion "dev-*" (up to 5, * is a wildcard).' });
-  if (!withExclusion && exclusions.length) throw new EcrxError('VALIDATION_ERROR', '--mutability-exclusion goes with --tag-mutability IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION');
-  if (exclusions.length > 5) throw new EcrxError('VALIDATION_ERROR', `At most 5 --mutability-exclusion patterns, got ${exclusions.length}`);
-  for (const f of exclusions) if (!FILTER_RE.test(f)) throw new EcrxError('VALIDATION_ERROR', `Invalid --mutability-exclusion '${f}'`, { hint: 'Letters, digits, . _ - and the wildcard *, up to 128 characters.' });
+  if (withExclusion && !exclusions.length)
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      `--tag-mutability ${mutability} needs at least one --mutability-exclusion PATTERN`,
+      { hint: 'For example --mutability-exclusion "dev-*" (up to 5, * is a wildcard).' },
+    );
+  if (!withExclusion && exclusions.length)
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      '--mutability-exclusion goes with --tag-mutability IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION',
+    );
+  if (exclusions.length > 5)
+    throw new EcrxError('VALIDATION_ERROR', `At most 5 --mutability-exclusion patterns, got ${exclusions.length}`);
+  for (const f of exclusions)
+    if (!FILTER_RE.test(f))
+      throw new EcrxError('VALIDATION_ERROR', `Invalid --mutability-exclusion '${f}'`, {
+        hint: 'Letters, digits, . _ - and the wildcard *, up to 128 characters.',
+      });
   const encryption = flags.encryption?.toUpperCase();
-  if (encryption && !ENCRYPTION.includes(encryption)) throw new EcrxError('VALIDATION_ERROR', `--encryption must be one of ${ENCRYPTION.join(', ')}, got '${flags.encryption}'`);
-  if (flags.kmsKey && !encryption?.startsWith('KMS')) throw new EcrxError('VALIDATION_ERROR', '--kms-key goes with --encryption KMS or KMS_DSSE');
+  if (encryption && !ENCRYPTION.includes(encryption))
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      `--encryption must be one of ${ENCRYPTION.join(', ')}, got '${flags.encryption}'`,
+    );
+  if (flags.kmsKey && !encryption?.startsWith('KMS'))
+    throw new EcrxError('VALIDATION_ERROR', '--kms-key goes with --encryption KMS or KMS_DSSE');
   return {
     repositoryName: name,
     imageTagMutability: mutability,
-    ...(exclusions.length ? { imageTagMutabilityExclusionFilters: exclusions.map((filter) => ({ filterType: 'WILDCARD', filter })) } : {}),
+    ...(exclusions.length
+      ? { imageTagMutabilityExclusionFilters: exclusions.map((filter) => ({ filterType: 'WILDCARD', filter })) }
+      : {}),
     ...(flags.scanOnPush ? { imageScanningConfiguration: { scanOnPush: true } } : {}),
-    ...(encryption ? { encryptionConfiguration: { encryptionType: encryption, ...(flags.kmsKey ? { kmsKey: flags.kmsKey } : {}) } } : {}),
+    ...(encryption
+      ? { encryptionConfiguration: { encryptionType: encryption, ...(flags.kmsKey ? { kmsKey: flags.kmsKey } : {}) } }
+      : {}),
   };
 }
 
@@ -45,10 +75,17 @@ export async function reposCreate(name: string, flags: ReposCreateFlags, signal:
   const { reporter, ecr } = await openSession(flags, 'repos create');
   try {
     reporter.phase(`creating ${name}`);
-    const out = await ecr.request<any>('CreateRepository', ecr.withRegistry(request), `Creating repository ${name}`, { signal }).catch((err) => {
-      if (err.code === 'ALREADY_EXISTS') throw new EcrxError('ALREADY_EXISTS', `Repository ${name} already exists`, { hint: '`ecrx repos` lists the repositories; pick another name.', cause: err, details: err.details });
-      throw err;
-    });
+    const out = await ecr
+      .request<any>('CreateRepository', ecr.withRegistry(request), `Creating repository ${name}`, { signal })
+      .catch((err) => {
+        if (err.code === 'ALREADY_EXISTS')
+          throw new EcrxError('ALREADY_EXISTS', `Repository ${name} already exists`, {
+            hint: '`ecrx repos` lists the repositories; pick another name.',
+            cause: err,
+            details: err.details,
+          });
+        throw err;
+      });
     reporter.stop();
     const r = out.repository;
     const data = {
@@ -61,8 +98,11 @@ export async function reposCreate(name: string, flags: ReposCreateFlags, signal:
       encryption: r.encryptionConfiguration?.encryptionType ?? null,
       kmsKey: r.encryptionConfiguration?.kmsKey ?? null,
     };
-    printSuccess(flags, data, () =>
-      `Created ${data.uri} (tags ${data.tagMutability}${data.mutabilityExclusions.length ? ` except ${data.mutabilityExclusions.join(', ')}` : ''}; scan on push ${data.scanOnPush ? 'on' : 'off'}; encryption ${data.encryption ?? 'AES256'})`,
+    printSuccess(
+      flags,
+      data,
+      () =>
+        `Created ${data.uri} (tags ${data.tagMutability}${data.mutabilityExclusions.length ? ` except ${data.mutabilityExclusions.join(', ')}` : ''}; scan on push ${data.scanOnPush ? 'on' : 'off'}; encryption ${data.encryption ?? 'AES256'})`,
     );
   } finally {
     reporter.stop();

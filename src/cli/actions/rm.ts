@@ -8,7 +8,10 @@ import { openSession } from '../../engine/session.js';
 export async function rm(images: string[], flags: EcrFlags, signal: AbortSignal): Promise<void> {
   const refs = images.map((i) => parseReference(i, { defaultTag: false }));
   for (const [i, r] of refs.entries()) {
-    if (!r.tag && !r.digest) throw new EcrxError('VALIDATION_ERROR', `'${images[i]}' names no tag or digest`, { hint: 'ecrx rm deletes images, never a whole repository: give repo:tag or repo@sha256:…' });
+    if (!r.tag && !r.digest)
+      throw new EcrxError('VALIDATION_ERROR', `'${images[i]}' names no tag or digest`, {
+        hint: 'ecrx rm deletes images, never a whole repository: give repo:tag or repo@sha256:…',
+      });
   }
   const byRepo = new Map<string, typeof refs>();
   for (const r of refs) byRepo.set(r.repository, [...(byRepo.get(r.repository) ?? []), r]);
@@ -18,9 +21,20 @@ export async function rm(images: string[], flags: EcrFlags, signal: AbortSignal)
   try {
     for (const [repository, list] of byRepo) {
       const imageIds = list.map((r) => (r.digest ? { imageDigest: r.digest } : { imageTag: r.tag! }));
-      const out = await ecr.request<any>('BatchDeleteImage', ecr.withRegistry({ repositoryName: repository, imageIds }), `Deleting images from ${repository}`, { signal });
-      for (const id of out.imageIds ?? []) deleted.push({ repository, digest: id.imageDigest, tag: id.imageTag ?? null });
-      for (const f of out.failures ?? []) failed.push({ image: formatReference({ repository, tag: f.imageId?.imageTag, digest: f.imageId?.imageDigest }), code: f.failureCode, reason: f.failureReason });
+      const out = await ecr.request<any>(
+        'BatchDeleteImage',
+        ecr.withRegistry({ repositoryName: repository, imageIds }),
+        `Deleting images from ${repository}`,
+        { signal },
+      );
+      for (const id of out.imageIds ?? [])
+        deleted.push({ repository, digest: id.imageDigest, tag: id.imageTag ?? null });
+      for (const f of out.failures ?? [])
+        failed.push({
+          image: formatReference({ repository, tag: f.imageId?.imageTag, digest: f.imageId?.imageDigest }),
+          code: f.failureCode,
+          reason: f.failureReason,
+        });
     }
   } finally {
     reporter.stop();
@@ -28,10 +42,18 @@ export async function rm(images: string[], flags: EcrFlags, signal: AbortSignal)
   }
   if (failed.length) {
     const notFound = failed.every((f) => f.code === 'ImageNotFound');
-    throw new EcrxError(notFound ? 'IMAGE_NOT_FOUND' : 'SERVICE_ERROR', `Deleted ${deleted.length}, failed ${failed.length}: ${failed.map((f) => `${f.image} (${f.code}: ${f.reason})`).join('; ')}`, {
-      details: { deleted, failed },
-      hint: notFound ? `\`ecrx tags ${refs[0].repository} --all\` lists the images that exist.` : 'Run the same command again for the ones that failed; those deleted stay deleted.',
-    });
+    throw new EcrxError(
+      notFound ? 'IMAGE_NOT_FOUND' : 'SERVICE_ERROR',
+      `Deleted ${deleted.length}, failed ${failed.length}: ${failed.map((f) => `${f.image} (${f.code}: ${f.reason})`).join('; ')}`,
+      {
+        details: { deleted, failed },
+        hint: notFound
+          ? `\`ecrx tags ${refs[0].repository} --all\` lists the images that exist.`
+          : 'Run the same command again for the ones that failed; those deleted stay deleted.',
+      },
+    );
   }
-  printSuccess(flags, { deleted, failed }, () => deleted.map((d) => `deleted ${d.repository}${d.tag ? `:${d.tag}` : ''} ${d.digest}`).join('\n'));
+  printSuccess(flags, { deleted, failed }, () =>
+    deleted.map((d) => `deleted ${d.repository}${d.tag ? `:${d.tag}` : ''} ${d.digest}`).join('\n'),
+  );
 }

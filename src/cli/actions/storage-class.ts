@@ -18,7 +18,12 @@ export interface StorageClassFlags extends EcrFlags {
 
 const DEFAULT_TIMEOUT_MINUTES = 30;
 
-export async function changeStorageClass(target: 'ARCHIVE' | 'STANDARD', imageText: string, flags: StorageClassFlags, signal: AbortSignal): Promise<void> {
+export async function changeStorageClass(
+  target: 'ARCHIVE' | 'STANDARD',
+  imageText: string,
+  flags: StorageClassFlags,
+  signal: AbortSignal,
+): Promise<void> {
   const started = Date.now();
   const ref = parseReference(imageText);
   const verb = target === 'ARCHIVE' ? 'archive' : 'restore';
@@ -35,13 +40,29 @@ export async function changeStorageClass(target: 'ARCHIVE' | 'STANDARD', imageTe
     const digest: string = out.imageId?.imageDigest ?? ref.digest;
     let status: ImageStatus = out.imageStatus;
     if (target === 'STANDARD' && flags.wait && status !== 'ACTIVE') {
-      status = await waitUntilActive(flags, ref.repository, digest, imageText, (s) => reporter.phase(`waiting for ${formatReference(ref)} to be restored (${s})`), ecr, signal);
+      status = await waitUntilActive(
+        flags,
+        ref.repository,
+        digest,
+        imageText,
+        (s) => reporter.phase(`waiting for ${formatReference(ref)} to be restored (${s})`),
+        ecr,
+        signal,
+      );
     }
     reporter.stop();
-    const data = { image: imageText, repository: ref.repository, digest, imageStatus: status, durationMs: Date.now() - started };
+    const data = {
+      image: imageText,
+      repository: ref.repository,
+      digest,
+      imageStatus: status,
+      durationMs: Date.now() - started,
+    };
     printSuccess(flags, data, () => {
-      if (target === 'ARCHIVE') return `Archived ${imageText} ${digest} (${status}); restore it with \`ecrx restore ${imageText}\``;
-      if (status === 'ACTIVE') return `Restored ${imageText} ${digest}: ACTIVE${flags.wait ? ` after ${formatDuration(data.durationMs)}` : ''}; it can be pulled`;
+      if (target === 'ARCHIVE')
+        return `Archived ${imageText} ${digest} (${status}); restore it with \`ecrx restore ${imageText}\``;
+      if (status === 'ACTIVE')
+        return `Restored ${imageText} ${digest}: ACTIVE${flags.wait ? ` after ${formatDuration(data.durationMs)}` : ''}; it can be pulled`;
       return `Restoring ${imageText} ${digest} (${status}): it can be pulled in about ${RESTORE_MINUTES} minutes; \`ecrx restore ${imageText} --wait\` waits for it`;
     });
   } finally {
@@ -63,15 +84,26 @@ async function waitUntilActive(
   let delay = 1000;
   for (;;) {
     const found = await imageStatus(ecr, repository, { imageDigest: digest }, signal);
-    if (!found) throw new EcrxError('IMAGE_NOT_FOUND', `${imageText} (${digest}) is no longer in ${repository}`, { hint: `\`ecrx tags ${repository} --status all\` lists what is there.` });
+    if (!found)
+      throw new EcrxError('IMAGE_NOT_FOUND', `${imageText} (${digest}) is no longer in ${repository}`, {
+        hint: `\`ecrx tags ${repository} --status all\` lists what is there.`,
+      });
     onStatus(found.status);
     if (found.status === 'ACTIVE') return 'ACTIVE';
-    if (found.status === 'ARCHIVED') throw new EcrxError('IMAGE_ARCHIVED', `${imageText} went back to ARCHIVED while ecrx waited for its restore`, { hint: `Run \`ecrx restore ${imageText} --wait\` again.`, details: { imageStatus: found.status } });
-    if (Date.now() + delay > deadline) {
-      throw new EcrxError('IMAGE_ARCHIVED', `${imageText} is still being restored after ${flags.timeout ?? DEFAULT_TIMEOUT_MINUTES} minutes`, {
-        hint: `The restore goes on in ECR; wait again with \`ecrx restore ${imageText} --wait\`, or pull later.`,
-        details: { imageStatus: found.status, digest },
+    if (found.status === 'ARCHIVED')
+      throw new EcrxError('IMAGE_ARCHIVED', `${imageText} went back to ARCHIVED while ecrx waited for its restore`, {
+        hint: `Run \`ecrx restore ${imageText} --wait\` again.`,
+        details: { imageStatus: found.status },
       });
+    if (Date.now() + delay > deadline) {
+      throw new EcrxError(
+        'IMAGE_ARCHIVED',
+        `${imageText} is still being restored after ${flags.timeout ?? DEFAULT_TIMEOUT_MINUTES} minutes`,
+        {
+          hint: `The restore goes on in ECR; wait again with \`ecrx restore ${imageText} --wait\`, or pull later.`,
+          details: { imageStatus: found.status, digest },
+        },
+      );
     }
     await sleep(delay, signal);
     delay = Math.min(Math.round(delay * 1.5), 15_000);

@@ -15,12 +15,22 @@ import { openSession } from '../../engine/session.js';
 import { inaccessibleImageError, renameArchived } from '../../ecr/archived.js';
 
 /** Every manifest type ECR stores, so that BatchGetImage returns the stored bytes unconverted. */
-const ALL_MANIFEST_TYPES = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest, MediaType.dockerSchema1Signed, MediaType.dockerSchema1];
+const ALL_MANIFEST_TYPES = [
+  MediaType.ociIndex,
+  MediaType.dockerManifestList,
+  MediaType.ociManifest,
+  MediaType.dockerManifest,
+  MediaType.dockerSchema1Signed,
+  MediaType.dockerSchema1,
+];
 
 export async function tag(imageText: string, newTags: string[], flags: EcrFlags, signal: AbortSignal): Promise<void> {
   const ref = parseReference(imageText);
   for (const t of newTags) {
-    if (!isValidTag(t)) throw new EcrxError('VALIDATION_ERROR', `Invalid tag '${t}'`, { hint: 'Tags are letters, digits, _ . - (not starting with . or -), up to 300 characters.' });
+    if (!isValidTag(t))
+      throw new EcrxError('VALIDATION_ERROR', `Invalid tag '${t}'`, {
+        hint: 'Tags are letters, digits, _ . - (not starting with . or -), up to 300 characters.',
+      });
   }
   const { reporter, ecr } = await openSession(flags, 'tag', ref);
   try {
@@ -32,9 +42,18 @@ export async function tag(imageText: string, newTags: string[], flags: EcrFlags,
       results.push({ tag: t, status: await putTag(ecr, ref.repository, image, t, results, signal) });
     }
     reporter.stop();
-    const data = { image: imageText, repository: ref.repository, digest: image.digest, mediaType: image.mediaType, tags: results };
-    printSuccess(flags, data, () =>
-      `Tagged ${ref.repository}@${image.digest} as ${results.map((r) => `${r.tag}${r.status === 'unchanged' ? ' (already)' : ''}`).join(', ')} (manifest only: no blob moved)`,
+    const data = {
+      image: imageText,
+      repository: ref.repository,
+      digest: image.digest,
+      mediaType: image.mediaType,
+      tags: results,
+    };
+    printSuccess(
+      flags,
+      data,
+      () =>
+        `Tagged ${ref.repository}@${image.digest} as ${results.map((r) => `${r.tag}${r.status === 'unchanged' ? ' (already)' : ''}`).join(', ')} (manifest only: no blob moved)`,
     );
   } finally {
     reporter.stop();
@@ -48,38 +67,82 @@ interface StoredManifest {
   mediaType: string;
 }
 
-async function getManifest(ecr: Ecr, ref: ReturnType<typeof parseReference>, signal: AbortSignal): Promise<StoredManifest> {
-  const id = ref.digest ? { imageDigest: ref.digest, ...(ref.tag ? { imageTag: ref.tag } : {}) } : { imageTag: ref.tag! };
-  const out = await ecr.request<any>('BatchGetImage', ecr.withRegistry({ repositoryName: ref.repository, imageIds: [id], acceptedMediaTypes: ALL_MANIFEST_TYPES }), `Getting the manifest of ${formatReference(ref)}`, { signal });
+async function getManifest(
+  ecr: Ecr,
+  ref: ReturnType<typeof parseReference>,
+  signal: AbortSignal,
+): Promise<StoredManifest> {
+  const id = ref.digest
+    ? { imageDigest: ref.digest, ...(ref.tag ? { imageTag: ref.tag } : {}) }
+    : { imageTag: ref.tag! };
+  const out = await ecr.request<any>(
+    'BatchGetImage',
+    ecr.withRegistry({ repositoryName: ref.repository, imageIds: [id], acceptedMediaTypes: ALL_MANIFEST_TYPES }),
+    `Getting the manifest of ${formatReference(ref)}`,
+    { signal },
+  );
   const failure = out.failures?.[0];
-  if (failure?.failureCode === 'ImageInaccessible') throw renameArchived(await inaccessibleImageError(ecr, ref.repository, id, signal), ref);
+  if (failure?.failureCode === 'ImageInaccessible')
+    throw renameArchived(await inaccessibleImageError(ecr, ref.repository, id, signal), ref);
   if (failure || !out.images?.[0]) {
-    throw new EcrxError('IMAGE_NOT_FOUND', `Image ${formatReference(ref)} not found${failure ? ` (${failure.failureCode}: ${failure.failureReason})` : ''}`, { hint: `\`ecrx tags ${ref.repository}\` lists the tags that exist.` });
+    throw new EcrxError(
+      'IMAGE_NOT_FOUND',
+      `Image ${formatReference(ref)} not found${failure ? ` (${failure.failureCode}: ${failure.failureReason})` : ''}`,
+      { hint: `\`ecrx tags ${ref.repository}\` lists the tags that exist.` },
+    );
   }
   const img = out.images[0];
   verifyManifestDigest(Buffer.from(img.imageManifest, 'utf8'), img.imageId.imageDigest, formatReference(ref));
   return { digest: img.imageId.imageDigest, manifest: img.imageManifest, mediaType: img.imageManifestMediaType };
 }
 
-async function putTag(ecr: Ecr, repository: string, image: StoredManifest, t: string, done: { tag: string }[], signal: AbortSignal): Promise<'tagged' | 'unchanged'> {
+async function putTag(
+  ecr: Ecr,
+  repository: string,
+  image: StoredManifest,
+  t: string,
+  done: { tag: string }[],
+  signal: AbortSignal,
+): Promise<'tagged' | 'unchanged'> {
   try {
-    await ecr.call('PutImage', ecr.withRegistry({ repositoryName: repository, imageManifest: image.manifest, imageManifestMediaType: image.mediaType, imageDigest: image.digest, imageTag: t }), { signal });
+    await ecr.call(
+      'PutImage',
+      ecr.withRegistry({
+        repositoryName: repository,
+        imageManifest: image.manifest,
+        imageManifestMediaType: image.mediaType,
+        imageDigest: image.digest,
+        imageTag: t,
+      }),
+      { signal },
+    );
     return 'tagged';
   } catch (err: any) {
     if (err?.name === 'ImageAlreadyExistsException') return 'unchanged';
     const partial = { tagged: done.map((d) => d.tag), failedTag: t, repository, digest: image.digest };
-    if (err?.name === 'ImageTagAlreadyExistsException') throw await immutableTagError(ecr, repository, t, partial, err, signal);
+    if (err?.name === 'ImageTagAlreadyExistsException')
+      throw await immutableTagError(ecr, repository, t, partial, err, signal);
     const e = fromAws(err, `PutImage ${repository}:${t}`);
     throw new EcrxError(e.code, e.message, { hint: e.hint, cause: err, details: { ...e.details, ...partial } });
   }
 }
 
 /** Says why a tag cannot move: the repository's mutability, and which tags its exclusion filters set apart. */
-async function immutableTagError(ecr: Ecr, repository: string, t: string, partial: Record<string, unknown>, cause: unknown, signal: AbortSignal): Promise<EcrxError> {
+async function immutableTagError(
+  ecr: Ecr,
+  repository: string,
+  t: string,
+  partial: Record<string, unknown>,
+  cause: unknown,
+  signal: AbortSignal,
+): Promise<EcrxError> {
   let setting: string | undefined;
   let filters: string[] = [];
   try {
-    const out = await ecr.call<any>('DescribeRepositories', ecr.withRegistry({ repositoryNames: [repository] }), { signal, attempts: 3 });
+    const out = await ecr.call<any>('DescribeRepositories', ecr.withRegistry({ repositoryNames: [repository] }), {
+      signal,
+      attempts: 3,
+    });
     setting = out.repositories?.[0]?.imageTagMutability;
     filters = (out.repositories?.[0]?.imageTagMutabilityExclusionFilters ?? []).map((f: any) => f.filter);
   } catch {

@@ -6,7 +6,9 @@ import { SHELLS, complete, completionScript, type RegistryLookup } from '../comp
 export function register(program: Command): void {
   const cmd = program
     .command('completion')
-    .description('print the shell completion script for bash, zsh or fish (repositories and tags complete from the registry when credentials are there)')
+    .description(
+      'print the shell completion script for bash, zsh or fish (repositories and tags complete from the registry when credentials are there)',
+    )
     .addArgument(new Argument('<shell>', 'bash, zsh or fish').choices(SHELLS));
   addExamples(cmd, [
     ['source <(ecrx completion bash)', 'in ~/.bashrc'],
@@ -18,7 +20,10 @@ export function register(program: Command): void {
 
 /** `ecrx __complete WORDS... CURRENT`, the scripts' back end: never fails, prints nothing it is not sure of. */
 export async function runComplete(program: Command, words: string[]): Promise<void> {
-  const result = await complete(program, words, registryLookup()).catch(() => ({ directive: 'words', candidates: [] as string[] }));
+  const result = await complete(program, words, registryLookup()).catch(() => ({
+    directive: 'words',
+    candidates: [] as string[],
+  }));
   process.stdout.write(`${[result.directive, ...result.candidates].join('\n')}\n`);
 }
 
@@ -26,7 +31,13 @@ export async function runComplete(program: Command, words: string[]): Promise<vo
 function registryLookup(): RegistryLookup {
   const connect = async (flags: Record<string, string>) => {
     const { credentialsConfigured, configuredEndpoint, isLoopbackUrl, Ecr } = await import('../../ecr/client.js');
-    const conn = { region: flags['--region'], profile: flags['--profile'], endpointUrl: flags['--endpoint-url'], registryId: flags['--registry-id'], maxAttempts: 1 };
+    const conn = {
+      region: flags['--region'],
+      profile: flags['--profile'],
+      endpointUrl: flags['--endpoint-url'],
+      registryId: flags['--registry-id'],
+      maxAttempts: 1,
+    };
     if (!credentialsConfigured(conn.profile) && !isLoopbackUrl(configuredEndpoint(conn))) return undefined;
     return Ecr.connect(conn);
   };
@@ -40,7 +51,10 @@ function registryLookup(): RegistryLookup {
       if (!ecr) return [];
       try {
         return await withTimeout(async (signal) => {
-          const out = await ecr.call<any>('DescribeRepositories', ecr.withRegistry({ maxResults: 1000 }), { retry: false, signal });
+          const out = await ecr.call<any>('DescribeRepositories', ecr.withRegistry({ maxResults: 1000 }), {
+            retry: false,
+            signal,
+          });
           return (out.repositories ?? []).map((r: any) => String(r.repositoryName)).sort();
         });
       } finally {
@@ -52,7 +66,11 @@ function registryLookup(): RegistryLookup {
       if (!ecr) return [];
       try {
         return await withTimeout(async (signal) => {
-          const out = await ecr.call<any>('ListImages', ecr.withRegistry({ repositoryName: repository, filter: { tagStatus: 'TAGGED' }, maxResults: 1000 }), { retry: false, signal });
+          const out = await ecr.call<any>(
+            'ListImages',
+            ecr.withRegistry({ repositoryName: repository, filter: { tagStatus: 'TAGGED' }, maxResults: 1000 }),
+            { retry: false, signal },
+          );
           return [...new Set<string>((out.imageIds ?? []).map((i: any) => String(i.imageTag)))].sort();
         });
       } finally {

@@ -8,25 +8,42 @@ export function register(program: Command): void {
   const cmd = program
     .command('copy')
     .alias('cp')
-    .argument('<src-image>', 'source: repo[:tag|@digest] or a full ECR URI (its own account and region); with --all-tags a repository')
+    .argument(
+      '<src-image>',
+      'source: repo[:tag|@digest] or a full ECR URI (its own account and region); with --all-tags a repository',
+    )
     .argument('<dst-image>', 'destination: repo[:tag] or a full ECR URI; with --all-tags a repository')
     .description('copy an image between ECR repositories, regions or accounts, keeping its digest')
     .option('--platform <os/arch[/variant]|all>', 'copy one platform of a multi-platform image (default: all)')
     .addOption(concurrencyOption())
     .option('--cache-dir <dir>', 'blob cache the copy streams through')
-    .option('--referrers', 'also copy the image\'s signatures, SBOMs and attestations (OCI referrers), recursively, digests kept')
+    .option(
+      '--referrers',
+      "also copy the image's signatures, SBOMs and attestations (OCI referrers), recursively, digests kept",
+    )
     .option('--all-tags', 'copy every tagged image of the source repository, each with all its tags')
-    .option('--to-endpoint-url <url>', 'ECR API endpoint of the destination (default: the source\'s)')
-    .option('--to-profile <name>', 'AWS profile for the destination (default: the source\'s)');
+    .option('--to-endpoint-url <url>', "ECR API endpoint of the destination (default: the source's)")
+    .option('--to-profile <name>', "AWS profile for the destination (default: the source's)");
   addEcrOptions(cmd);
   addExamples(cmd, [
     ['ecrx copy team/app:1.4 team/app-prod:1.4'],
-    ['ecrx copy 111111111111.dkr.ecr.us-east-1.amazonaws.com/app:1.4 222222222222.dkr.ecr.eu-west-1.amazonaws.com/app:1.4', 'across accounts and regions'],
+    [
+      'ecrx copy 111111111111.dkr.ecr.us-east-1.amazonaws.com/app:1.4 222222222222.dkr.ecr.eu-west-1.amazonaws.com/app:1.4',
+      'across accounts and regions',
+    ],
     ['ecrx copy team/app:1.4 team/app-prod:1.4 --referrers', 'with its signatures and SBOMs'],
     ['ecrx copy --all-tags team/app team/app-backup', 'a whole repository'],
   ]);
-  cmd.action(async (src: string, dst: string, flags) => runCommand(flags, async () => {
-    const { copy } = await import('../../engine/copy.js');
-    await interruptible((signal) => copy(src, dst, flags, signal), { resume: 'blobs already copied are skipped, and those already downloaded are reused.' });
-  }, { quiet: (d) => d.digest }));
+  cmd.action(async (src: string, dst: string, flags) =>
+    runCommand(
+      flags,
+      async () => {
+        const { copy } = await import('../../engine/copy.js');
+        await interruptible((signal) => copy(src, dst, flags, signal), {
+          resume: 'blobs already copied are skipped, and those already downloaded are reused.',
+        });
+      },
+      { quiet: (d) => d.digest },
+    ),
+  );
 }

@@ -7,6 +7,9 @@ export function register(program: Command): void {
     .command('demo')
     .description('try ecrx with no AWS account: start an embedded ecrx serve and move a small image through it')
     .option('--keep', 'keep the demo directory instead of removing it');
-  addExamples(cmd, [['npm run demo'], ['ecrx demo --keep', 'look at the layout, the pulled image and the archive afterwards']]);
+  addExamples(cmd, [
+    ['npm run demo'],
+    ['ecrx demo --keep', 'look at the layout, the pulled image and the archive afterwards'],
+  ]);
   cmd.action(async (flags) => runCommand(flags, async () => (await import('../demo-run.js')).runDemo(flags)));
 }

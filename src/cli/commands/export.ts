@@ -10,7 +10,13 @@ export function register(program: Command): void {
     .argument('<image>', 'repo[:tag|@digest] or a full ECR URI')
     .argument('<target>', 'a new or empty DIR, a FILE.tar, or - for a tar on stdout')
     .description('write the flattened root filesystem of an image (layers applied with OCI whiteouts)')
-    .addOption(platformOption('--platform <os/arch[/variant]>', 'platform of a multi-platform image (default: this machine\'s)', true))
+    .addOption(
+      platformOption(
+        '--platform <os/arch[/variant]>',
+        "platform of a multi-platform image (default: this machine's)",
+        true,
+      ),
+    )
     .addOption(concurrencyOption())
     .option('--cache-dir <dir>', 'blob cache');
   addEcrOptions(cmd);
@@ -19,8 +25,16 @@ export function register(program: Command): void {
     ['ecrx export my-app:1.4 - | tar -t | head'],
     ['ecrx export my-app:1.4 rootfs.tar -q', 'prints only the path written'],
   ]);
-  cmd.action(async (image: string, target: string, flags) => runCommand(flags, async () => {
-    const { exportImage } = await import('../../sinks/rootfs/export.js');
-    await interruptible((signal) => exportImage(image, target, flags, signal), { resume: 'layers already downloaded are reused from the cache.' });
-  }, { quiet: (d) => d.output }));
+  cmd.action(async (image: string, target: string, flags) =>
+    runCommand(
+      flags,
+      async () => {
+        const { exportImage } = await import('../../sinks/rootfs/export.js');
+        await interruptible((signal) => exportImage(image, target, flags, signal), {
+          resume: 'layers already downloaded are reused from the cache.',
+        });
+      },
+      { quiet: (d) => d.output },
+    ),
+  );
 }

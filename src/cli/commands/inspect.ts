@@ -9,7 +9,10 @@ export function register(program: Command): void {
     .command('inspect')
     .argument('<image>', 'repo[:tag|@digest] or a full ECR URI')
     .description('show an image: digest, media type, platforms, layers, and its config (os, arch, created, entrypoint)')
-    .option('--raw', 'print the manifest bytes exactly as stored (with --config: the config bytes; with --json: inside the envelope)')
+    .option(
+      '--raw',
+      'print the manifest bytes exactly as stored (with --config: the config bytes; with --json: inside the envelope)',
+    )
     .option('--config', 'include the whole image config')
     .option('--platform <os/arch[/variant]>', 'inspect this platform of a multi-platform image')
     .option('--cache-dir <dir>', 'blob cache for the config');
@@ -19,8 +22,14 @@ export function register(program: Command): void {
     ['ecrx inspect my-app:1.4 --raw | sha256sum', 'the digest, computed over the stored bytes'],
     ['ecrx inspect my-app:1.4 --platform linux/arm64 --json | jq .data.entrypoint'],
   ]);
-  cmd.action(async (image: string, flags) => runCommand(flags, async () => {
-    const { inspect } = await import('../actions/inspect.js');
-    await interruptible((signal) => inspect(image, flags, signal));
-  }, { quiet: (d) => d.digest }));
+  cmd.action(async (image: string, flags) =>
+    runCommand(
+      flags,
+      async () => {
+        const { inspect } = await import('../actions/inspect.js');
+        await interruptible((signal) => inspect(image, flags, signal));
+      },
+      { quiet: (d) => d.digest },
+    ),
+  );
 }

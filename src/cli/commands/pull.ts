@@ -7,12 +7,28 @@ import { interruptible } from '../interrupt.js';
 export function register(program: Command): void {
   const cmd = program
     .command('pull')
-    .argument('<image>', 'repo, repo:tag, repo@sha256:…, or <account>.dkr.ecr.<region>.amazonaws.com/repo[:tag|@digest]')
+    .argument(
+      '<image>',
+      'repo, repo:tag, repo@sha256:…, or <account>.dkr.ecr.<region>.amazonaws.com/repo[:tag|@digest]',
+    )
     .description('download an image from ECR into an OCI layout, an OCI archive or a docker-archive')
     .option('-o, --output <path>', 'where to write (default: <name>-<tag>[.tar]; - for an archive on stdout)')
-    .addOption(new Option('--format <format>', 'output format').choices(['oci', 'oci-archive', 'docker-archive']).env('ECRX_OUTPUT_FORMAT'))
-    .addOption(platformOption('--platform <os/arch[/variant]|all>', 'platform to pick from a multi-platform image (default: this machine\'s), or all', true))
-    .option('--referrers', 'also pull the image\'s signatures, SBOMs and attestations (OCI referrers) into the layout, recursively')
+    .addOption(
+      new Option('--format <format>', 'output format')
+        .choices(['oci', 'oci-archive', 'docker-archive'])
+        .env('ECRX_OUTPUT_FORMAT'),
+    )
+    .addOption(
+      platformOption(
+        '--platform <os/arch[/variant]|all>',
+        "platform to pick from a multi-platform image (default: this machine's), or all",
+        true,
+      ),
+    )
+    .option(
+      '--referrers',
+      "also pull the image's signatures, SBOMs and attestations (OCI referrers) into the layout, recursively",
+    )
     .addOption(concurrencyOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)')
     .option('--no-cache', 'download every blob, use and keep nothing in the cache');
@@ -24,9 +40,15 @@ export function register(program: Command): void {
     ['ecrx pull my-app:1.4 --platform linux/arm64 -q', 'prints only the digest'],
   ]);
   cmd.action(async (image: string, flags) =>
-    runCommand(flags, async () => {
-      const { pull } = await import('../../engine/pull.js');
-      await interruptible((signal) => pull(image, flags, signal), { resume: 'blobs already downloaded are reused from the cache.' });
-    }, { quiet: (d) => d.digest }),
+    runCommand(
+      flags,
+      async () => {
+        const { pull } = await import('../../engine/pull.js');
+        await interruptible((signal) => pull(image, flags, signal), {
+          resume: 'blobs already downloaded are reused from the cache.',
+        });
+      },
+      { quiet: (d) => d.digest },
+    ),
   );
 }

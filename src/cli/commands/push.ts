@@ -8,12 +8,18 @@ import { interruptible } from '../interrupt.js';
 export function register(program: Command): void {
   const cmd = program
     .command('push')
-    .argument('<source>', 'OCI layout DIR[:NAME], OCI archive, docker-archive (docker save), or - for an archive on stdin')
+    .argument(
+      '<source>',
+      'OCI layout DIR[:NAME], OCI archive, docker-archive (docker save), or - for an archive on stdin',
+    )
     .argument('<image>', 'destination: repo[:tag], repo@sha256:…, or a full ECR URI')
     .description('upload an image to ECR from an OCI layout, an OCI archive or a docker-archive')
     .option('-t, --tag <tag>', 'also tag it TAG (repeatable)', collect, [])
     .option('--platform <os/arch[/variant]>', 'push only this platform of a multi-platform source')
-    .option('--referrers', 'also push the signatures, SBOMs and attestations the layout holds (OCI referrers; cosign save\'s too)')
+    .option(
+      '--referrers',
+      "also push the signatures, SBOMs and attestations the layout holds (OCI referrers; cosign save's too)",
+    )
     .addOption(concurrencyOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)');
   addEcrOptions(cmd);
@@ -23,9 +29,15 @@ export function register(program: Command): void {
     ['ecrx push image.tar team/api:2.0 --platform linux/arm64 -q', 'prints only the digest'],
   ]);
   cmd.action(async (source: string, image: string, flags) =>
-    runCommand(flags, async () => {
-      const { push } = await import('../../engine/push.js');
-      await interruptible((signal) => push(source, image, flags, signal), { resume: 'blobs already uploaded are skipped.' });
-    }, { quiet: (d) => d.digest }),
+    runCommand(
+      flags,
+      async () => {
+        const { push } = await import('../../engine/push.js');
+        await interruptible((signal) => push(source, image, flags, signal), {
+          resume: 'blobs already uploaded are skipped.',
+        });
+      },
+      { quiet: (d) => d.digest },
+    ),
   );
 }

@@ -17,18 +17,33 @@ export function register(program: Command): void {
     .command('create')
     .argument('<name>', 'repository name, e.g. team/app')
     .description('create a repository with its tag mutability, scan on push and encryption')
-    .addOption(new Option('--tag-mutability <m>', 'MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION (default MUTABLE)'))
-    .option('--mutability-exclusion <pattern>', 'tags exempt from the mutability setting, * as wildcard (repeatable, up to 5)', collect, [])
+    .addOption(
+      new Option(
+        '--tag-mutability <m>',
+        'MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION (default MUTABLE)',
+      ),
+    )
+    .option(
+      '--mutability-exclusion <pattern>',
+      'tags exempt from the mutability setting, * as wildcard (repeatable, up to 5)',
+      collect,
+      [],
+    )
     .option('--scan-on-push', 'scan images when they are pushed')
     .addOption(new Option('--encryption <type>', 'AES256 (default), KMS or KMS_DSSE'))
     .option('--kms-key <key>', 'KMS key id, alias or ARN for --encryption KMS / KMS_DSSE');
-  addEcrOptions(create).addHelpText('after', `
+  addEcrOptions(create).addHelpText(
+    'after',
+    `
 Examples:
   $ ecrx repos create team/app
   $ ecrx repos create team/api --tag-mutability IMMUTABLE_WITH_EXCLUSION --mutability-exclusion 'dev-*' --scan-on-push
-  $ ecrx repos create team/secure --encryption KMS --kms-key alias/ecr`);
-  create.action(async (name: string, flags) => runCommand(flags, async () => {
-    const { reposCreate } = await import('../actions/repos-create.js');
-    await interruptible((signal) => reposCreate(name, flags, signal));
-  }));
+  $ ecrx repos create team/secure --encryption KMS --kms-key alias/ecr`,
+  );
+  create.action(async (name: string, flags) =>
+    runCommand(flags, async () => {
+      const { reposCreate } = await import('../actions/repos-create.js');
+      await interruptible((signal) => reposCreate(name, flags, signal));
+    }),
+  );
 }

@@ -26,12 +26,29 @@ function sdkVersion(): string | null {
 }
 
 export function register(program: Command): void {
-  const cmd = program.command('version').description('print the versions of ecrx, Node.js and the AWS SDK (-q: just ecrx\'s)');
+  const cmd = program
+    .command('version')
+    .description("print the versions of ecrx, Node.js and the AWS SDK (-q: just ecrx's)");
   addOutputOptions(cmd, { debug: false });
   cmd.action(async (flags) =>
-    runCommand(flags, async () => {
-      const data = { version: packageVersion(), node: process.versions.node, platform: `${process.platform}/${process.arch}`, awsSdk: sdkVersion() };
-      printSuccess(flags, data, () => [`ecrx ${data.version}`, `Node.js ${data.node} (${data.platform})`, `@aws-sdk/client-ecr ${data.awsSdk ?? 'not found'}`].join('\n'));
-    }, { quiet: (d) => d.version }),
+    runCommand(
+      flags,
+      async () => {
+        const data = {
+          version: packageVersion(),
+          node: process.versions.node,
+          platform: `${process.platform}/${process.arch}`,
+          awsSdk: sdkVersion(),
+        };
+        printSuccess(flags, data, () =>
+          [
+            `ecrx ${data.version}`,
+            `Node.js ${data.node} (${data.platform})`,
+            `@aws-sdk/client-ecr ${data.awsSdk ?? 'not found'}`,
+          ].join('\n'),
+        );
+      },
+      { quiet: (d) => d.version },
+    ),
   );
 }

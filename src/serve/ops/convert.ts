@@ -19,7 +19,8 @@ export interface Served {
 const isSchema1 = (t: string) => t === MediaType.dockerSchema1 || t === MediaType.dockerSchema1Signed;
 
 /** Whether `accepted` takes a manifest of `type` as it is (a schema 1 request takes either schema 1 form). */
-export const acceptsAsIs = (accepted: string[], type: string) => accepted.includes(type) || (isSchema1(type) && accepted.some(isSchema1));
+export const acceptsAsIs = (accepted: string[], type: string) =>
+  accepted.includes(type) || (isSchema1(type) && accepted.some(isSchema1));
 
 const sha256 = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 const served = (doc: unknown, mediaType: string, indent: number | undefined): Served => {
@@ -69,18 +70,27 @@ function toSchema1(doc: any, configBytes: Buffer, repository: string, tag: strin
   }
   const layers: { digest: string }[] = Array.isArray(doc.layers) ? doc.layers : [];
   if (layers.length === 0 || typeof config !== 'object' || config === null) return undefined;
-  const history: HistoryEntry[] = (Array.isArray(config.history) ? config.history : []).filter((h: HistoryEntry) => !h.empty_layer);
+  const history: HistoryEntry[] = (Array.isArray(config.history) ? config.history : []).filter(
+    (h: HistoryEntry) => !h.empty_layer,
+  );
   const { history: _h, rootfs: _r, ...imageConfig } = config;
   const entries: string[] = [];
   let parent = '';
   layers.forEach((layer, i) => {
     const hex = layer.digest.slice('sha256:'.length);
     const top = i === layers.length - 1;
-    const id = createHash('sha256').update(top ? `${hex} ${parent} ${JSON.stringify(imageConfig)}` : `${hex} ${parent}`).digest('hex');
+    const id = createHash('sha256')
+      .update(top ? `${hex} ${parent} ${JSON.stringify(imageConfig)}` : `${hex} ${parent}`)
+      .digest('hex');
     const h = history[i] ?? {};
     const entry = top
       ? { ...imageConfig, id, ...(parent ? { parent } : {}) }
-      : { id, ...(parent ? { parent } : {}), ...(h.created ? { created: h.created } : {}), container_config: { Cmd: h.created_by ? [h.created_by] : [] } };
+      : {
+          id,
+          ...(parent ? { parent } : {}),
+          ...(h.created ? { created: h.created } : {}),
+          container_config: { Cmd: h.created_by ? [h.created_by] : [] },
+        };
     entries.push(JSON.stringify(entry));
     parent = id;
   });
@@ -103,7 +113,12 @@ export interface Convertible {
 }
 
 /** The stored manifest converted to a type in `accepted`, or undefined when ECR documents no such conversion. */
-export function convertForPull(img: Convertible, accepted: string[], repository: string, tag: string): Served | undefined {
+export function convertForPull(
+  img: Convertible,
+  accepted: string[],
+  repository: string,
+  tag: string,
+): Served | undefined {
   let doc: any;
   try {
     doc = JSON.parse(img.manifest);

@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { ApiError, invalidParameter, invalidParameterAt } from '../api-error.js';
 import { type Context, type Input, requireRepo, epochSeconds } from '../context.js';
 import type { ImageRecord, RepoRecord } from '../store.js';
-import { isValidDigest, isValidTag, requireValidDigest, requireValidTag, DIGEST_PATTERN, TAG_PATTERN } from '../ecr-rules.js';
+import {
+  isValidDigest,
+  isValidTag,
+  requireValidDigest,
+  requireValidTag,
+  DIGEST_PATTERN,
+  TAG_PATTERN,
+} from '../ecr-rules.js';
 import { tagIsImmutable } from './repositories.js';
 import { pageOf } from './paging.js';
 import { parseManifest } from './manifest.js';
@@ -18,18 +25,28 @@ interface ImageId {
 type Lookup = { image: ImageRecord } | { failureCode: string; failureReason: string };
 
 function findImage(repo: RepoRecord, id: ImageId): Lookup {
-  if (!id.imageDigest && !id.imageTag) return { failureCode: 'MissingDigestAndTag', failureReason: 'Missing image digest and tag' };
+  if (!id.imageDigest && !id.imageTag)
+    return { failureCode: 'MissingDigestAndTag', failureReason: 'Missing image digest and tag' };
   if (id.imageDigest !== undefined && !isValidDigest(id.imageDigest)) {
-    return { failureCode: 'InvalidImageDigest', failureReason: `Invalid request parameters: image digest should satisfy the regex '${DIGEST_PATTERN}'` };
+    return {
+      failureCode: 'InvalidImageDigest',
+      failureReason: `Invalid request parameters: image digest should satisfy the regex '${DIGEST_PATTERN}'`,
+    };
   }
   if (id.imageTag !== undefined && !isValidTag(id.imageTag)) {
-    return { failureCode: 'InvalidImageTag', failureReason: `Invalid request parameters: image tag should satisfy the regex '${TAG_PATTERN}'` };
+    return {
+      failureCode: 'InvalidImageTag',
+      failureReason: `Invalid request parameters: image tag should satisfy the regex '${TAG_PATTERN}'`,
+    };
   }
   let image: ImageRecord | undefined;
   if (id.imageTag !== undefined) {
     image = Object.values(repo.images).find((img) => img.tags.includes(id.imageTag!));
     if (image && id.imageDigest !== undefined && image.digest !== id.imageDigest) {
-      return { failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Requested image digest does not match the digest of the image with the specified tag' };
+      return {
+        failureCode: 'ImageTagDoesNotMatchDigest',
+        failureReason: 'Requested image digest does not match the digest of the image with the specified tag',
+      };
     }
   } else {
     image = repo.images[id.imageDigest!];
@@ -42,13 +59,28 @@ function findImage(repo: RepoRecord, id: ImageId): Lookup {
  * The form of `img` a BatchGetImage id gets under `accepted` (see convert.ts), or why none: a client that accepts
  * only some types never silently gets another.
  */
-function negotiate(ctx: Context, repo: RepoRecord, img: ImageRecord, id: ImageId, accepted: string[] | undefined): Served | string {
-  if (!accepted || acceptsAsIs(accepted, img.mediaType)) return { manifest: img.manifest, mediaType: img.mediaType, digest: img.digest };
+function negotiate(
+  ctx: Context,
+  repo: RepoRecord,
+  img: ImageRecord,
+  id: ImageId,
+  accepted: string[] | undefined,
+): Served | string {
+  if (!accepted || acceptsAsIs(accepted, img.mediaType))
+    return { manifest: img.manifest, mediaType: img.mediaType, digest: img.digest };
   const none = `Requested image's manifest type ${img.mediaType} is not among the accepted media types [${accepted.join(', ')}]`;
   if (id.imageDigest !== undefined) return `${none}, and a pull by digest is never converted`;
   const config = img.blobs[0];
-  const configPath = img.children.length === 0 && config && ctx.store.hasBlob(config) ? ctx.store.blobPath(config) : undefined;
-  return convertForPull({ manifest: img.manifest, mediaType: img.mediaType, configPath }, accepted, repo.name, id.imageTag!) ?? `${none}, and no conversion to them is available`;
+  const configPath =
+    img.children.length === 0 && config && ctx.store.hasBlob(config) ? ctx.store.blobPath(config) : undefined;
+  return (
+    convertForPull(
+      { manifest: img.manifest, mediaType: img.mediaType, configPath },
+      accepted,
+      repo.name,
+      id.imageTag!,
+    ) ?? `${none}, and no conversion to them is available`
+  );
 }
 
 export function batchGetImage(ctx: Context, input: Input) {
@@ -103,7 +135,9 @@ export function putImage(ctx: Context, input: Input) {
   const tag: string | undefined = input.imageTag;
   requireValidTag(tag);
   const parsed = parseManifest(text, input.imageManifestMediaType);
-  const blobs = parsed.config ? [parsed.config, ...parsed.layers.map((l) => l.digest)] : parsed.layers.map((l) => l.digest);
+  const blobs = parsed.config
+    ? [parsed.config, ...parsed.layers.map((l) => l.digest)]
+    : parsed.layers.map((l) => l.digest);
 
   const lagMs = ctx.faults.layerLagMs;
   const missing = blobs.filter((b) => {
@@ -219,11 +253,15 @@ export function describeImages(ctx: Context, input: Input) {
       // Unlike the batch operations, which report a bad id as a failure, DescribeImages refuses the request.
       requireValidTag(id.imageTag);
       requireValidDigest(id.imageDigest);
-      if (id.imageTag === undefined && id.imageDigest === undefined) throw invalidParameterAt('imageIds', 'Member must have either an imageTag or an imageDigest');
+      if (id.imageTag === undefined && id.imageDigest === undefined)
+        throw invalidParameterAt('imageIds', 'Member must have either an imageTag or an imageDigest');
       const found = findImage(repo, id);
       if ('failureCode' in found || !inStatus(found.image)) {
         const what = id.imageTag !== undefined ? `imageTag=${id.imageTag}` : `imageDigest=${id.imageDigest}`;
-        throw new ApiError('ImageNotFoundException', `The image with imageId {${what}} does not exist within the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
+        throw new ApiError(
+          'ImageNotFoundException',
+          `The image with imageId {${what}} does not exist within the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`,
+        );
       }
       return detail(repo, found.image);
     });
@@ -251,7 +289,11 @@ export function batchDeleteImage(ctx: Context, input: Input) {
     if (byDigestOnly || img.tags.length === 1) {
       const parent = Object.values(repo.images).find((p) => p.children.includes(img.digest));
       if (parent) {
-        failures.push({ imageId: id, failureCode: 'ImageReferencedByManifestList', failureReason: `Requested image is referenced by a manifest list: [${parent.digest}]` });
+        failures.push({
+          imageId: id,
+          failureCode: 'ImageReferencedByManifestList',
+          failureReason: `Requested image is referenced by a manifest list: [${parent.digest}]`,
+        });
         continue;
       }
     }

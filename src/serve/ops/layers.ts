@@ -38,7 +38,11 @@ export function batchCheckLayerAvailability(ctx: Context, input: Input) {
     } else if (!isValidDigest(digest)) {
       failures.push({ layerDigest: digest, failureCode: 'InvalidLayerDigest', failureReason: 'Invalid layer digest' });
     } else if (repo.layers[digest]) {
-      layers.push({ layerDigest: digest, layerAvailability: layerAvailability(repo, digest), layerSize: repo.layers[digest].size });
+      layers.push({
+        layerDigest: digest,
+        layerAvailability: layerAvailability(repo, digest),
+        layerSize: repo.layers[digest].size,
+      });
     } else {
       failures.push({ layerDigest: digest, failureCode: 'MissingLayerDigest', failureReason: 'Could not find layer' });
     }
@@ -50,12 +54,18 @@ export function getDownloadUrlForLayer(ctx: Context, input: Input) {
   const repo = requireRepo(ctx, input);
   const digest: string = input.layerDigest;
   if (!repo.layers[digest] || !ctx.store.hasBlob(digest)) {
-    throw new ApiError('LayersNotFoundException', `The specified layer '${digest}' could not be found in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
+    throw new ApiError(
+      'LayersNotFoundException',
+      `The specified layer '${digest}' could not be found in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`,
+    );
   }
   checkLayerDownloadable(repo, digest);
   const referenced = Object.values(repo.images).some((img) => img.blobs.includes(digest));
   if (!referenced) {
-    throw new ApiError('LayerInaccessibleException', `The specified layer '${digest}' is not associated with an image in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
+    throw new ApiError(
+      'LayerInaccessibleException',
+      `The specified layer '${digest}' is not associated with an image in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`,
+    );
   }
   return { downloadUrl: ctx.presign(repo.registryId, repo.name, digest), layerDigest: digest };
 }
@@ -71,7 +81,10 @@ function requireUpload(ctx: Context, input: Input): UploadRecord {
   const repo = requireRepo(ctx, input);
   const up = ctx.store.getUpload(input.uploadId);
   if (!up || up.registryId !== repo.registryId || up.repositoryName !== repo.name) {
-    throw new ApiError('UploadNotFoundException', `Upload with id '${input.uploadId}' is not found in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
+    throw new ApiError(
+      'UploadNotFoundException',
+      `Upload with id '${input.uploadId}' is not found in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`,
+    );
   }
   return up;
 }
@@ -93,7 +106,9 @@ export function uploadLayerPart(ctx: Context, input: Input) {
         lastValidByteReceived: Math.max(up.received - 1, 0),
       });
     if (first !== up.received) {
-      throw invalidPart(`The layer part's first byte ${first} is not the byte after the last byte received (${up.received - 1})`);
+      throw invalidPart(
+        `The layer part's first byte ${first} is not the byte after the last byte received (${up.received - 1})`,
+      );
     }
     if (last < first || last - first + 1 !== data.length) {
       throw invalidPart(`The layer part's byte range ${first}-${last} does not match the ${data.length} bytes sent`);
@@ -114,7 +129,12 @@ export function uploadLayerPart(ctx: Context, input: Input) {
     up.received += data.length;
     up.parts.push(data.length);
     ctx.store.saveUpload(up);
-    return { registryId: up.registryId, repositoryName: up.repositoryName, uploadId: up.id, lastByteReceived: up.received - 1 };
+    return {
+      registryId: up.registryId,
+      repositoryName: up.repositoryName,
+      uploadId: up.id,
+      lastByteReceived: up.received - 1,
+    };
   });
 }
 
@@ -129,7 +149,10 @@ export function completeLayerUpload(ctx: Context, input: Input) {
     if (repo.layers[expected] && ctx.store.hasBlob(expected)) {
       ctx.store.dropUpload(up);
       runningHashes.delete(up.id);
-      throw new ApiError('LayerAlreadyExistsException', `The layer with digest '${expected}' already exists in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
+      throw new ApiError(
+        'LayerAlreadyExistsException',
+        `The layer with digest '${expected}' already exists in the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`,
+      );
     }
     if (up.received === 0) {
       ctx.store.dropUpload(up);
@@ -139,14 +162,23 @@ export function completeLayerUpload(ctx: Context, input: Input) {
     if (small >= 0) {
       ctx.store.dropUpload(up);
       runningHashes.delete(up.id);
-      throw new ApiError('LayerPartTooSmallException', `Layer part ${small + 1} of upload '${up.id}' is ${up.parts[small]} bytes; every part but the last must be at least ${MIN_PART} bytes`);
+      throw new ApiError(
+        'LayerPartTooSmallException',
+        `Layer part ${small + 1} of upload '${up.id}' is ${up.parts[small]} bytes; every part but the last must be at least ${MIN_PART} bytes`,
+      );
     }
     const running = runningHashes.get(up.id);
-    const actual = running && running.bytes === up.received ? `sha256:${running.hash.digest('hex')}` : await fileDigest(ctx.store.uploadDataPath(up.id));
+    const actual =
+      running && running.bytes === up.received
+        ? `sha256:${running.hash.digest('hex')}`
+        : await fileDigest(ctx.store.uploadDataPath(up.id));
     runningHashes.delete(up.id);
     if (actual !== expected) {
       ctx.store.dropUpload(up);
-      throw new ApiError('InvalidLayerException', `The layer digest calculated for the upload '${up.id}' (${actual}) does not match the digest provided (${expected})`);
+      throw new ApiError(
+        'InvalidLayerException',
+        `The layer digest calculated for the upload '${up.id}' (${actual}) does not match the digest provided (${expected})`,
+      );
     }
     ctx.store.commitBlob(ctx.store.uploadDataPath(up.id), expected);
     ctx.store.dropUpload(up);

@@ -30,7 +30,8 @@ export interface ParsedManifest {
 const unreadable = () => invalidParameterAt('ImageManifest', 'Invalid JSON syntax');
 
 function descriptor(d: any): { digest: string; size: number } {
-  if (!d || typeof d.digest !== 'string' || !SHA256_DIGEST_RE.test(d.digest) || typeof d.size !== 'number') throw unreadable();
+  if (!d || typeof d.digest !== 'string' || !SHA256_DIGEST_RE.test(d.digest) || typeof d.size !== 'number')
+    throw unreadable();
   return { digest: d.digest, size: d.size };
 }
 
@@ -44,12 +45,18 @@ export function parseManifest(text: string, declared: string | undefined): Parse
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw unreadable();
   const inManifest: string | undefined = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   if (declared !== undefined && inManifest !== undefined && declared !== inManifest) {
-    throw invalidParameterAt('imageManifestMediaType', `Media type '${declared}' does not match the manifest's mediaType '${inManifest}'`);
+    throw invalidParameterAt(
+      'imageManifestMediaType',
+      `Media type '${declared}' does not match the manifest's mediaType '${inManifest}'`,
+    );
   }
   const mediaType = declared ?? inManifest;
   if (mediaType === undefined) throw unreadable();
   if (!storableMediaTypes.includes(mediaType)) {
-    throw invalidParameterAt('imageManifestMediaType', `Member must satisfy enum value set: [${storableMediaTypes.join(', ')}]`);
+    throw invalidParameterAt(
+      'imageManifestMediaType',
+      `Member must satisfy enum value set: [${storableMediaTypes.join(', ')}]`,
+    );
   }
   if (mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed) {
     if (doc.schemaVersion !== 1 || !Array.isArray(doc.fsLayers)) throw unreadable();
@@ -64,5 +71,11 @@ export function parseManifest(text: string, declared: string | undefined): Parse
   }
   const config = descriptor(doc.config);
   const layers = Array.isArray(doc.layers) ? doc.layers.map(descriptor) : [];
-  return { mediaType, artifactMediaType: typeof doc.config?.mediaType === 'string' ? doc.config.mediaType : undefined, config: config.digest, layers, children: [] };
+  return {
+    mediaType,
+    artifactMediaType: typeof doc.config?.mediaType === 'string' ? doc.config.mediaType : undefined,
+    config: config.digest,
+    layers,
+    children: [],
+  };
 }

@@ -21,15 +21,36 @@ export function referrerFields(manifest: string): Pick<ImageRecord, 'subject' | 
   } catch {
     return {};
   }
-  const subject = typeof doc?.subject?.digest === 'string' && DIGEST.test(doc.subject.digest) ? (doc.subject.digest as string) : undefined;
-  const configType = typeof doc?.config?.mediaType === 'string' && doc.config.mediaType !== EMPTY_CONFIG ? (doc.config.mediaType as string) : undefined;
-  const artifactType = typeof doc?.artifactType === 'string' && doc.artifactType ? (doc.artifactType as string) : subject ? configType : undefined;
-  const annotations = doc?.annotations && typeof doc.annotations === 'object' && !Array.isArray(doc.annotations) ? stringsOnly(doc.annotations) : undefined;
-  return { ...(subject ? { subject } : {}), ...(artifactType ? { artifactType } : {}), ...(annotations ? { annotations } : {}) };
+  const subject =
+    typeof doc?.subject?.digest === 'string' && DIGEST.test(doc.subject.digest)
+      ? (doc.subject.digest as string)
+      : undefined;
+  const configType =
+    typeof doc?.config?.mediaType === 'string' && doc.config.mediaType !== EMPTY_CONFIG
+      ? (doc.config.mediaType as string)
+      : undefined;
+  const artifactType =
+    typeof doc?.artifactType === 'string' && doc.artifactType
+      ? (doc.artifactType as string)
+      : subject
+        ? configType
+        : undefined;
+  const annotations =
+    doc?.annotations && typeof doc.annotations === 'object' && !Array.isArray(doc.annotations)
+      ? stringsOnly(doc.annotations)
+      : undefined;
+  return {
+    ...(subject ? { subject } : {}),
+    ...(artifactType ? { artifactType } : {}),
+    ...(annotations ? { annotations } : {}),
+  };
 }
 
 function stringsOnly(obj: Record<string, unknown>): Record<string, string> | undefined {
-  const out = Object.fromEntries(Object.entries(obj).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+  const out = Object.fromEntries(Object.entries(obj).filter(([, v]) => typeof v === 'string')) as Record<
+    string,
+    string
+  >;
   return Object.keys(out).length ? out : undefined;
 }
 

@@ -12,7 +12,9 @@ export function describeRepository(ctx: Context, r: RepoRecord) {
     repositoryUri: `${r.registryId}.dkr.ecr.${region}.amazonaws.com/${r.name}`,
     createdAt: epochSeconds(r.createdAt),
     imageTagMutability: r.imageTagMutability,
-    ...(r.imageTagMutabilityExclusionFilters ? { imageTagMutabilityExclusionFilters: r.imageTagMutabilityExclusionFilters } : {}),
+    ...(r.imageTagMutabilityExclusionFilters
+      ? { imageTagMutabilityExclusionFilters: r.imageTagMutabilityExclusionFilters }
+      : {}),
     imageScanningConfiguration: { scanOnPush: r.scanOnPush },
     encryptionConfiguration: { encryptionType: r.encryptionType, ...(r.kmsKey ? { kmsKey: r.kmsKey } : {}) },
   };
@@ -21,10 +23,14 @@ export function describeRepository(ctx: Context, r: RepoRecord) {
 function checkExclusionFilters(mutability: string, filters: unknown[] | undefined): void {
   const needsFilters = mutability.endsWith('_WITH_EXCLUSION');
   if (needsFilters && !filters?.length) {
-    throw invalidParameter(`imageTagMutabilityExclusionFilters must be provided when imageTagMutability is ${mutability}`);
+    throw invalidParameter(
+      `imageTagMutabilityExclusionFilters must be provided when imageTagMutability is ${mutability}`,
+    );
   }
   if (!needsFilters && filters?.length) {
-    throw invalidParameter(`imageTagMutabilityExclusionFilters can only be used with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION`);
+    throw invalidParameter(
+      `imageTagMutabilityExclusionFilters can only be used with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION`,
+    );
   }
 }
 
@@ -63,7 +69,10 @@ export function describeRepositories(ctx: Context, input: Input) {
     const found = (input.repositoryNames as string[]).map((name) => {
       const r = ctx.store.getRepo(registryId, name);
       if (!r) {
-        throw new ApiError('RepositoryNotFoundException', `The repository with name '${name}' does not exist in the registry with id '${registryId}'`);
+        throw new ApiError(
+          'RepositoryNotFoundException',
+          `The repository with name '${name}' does not exist in the registry with id '${registryId}'`,
+        );
       }
       return describeRepository(ctx, r);
     });
@@ -97,7 +106,9 @@ export function putImageTagMutability(ctx: Context, input: Input) {
     registryId: repo.registryId,
     repositoryName: repo.name,
     imageTagMutability: repo.imageTagMutability,
-    ...(repo.imageTagMutabilityExclusionFilters ? { imageTagMutabilityExclusionFilters: repo.imageTagMutabilityExclusionFilters } : {}),
+    ...(repo.imageTagMutabilityExclusionFilters
+      ? { imageTagMutabilityExclusionFilters: repo.imageTagMutabilityExclusionFilters }
+      : {}),
   };
 }
 
@@ -130,4 +141,9 @@ export function tagIsImmutable(repo: RepoRecord, tag: string): boolean {
 }
 
 const wildcard = (pattern: string) =>
-  new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*')}$`);
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
+      .join('.*')}$`,
+  );

@@ -51,11 +51,15 @@ export function inaccessible(img: ImageRecord): { failureCode: string; failureRe
   if (status === 'ACTIVE') return undefined;
   return {
     failureCode: 'ImageInaccessible',
-    failureReason: status === 'ARCHIVED' ? 'The image is archived. Restore it to the standard storage class to pull it' : 'The image is being restored from the archive storage class and cannot be pulled until the restore completes',
+    failureReason:
+      status === 'ARCHIVED'
+        ? 'The image is archived. Restore it to the standard storage class to pull it'
+        : 'The image is being restored from the archive storage class and cannot be pulled until the restore completes',
   };
 }
 
-const referencing = (repo: RepoRecord, digest: string) => Object.values(repo.images).filter((img) => img.blobs.includes(digest));
+const referencing = (repo: RepoRecord, digest: string) =>
+  Object.values(repo.images).filter((img) => img.blobs.includes(digest));
 
 /** BatchCheckLayerAvailability: a layer that only archived (or restoring) images use is ARCHIVED. */
 export function layerAvailability(repo: RepoRecord, digest: string): 'AVAILABLE' | 'ARCHIVED' {
@@ -99,20 +103,34 @@ function withDependents(repo: RepoRecord, root: ImageRecord): ImageRecord[] {
 export function updateImageStorageClass(ctx: Context, input: Input) {
   const repo = requireRepo(ctx, input);
   const id = input.imageId as { imageDigest?: string; imageTag?: string };
-  const img = id.imageTag !== undefined ? Object.values(repo.images).find((i) => i.tags.includes(id.imageTag!)) : id.imageDigest ? repo.images[id.imageDigest] : undefined;
+  const img =
+    id.imageTag !== undefined
+      ? Object.values(repo.images).find((i) => i.tags.includes(id.imageTag!))
+      : id.imageDigest
+        ? repo.images[id.imageDigest]
+        : undefined;
   if (!img || (id.imageTag !== undefined && id.imageDigest !== undefined && img.digest !== id.imageDigest)) {
     const what = id.imageTag !== undefined ? `imageTag=${id.imageTag}` : `imageDigest=${id.imageDigest ?? ''}`;
-    throw new ApiError('ImageNotFoundException', `The image with imageId {${what}} does not exist within the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`);
+    throw new ApiError(
+      'ImageNotFoundException',
+      `The image with imageId {${what}} does not exist within the repository with name '${repo.name}' in the registry with id '${repo.registryId}'`,
+    );
   }
   const parent = Object.values(repo.images).find((p) => p.children.includes(img.digest));
   if (parent) {
-    throw new ApiError('ImageStorageClassUpdateNotSupportedException', `The image '${img.digest}' is part of the image index '${parent.digest}'; change the storage class of the index instead`);
+    throw new ApiError(
+      'ImageStorageClassUpdateNotSupportedException',
+      `The image '${img.digest}' is part of the image index '${parent.digest}'; change the storage class of the index instead`,
+    );
   }
   const now = Date.now();
   const status = statusOf(img, now);
   const target: string = input.targetStorageClass;
   if (target === 'ARCHIVE' && status === 'ACTIVATING') {
-    throw new ApiError('ImageStorageClassUpdateNotSupportedException', `The image '${img.digest}' is being restored and cannot be archived until the restore completes`);
+    throw new ApiError(
+      'ImageStorageClassUpdateNotSupportedException',
+      `The image '${img.digest}' is being restored and cannot be archived until the restore completes`,
+    );
   }
   const delayMs = (ctx.options.restoreDelaySeconds ?? DEFAULT_RESTORE_DELAY_SECONDS) * 1000;
   for (const each of withDependents(repo, img)) {

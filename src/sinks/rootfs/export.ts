@@ -51,7 +51,12 @@ function inUserTerms(err: unknown, work: string, target: Target): unknown {
   if (!e || typeof e !== 'object' || e instanceof EcrxError) return err;
   const shown = target.kind === 'stdout' ? '(the tar on stdout)' : target.path;
   const rootfs = join(work, 'rootfs');
-  const pairs: [string, string][] = [[`${rootfs}/`, `${shown}/`], [`${rootfs}.tar`, shown], [rootfs, shown], [work, shown]];
+  const pairs: [string, string][] = [
+    [`${rootfs}/`, `${shown}/`],
+    [`${rootfs}.tar`, shown],
+    [rootfs, shown],
+    [work, shown],
+  ];
   const swap = (text: string) => pairs.reduce((t, [from, to]) => t.split(from).join(to), text);
   if (typeof e.path === 'string') e.path = swap(e.path);
   if (typeof e.dest === 'string') e.dest = swap(e.dest);
@@ -60,13 +65,22 @@ function inUserTerms(err: unknown, work: string, target: Target): unknown {
 }
 
 function validate(flags: ExportFlags, target: Target): void {
-  if (flags.platform === 'all') throw new EcrxError('VALIDATION_ERROR', 'export flattens one platform; give --platform os/arch or leave it out');
+  if (flags.platform === 'all')
+    throw new EcrxError('VALIDATION_ERROR', 'export flattens one platform; give --platform os/arch or leave it out');
   if (target.kind !== 'stdout') return;
   if (flags.json) throw new EcrxError('VALIDATION_ERROR', 'A tar on stdout and --json both want stdout');
-  if (process.stdout.isTTY) throw new EcrxError('VALIDATION_ERROR', 'Refusing to write a tar archive to a terminal', { hint: 'Redirect stdout, or give a DIR or FILE.tar.' });
+  if (process.stdout.isTTY)
+    throw new EcrxError('VALIDATION_ERROR', 'Refusing to write a tar archive to a terminal', {
+      hint: 'Redirect stdout, or give a DIR or FILE.tar.',
+    });
 }
 
-export async function exportImage(imageText: string, targetText: string, flags: ExportFlags, signal: AbortSignal): Promise<void> {
+export async function exportImage(
+  imageText: string,
+  targetText: string,
+  flags: ExportFlags,
+  signal: AbortSignal,
+): Promise<void> {
   const started = Date.now();
   const ref = parseReference(imageText);
   const target = planTarget(targetText);
@@ -74,23 +88,43 @@ export async function exportImage(imageText: string, targetText: string, flags: 
   await checkTarget(target);
   const { reporter, ecr } = await openSession(flags, 'export', ref);
   // Beside the target (so the final rename stays on one file system), or in TMPDIR for stdout; only ecrx writes here.
-  const work = mkdtempSync(target.kind === 'stdout' ? join(tmpdir(), '.export.ecrx-tmp-') : join(dirname(target.path), `.${basename(target.path)}.ecrx-tmp-`));
+  const work = mkdtempSync(
+    target.kind === 'stdout'
+      ? join(tmpdir(), '.export.ecrx-tmp-')
+      : join(dirname(target.path), `.${basename(target.path)}.ecrx-tmp-`),
+  );
   try {
     reporter.phase(`resolving ${formatReference(ref)}`);
     const resolved = await resolveFromEcr(ecr, ref, flags.platform, signal);
     const image = resolved.set.images[0];
     const cache = openCache(flags);
-    const fetch = (blobs: Descriptor[]) => fetchBlobs({ ecr, repository: ref.repository, blobs, images: resolved.set.images, cache, concurrency: flags.concurrency, reporter, signal });
+    const fetch = (blobs: Descriptor[]) =>
+      fetchBlobs({
+        ecr,
+        repository: ref.repository,
+        blobs,
+        images: resolved.set.images,
+        cache,
+        concurrency: flags.concurrency,
+        reporter,
+        signal,
+      });
     // The platform rule every command follows: a single-platform image's config is checked before any layer moves.
     const checkFirst = configToCheckFirst(resolved.set, resolved.platform, flags.platform);
     await fetch(checkFirst);
-    const platform = checkFirst.length ? await configPlatform(resolved.set, cache, flags.platform, formatReference(ref)) : resolved.platform;
+    const platform = checkFirst.length
+      ? await configPlatform(resolved.set, cache, flags.platform, formatReference(ref))
+      : resolved.platform;
     await fetch(resolved.set.blobs.filter((b) => !checkFirst.includes(b)));
     reporter.phase(`applying ${image.manifest.layers.length} layers`);
     const rootfs = join(work, 'rootfs');
     await fsp.mkdir(rootfs);
     const layers = image.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, path: cache.path(l.digest) }));
-    const meta = await applyLayers(rootfs, layers, { notice: (t) => reporter.notice(t), signal, applyMetadata: target.kind === 'dir' });
+    const meta = await applyLayers(rootfs, layers, {
+      notice: (t) => reporter.notice(t),
+      signal,
+      applyMetadata: target.kind === 'dir',
+    });
     if (target.kind === 'stdout') {
       if (await tarToStdout(rootfs, meta)) process.exitCode = ExitCode.STDOUT_CLOSED;
       return;
@@ -103,8 +137,21 @@ export async function exportImage(imageText: string, targetText: string, flags: 
       await placeDirectory(rootfs, target.path);
     }
     reporter.stop();
-    const data = { image: formatReference(ref), digest: image.digest, platform: platform ?? null, output: target.path, format: target.kind === 'tar' ? 'tar' : 'directory', layers: layers.length, durationMs: Date.now() - started };
-    printSuccess(flags, data, () => `Exported ${formatReference(ref)} ${image.digest} (${plural(data.layers, 'layer')}) to ${target.path} in ${formatDuration(data.durationMs)}`);
+    const data = {
+      image: formatReference(ref),
+      digest: image.digest,
+      platform: platform ?? null,
+      output: target.path,
+      format: target.kind === 'tar' ? 'tar' : 'directory',
+      layers: layers.length,
+      durationMs: Date.now() - started,
+    };
+    printSuccess(
+      flags,
+      data,
+      () =>
+        `Exported ${formatReference(ref)} ${image.digest} (${plural(data.layers, 'layer')}) to ${target.path} in ${formatDuration(data.durationMs)}`,
+    );
   } catch (err) {
     throw inUserTerms(err, work, target);
   } finally {

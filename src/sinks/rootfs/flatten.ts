@@ -12,7 +12,16 @@ import type { Writable } from 'node:stream';
 import { EcrxError } from '../../core/errors.js';
 import { cleanLayerPath, isInside, resolveInRoot } from './secure-path.js';
 import { isStopped, streamLayer, type LayerBlob } from './layer-stream.js';
-import { applyDirectoryMeta, ensureParents, isRoot, lstatOrNull, makeSymlink, removeNode, writeFile, type Meta } from './nodes.js';
+import {
+  applyDirectoryMeta,
+  ensureParents,
+  isRoot,
+  lstatOrNull,
+  makeSymlink,
+  removeNode,
+  writeFile,
+  type Meta,
+} from './nodes.js';
 
 export interface FlattenOptions {
   notice?: (text: string) => void;
@@ -61,7 +70,11 @@ function opaque(ctx: Context, parentRel: string): void {
 /** `.wh.NAME`: removes NAME from its directory; a NAME of '', '.' or '..' would name the directory or its parent. */
 function whiteout(ctx: Context, rawName: string, parentRel: string, victim: string): void {
   if (victim === '' || victim === '.' || victim === '..') {
-    throw new EcrxError('INVALID_IMAGE', `A layer has the whiteout '${rawName}', which names no file but its own directory or a parent`, { hint: 'The image is malformed or hostile; refusing to delete anything for it.' });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `A layer has the whiteout '${rawName}', which names no file but its own directory or a parent`,
+      { hint: 'The image is malformed or hostile; refusing to delete anything for it.' },
+    );
   }
   const { comps } = resolveInRoot(ctx.root, parentRel ? `${parentRel}/${victim}` : victim);
   const path = join(ctx.root, ...comps);
@@ -78,7 +91,11 @@ function hardLink(ctx: Context, h: TarHeader, rel: string, dest: string, destRel
   const source = join(ctx.root, ...targetComps);
   const st = targetComps.length ? lstatOrNull(source) : null;
   if (!st || st.isDirectory() || !isInside(ctx.root, source)) {
-    throw new EcrxError('INVALID_IMAGE', `Hard link '${rel}' points to '${h.linkname}', which is not a file of the image`, { hint: 'The image is malformed or hostile; refusing to link to anything outside it.' });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `Hard link '${rel}' points to '${h.linkname}', which is not a file of the image`,
+      { hint: 'The image is malformed or hostile; refusing to link to anything outside it.' },
+    );
   }
   if (source === dest) return;
   if (lstatOrNull(dest)) removeNode(dest);
@@ -101,7 +118,8 @@ async function applyEntry(ctx: Context, h: TarHeader, body: AsyncIterable<unknow
   const { comps } = resolved;
   const dest = join(ctx.root, ...comps);
   const destRel = comps.join('/');
-  if (comps.length === 0 || !isInside(ctx.root, dest)) throw new EcrxError('INVALID_IMAGE', `Refusing to write '${h.name}' outside the target`);
+  if (comps.length === 0 || !isInside(ctx.root, dest))
+    throw new EcrxError('INVALID_IMAGE', `Refusing to write '${h.name}' outside the target`);
   ensureParents(ctx.root, resolved, ctx.meta);
   touch(ctx, comps);
   const m: Meta = { mode: (h.mode ?? 0o644) & 0o7777, mtime: h.mtime ?? new Date(0), uid: h.uid ?? 0, gid: h.gid ?? 0 };
@@ -128,7 +146,11 @@ async function applyEntry(ctx: Context, h: TarHeader, body: AsyncIterable<unknow
     case 'character-device':
     case 'block-device':
       if (!isRoot()) {
-        throw new EcrxError('PERMISSION_DENIED', `The image has a device node ${rel}; creating device nodes needs root`, { hint: 'Run as root, or use umoci unpack --rootless, which skips them.' });
+        throw new EcrxError(
+          'PERMISSION_DENIED',
+          `The image has a device node ${rel}; creating device nodes needs root`,
+          { hint: 'Run as root, or use umoci unpack --rootless, which skips them.' },
+        );
       }
       ctx.notice?.(`skipped ${h.type} ${rel} (Node.js cannot create it)`);
       return;
@@ -163,12 +185,22 @@ async function applyLayer(ctx: Context, layer: LayerBlob, n: number, signal?: Ab
   const streamError = f.status === 'rejected' ? f.reason : undefined;
   if (streamError && !isStopped(streamError) && !(entryError instanceof EcrxError)) throw streamError;
   if (entryError) throw entryError;
-  if (streamError) throw new EcrxError('INVALID_IMAGE', `Layer ${n} (${layer.digest}) ended before its tar did`, { cause: streamError });
+  if (streamError)
+    throw new EcrxError('INVALID_IMAGE', `Layer ${n} (${layer.digest}) ended before its tar did`, {
+      cause: streamError,
+    });
 }
 
 /** Applies `layers` onto `root`; returns what the layers said about each node (modes, times, owners) by real path. */
 export async function applyLayers(root: string, layers: LayerBlob[], opts: FlattenOptions): Promise<Map<string, Meta>> {
-  const ctx: Context = { root, meta: new Map(), touched: new Set(), disk: opts.applyMetadata, owners: opts.applyMetadata && isRoot(), notice: opts.notice };
+  const ctx: Context = {
+    root,
+    meta: new Map(),
+    touched: new Set(),
+    disk: opts.applyMetadata,
+    owners: opts.applyMetadata && isRoot(),
+    notice: opts.notice,
+  };
   for (const [i, layer] of layers.entries()) {
     ctx.touched = new Set();
     await applyLayer(ctx, layer, i + 1, opts.signal);

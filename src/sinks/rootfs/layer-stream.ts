@@ -54,22 +54,36 @@ export const isStopped = (err: unknown) => (err as NodeJS.ErrnoException)?.code 
 export async function streamLayer(layer: LayerBlob, n: number, sink: Writable, signal?: AbortSignal): Promise<void> {
   const kind = await sniff(layer.path);
   const hashing = new HashingStream();
-  const stages = [createReadStream(layer.path, { highWaterMark: 1 << 20 }), hashing, ...(kind === 'gzip' ? [createGunzip()] : kind === 'zstd' ? [zstdDecompressor()] : []), new TarCompleter(), sink];
+  const stages = [
+    createReadStream(layer.path, { highWaterMark: 1 << 20 }),
+    hashing,
+    ...(kind === 'gzip' ? [createGunzip()] : kind === 'zstd' ? [zstdDecompressor()] : []),
+    new TarCompleter(),
+    sink,
+  ];
   try {
     await (pipeline as (...s: unknown[]) => Promise<void>)(...stages, { signal });
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     if (err instanceof EcrxError || isStopped(err)) throw err;
-    throw new EcrxError('INVALID_IMAGE', `Layer ${n} (${layer.digest}) is not a readable ${kind === 'none' ? '' : `${kind}-compressed `}tar: ${(err as Error).message}`, {
-      hint: 'The image is damaged or was built by a broken tool; rebuild and push it again.',
-      cause: err,
-    });
+    throw new EcrxError(
+      'INVALID_IMAGE',
+      `Layer ${n} (${layer.digest}) is not a readable ${kind === 'none' ? '' : `${kind}-compressed `}tar: ${(err as Error).message}`,
+      {
+        hint: 'The image is damaged or was built by a broken tool; rebuild and push it again.',
+        cause: err,
+      },
+    );
   }
   const actual = hashing.digest();
   if (actual !== layer.digest || hashing.bytes !== layer.size) {
-    throw new EcrxError('DIGEST_MISMATCH', `Layer ${n} read from the cache is not ${layer.digest} (got ${actual}, ${hashing.bytes} bytes)`, {
-      hint: 'The blob cache was changed on disk; run `ecrx cache verify`, then export again.',
-      details: { expected: layer.digest, actual, expectedSize: layer.size, actualSize: hashing.bytes },
-    });
+    throw new EcrxError(
+      'DIGEST_MISMATCH',
+      `Layer ${n} read from the cache is not ${layer.digest} (got ${actual}, ${hashing.bytes} bytes)`,
+      {
+        hint: 'The blob cache was changed on disk; run `ecrx cache verify`, then export again.',
+        details: { expected: layer.digest, actual, expectedSize: layer.size, actualSize: hashing.bytes },
+      },
+    );
   }
 }

@@ -8,8 +8,22 @@
  * thread-pool round trip per call made most of the export's time.
  */
 import {
-  closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, readdirSync, rmSync, symlinkSync, chmodSync, type Stats,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  futimesSync,
+  lchownSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  chmodSync,
+  type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
 import { EcrxError } from '../../core/errors.js';
@@ -53,7 +67,9 @@ export function ensureParents(root: string, r: Resolved, meta: Map<string, Meta>
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       if (!lstatSync(join(root, rel)).isDirectory()) {
-        throw new EcrxError('INVALID_IMAGE', `A layer needs '${rel}' to be a directory, but it is not`, { hint: 'The image is malformed: a layer puts a file where a later one needs a directory.' });
+        throw new EcrxError('INVALID_IMAGE', `A layer needs '${rel}' to be a directory, but it is not`, {
+          hint: 'The image is malformed: a layer puts a file where a later one needs a directory.',
+        });
       }
     }
   }
@@ -68,7 +84,12 @@ function setMeta(fd: number, m: Meta, owners: boolean): void {
 }
 
 /** Writes a new regular file at `path` (nothing may be there) from `body`; owner, mode and times through the fd. */
-export async function writeFile(path: string, body: AsyncIterable<unknown>, m: Meta | null, owners: boolean): Promise<void> {
+export async function writeFile(
+  path: string,
+  body: AsyncIterable<unknown>,
+  m: Meta | null,
+  owners: boolean,
+): Promise<void> {
   const fd = openSync(path, O_NEW_FILE, 0o600);
   try {
     let pos = 0;

@@ -63,7 +63,8 @@ export function resolveInRoot(root: string, rel: string, followLast = false): Re
       continue;
     }
     if (st.isSymbolicLink()) {
-      if (++links > 255) throw refuse(`Too many symbolic links resolving '${rel}'`, 'The image has a loop of symbolic links.');
+      if (++links > 255)
+        throw refuse(`Too many symbolic links resolving '${rel}'`, 'The image has a loop of symbolic links.');
       const target = readlinkSync(here);
       if (target.startsWith('/')) {
         done.length = 0;
@@ -72,7 +73,11 @@ export function resolveInRoot(root: string, rel: string, followLast = false): Re
       pending.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
       continue;
     }
-    if (!st.isDirectory() && pending.length > 0) throw refuse(`A layer writes '${rel}', but '${[...done, comp].join('/')}' is not a directory`, 'The image is malformed: a layer puts a file where a later one needs a directory.');
+    if (!st.isDirectory() && pending.length > 0)
+      throw refuse(
+        `A layer writes '${rel}', but '${[...done, comp].join('/')}' is not a directory`,
+        'The image is malformed: a layer puts a file where a later one needs a directory.',
+      );
     if (st.isDirectory() && verified === done.length) verified++;
     done.push(comp);
   }

@@ -3,7 +3,16 @@
  * (recorded while unpacking, since an unprivileged process cannot give files another owner, and a mode like 000
  * would keep it from reading them back), and files that share an inode are written once, then as hard links.
  */
-import { closeSync, constants, createReadStream, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createReadStream,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';

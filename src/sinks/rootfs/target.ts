@@ -15,10 +15,11 @@ export function planTarget(text: string): Target {
   return { kind: text.endsWith('.tar') ? 'tar' : 'dir', path: resolvePath(text) };
 }
 
-const lstatOrUndefined = (path: string) => fsp.lstat(path).catch((err: NodeJS.ErrnoException) => {
-  if (err.code === 'ENOENT') return undefined;
-  throw err;
-});
+const lstatOrUndefined = (path: string) =>
+  fsp.lstat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
 
 /** A regular file that is empty or starts like a tar (a ustar header, or the zero blocks of an empty archive). */
 async function isReplaceableTar(path: string, st: Stats): Promise<boolean> {
@@ -51,7 +52,9 @@ export async function checkTarget(t: Target): Promise<void> {
   if (t.kind === 'stdout') return;
   const parent = await lstatOrUndefined(dirname(t.path));
   if (!parent?.isDirectory()) {
-    throw new EcrxError('OUTPUT_ERROR', `The directory ${dirname(t.path)} for ${basename(t.path)} does not exist`, { hint: 'Create it first, or choose another target.' });
+    throw new EcrxError('OUTPUT_ERROR', `The directory ${dirname(t.path)} for ${basename(t.path)} does not exist`, {
+      hint: 'Create it first, or choose another target.',
+    });
   }
   const st = await lstatOrUndefined(t.path);
   if (!st) return;

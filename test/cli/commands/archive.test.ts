@@ -18,7 +18,8 @@ let work: string;
 let img: BuiltImage;
 let other: BuiltImage;
 
-const cli = (args: string[]) => runCli(args, { env: testEnv(serve.endpoint, { ECRX_CACHE_DIR: join(work, 'cache') }), cwd: work });
+const cli = (args: string[]) =>
+  runCli(args, { env: testEnv(serve.endpoint, { ECRX_CACHE_DIR: join(work, 'cache') }), cwd: work });
 const json = (stdout: string) => JSON.parse(stdout);
 
 beforeAll(async () => {
@@ -48,7 +49,10 @@ test('archive, then pull exits 9 with IMAGE_ARCHIVED and the hint to restore; re
   expect(pull.stderr).toContain('hint: Restore it with `ecrx restore old/app:2023` and retry in about 20 minutes');
   const pullJson = await cli(['pull', 'old/app:2023', '-o', join(work, 'out'), '--json']);
   expect(pullJson).toExitWith(9);
-  expect(json(pullJson.stdout).error).toMatchObject({ code: 'IMAGE_ARCHIVED', details: { imageStatus: 'ARCHIVED', restoreMinutes: 20 } });
+  expect(json(pullJson.stdout).error).toMatchObject({
+    code: 'IMAGE_ARCHIVED',
+    details: { imageStatus: 'ARCHIVED', restoreMinutes: 20 },
+  });
 
   // a pasted URI is named back as pasted; copy and inspect say the same
   const uri = `000000000000.dkr.ecr.us-east-1.amazonaws.com/old/app:2023`;
@@ -60,7 +64,9 @@ test('archive, then pull exits 9 with IMAGE_ARCHIVED and the hint to restore; re
   const active = await cli(['tags', 'old/app', '--json']);
   expect(json(active.stdout).data.tags.map((t: any) => t.tag)).toEqual(['2026']);
   const listed = await cli(['tags', 'old/app', '--status', 'archived', '--json']);
-  expect(json(listed.stdout).data.tags).toEqual([expect.objectContaining({ tag: '2023', digest: img.manifest.digest, status: 'ARCHIVED' })]);
+  expect(json(listed.stdout).data.tags).toEqual([
+    expect.objectContaining({ tag: '2023', digest: img.manifest.digest, status: 'ARCHIVED' }),
+  ]);
   const all = await cli(['tags', 'old/app', '--status', 'all']);
   expect(all.stdout).toMatch(/2023 .* ARCHIVED/);
   expect(all.stdout).toMatch(/2026 .* ACTIVE/);
@@ -95,15 +101,24 @@ test('an image archived while its layers download fails with IMAGE_ARCHIVED, not
   try {
     await createRepo(slowEcr, 'old/slow');
     // incompressible layers, so the gzip stays as large as the content
-    const noise = await buildImage([[{ path: 'a', content: randomBytes(400_000) }], [{ path: 'b', content: randomBytes(400_000) }]]);
+    const noise = await buildImage([
+      [{ path: 'a', content: randomBytes(400_000) }],
+      [{ path: 'b', content: randomBytes(400_000) }],
+    ]);
     await pushBuilt(slowEcr, 'old/slow', noise, 'v1');
-    const pulling = runCli(['pull', 'old/slow:v1', '-o', join(work, 'slow'), '-j', '1', '--json'], { env: testEnv(slow.endpoint, { ECRX_CACHE_DIR: join(work, 'cache-slow') }), cwd: work });
+    const pulling = runCli(['pull', 'old/slow:v1', '-o', join(work, 'slow'), '-j', '1', '--json'], {
+      env: testEnv(slow.endpoint, { ECRX_CACHE_DIR: join(work, 'cache-slow') }),
+      cwd: work,
+    });
     while (!/GetDownloadUrlForLayer 200/.test(slow.log())) await new Promise((r) => setTimeout(r, 20));
     const archive = await runCli(['archive', 'old/slow:v1'], { env: testEnv(slow.endpoint) });
     expect(archive).toExitWith(0);
     const res = await pulling;
     expect(res).toExitWith(9);
-    expect(json(res.stdout).error).toMatchObject({ code: 'IMAGE_ARCHIVED', message: `Image old/slow@${noise.manifest.digest} is archived` });
+    expect(json(res.stdout).error).toMatchObject({
+      code: 'IMAGE_ARCHIVED',
+      message: `Image old/slow@${noise.manifest.digest} is archived`,
+    });
     expect(slow.log()).toContain('GetDownloadUrlForLayer 400 LayerInaccessibleException');
   } finally {
     slowEcr.destroy();

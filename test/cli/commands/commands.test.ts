@@ -19,7 +19,8 @@ let amd: BuiltImage;
 let arm: BuiltImage;
 let indexDigest: string;
 
-const cli = (args: string[], env?: NodeJS.ProcessEnv) => runCli(args, { env: env ?? testEnv(serve.endpoint), cwd: work });
+const cli = (args: string[], env?: NodeJS.ProcessEnv) =>
+  runCli(args, { env: env ?? testEnv(serve.endpoint), cwd: work });
 const json = (stdout: string) => JSON.parse(stdout);
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -81,10 +82,28 @@ describe('inspect', () => {
     const data = json(idx.stdout).data;
     expect(data.digest).toBe(indexDigest);
     expect(data.platforms).toEqual([
-      { platform: 'linux/amd64', digest: amd.manifest.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: amd.manifest.size },
-      { platform: 'linux/arm64', digest: arm.manifest.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: arm.manifest.size },
+      {
+        platform: 'linux/amd64',
+        digest: amd.manifest.digest,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        size: amd.manifest.size,
+      },
+      {
+        platform: 'linux/arm64',
+        digest: arm.manifest.digest,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        size: arm.manifest.size,
+      },
     ]);
-    const one = await cli(['inspect', 'cmd/app:multi', '--platform', 'linux/arm64', '--json', '--cache-dir', join(work, 'c')]);
+    const one = await cli([
+      'inspect',
+      'cmd/app:multi',
+      '--platform',
+      'linux/arm64',
+      '--json',
+      '--cache-dir',
+      join(work, 'c'),
+    ]);
     expect(json(one.stdout).data).toMatchObject({ digest: arm.manifest.digest, indexDigest, platform: 'linux/arm64' });
     const human = await cli(['inspect', 'cmd/app:v1', '--cache-dir', join(work, 'c')]);
     expect(human.stdout).toContain(`digest:     ${v1.manifest.digest}`);
@@ -99,9 +118,19 @@ describe('tags and repos', () => {
     const data = json(res.stdout).data;
     expect(data.repository).toBe('cmd/app');
     expect(data.tags.map((t: any) => t.tag)).toEqual(['multi', 'v2', 'v1']);
-    expect(data.tags[2]).toEqual({ tag: 'v1', digest: v1.manifest.digest, size: v1.layers[0].size, pushedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), mediaType: 'application/vnd.oci.image.manifest.v1+json', status: 'ACTIVE' });
+    expect(data.tags[2]).toEqual({
+      tag: 'v1',
+      digest: v1.manifest.digest,
+      size: v1.layers[0].size,
+      pushedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      status: 'ACTIVE',
+    });
     const ls = await cli(['ls', 'cmd/app']);
-    expect(ls.stdout.split('\n').slice(0, 2)).toEqual([expect.stringMatching(/^TAG +DIGEST +SIZE +PUSHED$/), expect.stringMatching(/^multi\s+sha256:/)]);
+    expect(ls.stdout.split('\n').slice(0, 2)).toEqual([
+      expect.stringMatching(/^TAG +DIGEST +SIZE +PUSHED$/),
+      expect.stringMatching(/^multi\s+sha256:/),
+    ]);
     const missing = await cli(['tags', 'cmd/none', '--json']);
     expect(missing).toExitWith(3);
     expect(json(missing.stdout).error.code).toBe('REPOSITORY_NOT_FOUND');
@@ -112,47 +141,108 @@ describe('tags and repos', () => {
     expect(res).toExitWith(0);
     const names = json(res.stdout).data.repositories.map((r: any) => r.name);
     expect(names).toEqual(expect.arrayContaining(['cmd/app', 'cmd/copy-dst']));
-    expect(json(res.stdout).data.repositories[0]).toEqual({ name: 'cmd/app', uri: '000000000000.dkr.ecr.us-east-1.amazonaws.com/cmd/app', registryId: '000000000000', createdAt: expect.any(String), tagMutability: 'MUTABLE' });
+    expect(json(res.stdout).data.repositories[0]).toEqual({
+      name: 'cmd/app',
+      uri: '000000000000.dkr.ecr.us-east-1.amazonaws.com/cmd/app',
+      registryId: '000000000000',
+      createdAt: expect.any(String),
+      tagMutability: 'MUTABLE',
+    });
   });
 });
 
-  test('against a local endpoint, no credentials and no region are needed (and it says so)', async () => {
-    const home = mkdtempSync(join(work, 'home-'));
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, NO_COLOR: '1', AWS_ENDPOINT_URL_ECR: serve.endpoint };
-    const res = await cli(['repos'], env);
-    expect(res).toExitWith(0);
-    expect(res.stdout).toMatch(/^cmd\/app\s/m);
-    expect(res.stderr).toContain('using placeholder credentials for the local endpoint');
-    expect(res.stderr).toContain('no AWS region configured: using us-east-1');
-    // Real AWS never gets either: without an endpoint the missing region is an error.
-    const real = await cli(['repos', '--json'], { ...env, AWS_ENDPOINT_URL_ECR: undefined, AWS_ACCESS_KEY_ID: 'AKIAECRXTESTKEY00001', AWS_SECRET_ACCESS_KEY: 'x' });
-    expect(real).toExitWith(2);
-    expect(json(real.stdout).error.message).toBe('No AWS region is configured');
+test('against a local endpoint, no credentials and no region are needed (and it says so)', async () => {
+  const home = mkdtempSync(join(work, 'home-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    NO_COLOR: '1',
+    AWS_ENDPOINT_URL_ECR: serve.endpoint,
+  };
+  const res = await cli(['repos'], env);
+  expect(res).toExitWith(0);
+  expect(res.stdout).toMatch(/^cmd\/app\s/m);
+  expect(res.stderr).toContain('using placeholder credentials for the local endpoint');
+  expect(res.stderr).toContain('no AWS region configured: using us-east-1');
+  // Real AWS never gets either: without an endpoint the missing region is an error.
+  const real = await cli(['repos', '--json'], {
+    ...env,
+    AWS_ENDPOINT_URL_ECR: undefined,
+    AWS_ACCESS_KEY_ID: 'AKIAECRXTESTKEY00001',
+    AWS_SECRET_ACCESS_KEY: 'x',
   });
+  expect(real).toExitWith(2);
+  expect(json(real.stdout).error.message).toBe('No AWS region is configured');
+});
 
 describe('copy', () => {
   test('across repositories and accounts, keeping the digest, fetching only what the destination lacks', async () => {
-    const res = await cli(['copy', 'cmd/app:multi', 'cmd/copy-dst:multi', '--json', '--cache-dir', join(work, 'copy-cache')]);
+    const res = await cli([
+      'copy',
+      'cmd/app:multi',
+      'cmd/copy-dst:multi',
+      '--json',
+      '--cache-dir',
+      join(work, 'copy-cache'),
+    ]);
     expect(res).toExitWith(0);
     const data = json(res.stdout).data;
     expect(data).toMatchObject({ digest: indexDigest, platform: 'all', tags: ['multi'] });
-    const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'cmd/copy-dst', imageIds: [{ imageTag: 'multi' }, { imageDigest: amd.manifest.digest }, { imageDigest: arm.manifest.digest }] }));
+    const got = await ecr.send(
+      new BatchGetImageCommand({
+        repositoryName: 'cmd/copy-dst',
+        imageIds: [{ imageTag: 'multi' }, { imageDigest: amd.manifest.digest }, { imageDigest: arm.manifest.digest }],
+      }),
+    );
     expect(got.images).toHaveLength(3);
 
     // Another account, named by its URI: the emulator keeps a registry per account id.
     const other = sdk(serve.endpoint);
-    await other.send(new (await import('@aws-sdk/client-ecr')).CreateRepositoryCommand({ repositoryName: 'cmd/app', registryId: '111111111111' }));
+    await other.send(
+      new (await import('@aws-sdk/client-ecr')).CreateRepositoryCommand({
+        repositoryName: 'cmd/app',
+        registryId: '111111111111',
+      }),
+    );
     other.destroy();
-    const urlsBefore = serve.log().split('\n').filter((l) => l.includes('GetDownloadUrlForLayer')).length;
-    const cross = await cli(['copy', 'cmd/app:v2', '111111111111.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2', '--json', '--cache-dir', join(work, 'copy-cache2')]);
+    const urlsBefore = serve
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('GetDownloadUrlForLayer')).length;
+    const cross = await cli([
+      'copy',
+      'cmd/app:v2',
+      '111111111111.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2',
+      '--json',
+      '--cache-dir',
+      join(work, 'copy-cache2'),
+    ]);
     expect(cross).toExitWith(0);
-    expect(json(cross.stdout).data).toMatchObject({ digest: v2.manifest.digest, destination: '111111111111.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2' });
-    const urlsMid = serve.log().split('\n').filter((l) => l.includes('GetDownloadUrlForLayer')).length;
+    expect(json(cross.stdout).data).toMatchObject({
+      digest: v2.manifest.digest,
+      destination: '111111111111.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2',
+    });
+    const urlsMid = serve
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('GetDownloadUrlForLayer')).length;
     expect(urlsMid - urlsBefore).toBe(3);
     // Again: the destination has every blob, so nothing is downloaded.
-    const again = await cli(['copy', 'cmd/app:v2', '111111111111.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2b', '--json', '--cache-dir', join(work, 'copy-cache3')]);
+    const again = await cli([
+      'copy',
+      'cmd/app:v2',
+      '111111111111.dkr.ecr.us-east-1.amazonaws.com/cmd/app:v2b',
+      '--json',
+      '--cache-dir',
+      join(work, 'copy-cache3'),
+    ]);
     expect(again).toExitWith(0);
-    expect(serve.log().split('\n').filter((l) => l.includes('GetDownloadUrlForLayer')).length).toBe(urlsMid);
+    expect(
+      serve
+        .log()
+        .split('\n')
+        .filter((l) => l.includes('GetDownloadUrlForLayer')).length,
+    ).toBe(urlsMid);
     expect(json(again.stdout).data.bytesDownloaded).toBe(0);
   });
 });
@@ -162,12 +252,19 @@ describe('rm', () => {
     await pushBuilt(ecr, 'cmd/app', v1, 'to-delete');
     const res = await cli(['rm', 'cmd/app:to-delete', '--json']);
     expect(res).toExitWith(0);
-    expect(json(res.stdout).data).toEqual({ deleted: [{ repository: 'cmd/app', digest: v1.manifest.digest, tag: 'to-delete' }], failed: [] });
+    expect(json(res.stdout).data).toEqual({
+      deleted: [{ repository: 'cmd/app', digest: v1.manifest.digest, tag: 'to-delete' }],
+      failed: [],
+    });
     const bad = await cli(['rm', 'cmd/app:nope', '--json']);
     expect(bad).toExitWith(3);
     const e = json(bad.stdout).error;
     expect(e.code).toBe('IMAGE_NOT_FOUND');
-    expect(e.details.failed[0]).toEqual({ image: 'cmd/app:nope', code: 'ImageNotFound', reason: 'Requested image not found' });
+    expect(e.details.failed[0]).toEqual({
+      image: 'cmd/app:nope',
+      code: 'ImageNotFound',
+      reason: 'Requested image not found',
+    });
     const repoOnly = await cli(['rm', 'cmd/app', '--json']);
     expect(repoOnly).toExitWith(2);
   });
@@ -181,7 +278,11 @@ describe('login', () => {
     const path = join(work, 'docker', 'config.json');
     const res = await cli(['login', '--docker-config', path, '--json']);
     expect(res).toExitWith(0);
-    expect(json(res.stdout).data).toEqual({ registry: '000000000000.dkr.ecr.us-east-1.amazonaws.com', dockerConfig: path, expiresAt: expect.any(String) });
+    expect(json(res.stdout).data).toEqual({
+      registry: '000000000000.dkr.ecr.us-east-1.amazonaws.com',
+      dockerConfig: path,
+      expiresAt: expect.any(String),
+    });
     const config = JSON.parse(readFileSync(path, 'utf8'));
     const auth = Buffer.from(config.auths['000000000000.dkr.ecr.us-east-1.amazonaws.com'].auth, 'base64').toString();
     expect(auth).toMatch(/^AWS:ecrx-serve\.000000000000\.\d+$/);
@@ -204,7 +305,12 @@ describe('cache', () => {
     writeFileSync(victim, bytes);
     const verify = await cli(['cache', 'verify', '--cache-dir', cacheDir, '--json']);
     expect(verify).toExitWith(0);
-    expect(json(verify.stdout).data).toEqual({ cacheDir, checked: 3, removed: [{ digest: v2.layers[1].digest, actual: sha(bytes) }], junkRemoved: [] });
+    expect(json(verify.stdout).data).toEqual({
+      cacheDir,
+      checked: 3,
+      removed: [{ digest: v2.layers[1].digest, actual: sha(bytes) }],
+      junkRemoved: [],
+    });
     expect(existsSync(victim)).toBe(false);
     const prune = await cli(['cache', 'prune', '--max-size', '1', '--cache-dir', cacheDir, '--json']);
     expect(json(prune.stdout).data.removed).toHaveLength(2);
@@ -219,12 +325,18 @@ describe('proxy', () => {
     const proxy = await startProxy();
     try {
       const env = testEnv(serve.endpoint, { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: '' });
-      const res = await cli(['pull', 'cmd/app:v1', '-o', 'via-proxy', '--cache-dir', join(work, 'proxy-cache'), '--json'], env);
+      const res = await cli(
+        ['pull', 'cmd/app:v1', '-o', 'via-proxy', '--cache-dir', join(work, 'proxy-cache'), '--json'],
+        env,
+      );
       expect(res).toExitWith(0);
       expect(proxy.seen.some((l) => l.startsWith(`POST ${serve.endpoint}/`))).toBe(true);
       expect(proxy.seen.some((l) => l.startsWith(`GET ${serve.endpoint}/starport-layer-bucket/`))).toBe(true);
       const count = proxy.seen.length;
-      const bypass = await cli(['pull', 'cmd/app:v1', '-o', 'no-proxy', '--cache-dir', join(work, 'proxy-cache2'), '-q'], testEnv(serve.endpoint, { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }));
+      const bypass = await cli(
+        ['pull', 'cmd/app:v1', '-o', 'no-proxy', '--cache-dir', join(work, 'proxy-cache2'), '-q'],
+        testEnv(serve.endpoint, { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }),
+      );
       expect(bypass).toExitWith(0);
       expect(proxy.seen.length).toBe(count);
     } finally {
@@ -239,6 +351,13 @@ describe('debug output', () => {
     expect(res).toExitWith(0);
     expect(res.stderr).toContain('-> BatchGetImageCommand POST');
     expect(res.stderr).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/starport-layer-bucket\/\S+\?\[redacted\] -> 200/);
-    for (const secret of ['X-Amz-Signature', 'X-Amz-Credential', 'AKIAECRXTESTKEY00001', 'ecrx-test-secret-do-not-print', 'Signature=']) expect(res.stderr).not.toContain(secret);
+    for (const secret of [
+      'X-Amz-Signature',
+      'X-Amz-Credential',
+      'AKIAECRXTESTKEY00001',
+      'ecrx-test-secret-do-not-print',
+      'Signature=',
+    ])
+      expect(res.stderr).not.toContain(secret);
   });
 });

@@ -50,7 +50,14 @@ describeWithTool('zstd', 'export of zstd layers', () => {
     await createRepo(ecr, 'z/app');
     const tars = await Promise.all(layers.map((l) => tarOf(l)));
     const blobs = tars.map((t) => zstd(t));
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256Digest(t)) }, config: {} }));
+    const config = Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: tars.map((t) => sha256Digest(t)) },
+        config: {},
+      }),
+    );
     for (const b of [config, ...blobs]) await uploadBlob(ecr, 'z/app', b);
     const manifest = JSON.stringify({
       schemaVersion: 2,
@@ -68,11 +75,18 @@ describeWithTool('zstd', 'export of zstd layers', () => {
 
   test('the zstd layers unpack, whiteouts applied, byte for byte', async () => {
     const out = join(work, 'rootfs');
-    const res = await runCli(['export', 'z/app:zstd', out], { env: testEnv(serve.endpoint, { ECRX_CACHE_DIR: join(work, 'cache') }), cwd: work });
+    const res = await runCli(['export', 'z/app:zstd', out], {
+      env: testEnv(serve.endpoint, { ECRX_CACHE_DIR: join(work, 'cache') }),
+      cwd: work,
+    });
     expect(res).toExitWith(0);
-    expect(listFiles(out).filter((f) => !f.endsWith('/'))).toEqual(expect.arrayContaining(['bin/app', 'usr/share/words']));
+    expect(listFiles(out).filter((f) => !f.endsWith('/'))).toEqual(
+      expect.arrayContaining(['bin/app', 'usr/share/words']),
+    );
     expect(listFiles(out)).not.toContain('etc/os-release');
-    expect(readFileSync(join(out, 'usr/share/words'), 'utf8')).toBe('zstandard compresses this line well\n'.repeat(40_000));
+    expect(readFileSync(join(out, 'usr/share/words'), 'utf8')).toBe(
+      'zstandard compresses this line well\n'.repeat(40_000),
+    );
     expect(readFileSync(join(out, 'bin/app'), 'utf8')).toBe('#!/bin/sh\necho hi\n');
     expect(statSync(join(out, 'bin/app')).mode & 0o777).toBe(0o755);
   });

@@ -5,7 +5,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,19 +80,33 @@ function snapshot(root: string, rel = '', out: Record<string, Node> = {}): Recor
     else if (st.isDirectory()) {
       out[r] = { type: 'dir', mode: st.mode & 0o777, mtime };
       snapshot(root, r, out);
-    } else out[r] = { type: 'file', mode: st.mode & 0o777, mtime, sha: createHash('sha256').update(readFileSync(join(root, r))).digest('hex') };
+    } else
+      out[r] = {
+        type: 'file',
+        mode: st.mode & 0o777,
+        mtime,
+        sha: createHash('sha256')
+          .update(readFileSync(join(root, r)))
+          .digest('hex'),
+      };
   }
   return out;
 }
 
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env: testEnv(serve.endpoint, env), cwd: work });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runCli(args, { env: testEnv(serve.endpoint, env), cwd: work });
 const tempsIn = (dir: string) => readdirSync(dir).filter((n) => n.includes('ecrx-tmp'));
 
 /**
  * A forward proxy that holds every blob download until released: the test acts at a known moment of an export
  * (after its checks, before it writes anything) without timing anything.
  */
-async function startGate(): Promise<{ url: string; held: Promise<void>; release: () => void; close: () => Promise<void> }> {
+async function startGate(): Promise<{
+  url: string;
+  held: Promise<void>;
+  release: () => void;
+  close: () => Promise<void>;
+}> {
   let release!: () => void;
   let onHeld!: () => void;
   const open = new Promise<void>((r) => (release = r));
@@ -105,22 +130,33 @@ async function startGate(): Promise<{ url: string; held: Promise<void>; release:
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     held,
     release,
-    close: () => new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 
 /** Runs `ecrx ARGS | head -c BYTES` in bash and returns ecrx's own exit status (PIPESTATUS) and its stderr. */
-function pipeToHead(args: string[], bytes: number, env: NodeJS.ProcessEnv): Promise<{ status: number; stderr: string }> {
+function pipeToHead(
+  args: string[],
+  bytes: number,
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number; stderr: string }> {
   const script = `"$@" 2>ecrx.stderr | head -c ${bytes} >/dev/null; echo "\${PIPESTATUS[0]}"`;
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script, 'bash', process.execPath, BIN, ...args], { env, cwd: work, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', ['-c', script, 'bash', process.execPath, BIN, ...args], {
+      env,
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('close', () => resolve({ status: Number(out.trim()), stderr: readFileSync(join(work, 'ecrx.stderr'), 'utf8') }));
+    child.on('close', () =>
+      resolve({ status: Number(out.trim()), stderr: readFileSync(join(work, 'ecrx.stderr'), 'utf8') }),
+    );
   });
 }
 
@@ -134,10 +170,21 @@ beforeAll(async () => {
   const escape = await buildImage([[{ path: '../escape.txt', content: 'x' }]]);
   await pushBuilt(ecr, 'exp/app', escape, 'dotdot');
   const outside = join(work, 'outside');
-  const viaLink = await buildImage([[{ path: 'evil', type: 'symlink', linkname: outside }], [{ path: 'evil/pwned', content: 'x' }, { path: '/abs', content: 'abs' }]]);
+  const viaLink = await buildImage([
+    [{ path: 'evil', type: 'symlink', linkname: outside }],
+    [
+      { path: 'evil/pwned', content: 'x' },
+      { path: '/abs', content: 'abs' },
+    ],
+  ]);
   await pushBuilt(ecr, 'exp/app', viaLink, 'symlink');
   // A tar larger than any pipe buffer, so a reader that stops early closes the pipe under the writer.
-  const big = await buildImage([[{ path: 'zeros.bin', content: Buffer.alloc(4 * 1024 * 1024) }, { path: 'small', content: 's' }]]);
+  const big = await buildImage([
+    [
+      { path: 'zeros.bin', content: Buffer.alloc(4 * 1024 * 1024) },
+      { path: 'small', content: 's' },
+    ],
+  ]);
   await pushBuilt(ecr, 'exp/app', big, 'big');
   ecr.destroy();
   await writeLayout(join(work, 'layout'), [image], { refName: 'v1' });
@@ -151,7 +198,12 @@ describe('export', () => {
   test('whiteouts, opaque directories, links and modes, into a directory', async () => {
     const res = await cli(['export', 'exp/app:v1', 'rootfs', '--cache-dir', join(work, 'c'), '--json']);
     expect(res).toExitWith(0);
-    expect(JSON.parse(res.stdout).data).toMatchObject({ digest: image.manifest.digest, format: 'directory', layers: 2, output: join(work, 'rootfs') });
+    expect(JSON.parse(res.stdout).data).toMatchObject({
+      digest: image.manifest.digest,
+      format: 'directory',
+      layers: 2,
+      output: join(work, 'rootfs'),
+    });
     const snap = snapshot(join(work, 'rootfs'));
     expect(snap['etc/a']).toBeUndefined();
     expect(snap['etc/b']).toMatchObject({ type: 'file', mode: 0o640 });
@@ -220,13 +272,19 @@ describe('export', () => {
     mkdirSync(dir);
     const gate = await startGate();
     try {
-      const running = cli(['export', 'exp/app:v1', dir, '--cache-dir', join(work, 'gate-cache'), '--json'], { HTTP_PROXY: gate.url, NO_PROXY: '' });
+      const running = cli(['export', 'exp/app:v1', dir, '--cache-dir', join(work, 'gate-cache'), '--json'], {
+        HTTP_PROXY: gate.url,
+        NO_PROXY: '',
+      });
       await gate.held; // the export has checked the target and is downloading
       writeFileSync(join(dir, 'mine.txt'), 'mine');
       gate.release();
       const res = await running;
       expect(res).toExitWith(8);
-      expect(JSON.parse(res.stdout).error).toMatchObject({ code: 'OUTPUT_ERROR', message: expect.stringContaining(dir) });
+      expect(JSON.parse(res.stdout).error).toMatchObject({
+        code: 'OUTPUT_ERROR',
+        message: expect.stringContaining(dir),
+      });
       expect(readdirSync(dir)).toEqual(['mine.txt']);
       expect(readFileSync(join(dir, 'mine.txt'), 'utf8')).toBe('mine');
       expect(tempsIn(work)).toEqual([]);
@@ -254,7 +312,14 @@ describe('export', () => {
     expect(await cli(['export', 'exp/app:big', 'big-first', '--cache-dir', join(work, 'c'), '-q'])).toExitWith(0); // fills the cache
     const out = join(work, 'too-big');
     // 1024 blocks is 512 KiB in dash and 1 MiB in bash: either way below the 4 MiB file.
-    const r = spawnSync('sh', ['-c', `ulimit -f 1024 && exec "${process.execPath}" "${BIN}" export exp/app:big "${out}" --cache-dir "${join(work, 'c')}" --json`], { env: testEnv(serve.endpoint), encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        `ulimit -f 1024 && exec "${process.execPath}" "${BIN}" export exp/app:big "${out}" --cache-dir "${join(work, 'c')}" --json`,
+      ],
+      { env: testEnv(serve.endpoint), encoding: 'utf8', timeout: 60_000 },
+    );
     expect({ code: r.status, stdout: r.stdout, stderr: r.stderr }).toExitWith(8);
     const err = JSON.parse(r.stdout).error;
     expect(err.code).toBe('OUTPUT_ERROR');
@@ -267,13 +332,20 @@ describe('export', () => {
   test('export - | head: the closed pipe ends the export quietly with 141, and its temporary rootfs is removed', async () => {
     const tmp = join(work, 'pipe-tmp');
     mkdirSync(tmp);
-    const res = await pipeToHead(['export', 'exp/app:big', '-', '--cache-dir', join(work, 'c')], 1000, testEnv(serve.endpoint, { TMPDIR: tmp }));
+    const res = await pipeToHead(
+      ['export', 'exp/app:big', '-', '--cache-dir', join(work, 'c')],
+      1000,
+      testEnv(serve.endpoint, { TMPDIR: tmp }),
+    );
     expect(res.stderr).not.toMatch(/EPIPE|Error|^\s+at /m);
     expect(res.status).toBe(141);
     expect(readdirSync(tmp)).toEqual([]);
     const whole = await cli(['export', 'exp/app:big', '-', '--cache-dir', join(work, 'c'), '-q'], { TMPDIR: tmp });
     expect(whole).toExitWith(0);
-    expect((await readTar(whole.stdoutBytes)).map((e) => [e.name, e.size])).toEqual([['small', 1], ['zeros.bin', 4 * 1024 * 1024]]);
+    expect((await readTar(whole.stdoutBytes)).map((e) => [e.name, e.size])).toEqual([
+      ['small', 1],
+      ['zeros.bin', 4 * 1024 * 1024],
+    ]);
     expect(readdirSync(tmp)).toEqual([]);
   });
 });
@@ -281,7 +353,9 @@ describe('export', () => {
 describeWithTool('umoci', 'export matches umoci unpack', () => {
   test('same files, modes and links', async () => {
     const bundle = join(work, 'bundle');
-    const r = spawnSync('umoci', ['unpack', '--rootless', '--image', `${join(work, 'layout')}:v1`, bundle], { encoding: 'utf8' });
+    const r = spawnSync('umoci', ['unpack', '--rootless', '--image', `${join(work, 'layout')}:v1`, bundle], {
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const ours = join(work, 'rootfs-for-umoci');

@@ -25,7 +25,12 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-async function pullUnder(faults: string[], name: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ serve: Serve; res: CliResult }> {
+async function pullUnder(
+  faults: string[],
+  name: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ serve: Serve; res: CliResult }> {
   // Seed a clean emulator, then restart it on the same data with the faults switched on.
   const clean = await startServe();
   const ecr = sdk(clean.endpoint);
@@ -34,7 +39,21 @@ async function pullUnder(faults: string[], name: string, extra: string[] = [], e
   ecr.destroy();
   await clean.stop();
   const serve = await startServe(faults, clean.dataDir);
-  const res = await runCli(['pull', 'faulty/app:v1', '-o', join(work, name), '--cache-dir', join(work, `cache-${name}`), '--json', '-j', '4', ...extra], { env: testEnv(serve.endpoint, env) });
+  const res = await runCli(
+    [
+      'pull',
+      'faulty/app:v1',
+      '-o',
+      join(work, name),
+      '--cache-dir',
+      join(work, `cache-${name}`),
+      '--json',
+      '-j',
+      '4',
+      ...extra,
+    ],
+    { env: testEnv(serve.endpoint, env) },
+  );
   return { serve, res };
 }
 
@@ -45,13 +64,18 @@ async function dispose(serve: Serve): Promise<void> {
 }
 
 function expectSameBytes(dir: string) {
-  for (const b of [image.manifest, image.config, ...image.layers]) expect(sha256File(join(dir, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
+  for (const b of [image.manifest, image.config, ...image.layers])
+    expect(sha256File(join(dir, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
 }
 
 // Seed 66's first draw is 0.145, so the first request of each run meets its fault whatever the order of the rest.
 const cases: [string, string[], RegExp][] = [
   ['cut downloads (30%)', ['--fault-cut', '0.3', '--fault-seed', '66'], /GET blob 20[06] cut at byte/],
-  ['throttling (20%) and server errors (10%)', ['--fault-throttle', '0.2', '--fault-server-error', '0.1', '--fault-seed', '66'], /(ThrottlingException|ServerException)/],
+  [
+    'throttling (20%) and server errors (10%)',
+    ['--fault-throttle', '0.2', '--fault-server-error', '0.1', '--fault-seed', '66'],
+    /(ThrottlingException|ServerException)/,
+  ],
   ['S3 503 SlowDown (30%)', ['--fault-slowdown', '0.3', '--fault-seed', '66'], /GET blob 503 SlowDown/],
   ['expired URLs', ['--fault-expire', '0.4', '--fault-seed', '66'], /GET blob 403 AccessDenied/],
 ];
@@ -72,7 +96,10 @@ describe('pull under faults', () => {
   });
 
   test('URLs that really expire mid-transfer (1 s TTL on a slow, cut link) are renewed', async () => {
-    const { serve, res } = await pullUnder(['--url-ttl', '1', '--fault-cut', '1', '--fault-bandwidth', String(1024 * 1024), '--fault-seed', '66'], 'really-expire');
+    const { serve, res } = await pullUnder(
+      ['--url-ttl', '1', '--fault-cut', '1', '--fault-bandwidth', String(1024 * 1024), '--fault-seed', '66'],
+      'really-expire',
+    );
     try {
       expect(res).toExitWith(0);
       expectSameBytes(join(work, 'really-expire'));
@@ -116,7 +143,10 @@ describe('pull under faults', () => {
     const { serve, res } = await pullUnder(['--fault-throttle', '1'], 'throttled', [], { AWS_MAX_ATTEMPTS: '2' });
     try {
       expect(res).toExitWith(6);
-      expect(JSON.parse(res.stdout).error).toMatchObject({ code: 'THROTTLED', details: { awsError: 'ThrottlingException' } });
+      expect(JSON.parse(res.stdout).error).toMatchObject({
+        code: 'THROTTLED',
+        details: { awsError: 'ThrottlingException' },
+      });
       expect(serve.log().match(/BatchGetImage/g)).toHaveLength(2);
       expect(existsSync(join(work, 'throttled'))).toBe(false);
     } finally {
@@ -130,14 +160,22 @@ describe('pull under faults', () => {
       const out = join(work, 'fsize');
       const cache = join(work, 'cache-fsize');
       // 1024 blocks is 512 KiB in dash and 1 MiB in bash: either way below the 2 and 3 MiB layers.
-      const r = spawnSync('sh', ['-c', `ulimit -f 1024 && exec "${process.execPath}" "${BIN}" pull faulty/app:v1 -o "${out}" --cache-dir "${cache}" --json`], { env: testEnv(serve.endpoint), encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(
+        'sh',
+        [
+          '-c',
+          `ulimit -f 1024 && exec "${process.execPath}" "${BIN}" pull faulty/app:v1 -o "${out}" --cache-dir "${cache}" --json`,
+        ],
+        { env: testEnv(serve.endpoint), encoding: 'utf8', timeout: 60_000 },
+      );
       expect({ code: r.status, stdout: r.stdout, stderr: r.stderr }).toExitWith(8);
       const err = JSON.parse(r.stdout).error;
       expect(err.code).toBe('OUTPUT_ERROR');
       expect(err.message).toMatch(/File too large/);
       expect(existsSync(out)).toBe(false);
       expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
-      for (const l of image.layers.filter((b) => b.size > 1024 * 1024)) expect(existsSync(join(cache, 'blobs-v1', 'sha256', l.digest.slice(7)))).toBe(false);
+      for (const l of image.layers.filter((b) => b.size > 1024 * 1024))
+        expect(existsSync(join(cache, 'blobs-v1', 'sha256', l.digest.slice(7)))).toBe(false);
     } finally {
       await dispose(serve);
     }

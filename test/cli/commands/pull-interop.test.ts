@@ -20,7 +20,10 @@ function run(cmd: string, args: string[]) {
 }
 
 async function pullAs(format: string, out: string) {
-  const res = await runCli(['pull', 'interop/app:v1', '--format', format, '-o', out, '--cache-dir', join(work, 'cache'), '-q'], { env: testEnv(serve.endpoint) });
+  const res = await runCli(
+    ['pull', 'interop/app:v1', '--format', format, '-o', out, '--cache-dir', join(work, 'cache'), '-q'],
+    { env: testEnv(serve.endpoint) },
+  );
   expect(res).toExitWith(0);
 }
 
@@ -30,8 +33,17 @@ beforeAll(async () => {
   const ecr = sdk(serve.endpoint);
   await createRepo(ecr, 'interop/app');
   image = await buildImage([
-    [{ path: 'etc/', type: 'directory' }, { path: 'etc/os-release', content: 'NAME=ecrx-test\n' }, { path: 'bin/', type: 'directory' }, { path: 'bin/run', content: '#!/bin/sh\necho hi\n', mode: 0o755 }],
-    [{ path: 'etc/link', type: 'symlink', linkname: 'os-release' }, { path: 'data/', type: 'directory' }, { path: 'data/file', content: 'layer two\n' }],
+    [
+      { path: 'etc/', type: 'directory' },
+      { path: 'etc/os-release', content: 'NAME=ecrx-test\n' },
+      { path: 'bin/', type: 'directory' },
+      { path: 'bin/run', content: '#!/bin/sh\necho hi\n', mode: 0o755 },
+    ],
+    [
+      { path: 'etc/link', type: 'symlink', linkname: 'os-release' },
+      { path: 'data/', type: 'directory' },
+      { path: 'data/file', content: 'layer two\n' },
+    ],
   ]);
   await pushBuilt(ecr, 'interop/app', image, 'v1');
   ecr.destroy();

@@ -18,8 +18,13 @@ let arm: BuiltImage;
 let indexDigest: string;
 
 const env = () => testEnv(serve.endpoint);
-const pull = (args: string[], extra: { env?: NodeJS.ProcessEnv } = {}) => runCli(['pull', ...args], { env: extra.env ?? env(), cwd: work });
-const countLog = (op: string) => serve.log().split('\n').filter((l) => l.includes(` ${op} `)).length;
+const pull = (args: string[], extra: { env?: NodeJS.ProcessEnv } = {}) =>
+  runCli(['pull', ...args], { env: extra.env ?? env(), cwd: work });
+const countLog = (op: string) =>
+  serve
+    .log()
+    .split('\n')
+    .filter((l) => l.includes(` ${op} `)).length;
 
 beforeAll(async () => {
   serve = await startServe();
@@ -27,8 +32,14 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ecrx-pull-'));
   await createRepo(ecr, 'team/app');
   image = await buildImage([
-    [{ path: 'etc/', type: 'directory' }, { path: 'etc/hello.txt', content: 'hello\n' }],
-    [{ path: 'bin/', type: 'directory' }, { path: 'bin/tool', content: Buffer.alloc(2 * 1024 * 1024, 7), mode: 0o755 }],
+    [
+      { path: 'etc/', type: 'directory' },
+      { path: 'etc/hello.txt', content: 'hello\n' },
+    ],
+    [
+      { path: 'bin/', type: 'directory' },
+      { path: 'bin/tool', content: Buffer.alloc(2 * 1024 * 1024, 7), mode: 0o755 },
+    ],
   ]);
   await pushBuilt(ecr, 'team/app', image, '1.0');
   amd = await buildImage([[{ path: 'arch', content: 'amd64' }]], { architecture: 'amd64' });
@@ -74,7 +85,12 @@ describe('pull', () => {
       output: join(work, 'out-a'),
       format: 'oci',
       replaced: false,
-      layers: [image.config, ...image.layers].map((b) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType, cached: false })),
+      layers: [image.config, ...image.layers].map((b) => ({
+        digest: b.digest,
+        size: b.size,
+        mediaType: b.mediaType,
+        cached: false,
+      })),
       bytesDownloaded: image.config.size + image.layers.reduce((n, l) => n + l.size, 0),
       durationMs: expect.any(Number),
     });
@@ -99,7 +115,14 @@ describe('pull', () => {
   });
 
   test('by digest, and a tag and digest that disagree', async () => {
-    const res = await pull([`team/app@${image.manifest.digest}`, '-o', 'by-digest', '--cache-dir', join(work, 'c'), '--json']);
+    const res = await pull([
+      `team/app@${image.manifest.digest}`,
+      '-o',
+      'by-digest',
+      '--cache-dir',
+      join(work, 'c'),
+      '--json',
+    ]);
     expect(res).toExitWith(0);
     expect(JSON.parse(res.stdout).data).toMatchObject({ digest: image.manifest.digest, tag: null });
     expectLayoutHolds(join(work, 'by-digest'), image);
@@ -110,16 +133,41 @@ describe('pull', () => {
   });
 
   test('oci-archive holds the same layout as one tar', async () => {
-    const res = await pull(['team/app:1.0', '--format', 'oci-archive', '-o', 'app.tar', '--cache-dir', join(work, 'c')]);
+    const res = await pull([
+      'team/app:1.0',
+      '--format',
+      'oci-archive',
+      '-o',
+      'app.tar',
+      '--cache-dir',
+      join(work, 'c'),
+    ]);
     expect(res).toExitWith(0);
     const entries = await readTar(join(work, 'app.tar'));
     const files = entries.filter((e) => e.type === 'file');
-    expect(files.map((e) => e.name).sort()).toEqual(['blobs/sha256/' + image.config.digest.slice(7), ...image.layers.map((l) => 'blobs/sha256/' + l.digest.slice(7)), 'blobs/sha256/' + image.manifest.digest.slice(7), 'index.json', 'oci-layout'].sort());
-    for (const e of files.filter((f) => f.name.startsWith('blobs/'))) expect(e.sha256).toBe(`sha256:${e.name.slice(13)}`);
+    expect(files.map((e) => e.name).sort()).toEqual(
+      [
+        'blobs/sha256/' + image.config.digest.slice(7),
+        ...image.layers.map((l) => 'blobs/sha256/' + l.digest.slice(7)),
+        'blobs/sha256/' + image.manifest.digest.slice(7),
+        'index.json',
+        'oci-layout',
+      ].sort(),
+    );
+    for (const e of files.filter((f) => f.name.startsWith('blobs/')))
+      expect(e.sha256).toBe(`sha256:${e.name.slice(13)}`);
   });
 
   test('docker-archive has manifest.json and repositories with RepoTags from the reference', async () => {
-    const res = await pull(['team/app:1.0', '--format', 'docker-archive', '-o', 'docker.tar', '--cache-dir', join(work, 'c')]);
+    const res = await pull([
+      'team/app:1.0',
+      '--format',
+      'docker-archive',
+      '-o',
+      'docker.tar',
+      '--cache-dir',
+      join(work, 'c'),
+    ]);
     expect(res).toExitWith(0);
     const entries = await readTar(join(work, 'docker.tar'));
     const manifest = JSON.parse(entries.find((e) => e.name === 'manifest.json')!.body!.toString());
@@ -133,11 +181,22 @@ describe('pull', () => {
     const repositories = JSON.parse(entries.find((e) => e.name === 'repositories')!.body!.toString());
     expect(Object.keys(repositories)).toEqual(['000000000000.dkr.ecr.us-east-1.amazonaws.com/team/app']);
     const index = JSON.parse(entries.find((e) => e.name === 'index.json')!.body!.toString());
-    expect(index.manifests[0].annotations['io.containerd.image.name']).toBe('000000000000.dkr.ecr.us-east-1.amazonaws.com/team/app:1.0');
+    expect(index.manifests[0].annotations['io.containerd.image.name']).toBe(
+      '000000000000.dkr.ecr.us-east-1.amazonaws.com/team/app:1.0',
+    );
   });
 
   test('-o - streams an archive to stdout and nothing else', async () => {
-    const res = await pull(['team/app:1.0', '-o', '-', '--format', 'docker-archive', '--cache-dir', join(work, 'c'), '-q']);
+    const res = await pull([
+      'team/app:1.0',
+      '-o',
+      '-',
+      '--format',
+      'docker-archive',
+      '--cache-dir',
+      join(work, 'c'),
+      '-q',
+    ]);
     expect(res).toExitWith(0);
     const entries = await readTar(res.stdoutBytes);
     expect(entries.map((e) => e.name)).toContain('manifest.json');
@@ -145,16 +204,30 @@ describe('pull', () => {
 
   test('an index: the host platform by default, --platform picks, all keeps every child, no match lists what exists', async () => {
     const c = join(work, 'c');
-    const arm64 = await pull(['team/app:multi', '--platform', 'linux/arm64', '-o', 'multi-arm', '--cache-dir', c, '--json']);
+    const arm64 = await pull([
+      'team/app:multi',
+      '--platform',
+      'linux/arm64',
+      '-o',
+      'multi-arm',
+      '--cache-dir',
+      c,
+      '--json',
+    ]);
     expect(arm64).toExitWith(0);
     expect(JSON.parse(arm64.stdout).data).toMatchObject({ digest: arm.manifest.digest, platform: 'linux/arm64/v8' });
     expectLayoutHolds(join(work, 'multi-arm'), arm);
 
     const all = await pull(['team/app:multi', '--platform', 'all', '-o', 'multi-all', '--cache-dir', c, '--json']);
     expect(all).toExitWith(0);
-    expect(JSON.parse(all.stdout).data).toMatchObject({ digest: indexDigest, platform: 'all', mediaType: 'application/vnd.oci.image.index.v1+json' });
+    expect(JSON.parse(all.stdout).data).toMatchObject({
+      digest: indexDigest,
+      platform: 'all',
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+    });
     const files = listFiles(join(work, 'multi-all'));
-    for (const b of [amd.manifest, arm.manifest, amd.config, arm.config, ...amd.layers, ...arm.layers]) expect(files).toContain(`blobs/sha256/${b.digest.slice(7)}`);
+    for (const b of [amd.manifest, arm.manifest, amd.config, arm.config, ...amd.layers, ...arm.layers])
+      expect(files).toContain(`blobs/sha256/${b.digest.slice(7)}`);
     expect(files).toContain(`blobs/sha256/${indexDigest.slice(7)}`);
 
     const none = await pull(['team/app:multi', '--platform', 'linux/s390x', '-o', 'none', '--json']);
@@ -228,25 +301,32 @@ describe('pull', () => {
 
   test.each([
     // The download's Content-Length announces the wrong size: refused before a byte is read, the size named.
-    ['longer', (b: Buffer) => Buffer.concat([b, Buffer.from('extra bytes')]), /should be \d+ bytes but the registry's copy has \d+/],
+    [
+      'longer',
+      (b: Buffer) => Buffer.concat([b, Buffer.from('extra bytes')]),
+      /should be \d+ bytes but the registry's copy has \d+/,
+    ],
     ['shorter', (b: Buffer) => b.subarray(0, b.length - 7), /should be \d+ bytes but the registry's copy has \d+/],
-  ])('a stored blob %s than its descriptor is SIZE_MISMATCH: nothing in the cache or the output', async (how, change, message) => {
-    const repo = `sized-${how}/app`;
-    await createRepo(ecr, repo);
-    const img = await buildImage([[{ path: 'x', content: `content for the ${how} case` }]]);
-    await pushBuilt(ecr, repo, img, 'v1');
-    const stored = join(serve.dataDir, 'blobs', 'sha256', img.layers[0].digest.slice(7));
-    writeFileSync(stored, change(readFileSync(stored)));
-    const cache = join(work, `sized-${how}-cache`);
-    const res = await pull([`${repo}:v1`, '-o', `sized-${how}-out`, '--cache-dir', cache, '--json']);
-    expect(res).toExitWith(5);
-    const e = JSON.parse(res.stdout).error;
-    expect(e.code).toBe('SIZE_MISMATCH');
-    expect(e.message).toMatch(message);
-    expect(existsSync(join(work, `sized-${how}-out`))).toBe(false);
-    expect(existsSync(join(cache, 'blobs-v1', 'sha256', img.layers[0].digest.slice(7)))).toBe(false);
-    expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
-  });
+  ])(
+    'a stored blob %s than its descriptor is SIZE_MISMATCH: nothing in the cache or the output',
+    async (how, change, message) => {
+      const repo = `sized-${how}/app`;
+      await createRepo(ecr, repo);
+      const img = await buildImage([[{ path: 'x', content: `content for the ${how} case` }]]);
+      await pushBuilt(ecr, repo, img, 'v1');
+      const stored = join(serve.dataDir, 'blobs', 'sha256', img.layers[0].digest.slice(7));
+      writeFileSync(stored, change(readFileSync(stored)));
+      const cache = join(work, `sized-${how}-cache`);
+      const res = await pull([`${repo}:v1`, '-o', `sized-${how}-out`, '--cache-dir', cache, '--json']);
+      expect(res).toExitWith(5);
+      const e = JSON.parse(res.stdout).error;
+      expect(e.code).toBe('SIZE_MISMATCH');
+      expect(e.message).toMatch(message);
+      expect(existsSync(join(work, `sized-${how}-out`))).toBe(false);
+      expect(existsSync(join(cache, 'blobs-v1', 'sha256', img.layers[0].digest.slice(7)))).toBe(false);
+      expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
+    },
+  );
 
   test('an existing output is replaced only on success', async () => {
     const target = join(work, 'keep-me');

@@ -16,13 +16,20 @@ let ecr: ECRClient;
 let work: string;
 let image: BuiltImage;
 const files: FileSpec[][] = [
-  [{ path: 'etc/', type: 'directory' }, { path: 'etc/motd', content: 'pushed by ecrx\n' }],
+  [
+    { path: 'etc/', type: 'directory' },
+    { path: 'etc/motd', content: 'pushed by ecrx\n' },
+  ],
   [{ path: 'opt/data.bin', content: randomBytes(256 * 1024) }],
 ];
 
 const env = () => testEnv(serve.endpoint);
 const cli = (args: string[], input?: Buffer) => runCli(args, { env: env(), cwd: work, input });
-const countLog = (s: Serve, pattern: string) => s.log().split('\n').filter((l) => l.includes(pattern)).length;
+const countLog = (s: Serve, pattern: string) =>
+  s
+    .log()
+    .split('\n')
+    .filter((l) => l.includes(pattern)).length;
 
 async function remoteManifest(repositoryName: string, imageTag: string) {
   const out = await ecr.send(new BatchGetImageCommand({ repositoryName, imageIds: [{ imageTag }] }));
@@ -35,7 +42,17 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ecrx-push-'));
   image = await buildImage(files);
   await writeLayout(join(work, 'layout'), [image], { refName: 'v1' });
-  for (const r of ['push/layout', 'push/archive', 'push/docker', 'push/classic', 'push/stdin', 'push/multi', 'push/one', 'push/bad']) await createRepo(ecr, r);
+  for (const r of [
+    'push/layout',
+    'push/archive',
+    'push/docker',
+    'push/classic',
+    'push/stdin',
+    'push/multi',
+    'push/one',
+    'push/bad',
+  ])
+    await createRepo(ecr, r);
   await createRepo(ecr, 'push/frozen', 'IMMUTABLE');
 });
 afterAll(async () => {
@@ -46,7 +63,16 @@ afterAll(async () => {
 
 describe('push', () => {
   test('an OCI layout, with the JSON envelope field by field, then a re-push that uploads nothing', async () => {
-    const res = await cli(['push', join(work, 'layout'), 'push/layout:1.0', '-t', 'latest', '--cache-dir', join(work, 'cache'), '--json']);
+    const res = await cli([
+      'push',
+      join(work, 'layout'),
+      'push/layout:1.0',
+      '-t',
+      'latest',
+      '--cache-dir',
+      join(work, 'cache'),
+      '--json',
+    ]);
     expect(res.stderr).toBe('');
     expect(res).toExitWith(0);
     const data = JSON.parse(res.stdout).data;
@@ -67,7 +93,14 @@ describe('push', () => {
       expect(remote?.imageId?.imageDigest).toBe(image.manifest.digest);
       expect(Buffer.from(remote!.imageManifest!, 'utf8').equals(image.manifest.bytes)).toBe(true);
     }
-    const again = await cli(['push', join(work, 'layout'), 'push/layout:1.0', '--cache-dir', join(work, 'cache'), '--json']);
+    const again = await cli([
+      'push',
+      join(work, 'layout'),
+      'push/layout:1.0',
+      '--cache-dir',
+      join(work, 'cache'),
+      '--json',
+    ]);
     expect(again).toExitWith(0);
     const d2 = JSON.parse(again.stdout).data;
     expect(d2.bytesUploaded).toBe(0);
@@ -75,7 +108,15 @@ describe('push', () => {
   });
 
   test('round trip: push then pull is byte identical', async () => {
-    const pulled = await cli(['pull', 'push/layout:1.0', '-o', 'roundtrip', '--cache-dir', join(work, 'rt-cache'), '--json']);
+    const pulled = await cli([
+      'pull',
+      'push/layout:1.0',
+      '-o',
+      'roundtrip',
+      '--cache-dir',
+      join(work, 'rt-cache'),
+      '--json',
+    ]);
     expect(pulled).toExitWith(0);
     expect(JSON.parse(pulled.stdout).data.digest).toBe(image.manifest.digest);
     for (const b of [image.manifest, image.config, ...image.layers]) {
@@ -85,12 +126,38 @@ describe('push', () => {
 
   test('an OCI archive, and a Docker 25+ docker-archive as ecrx pull writes it', async () => {
     await tarDirectory(join(work, 'layout'), join(work, 'layout.tar'));
-    const oci = await cli(['push', join(work, 'layout.tar'), 'push/archive:a', '--cache-dir', join(work, 'cache'), '--json']);
+    const oci = await cli([
+      'push',
+      join(work, 'layout.tar'),
+      'push/archive:a',
+      '--cache-dir',
+      join(work, 'cache'),
+      '--json',
+    ]);
     expect(oci).toExitWith(0);
     expect(JSON.parse(oci.stdout).data.digest).toBe(image.manifest.digest);
 
-    expect(await cli(['pull', 'push/layout:1.0', '--format', 'docker-archive', '-o', 'docker25.tar', '--cache-dir', join(work, 'cache'), '-q'])).toExitWith(0);
-    const docker = await cli(['push', join(work, 'docker25.tar'), 'push/docker:d', '--cache-dir', join(work, 'cache2'), '--json']);
+    expect(
+      await cli([
+        'pull',
+        'push/layout:1.0',
+        '--format',
+        'docker-archive',
+        '-o',
+        'docker25.tar',
+        '--cache-dir',
+        join(work, 'cache'),
+        '-q',
+      ]),
+    ).toExitWith(0);
+    const docker = await cli([
+      'push',
+      join(work, 'docker25.tar'),
+      'push/docker:d',
+      '--cache-dir',
+      join(work, 'cache2'),
+      '--json',
+    ]);
     expect(docker).toExitWith(0);
     expect(JSON.parse(docker.stdout).data.digest).toBe(image.manifest.digest);
   });
@@ -106,7 +173,10 @@ describe('push', () => {
     expect(data.layers[0].digest).toBe(image.config.digest);
     const remote = await remoteManifest('push/classic', '1');
     const manifest = JSON.parse(remote!.imageManifest!);
-    expect(manifest.layers.map((l: any) => l.mediaType)).toEqual(['application/vnd.docker.image.rootfs.diff.tar.gzip', 'application/vnd.docker.image.rootfs.diff.tar.gzip']);
+    expect(manifest.layers.map((l: any) => l.mediaType)).toEqual([
+      'application/vnd.docker.image.rootfs.diff.tar.gzip',
+      'application/vnd.docker.image.rootfs.diff.tar.gzip',
+    ]);
     const mapping = join(cache, 'index-v1', 'gzip', image.layers[0].diffId.slice(7));
     expect(readFileSync(mapping, 'utf8')).toBe(`${manifest.layers[0].digest} ${manifest.layers[0].size}`);
     const compressed = join(cache, 'blobs-v1', 'sha256', manifest.layers[0].digest.slice(7));
@@ -119,7 +189,10 @@ describe('push', () => {
   });
 
   test('an archive on stdin', async () => {
-    const res = await cli(['push', '-', 'push/stdin:s', '--cache-dir', join(work, 'stdin-cache'), '--json'], readFileSync(join(work, 'layout.tar')));
+    const res = await cli(
+      ['push', '-', 'push/stdin:s', '--cache-dir', join(work, 'stdin-cache'), '--json'],
+      readFileSync(join(work, 'layout.tar')),
+    );
     expect(res).toExitWith(0);
     expect(JSON.parse(res.stdout).data.digest).toBe(image.manifest.digest);
   });
@@ -131,25 +204,58 @@ describe('push', () => {
     await writeLayout(join(work, 'multi'), [amd, arm], { index });
     const res = await cli(['push', join(work, 'multi'), 'push/multi:m', '--cache-dir', join(work, 'cache'), '--json']);
     expect(res).toExitWith(0);
-    expect(JSON.parse(res.stdout).data).toMatchObject({ digest: index.digest, mediaType: 'application/vnd.oci.image.index.v1+json' });
-    const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'push/multi', imageIds: [{ imageDigest: amd.manifest.digest }, { imageDigest: arm.manifest.digest }, { imageTag: 'm' }] }));
-    expect(got.images!.map((i) => i.imageId!.imageDigest).sort()).toEqual([amd.manifest.digest, arm.manifest.digest, index.digest].sort());
+    expect(JSON.parse(res.stdout).data).toMatchObject({
+      digest: index.digest,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+    });
+    const got = await ecr.send(
+      new BatchGetImageCommand({
+        repositoryName: 'push/multi',
+        imageIds: [{ imageDigest: amd.manifest.digest }, { imageDigest: arm.manifest.digest }, { imageTag: 'm' }],
+      }),
+    );
+    expect(got.images!.map((i) => i.imageId!.imageDigest).sort()).toEqual(
+      [amd.manifest.digest, arm.manifest.digest, index.digest].sort(),
+    );
     // children went in before the index
-    const log = serve.log().split('\n').filter((l) => l.includes('PutImage'));
+    const log = serve
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('PutImage'));
     expect(log.length).toBeGreaterThanOrEqual(3);
 
-    const one = await cli(['push', join(work, 'multi'), 'push/one:arm', '--platform', 'linux/arm64', '--cache-dir', join(work, 'cache'), '--json']);
+    const one = await cli([
+      'push',
+      join(work, 'multi'),
+      'push/one:arm',
+      '--platform',
+      'linux/arm64',
+      '--cache-dir',
+      join(work, 'cache'),
+      '--json',
+    ]);
     expect(one).toExitWith(0);
     expect(JSON.parse(one.stdout).data.digest).toBe(arm.manifest.digest);
     expect((await remoteManifest('push/one', 'arm'))?.imageId?.imageDigest).toBe(arm.manifest.digest);
   });
 
   test('an immutable tag is TAG_IMMUTABLE (exit 7) naming the tag; the same image again is fine', async () => {
-    expect(await cli(['push', join(work, 'layout'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '-q'])).toExitWith(0);
-    expect(await cli(['push', join(work, 'layout'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '-q'])).toExitWith(0);
+    expect(
+      await cli(['push', join(work, 'layout'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '-q']),
+    ).toExitWith(0);
+    expect(
+      await cli(['push', join(work, 'layout'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '-q']),
+    ).toExitWith(0);
     const other = await buildImage([[{ path: 'other', content: 'x' }]]);
     await writeLayout(join(work, 'other'), [other]);
-    const res = await cli(['push', join(work, 'other'), 'push/frozen:release', '--cache-dir', join(work, 'cache'), '--json']);
+    const res = await cli([
+      'push',
+      join(work, 'other'),
+      'push/frozen:release',
+      '--cache-dir',
+      join(work, 'cache'),
+      '--json',
+    ]);
     expect(res).toExitWith(7);
     const e = JSON.parse(res.stdout).error;
     expect(e.code).toBe('TAG_IMMUTABLE');
@@ -207,7 +313,10 @@ describe('push', () => {
 describe('push under faults', () => {
   let big: BuiltImage;
   beforeAll(async () => {
-    big = await buildImage([[{ path: 'big.bin', content: randomBytes(23 * 1024 * 1024) }], [{ path: 'small', content: 'x' }]]);
+    big = await buildImage([
+      [{ path: 'big.bin', content: randomBytes(23 * 1024 * 1024) }],
+      [{ path: 'small', content: 'x' }],
+    ]);
     await writeLayout(join(work, 'big'), [big], { refName: 'v1' });
   });
 
@@ -219,13 +328,24 @@ describe('push under faults', () => {
     c.destroy();
     await clean.stop();
     const s = await startServe(faults, clean.dataDir);
-    const res = await runCli(['push', join(work, 'big'), 'faulty/push:v1', '--cache-dir', join(work, 'cache'), '--json'], { env: testEnv(s.endpoint) });
+    const res = await runCli(
+      ['push', join(work, 'big'), 'faulty/push:v1', '--cache-dir', join(work, 'cache'), '--json'],
+      { env: testEnv(s.endpoint) },
+    );
     return { s, res };
   }
 
   test.each([
-    ['throttling and 5xx', ['--fault-throttle', '0.2', '--fault-server-error', '0.1', '--fault-seed', '66'], /ThrottlingException|ServerException/],
-    ['lost UploadLayerPart responses', ['--fault-lose-part-response', '0.5', '--fault-seed', '66'], /UploadLayerPart 0 ResponseLost/],
+    [
+      'throttling and 5xx',
+      ['--fault-throttle', '0.2', '--fault-server-error', '0.1', '--fault-seed', '66'],
+      /ThrottlingException|ServerException/,
+    ],
+    [
+      'lost UploadLayerPart responses',
+      ['--fault-lose-part-response', '0.5', '--fault-seed', '66'],
+      /UploadLayerPart 0 ResponseLost/,
+    ],
     ['LayersNotFound for a second after upload', ['--fault-layer-lag', '1000'], /PutImage 400 LayersNotFoundException/],
   ])('%s: the same digest, no blob restarted from byte 0', async (_n, faults, fired) => {
     const { s, res } = await pushUnder(faults);
@@ -234,11 +354,26 @@ describe('push under faults', () => {
       expect(JSON.parse(res.stdout).data.digest).toBe(big.manifest.digest);
       expect(s.log()).toMatch(fired);
       // One InitiateLayerUpload per blob that landed: nothing was started over.
-      const initiated = s.log().split('\n').filter((l) => / InitiateLayerUpload 200 /.test(l)).length;
+      const initiated = s
+        .log()
+        .split('\n')
+        .filter((l) => / InitiateLayerUpload 200 /.test(l)).length;
       expect(initiated).toBe(3);
-      const pulled = await runCli(['pull', 'faulty/push:v1', '-o', join(work, `pulled-${faults[0]}`), '--cache-dir', join(work, `pc-${faults[0]}`), '-q'], { env: testEnv(s.endpoint) });
+      const pulled = await runCli(
+        [
+          'pull',
+          'faulty/push:v1',
+          '-o',
+          join(work, `pulled-${faults[0]}`),
+          '--cache-dir',
+          join(work, `pc-${faults[0]}`),
+          '-q',
+        ],
+        { env: testEnv(s.endpoint) },
+      );
       expect(pulled).toExitWith(0);
-      for (const b of [big.config, ...big.layers]) expect(sha256File(join(work, `pulled-${faults[0]}`, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
+      for (const b of [big.config, ...big.layers])
+        expect(sha256File(join(work, `pulled-${faults[0]}`, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
     } finally {
       await s.dispose();
       rmSync(s.dataDir, { recursive: true, force: true });

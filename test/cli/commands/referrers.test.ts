@@ -40,20 +40,34 @@ let sbomSig: Artifact;
 const cosignKey = keys();
 const notationKey = keys();
 
-const cli = (args: string[]) => runCli(args, { env: testEnv(a.endpoint, { ECRX_CACHE_DIR: join(work, 'cache') }), cwd: work });
+const cli = (args: string[]) =>
+  runCli(args, { env: testEnv(a.endpoint, { ECRX_CACHE_DIR: join(work, 'cache') }), cwd: work });
 const json = (stdout: string) => JSON.parse(stdout);
 
 async function manifestOf(ecr: ECRClient, repositoryName: string, digest: string): Promise<string> {
-  const out = await ecr.send(new BatchGetImageCommand({ repositoryName, imageIds: [{ imageDigest: digest }], acceptedMediaTypes: ['application/vnd.oci.image.manifest.v1+json'] }));
+  const out = await ecr.send(
+    new BatchGetImageCommand({
+      repositoryName,
+      imageIds: [{ imageDigest: digest }],
+      acceptedMediaTypes: ['application/vnd.oci.image.manifest.v1+json'],
+    }),
+  );
   if (!out.images?.[0]) throw new Error(`${digest} not in ${repositoryName}: ${JSON.stringify(out.failures)}`);
   return out.images[0].imageManifest!;
 }
 
-async function referrerDigests(ecr: ECRClient, repositoryName: string, subject: string, maxResults = 50): Promise<string[]> {
+async function referrerDigests(
+  ecr: ECRClient,
+  repositoryName: string,
+  subject: string,
+  maxResults = 50,
+): Promise<string[]> {
   const all: string[] = [];
   let nextToken: string | undefined;
   do {
-    const out = await ecr.send(new ListImageReferrersCommand({ repositoryName, subjectId: { imageDigest: subject }, maxResults, nextToken }));
+    const out = await ecr.send(
+      new ListImageReferrersCommand({ repositoryName, subjectId: { imageDigest: subject }, maxResults, nextToken }),
+    );
     all.push(...(out.referrers ?? []).map((r) => r.digest!));
     nextToken = out.nextToken;
   } while (nextToken);
@@ -88,17 +102,23 @@ test('push --referrers takes the image and every referrer the layout holds, subj
   expect(res).toExitWith(0);
   const data = json(res.stdout).data;
   expect(data.digest).toBe(image.manifest.digest);
-  expect(data.referrers.map((r: any) => r.digest).sort()).toEqual([cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest).sort());
+  expect(data.referrers.map((r: any) => r.digest).sort()).toEqual(
+    [cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest).sort(),
+  );
   const order = data.referrers.map((r: any) => r.digest);
   expect(order.indexOf(sbom.manifest.digest)).toBeLessThan(order.indexOf(sbomSig.manifest.digest));
-  expect(data.referrers.find((r: any) => r.digest === sbomSig.manifest.digest)).toEqual({ digest: sbomSig.manifest.digest, artifactType: NOTATION_SIG_TYPE, subject: sbom.manifest.digest });
+  expect(data.referrers.find((r: any) => r.digest === sbomSig.manifest.digest)).toEqual({
+    digest: sbomSig.manifest.digest,
+    artifactType: NOTATION_SIG_TYPE,
+    subject: sbom.manifest.digest,
+  });
   // a plain push of the same layout still picks the image, not one of its referrers
   const plain = await cli(['push', join(work, 'layout'), 'signed/app:plain', '--json']);
   expect(plain).toExitWith(0);
   expect(json(plain.stdout).data.digest).toBe(image.manifest.digest);
 });
 
-test('referrers lists them by artifact type; --artifact-type filters; --recursive follows the SBOM\'s signature', async () => {
+test("referrers lists them by artifact type; --artifact-type filters; --recursive follows the SBOM's signature", async () => {
   const res = await cli(['referrers', 'signed/app:1.0', '--json']);
   expect(res).toExitWith(0);
   const data = json(res.stdout).data;
@@ -119,7 +139,11 @@ test('referrers lists them by artifact type; --artifact-type filters; --recursiv
   expect(json(sboms.stdout).data.referrers.map((r: any) => r.digest)).toEqual([sbom.manifest.digest]);
 
   const deep = await cli(['referrers', 'signed/app:1.0', '--recursive', '--json']);
-  expect(json(deep.stdout).data.referrers.map((r: any) => r.digest).sort()).toEqual([cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest).sort());
+  expect(
+    json(deep.stdout)
+      .data.referrers.map((r: any) => r.digest)
+      .sort(),
+  ).toEqual([cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest).sort());
 
   const text = await cli(['referrers', 'signed/app:1.0', '--recursive']);
   expect(text.stdout).toContain(`has 4 referrers`);
@@ -127,7 +151,11 @@ test('referrers lists them by artifact type; --artifact-type filters; --recursiv
   expect(text.stdout).toContain(`${NOTATION_SIG_TYPE} (2)`);
   expect(text.stdout).toContain(`refers to ${sbom.manifest.digest.slice(0, 19)}`);
 
-  const tooMany = await cli(['referrers', 'signed/app:1.0', ...['a', 'b', 'c', 'd', 'e', 'f'].flatMap((t) => ['--artifact-type', `x/${t}`])]);
+  const tooMany = await cli([
+    'referrers',
+    'signed/app:1.0',
+    ...['a', 'b', 'c', 'd', 'e', 'f'].flatMap((t) => ['--artifact-type', `x/${t}`]),
+  ]);
   expect(tooMany).toExitWith(2);
   expect(tooMany.stderr).toContain('At most 5 --artifact-type');
 });
@@ -141,28 +169,55 @@ test('inspect shows how many referrers the image has', async () => {
 });
 
 test('copy --referrers between two endpoints keeps every digest, and the signatures verify against the copy', async () => {
-  const res = await cli(['copy', 'signed/app:1.0', 'mirror/app:1.0', '--referrers', '--endpoint-url', a.endpoint, '--to-endpoint-url', b.endpoint, '--json']);
+  const res = await cli([
+    'copy',
+    'signed/app:1.0',
+    'mirror/app:1.0',
+    '--referrers',
+    '--endpoint-url',
+    a.endpoint,
+    '--to-endpoint-url',
+    b.endpoint,
+    '--json',
+  ]);
   expect(res).toExitWith(0);
   const data = json(res.stdout).data;
   expect(data.digest).toBe(image.manifest.digest);
   expect(data.referrers).toHaveLength(4);
 
-  expect(await referrerDigests(ecrB, 'mirror/app', image.manifest.digest)).toEqual(await referrerDigests(ecrA, 'signed/app', image.manifest.digest));
+  expect(await referrerDigests(ecrB, 'mirror/app', image.manifest.digest)).toEqual(
+    await referrerDigests(ecrA, 'signed/app', image.manifest.digest),
+  );
   expect(await referrerDigests(ecrB, 'mirror/app', sbom.manifest.digest)).toEqual([sbomSig.manifest.digest]);
   // paging: one referrer a page gives the same answer
-  expect(await referrerDigests(ecrB, 'mirror/app', image.manifest.digest, 1)).toEqual([cosign, notation, sbom].map((x) => x.manifest.digest).sort());
+  expect(await referrerDigests(ecrB, 'mirror/app', image.manifest.digest, 1)).toEqual(
+    [cosign, notation, sbom].map((x) => x.manifest.digest).sort(),
+  );
 
   for (const digest of [image.manifest.digest, ...[cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest)]) {
     expect(await manifestOf(ecrB, 'mirror/app', digest)).toBe(await manifestOf(ecrA, 'signed/app', digest));
   }
   // what `cosign verify` and `notation verify` check, done against the copy's bytes
   const copiedCosign = await manifestOf(ecrB, 'mirror/app', cosign.manifest.digest);
-  expect(() => verifyCosign(copiedCosign, cosign.blobs[1].bytes, cosignKey.publicKey, image.manifest.digest)).not.toThrow();
+  expect(() =>
+    verifyCosign(copiedCosign, cosign.blobs[1].bytes, cosignKey.publicKey, image.manifest.digest),
+  ).not.toThrow();
   expect(() => verifyNotation(notation.blobs[1].bytes, notationKey.publicKey, image.manifest.digest)).not.toThrow();
-  expect(() => verifyNotation(sbomSig.blobs[1].bytes, notationKey.publicKey, image.manifest.digest)).toThrow(/names sha256/);
+  expect(() => verifyNotation(sbomSig.blobs[1].bytes, notationKey.publicKey, image.manifest.digest)).toThrow(
+    /names sha256/,
+  );
 
   // a copy without --referrers leaves them behind
-  const bare = await cli(['copy', 'signed/app:1.0', 'mirror/app:bare', '--endpoint-url', a.endpoint, '--to-endpoint-url', b.endpoint, '--json']);
+  const bare = await cli([
+    'copy',
+    'signed/app:1.0',
+    'mirror/app:bare',
+    '--endpoint-url',
+    a.endpoint,
+    '--to-endpoint-url',
+    b.endpoint,
+    '--json',
+  ]);
   expect(bare).toExitWith(0);
   expect(json(bare.stdout).data.referrers).toBeUndefined();
 });
@@ -170,13 +225,21 @@ test('copy --referrers between two endpoints keeps every digest, and the signatu
 test('pull --referrers from the copy writes them into the layout byte for byte; they verify and push back', async () => {
   // pull the copy back with its referrers: every blob is on B, and each is the one that was signed
   const out = join(work, 'pulled');
-  const res = await runCli(['pull', 'mirror/app:1.0', '-o', out, '--referrers', '--json'], { env: testEnv(b.endpoint, { ECRX_CACHE_DIR: join(work, 'cache-b') }), cwd: work });
+  const res = await runCli(['pull', 'mirror/app:1.0', '-o', out, '--referrers', '--json'], {
+    env: testEnv(b.endpoint, { ECRX_CACHE_DIR: join(work, 'cache-b') }),
+    cwd: work,
+  });
   expect(res).toExitWith(0);
   expect(json(res.stdout).data.referrers).toHaveLength(4);
   const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8'));
-  expect(index.manifests[0]).toMatchObject({ digest: image.manifest.digest, annotations: { 'org.opencontainers.image.ref.name': '1.0' } });
+  expect(index.manifests[0]).toMatchObject({
+    digest: image.manifest.digest,
+    annotations: { 'org.opencontainers.image.ref.name': '1.0' },
+  });
   const entries = index.manifests.slice(1);
-  expect(entries.map((m: any) => m.digest).sort()).toEqual([cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest).sort());
+  expect(entries.map((m: any) => m.digest).sort()).toEqual(
+    [cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest).sort(),
+  );
   expect(entries.find((m: any) => m.digest === sbomSig.manifest.digest)).toEqual({
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     digest: sbomSig.manifest.digest,
@@ -186,25 +249,47 @@ test('pull --referrers from the copy writes them into the layout byte for byte; 
   });
   for (const x of [cosign, notation, sbom, sbomSig]) {
     expect(readFileSync(join(out, 'blobs', 'sha256', x.manifest.digest.slice(7)))).toEqual(x.manifest.bytes);
-    for (const blob of x.blobs) expect(readFileSync(join(out, 'blobs', 'sha256', blob.digest.slice(7)))).toEqual(blob.bytes);
+    for (const blob of x.blobs)
+      expect(readFileSync(join(out, 'blobs', 'sha256', blob.digest.slice(7)))).toEqual(blob.bytes);
   }
   // the signatures verify from the bytes that came back from the copy
   const file = (digest: string) => readFileSync(join(out, 'blobs', 'sha256', digest.slice(7)));
-  expect(() => verifyCosign(file(cosign.manifest.digest).toString('utf8'), file(cosign.blobs[1].digest), cosignKey.publicKey, image.manifest.digest)).not.toThrow();
-  expect(() => verifyNotation(file(notation.blobs[1].digest), notationKey.publicKey, image.manifest.digest)).not.toThrow();
-  expect(() => verifyNotation(file(sbomSig.blobs[1].digest), notationKey.publicKey, sbom.manifest.digest)).not.toThrow();
+  expect(() =>
+    verifyCosign(
+      file(cosign.manifest.digest).toString('utf8'),
+      file(cosign.blobs[1].digest),
+      cosignKey.publicKey,
+      image.manifest.digest,
+    ),
+  ).not.toThrow();
+  expect(() =>
+    verifyNotation(file(notation.blobs[1].digest), notationKey.publicKey, image.manifest.digest),
+  ).not.toThrow();
+  expect(() =>
+    verifyNotation(file(sbomSig.blobs[1].digest), notationKey.publicKey, sbom.manifest.digest),
+  ).not.toThrow();
   // and the pulled layout pushes back with them, as the same digests
   await createRepo(ecrA, 'signed/roundtrip');
   const back = await cli(['push', out, 'signed/roundtrip:1.0', '--referrers', '--json']);
   expect(back).toExitWith(0);
-  expect(await referrerDigests(ecrA, 'signed/roundtrip', image.manifest.digest)).toEqual(await referrerDigests(ecrA, 'signed/app', image.manifest.digest));
+  expect(await referrerDigests(ecrA, 'signed/roundtrip', image.manifest.digest)).toEqual(
+    await referrerDigests(ecrA, 'signed/app', image.manifest.digest),
+  );
 
-  const docker = await cli(['pull', 'signed/app:1.0', '--format', 'docker-archive', '-o', join(work, 'x.tar'), '--referrers']);
+  const docker = await cli([
+    'pull',
+    'signed/app:1.0',
+    '--format',
+    'docker-archive',
+    '-o',
+    join(work, 'x.tar'),
+    '--referrers',
+  ]);
   expect(docker).toExitWith(2);
   expect(docker.stderr).toContain('--referrers needs --format oci or oci-archive');
 });
 
-test('push --referrers puts cosign save\'s tag-based signatures under sha256-<hex>.sig', async () => {
+test("push --referrers puts cosign save's tag-based signatures under sha256-<hex>.sig", async () => {
   const dir = join(work, 'cosign-save');
   await writeLayout(dir, [image]);
   const legacy = { ...cosignSignature(asSubject(image), 'registry/signed/app', cosignKey.privateKey) };
@@ -212,14 +297,23 @@ test('push --referrers puts cosign save\'s tag-based signatures under sha256-<he
   const doc = JSON.parse(legacy.manifest.bytes.toString('utf8'));
   delete doc.subject;
   delete doc.artifactType;
-  doc.config = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: legacy.blobs[0].digest, size: legacy.blobs[0].size };
+  doc.config = {
+    mediaType: 'application/vnd.oci.image.config.v1+json',
+    digest: legacy.blobs[0].digest,
+    size: legacy.blobs[0].size,
+  };
   const bytes = Buffer.from(JSON.stringify(doc));
   const { sha256Digest } = await import('../../../src/oci/manifest.js');
   const manifest = { digest: sha256Digest(bytes), size: bytes.length, bytes, mediaType: doc.mediaType };
   await addToLayout(dir, [{ ...legacy, manifest }]);
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
   index.manifests[0].annotations = { kind: 'dev.cosignproject.cosign/image' };
-  index.manifests[1] = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, annotations: { kind: 'dev.cosignproject.cosign/sigs' } };
+  index.manifests[1] = {
+    mediaType: manifest.mediaType,
+    digest: manifest.digest,
+    size: manifest.size,
+    annotations: { kind: 'dev.cosignproject.cosign/sigs' },
+  };
   const { writeFileSync } = await import('node:fs');
   writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
 
@@ -227,7 +321,11 @@ test('push --referrers puts cosign save\'s tag-based signatures under sha256-<he
   const res = await cli(['push', dir, 'signed/cosign:1.0', '--referrers', '--json']);
   expect(res).toExitWith(0);
   const tag = `sha256-${image.manifest.digest.slice(7)}.sig`;
-  expect(json(res.stdout).data.referrers).toEqual([{ digest: manifest.digest, artifactType: 'dev.cosignproject.cosign/sigs', subject: image.manifest.digest, tag }]);
-  const got = await ecrA.send(new BatchGetImageCommand({ repositoryName: 'signed/cosign', imageIds: [{ imageTag: tag }] }));
+  expect(json(res.stdout).data.referrers).toEqual([
+    { digest: manifest.digest, artifactType: 'dev.cosignproject.cosign/sigs', subject: image.manifest.digest, tag },
+  ]);
+  const got = await ecrA.send(
+    new BatchGetImageCommand({ repositoryName: 'signed/cosign', imageIds: [{ imageTag: tag }] }),
+  );
   expect(got.images?.[0].imageId?.imageDigest).toBe(manifest.digest);
 });
