@@ -13,16 +13,50 @@ const layer = (from, forbidden, comment) => ({
 const above = (...names) => names;
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'Import cycles hide the direction of a dependency.', from: {}, to: { circular: true } },
-    layer('core', above('oci', 'net', 'ecr', 'registry', 'store', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'), 'core is the bottom layer'),
-    layer('oci', above('net', 'ecr', 'registry', 'store', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'), 'oci is image-format logic only'),
-    layer('net', above('oci', 'ecr', 'registry', 'store', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'), 'net is transport only'),
-    layer('(ecr|registry)', above('store', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'), 'API clients know nothing of images in flight'),
-    layer('store', above('ecr', 'registry', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'), 'the store knows only blobs'),
-    layer('(sources|sinks)', above('engine', 'report', 'cli', 'serve'), 'sources and sinks are used by the engine, never the reverse'),
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'Import cycles hide the direction of a dependency.',
+      from: {},
+      to: { circular: true },
+    },
+    layer(
+      'core',
+      above('oci', 'net', 'ecr', 'registry', 'store', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'),
+      'core is the bottom layer',
+    ),
+    layer(
+      'oci',
+      above('net', 'ecr', 'registry', 'store', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'),
+      'oci is image-format logic only',
+    ),
+    layer(
+      'net',
+      above('oci', 'ecr', 'registry', 'store', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'),
+      'net is transport only',
+    ),
+    layer(
+      '(ecr|registry)',
+      above('store', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'),
+      'API clients know nothing of images in flight',
+    ),
+    layer(
+      'store',
+      above('ecr', 'registry', 'sources', 'sinks', 'engine', 'report', 'cli', 'serve'),
+      'the store knows only blobs',
+    ),
+    layer(
+      '(sources|sinks)',
+      above('engine', 'report', 'cli', 'serve'),
+      'sources and sinks are used by the engine, never the reverse',
+    ),
     layer('engine', above('report', 'cli', 'serve'), 'the engine emits events; it never prints'),
     layer('report', above('cli', 'serve', 'sources', 'sinks', 'ecr', 'registry', 'store'), 'reporters render events'),
-    layer('serve', above('ecr', 'registry', 'store', 'sources', 'sinks', 'engine', 'report', 'cli'), 'the emulator shares no code with the client it checks'),
+    layer(
+      'serve',
+      above('ecr', 'registry', 'store', 'sources', 'sinks', 'engine', 'report', 'cli'),
+      'the emulator shares no code with the client it checks',
+    ),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -455,9 +455,7 @@ describe('outputs: refused before any request, and not one byte of the sandbox c
 interface Accepted {
   name: string;
   /** Builds the situation; returns the arguments, the target, and the checks for afterwards. */
-  setup: (
-    b: string,
-  ) => Promise<{
+  setup: (b: string) => Promise<{
     args: string[];
     target: string;
     cwd?: string;
