@@ -9,6 +9,7 @@
  * longer matches its name is removed and counts as missing, and callers fetch it again. Nothing outside the cache
  * ever shares a cached blob's inode: outputs get copies (src/sinks/place.ts).
  */
+import type { BlobStore } from './blob-store.js';
 import { lstatSync, mkdirSync, promises as fsp, readdirSync, rmSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
@@ -78,7 +79,7 @@ export function kindOf(st: {
   return 'device';
 }
 
-export class BlobCache {
+export class BlobCache implements BlobStore {
   readonly blobsDir: string;
   readonly tmpDir: string;
   readonly indexDir: string;
