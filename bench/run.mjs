@@ -4,167 +4,39 @@
  * Starts `ecrx serve` on loopback, generates incompressible images, runs each scenario several times, reports the
  * median and the peak resident memory of the ecrx process, prints one table and writes it as JSON to bench/results/.
  *
- *   npm run bench                      # everything
- *   BENCH_QUICK=1 npm run bench        # smaller images, fewer runs (a smoke run)
+ *   npm run bench                      # everything: the loopback scenarios, then the link ones (bench/link.mjs)
+ *   npm run bench -- --quick           # smaller images, fewer runs (a smoke run; BENCH_QUICK=1 works too)
+ *   npm run bench -- --only loopback   # or --only link (link scenarios and sync), --only sync
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import {
-  createReadStream,
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  openSync,
-  closeSync,
-  writeSync,
-  existsSync,
-} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir, cpus, totalmem } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import http from 'node:http';
 import { once } from 'node:events';
+import {
+  BIN,
+  MiB,
+  root,
+  benchEnv as env,
+  ecrCaller,
+  makeLayout,
+  measure,
+  median,
+  startRegistry as startRegistryIn,
+  startServe as startServeIn,
+} from './lib.mjs';
+import { runLink } from './link.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const requireCjs = createRequire(import.meta.url);
-const BIN = join(root, 'bin', 'ecrx');
-const quick = Boolean(process.env.BENCH_QUICK);
+const args = process.argv.slice(2);
+const quick = Boolean(process.env.BENCH_QUICK) || args.includes('--quick');
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const RUNS = quick ? 2 : 3;
-const MiB = 1024 * 1024;
 const work = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'ecrx-bench-'));
-const env = {
-  ...process.env,
-  AWS_ACCESS_KEY_ID: 'AKIABENCH00000000000',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  AWS_REGION: 'us-east-1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-};
-
-const sha = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Writes `size` random bytes to `path` in 8 MiB chunks and returns the digest. */
-function randomFile(path, size) {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'w');
-  for (let off = 0; off < size; off += 8 * MiB) {
-    const chunk = randomBytes(Math.min(8 * MiB, size - off));
-    h.update(chunk);
-    writeSync(fd, chunk);
-  }
-  closeSync(fd);
-  return `sha256:${h.digest('hex')}`;
-}
-
-/** An OCI layout with `count` random layers of `size` bytes (incompressible: compression flatters no one). */
-function makeLayout(dir, count, size) {
-  const blobs = join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  const layers = [];
-  for (let i = 0; i < count; i++) {
-    const tmp = join(blobs, `tmp-${i}`);
-    const digest = randomFile(tmp, size);
-    spawnSync('mv', [tmp, join(blobs, digest.slice(7))]);
-    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest, size });
-  }
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-    }),
-  );
-  writeFileSync(join(blobs, sha(config).slice(7)), config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
-      layers,
-    }),
-  );
-  writeFileSync(join(blobs, sha(manifest).slice(7)), manifest);
-  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  writeFileSync(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      manifests: [
-        {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          digest: sha(manifest),
-          size: manifest.length,
-          annotations: { 'org.opencontainers.image.ref.name': 'latest' },
-        },
-      ],
-    }),
-  );
-  return { layers, config: { digest: sha(config), size: config.length }, digest: sha(manifest) };
-}
-
-/** Runs a command, timing it and sampling its peak resident memory (VmHWM) until it exits. */
-async function measure(cmd, args, opts = {}) {
-  const started = process.hrtime.bigint();
-  const child = spawn(cmd, args, { env: opts.env ?? env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let peak = 0;
-  let stderr = '';
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const sample = () => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]) * 1024);
-    } catch {}
-  };
-  const timer = setInterval(sample, 20);
-  const [code] = await once(child, 'exit');
-  clearInterval(timer);
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${code}): ${stderr.slice(-2000)}`);
-  return { ms, peak, stdout };
-}
-
-async function startServe() {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--json', '--data-dir', join(work, 'serve')], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [line] = await once(child.stdout, 'data');
-  return { endpoint: JSON.parse(String(line)).data.endpoint, child };
-}
-
-/** A local docker-registry (Debian's package), the registry-protocol side of the skopeo comparison. */
-async function startRegistry() {
-  if (spawnSync('sh', ['-c', 'command -v docker-registry']).status !== 0) return undefined;
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const config = join(work, `registry-${port}.yml`);
-  const storage = join(work, `registry-${port}`);
-  writeFileSync(
-    config,
-    `version: 0.1\nlog: { level: error }\nstorage: { filesystem: { rootdirectory: ${storage} } }\nhttp: { addr: 127.0.0.1:${port} }\n`,
-  );
-  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) =>
-      http
-        .get(`http://127.0.0.1:${port}/v2/`, (res) => {
-          res.resume();
-          r(res.statusCode === 200);
-        })
-        .on('error', () => r(false)),
-    );
-    if (ok) return { child, host: `127.0.0.1:${port}`, storage };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  return undefined;
-}
+const startServe = () => startServeIn(join(work, 'serve'));
+const startRegistry = () => startRegistryIn(work);
 
 async function sdkClient(endpoint) {
   const sdk = await import(join(root, 'node_modules/@aws-sdk/client-ecr/dist-cjs/index.js'));
@@ -209,75 +81,12 @@ async function pullLimit(urls, outDir, concurrency = 4) {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-/** sha256 and HMAC-sha256 in the shape the SDK's signer takes. */
-class NodeSha256 {
-  constructor(secret) {
-    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
-  }
-  update(data) {
-    this.h.update(data);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
-
 /**
  * The push limit: the same parts as UploadLayerPart bodies from a minimal signed client. Plain HTTP keep-alive
  * POSTs, JSON built with Node's own base64, signed by the SDK's SigV4 signer; no retries, no progress, no checks.
  */
 async function pushLimit(endpoint, repositoryName, layout, blobs, concurrency = 4) {
-  const { SignatureV4 } = requireCjs(join(root, 'node_modules/@smithy/signature-v4/dist-cjs/index.js'));
-  const signer = new SignatureV4({
-    service: 'ecr',
-    region: 'us-east-1',
-    sha256: NodeSha256,
-    credentials: { accessKeyId: 'AKIABENCH00000000000', secretAccessKey: 'bench' },
-  });
-  const url = new URL(endpoint);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const call = async (operation, input, blob) => {
-    // A blob goes in as Node's base64 between the JSON around it, as bytes: no 13 MiB JSON.stringify or UTF-8 pass.
-    const json = JSON.stringify(blob ? { ...input, layerPartBlob: '' } : input);
-    const body = blob
-      ? Buffer.concat([
-          Buffer.from(json.slice(0, -2)),
-          Buffer.from(blob.toString('base64'), 'latin1'),
-          Buffer.from('"}'),
-        ])
-      : json;
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      port: Number(url.port),
-      path: '/',
-      query: {},
-      body,
-      headers: {
-        host: url.host,
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': `AmazonEC2ContainerRegistry_V20150921.${operation}`,
-        'content-length': String(Buffer.byteLength(body)),
-      },
-    });
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        { host: url.hostname, port: url.port, method: 'POST', path: '/', headers: signed.headers, agent },
-        (res) => {
-          const chunks = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () =>
-            res.statusCode === 200
-              ? resolve(JSON.parse(Buffer.concat(chunks).toString()))
-              : reject(new Error(`${operation}: HTTP ${res.statusCode} ${Buffer.concat(chunks)}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  };
+  const { call, agent } = ecrCaller(endpoint, concurrency);
   const queue = [...blobs];
   const started = process.hrtime.bigint();
   await Promise.all(
@@ -321,7 +130,7 @@ function row(scenario, ecrx, baseline, baselineName, peak, note = '') {
   );
 }
 
-async function main() {
+async function loopback() {
   process.stderr.write(
     `bench: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, work dir ${work}\n`,
   );
@@ -590,6 +399,12 @@ async function main() {
     ),
   );
   console.log(`\nwritten to ${file}`);
+}
+
+async function main() {
+  if (only && !['loopback', 'link', 'sync'].includes(only)) throw new Error(`--only takes loopback, link or sync`);
+  if (!only || only === 'loopback') await loopback();
+  if (!only || only === 'link' || only === 'sync') await runLink({ quick, work, only });
 }
 
 main()
