@@ -123,7 +123,10 @@ export async function measure(cmd, args, opts = {}) {
   clearInterval(timer);
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (code !== 0 && !opts.allowFail) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (${code ?? signal}): ${stderr.slice(-2000)}`);
+    const err = new Error(`${cmd} ${args.join(' ')} failed (${code ?? signal}): ${stderr.slice(-2000)}`);
+    const last = stderr.trim().split('\n').pop() ?? '';
+    err.short = `${cmd === process.execPath ? args[1] : cmd} exited ${code ?? signal}: ${last.slice(0, 160)}`;
+    throw err;
   }
   return { ms, peak, stdout, stderr, code, signal };
 }

@@ -5,7 +5,9 @@
  * Debian's docker-registry, all three through bench/shaper.mjs with the same link, cold, default settings.
  *
  *   npm run bench -- --only link [--quick]      # via run.mjs (builds first)
- *   node bench/link.mjs [--quick] [--only sync] # alone, on the dist/ already built
+ *   node bench/link.mjs [--quick] [--only pull,copy]  # alone, on the dist/ already built; groups:
+ *     pull, push, concurrent, copy, resume, sync (comma-separated; `link` or nothing: all)
+ *   BENCH_RESUME=always ...                     # the resume rows even before `--no-resume` exists (today's baseline)
  *
  * The link model: each direction of each TCP connection is delayed by RTT/2 per chunk and paced at a per-connection
  * rate (as S3 paces each connection); the TCP handshake itself costs nothing. `--quotas ecr` rows add ECR's
@@ -90,8 +92,11 @@ export async function runLink({ quick = false, work, only } = {}) {
     for (const stop of stops.reverse()) stop();
   };
   try {
-    if (only !== 'sync') await linkScenarios({ quick, RUNS, dir, row, say, stops });
-    if (!only || only === 'link' || only === 'sync') rows.push(...(await syncScenario({ quick, dir, say, stops })));
+    const groups = !only || only === 'link' ? GROUPS : only.split(',');
+    const unknown = groups.filter((g) => !GROUPS.includes(g));
+    if (unknown.length) throw new Error(`--only takes link or some of ${GROUPS.join(',')}, got ${unknown.join(',')}`);
+    if (groups.some((g) => g !== 'sync')) await linkScenarios({ quick, RUNS, dir, row, say, stops, groups });
+    if (groups.includes('sync')) rows.push(...(await syncScenario({ quick, dir, say, stops })));
   } finally {
     cleanup();
     rmSync(dir, { recursive: true, force: true });
@@ -122,9 +127,8 @@ function render(rows, { quick, RUNS, minutes }) {
     `|${head.map(() => '---').join('|')}|`,
   ];
   for (const r of rows) {
-    lines.push(
-      `| ${[r.scenario, r.link, r.ecrx, r.ideal, r.ratio, r.skopeo, r.target, r.met].map((c) => c ?? '').join(' | ')} |`,
-    );
+    const cells = [r.scenario, r.link, r.ecrx, r.ideal, r.ratio, r.skopeo, r.target, r.met];
+    lines.push(`| ${cells.map((c) => String(c ?? '').replace(/\|/g, '\\|')).join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -163,7 +167,18 @@ const skopeoPush = (layout, host, image) =>
     `docker://${host}/${image}`,
   ]);
 
-async function linkScenarios({ quick, RUNS, dir, row, say, stops }) {
+/** The scenario groups `--only` can pick (comma-separated); `link` means all of them. */
+export const GROUPS = ['pull', 'push', 'concurrent', 'copy', 'resume', 'sync'];
+/** The images each group needs, so a run of one group generates and loads only those. */
+const NEEDS = {
+  pull: ['small', 'big', 'medium'],
+  push: ['small'],
+  concurrent: ['small'],
+  copy: ['medium'],
+  resume: ['big'],
+};
+
+async function linkScenarios({ quick, RUNS, dir, row, say, stops, groups }) {
   const sizes = {
     small: { count: quick ? 50 : 200, size: 100 * KiB, conns: 32 },
     big: { count: 1, size: quick ? 128 * MiB : 1024 * MiB, conns: 8 },
@@ -187,13 +202,15 @@ async function linkScenarios({ quick, RUNS, dir, row, say, stops }) {
   const registry = skopeo ? await startRegistry(dir) : undefined;
   if (registry) stops.push(registry.stop);
   const img = {};
+  const needed = new Set(groups.flatMap((g) => NEEDS[g] ?? []));
   for (const [k, v] of Object.entries(sizes)) {
+    if (!needed.has(k)) continue;
     img[k] = makeLayout(join(dir, `layout-${k}`), v.count, v.size);
     img[k].blobs = [img[k].config, ...img[k].layers];
     await preload(serveA, img[k].dir, `bench/${k}:v1`);
     if (registry) await skopeoPush(img[k].dir, registry.host, `bench/${k}:v1`);
   }
-  await preload(serveQ, img.small.dir, 'bench/small:v1');
+  if (img.small) await preload(serveQ, img.small.dir, 'bench/small:v1');
 
   let n = 0;
   const fresh = (what) => join(dir, `${what}-${n++}`);
@@ -240,6 +257,20 @@ async function linkScenarios({ quick, RUNS, dir, row, say, stops }) {
   const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '');
   const faster = (ecrx, sk) => (sk ? `${(sk / ecrx).toFixed(1)}x faster than skopeo` : 'no skopeo');
   const pullMedians = {};
+  /** A scenario that fails (ecrx or a tool exits non-zero) becomes a row saying so; the others still run. */
+  const attempt = async (scenario, body, group) => {
+    if (!groups.includes(group)) return;
+    try {
+      await body();
+    } catch (err) {
+      row({
+        scenario,
+        link: '',
+        ecrx: `error: ${err.short ?? String(err.message).split('\n')[0].slice(0, 200)}`,
+        met: 'no',
+      });
+    }
+  };
 
   // Pulls: ecrx, the ideal client and skopeo, cold, one after another (never two at once: they share the cores).
   for (const [k, link] of [
@@ -247,244 +278,272 @@ async function linkScenarios({ quick, RUNS, dir, row, say, stops }) {
     ['big', L20],
     ['medium', L20],
   ]) {
-    const v = sizes[k];
-    say(`pull ${label(v)} at ${link.text}`);
-    const ecrxMs = [];
-    const idealMs = [];
-    const skMs = [];
-    let peak = 0;
-    await shaped(serveA.host, link, async (sh) => {
-      for (let r = 0; r < RUNS; r++) {
-        const m = await ecrxPull(sh.endpoint, `bench/${k}:v1`);
-        ecrxMs.push(m.ms);
-        peak = Math.max(peak, m.peak);
-        idealMs.push((await idealPull(sh.endpoint, `bench/${k}:v1`, v.conns)).ms);
-      }
-    });
-    if (registry) {
-      await shaped(registry.host, link, async (sh) => {
-        for (let r = 0; r < RUNS; r++) skMs.push((await skopeoPull(sh.host, `bench/${k}:v1`, fresh('skopeo'))).ms);
-      });
-    }
-    const e = median(ecrxMs);
-    const i = median(idealMs);
-    const sk = skMs.length ? median(skMs) : undefined;
-    pullMedians[k] = e;
-    const rss = k === 'big' ? `, peak RSS ${(peak / MiB).toFixed(0)} MB` : '';
-    const okRatio = e <= 1.5 * i;
-    const okSkopeo = sk ? sk >= 2 * e : false;
-    const okRss = k !== 'big' || peak < 200 * MiB;
-    row({
-      scenario: `pull ${label(v)}, cold`,
-      link: `shaper: ${link.text}`,
-      ecrx: `${s(e)}${rss}`,
-      ideal: `${s(pullModel(link, img[k].blobs, v.conns))} / ${s(i)} (${v.conns} conns)`,
-      ratio: ratio(e, i),
-      skopeo: sk ? s(sk) : 'n/a (no skopeo)',
-      target: `<= 1.5x ideal${k === 'big' ? ', RSS < 200 MB' : ''}, 2x faster than skopeo`,
-      met: `${okRatio && okSkopeo && okRss ? 'yes' : 'no'} (${faster(e, sk)}${okRss ? '' : ', RSS over'})`,
-    });
+    await attempt(
+      `pull ${k}`,
+      async () => {
+        const v = sizes[k];
+        say(`pull ${label(v)} at ${link.text}`);
+        const ecrxMs = [];
+        const idealMs = [];
+        const skMs = [];
+        let peak = 0;
+        await shaped(serveA.host, link, async (sh) => {
+          for (let r = 0; r < RUNS; r++) {
+            const m = await ecrxPull(sh.endpoint, `bench/${k}:v1`);
+            ecrxMs.push(m.ms);
+            peak = Math.max(peak, m.peak);
+            idealMs.push((await idealPull(sh.endpoint, `bench/${k}:v1`, v.conns)).ms);
+          }
+        });
+        if (registry) {
+          await shaped(registry.host, link, async (sh) => {
+            for (let r = 0; r < RUNS; r++) skMs.push((await skopeoPull(sh.host, `bench/${k}:v1`, fresh('skopeo'))).ms);
+          });
+        }
+        const e = median(ecrxMs);
+        const i = median(idealMs);
+        const sk = skMs.length ? median(skMs) : undefined;
+        pullMedians[k] = e;
+        const rss = k === 'big' ? `, peak RSS ${(peak / MiB).toFixed(0)} MB` : '';
+        const okRatio = e <= 1.5 * i;
+        const okSkopeo = sk ? sk >= 2 * e : false;
+        const okRss = k !== 'big' || peak < 200 * MiB;
+        row({
+          scenario: `pull ${label(v)}, cold`,
+          link: `shaper: ${link.text}`,
+          ecrx: `${s(e)}${rss}`,
+          ideal: `${s(pullModel(link, img[k].blobs, v.conns))} / ${s(i)} (${v.conns} conns)`,
+          ratio: ratio(e, i),
+          skopeo: sk ? s(sk) : 'n/a (no skopeo)',
+          target: `<= 1.5x ideal${k === 'big' ? ', RSS < 200 MB' : ''}, 2x faster than skopeo`,
+          met: `${okRatio && okSkopeo && okRss ? 'yes' : 'no'} (${faster(e, sk)}${okRss ? '' : ', RSS over'})`,
+        });
+      },
+      'pull',
+    );
   }
 
   // Push of many small blobs under ECR's quotas.
-  {
-    const v = sizes.small;
-    say(`push ${label(v)} at ${L40.text} + quotas`);
-    const ecrxMs = [];
-    const idealMs = [];
-    const skMs = [];
-    let failures = 0;
-    await shaped(serveQ.host, L40, async (sh) => {
-      for (let r = 0; r < RUNS; r++) {
-        const repo = `bench/push-${n++}`;
-        await preload(serveQ, undefined, repo);
-        const m = await measure(
-          process.execPath,
-          [
-            BIN,
+  await attempt(
+    'push, cold',
+    async () => {
+      const v = sizes.small;
+      say(`push ${label(v)} at ${L40.text} + quotas`);
+      const ecrxMs = [];
+      const idealMs = [];
+      const skMs = [];
+      let failures = 0;
+      await shaped(serveQ.host, L40, async (sh) => {
+        for (let r = 0; r < RUNS; r++) {
+          const repo = `bench/push-${n++}`;
+          await preload(serveQ, undefined, repo);
+          const m = await measure(
+            process.execPath,
+            [
+              BIN,
+              'push',
+              img.small.dir,
+              `${repo}:v1`,
+              '--cache-dir',
+              fresh('cache'),
+              '-q',
+              '--endpoint-url',
+              sh.endpoint,
+            ],
+            { allowFail: true },
+          );
+          if (m.code !== 0) failures++;
+          ecrxMs.push(m.ms);
+          const ideal = `bench/ideal-push-${n++}`;
+          await preload(serveQ, undefined, ideal);
+          const im = await measure(process.execPath, [
+            IDEAL,
             'push',
-            img.small.dir,
-            `${repo}:v1`,
-            '--cache-dir',
-            fresh('cache'),
-            '-q',
-            '--endpoint-url',
+            '--endpoint',
             sh.endpoint,
-          ],
-          { allowFail: true },
-        );
-        if (m.code !== 0) failures++;
-        ecrxMs.push(m.ms);
-        const ideal = `bench/ideal-push-${n++}`;
-        await preload(serveQ, undefined, ideal);
-        const im = await measure(process.execPath, [
-          IDEAL,
-          'push',
-          '--endpoint',
-          sh.endpoint,
-          '--layout',
-          img.small.dir,
-          '--image',
-          `${ideal}:v1`,
-          '--connections',
-          '16',
-          '--quotas',
-          'ecr',
-        ]);
-        idealMs.push(im.ms);
+            '--layout',
+            img.small.dir,
+            '--image',
+            `${ideal}:v1`,
+            '--connections',
+            '16',
+            '--quotas',
+            'ecr',
+          ]);
+          idealMs.push(im.ms);
+        }
+      });
+      if (skopeo) {
+        for (let r = 0; r < RUNS; r++) {
+          // A fresh registry per run: skopeo would otherwise mount blobs it saw before instead of uploading them.
+          const reg = await startRegistry(dir);
+          await shaped(reg.host, L40, async (sh) => {
+            skMs.push((await skopeoPush(img.small.dir, sh.host, 'bench/push:v1')).ms);
+          });
+          reg.stop();
+        }
       }
-    });
-    if (skopeo) {
-      for (let r = 0; r < RUNS; r++) {
-        // A fresh registry per run: skopeo would otherwise mount blobs it saw before instead of uploading them.
-        const reg = await startRegistry(dir);
-        await shaped(reg.host, L40, async (sh) => {
-          skMs.push((await skopeoPush(img.small.dir, sh.host, 'bench/push:v1')).ms);
-        });
-        reg.stop();
-      }
-    }
-    const e = median(ecrxMs);
-    const i = median(idealMs);
-    const sk = skMs.length ? median(skMs) : undefined;
-    row({
-      scenario: `push ${label(v)}, cold`,
-      link: `shaper: ${L40.text} + quotas`,
-      ecrx: `${s(e)}, ${failures} failed`,
-      ideal: `${s(pushModel(L40, img.small.blobs, 16, true))} / ${s(i)} (16 conns)`,
-      ratio: ratio(e, i),
-      skopeo: sk ? `${s(sk)} (registry, no quotas)` : 'n/a (no skopeo)',
-      target: '<= 2x ideal, 0 failures, 2x faster than skopeo',
-      met: `${e <= 2 * i && failures === 0 && sk >= 2 * e ? 'yes' : 'no'} (${faster(e, sk)})`,
-    });
-  }
+      const e = median(ecrxMs);
+      const i = median(idealMs);
+      const sk = skMs.length ? median(skMs) : undefined;
+      row({
+        scenario: `push ${label(v)}, cold`,
+        link: `shaper: ${L40.text} + quotas`,
+        ecrx: `${s(e)}, ${failures} failed`,
+        ideal: `${s(pushModel(L40, img.small.blobs, 16, true))} / ${s(i)} (16 conns)`,
+        ratio: ratio(e, i),
+        skopeo: sk ? `${s(sk)} (registry, no quotas)` : 'n/a (no skopeo)',
+        target: '<= 2x ideal, 0 failures, 2x faster than skopeo',
+        met: `${e <= 2 * i && failures === 0 && sk >= 2 * e ? 'yes' : 'no'} (${faster(e, sk)})`,
+      });
+    },
+    'push',
+  );
 
   // Four pulls at once under ECR's quotas: failures are what counts.
-  {
-    const v = sizes.small;
-    say(`4 pulls at once of ${label(v)} at ${L40.text} + quotas`);
-    const ecrxMs = [];
-    const idealMs = [];
-    const skMs = [];
-    let failures = 0;
-    const wall = async (jobs) => {
-      const t = performance.now();
-      const results = await Promise.all(jobs.map((j) => j()));
-      return { ms: performance.now() - t, results };
-    };
-    await shaped(serveQ.host, L40, async (sh) => {
-      for (let r = 0; r < RUNS; r++) {
-        const w = await wall(
-          Array.from({ length: 4 }, () => () => ecrxPull(sh.endpoint, 'bench/small:v1', { allowFail: true })),
-        );
-        failures += w.results.filter((m) => m.code !== 0).length;
-        ecrxMs.push(w.ms);
-        idealMs.push(
-          (await wall(Array.from({ length: 4 }, () => () => idealPull(sh.endpoint, 'bench/small:v1', v.conns)))).ms,
-        );
-      }
-    });
-    if (registry) {
-      await shaped(registry.host, L40, async (sh) => {
+  await attempt(
+    '4 pulls at once',
+    async () => {
+      const v = sizes.small;
+      say(`4 pulls at once of ${label(v)} at ${L40.text} + quotas`);
+      const ecrxMs = [];
+      const idealMs = [];
+      const skMs = [];
+      let failures = 0;
+      const wall = async (jobs) => {
+        const t = performance.now();
+        const results = await Promise.all(jobs.map((j) => j()));
+        return { ms: performance.now() - t, results };
+      };
+      await shaped(serveQ.host, L40, async (sh) => {
         for (let r = 0; r < RUNS; r++) {
-          skMs.push(
-            (await wall(Array.from({ length: 4 }, () => () => skopeoPull(sh.host, 'bench/small:v1', fresh('skopeo')))))
-              .ms,
+          const w = await wall(
+            Array.from({ length: 4 }, () => () => ecrxPull(sh.endpoint, 'bench/small:v1', { allowFail: true })),
+          );
+          failures += w.results.filter((m) => m.code !== 0).length;
+          ecrxMs.push(w.ms);
+          idealMs.push(
+            (await wall(Array.from({ length: 4 }, () => () => idealPull(sh.endpoint, 'bench/small:v1', v.conns)))).ms,
           );
         }
       });
-    }
-    const e = median(ecrxMs);
-    const i = median(idealMs);
-    const sk = skMs.length ? median(skMs) : undefined;
-    row({
-      scenario: `4 pulls at once of ${label(v)}, cold`,
-      link: `shaper: ${L40.text} + quotas`,
-      ecrx: `${s(e)}, ${failures} of ${4 * RUNS} failed`,
-      ideal: `${s(pullModel(L40, img.small.blobs, v.conns))} / ${s(i)} (4 x ${v.conns} conns)`,
-      ratio: ratio(e, i),
-      skopeo: sk ? `${s(sk)} (registry, no quotas)` : 'n/a (no skopeo)',
-      target: '0 failures',
-      met: failures === 0 ? 'yes' : 'no',
-    });
-  }
+      if (registry) {
+        await shaped(registry.host, L40, async (sh) => {
+          for (let r = 0; r < RUNS; r++) {
+            skMs.push(
+              (
+                await wall(
+                  Array.from({ length: 4 }, () => () => skopeoPull(sh.host, 'bench/small:v1', fresh('skopeo'))),
+                )
+              ).ms,
+            );
+          }
+        });
+      }
+      const e = median(ecrxMs);
+      const i = median(idealMs);
+      const sk = skMs.length ? median(skMs) : undefined;
+      row({
+        scenario: `4 pulls at once of ${label(v)}, cold`,
+        link: `shaper: ${L40.text} + quotas`,
+        ecrx: `${s(e)}, ${failures} of ${4 * RUNS} failed`,
+        ideal: `${s(pullModel(L40, img.small.blobs, v.conns))} / ${s(i)} (4 x ${v.conns} conns)`,
+        ratio: ratio(e, i),
+        skopeo: sk ? `${s(sk)} (registry, no quotas)` : 'n/a (no skopeo)',
+        target: '0 failures',
+        met: failures === 0 ? 'yes' : 'no',
+      });
+    },
+    'concurrent',
+  );
 
   // Copy between two serves against pull alone and push alone (issue #12: copy <= 1.2x the longer of the two).
-  {
-    const v = sizes.medium;
-    say(`copy ${label(v)} between two serves at ${L20.text}`);
-    const pushMs = [];
-    const copyMs = [];
-    await shaped(serveA.host, L20, (shA) =>
-      shaped(serveB.host, L20, async (shB) => {
-        for (let r = 0; r < RUNS; r++) {
-          const pushRepo = `bench/push-${n++}`;
-          await preload(serveB, undefined, pushRepo);
-          pushMs.push(
-            (
-              await measure(process.execPath, [
-                BIN,
-                'push',
-                img.medium.dir,
-                `${pushRepo}:v1`,
-                '--cache-dir',
-                fresh('cache'),
-                '-q',
-                '--endpoint-url',
-                shB.endpoint,
-              ])
-            ).ms,
-          );
-          const copyRepo = `bench/copy-${n++}`;
-          await preload(serveB, undefined, copyRepo);
-          copyMs.push(
-            (
-              await measure(process.execPath, [
-                BIN,
-                'copy',
-                'bench/medium:v1',
-                `${copyRepo}:v1`,
-                '--cache-dir',
-                fresh('cache'),
-                '-q',
-                '--endpoint-url',
-                shA.endpoint,
-                '--to-endpoint-url',
-                shB.endpoint,
-              ])
-            ).ms,
-          );
-        }
-      }),
-    );
-    const p = median(pushMs);
-    const c = median(copyMs);
-    const bound = 1.2 * Math.max(pullMedians.medium, p);
-    const model = Math.max(pullModel(L20, img.medium.blobs, v.conns), pushModel(L20, img.medium.blobs, v.conns, false));
-    row({
-      scenario: `push ${label(v)}, cold (for copy)`,
-      link: `shaper: ${L20.text}`,
-      ecrx: s(p),
-      ideal: `${s(pushModel(L20, img.medium.blobs, v.conns, false))} / n/a`,
-      ratio: '',
-      skopeo: '',
-      target: '',
-      met: '',
-    });
-    row({
-      scenario: `copy ${label(v)} serve to serve, cold`,
-      link: `shaper: ${L20.text}, each side`,
-      ecrx: s(c),
-      ideal: `${s(model)} / n/a`,
-      ratio: ratio(c, Math.max(pullMedians.medium, p)),
-      skopeo: '',
-      target: `<= 1.2x max(pull ${s(pullMedians.medium)}, push ${s(p)}) = ${s(bound)}`,
-      met: c <= bound ? 'yes' : 'no',
-    });
-  }
+  await attempt(
+    'copy serve to serve',
+    async () => {
+      const v = sizes.medium;
+      say(`copy ${label(v)} between two serves at ${L20.text}`);
+      const pushMs = [];
+      const copyMs = [];
+      const pullMs = [];
+      await shaped(serveA.host, L20, (shA) =>
+        shaped(serveB.host, L20, async (shB) => {
+          for (let r = 0; r < RUNS; r++) {
+            // Pull alone: from the pull rows when they ran, else measured here on the same link.
+            if (pullMedians.medium === undefined) pullMs.push((await ecrxPull(shA.endpoint, 'bench/medium:v1')).ms);
+            const pushRepo = `bench/push-${n++}`;
+            await preload(serveB, undefined, pushRepo);
+            pushMs.push(
+              (
+                await measure(process.execPath, [
+                  BIN,
+                  'push',
+                  img.medium.dir,
+                  `${pushRepo}:v1`,
+                  '--cache-dir',
+                  fresh('cache'),
+                  '-q',
+                  '--endpoint-url',
+                  shB.endpoint,
+                ])
+              ).ms,
+            );
+            const copyRepo = `bench/copy-${n++}`;
+            await preload(serveB, undefined, copyRepo);
+            copyMs.push(
+              (
+                await measure(process.execPath, [
+                  BIN,
+                  'copy',
+                  'bench/medium:v1',
+                  `${copyRepo}:v1`,
+                  '--cache-dir',
+                  fresh('cache'),
+                  '-q',
+                  '--endpoint-url',
+                  shA.endpoint,
+                  '--to-endpoint-url',
+                  shB.endpoint,
+                ])
+              ).ms,
+            );
+          }
+        }),
+      );
+      const p = median(pushMs);
+      const c = median(copyMs);
+      pullMedians.medium ??= median(pullMs);
+      const bound = 1.2 * Math.max(pullMedians.medium, p);
+      const model = Math.max(
+        pullModel(L20, img.medium.blobs, v.conns),
+        pushModel(L20, img.medium.blobs, v.conns, false),
+      );
+      row({
+        scenario: `push ${label(v)}, cold (for copy)`,
+        link: `shaper: ${L20.text}`,
+        ecrx: s(p),
+        ideal: `${s(pushModel(L20, img.medium.blobs, v.conns, false))} / n/a`,
+        ratio: '',
+        skopeo: '',
+        target: '',
+        met: '',
+      });
+      row({
+        scenario: `copy ${label(v)} serve to serve, cold`,
+        link: `shaper: ${L20.text}, each side`,
+        ecrx: s(c),
+        ideal: `${s(model)} / n/a`,
+        ratio: ratio(c, Math.max(pullMedians.medium, p)),
+        skopeo: '',
+        target: `<= 1.2x max(pull ${s(pullMedians.medium)}, push ${s(p)}) = ${s(bound)}`,
+        met: c <= bound ? 'yes' : 'no',
+      });
+    },
+    'copy',
+  );
 
   // Resume after a kill at ~60 % (issue #14): bytes sent again on the re-run, as a share of the blob.
-  await resumeScenarios({ sizes, img, serveA, serveB, dir, row, say, fresh, label });
+  await attempt('resume', () => resumeScenarios({ sizes, img, serveA, serveB, dir, row, say, fresh, label }), 'resume');
 }
 
 async function resumeScenarios({ sizes, img, serveA, serveB, row, say, fresh, label }) {
@@ -500,7 +559,8 @@ async function resumeScenarios({ sizes, img, serveA, serveB, row, say, fresh, la
       skopeo: '',
       target: 're-run moves < 45 % of the blob',
     };
-    if (!helpHas([mode, '--help'], '--no-resume')) {
+    // BENCH_RESUME=always measures even without resume, to see today's baseline (the whole blob again).
+    if (process.env.BENCH_RESUME !== 'always' && !helpHas([mode, '--help'], '--no-resume')) {
       row({ ...base, ecrx: 'n/a (resume missing: no --no-resume in ecrx ' + mode + ' --help)', met: 'n/a' });
       continue;
     }
