@@ -121,7 +121,10 @@ function render(rows, { quick, RUNS, minutes }) {
     `Link scenarios, ${new Date().toISOString()}, ${cpus().length} cores, node ${process.version}` +
       `${quick ? ', --quick (smaller images)' : ''}, median of ${RUNS} run(s), ${minutes.toFixed(1)} min in all.`,
     'Every row goes through bench/shaper.mjs (per-chunk delay of RTT/2 each way, a per-connection rate);',
-    '"+ quotas" rows also run `ecrx serve --quotas ecr`. Ratio: ecrx over the measured ideal.',
+    '"+ quotas" rows also run `ecrx serve --quotas ecr`. All times are wall clock of whole processes (start-up',
+    'included) for ecrx, the ideal client (bench/ideal-client.mjs, at the connections shown) and skopeo.',
+    'Ideal: computed from the link model / measured. Ratio: ecrx over the measured ideal (copy: over the longer',
+    'of pull and push alone). skopeo/ecrx: how many times faster ecrx was.',
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
@@ -255,7 +258,7 @@ async function linkScenarios({ quick, RUNS, dir, row, say, stops, groups }) {
     }
   };
   const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '');
-  const faster = (ecrx, sk) => (sk ? `${(sk / ecrx).toFixed(1)}x faster than skopeo` : 'no skopeo');
+  const faster = (ecrx, sk) => (sk ? `skopeo/ecrx ${(sk / ecrx).toFixed(1)}x` : 'no skopeo');
   const pullMedians = {};
   /** A scenario that fails (ecrx or a tool exits non-zero) becomes a row saying so; the others still run. */
   const attempt = async (scenario, body, group) => {
