@@ -94,7 +94,8 @@ export async function runLink({ quick = false, work, only } = {}) {
   try {
     const groups = !only || only === 'link' ? GROUPS : only.split(',');
     const unknown = groups.filter((g) => !GROUPS.includes(g));
-    if (unknown.length) throw new Error(`--only takes link or some of ${GROUPS.join(',')}, got ${unknown.join(',')}`);
+    if (unknown.length)
+      throw new Error(`--only takes loopback, link, or some of ${GROUPS.join(',')}, got ${unknown.join(',')}`);
     if (groups.some((g) => g !== 'sync')) await linkScenarios({ quick, RUNS, dir, row, say, stops, groups });
     if (groups.includes('sync')) rows.push(...(await syncScenario({ quick, dir, say, stops })));
   } finally {
