@@ -12,6 +12,9 @@ export interface Completion {
   candidates: string[];
 }
 
+/** commander keeps `.hidden()` commands' flag private: read, never written. */
+const isHidden = (c: Command) => Boolean((c as Command & { _hidden?: boolean })._hidden);
+
 /** What each command's positional arguments are, in order; the last repeats for variadic ones. */
 const ARGUMENTS: Record<string, string[]> = {
   pull: ['image'],
@@ -90,7 +93,7 @@ export async function complete(program: Command, words: string[], registry?: Reg
       .flatMap((o) => [o.long, o.short].filter((n): n is string => Boolean(n)));
     return words_([...names, '--help']);
   }
-  const subs = cmd.commands.filter((c) => !(c as any)._hidden).map((c) => c.name());
+  const subs = cmd.commands.filter((c) => !isHidden(c)).map((c) => c.name());
   if (subs.length && positionals.length === 0) return words_(subs);
 
   const kinds = ARGUMENTS[cmd.name()] ?? [];
@@ -101,7 +104,7 @@ export async function complete(program: Command, words: string[], registry?: Reg
     case 'shell':
       return words_(SHELLS);
     case 'command':
-      return words_(program.commands.filter((c) => !(c as any)._hidden).map((c) => c.name()));
+      return words_(program.commands.filter((c) => !isHidden(c)).map((c) => c.name()));
     case 'repository':
       return words_(registry ? await registry.repositories(flags) : []);
     case 'image': {

@@ -3,6 +3,7 @@
  * answers a violation with InvalidParameterException, naming the member and the constraint as the model states it.
  */
 import { invalidParameterAt } from './api-error.js';
+import type { Input } from './context.js';
 import { anchored, inputShapeOf, shapes } from './model.js';
 import { base64Length } from './base64.js';
 
@@ -84,7 +85,8 @@ function checkStructure(shapeName: string, obj: Record<string, unknown>, path: s
 }
 
 /** Throws InvalidParameterException when a deserialized `input` breaks the model's constraints for `operation`. */
-export function validateInput(operation: string, input: Record<string, unknown>): void {
+/** Checks `input` against the operation's model; once it returns, `input` is what the handlers read (Input). */
+export function validateInput(operation: string, input: Record<string, unknown>): asserts input is Input {
   const shape = inputShapeOf(operation);
   if (shape) checkStructure(shape, input, '');
 }

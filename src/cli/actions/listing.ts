@@ -1,4 +1,5 @@
 /** `ecrx tags` and `ecrx repos`: every page, newest first. */
+import type { ImageDetail, ImageStatusFilter, Repository } from '@aws-sdk/client-ecr';
 import { EcrxError } from '../../core/errors.js';
 import { isValidRepository } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
@@ -19,7 +20,7 @@ export interface TagsFlags extends EcrFlags {
 }
 
 /** `--status`: which storage states to list (ECR lists only ACTIVE images unless asked). */
-const STATUS_FILTER: Record<string, string> = {
+const STATUS_FILTER: Record<string, ImageStatusFilter> = {
   active: 'ACTIVE',
   archived: 'ARCHIVED',
   activating: 'ACTIVATING',
@@ -41,7 +42,7 @@ export function globToRegExp(glob: string): RegExp {
         .replace(/\\/g, '\\\\');
       re += `[${body}]`;
       i = close;
-    } else re += c.replace(/[.+^${}()|\\\]\[]/g, '\\$&');
+    } else re += c.replace(/[.+^${}()|\\\][]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
 }
@@ -60,7 +61,7 @@ export async function tags(repository: string, flags: TagsFlags, signal: AbortSi
     const ids: { imageDigest: string; imageTag?: string }[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await ecr.request<any>(
+      const page = await ecr.request(
         'ListImages',
         ecr.withRegistry({
           repositoryName: repository,
@@ -71,17 +72,17 @@ export async function tags(repository: string, flags: TagsFlags, signal: AbortSi
         `Listing the images of ${repository}`,
         { signal },
       );
-      ids.push(...(page.imageIds ?? []));
+      for (const { imageDigest, imageTag } of page.imageIds ?? []) if (imageDigest) ids.push({ imageDigest, imageTag });
       nextToken = page.nextToken;
     } while (nextToken);
     // --filter matches tags; an untagged image has none to match.
     const wanted = filters.length
       ? ids.filter((i) => i.imageTag !== undefined && filters.some((f) => f.test(i.imageTag!)))
       : ids;
-    const details = new Map<string, any>();
+    const details = new Map<string, ImageDetail>();
     const digests = [...new Set(wanted.map((i) => i.imageDigest))];
     for (let i = 0; i < digests.length; i += 100) {
-      const out = await ecr.request<any>(
+      const out = await ecr.request(
         'DescribeImages',
         ecr.withRegistry({
           repositoryName: repository,
@@ -91,7 +92,7 @@ export async function tags(repository: string, flags: TagsFlags, signal: AbortSi
         `Describing the images of ${repository}`,
         { signal },
       );
-      for (const d of out.imageDetails ?? []) details.set(d.imageDigest, d);
+      for (const d of out.imageDetails ?? []) if (d.imageDigest) details.set(d.imageDigest, d);
     }
     reporter.stop();
     // A digest ListImages also reports tagged (ANY lists each tag, and may list the digest bare) is not untagged.
@@ -160,10 +161,10 @@ function tagTable(rows: TagRow[], trunc: boolean, withStatus: boolean): string {
 export async function repos(flags: EcrFlags, signal: AbortSignal): Promise<void> {
   const { reporter, ecr } = await openSession(flags, 'repos');
   try {
-    const all: any[] = [];
+    const all: Repository[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await ecr.request<any>(
+      const page = await ecr.request(
         'DescribeRepositories',
         ecr.withRegistry({ maxResults: 1000, nextToken }),
         'Listing repositories',
@@ -174,7 +175,7 @@ export async function repos(flags: EcrFlags, signal: AbortSignal): Promise<void>
     } while (nextToken);
     reporter.stop();
     const rows = all.map((r) => ({
-      name: r.repositoryName,
+      name: r.repositoryName ?? '',
       uri: r.repositoryUri,
       registryId: r.registryId,
       createdAt: toIso(r.createdAt),
