@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { MediaType } from './media-types.js';
-import { sha256Digest } from './manifest.js';
+import { sha256Digest } from '../core/digest.js';
 
 export interface FileSpec {
   path: string;
@@ -44,7 +44,15 @@ export async function tarOf(files: FileSpec[]): Promise<Buffer> {
   });
   for (const f of files) {
     const type = f.type ?? 'file';
-    const header: any = { name: f.path, mtime: new Date(0), uid: 0, gid: 0, uname: 'root', gname: 'root', type };
+    const header: Partial<import('tar-stream').Header> & { name: string } = {
+      name: f.path,
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+      uname: 'root',
+      gname: 'root',
+      type,
+    };
     if (type === 'file') {
       const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content ?? '');
       header.mode = f.mode ?? 0o644;

@@ -5,7 +5,7 @@
 import { invalidParameterAt } from './api-error.js';
 import type { Input } from './context.js';
 import { anchored, inputShapeOf, shapes } from './model.js';
-import { base64Length } from './base64.js';
+import { base64DecodedLength } from './base64.js';
 
 /** The first constraint `value` breaks, in the model's words, or undefined. */
 function scalarProblem(shapeName: string, value: unknown): string | undefined {
@@ -25,7 +25,7 @@ function scalarProblem(shapeName: string, value: unknown): string | undefined {
       return undefined;
     }
     case 'blob': {
-      const bytes = base64Length(value as string);
+      const bytes = base64DecodedLength(value as string);
       if (shape.min !== undefined && bytes < shape.min)
         return `Member must have length greater than or equal to ${shape.min}`;
       if (shape.max !== undefined && bytes > shape.max)

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../../core/digest.js';
 import { ApiError, invalidParameter, invalidParameterAt } from '../api-error.js';
 import { type Context, type Input, requireRepo, epochSeconds } from '../context.js';
 import type { ImageRecord, RepoRecord } from '../store.js';
@@ -12,7 +12,7 @@ import {
 } from '../ecr-rules.js';
 import { tagIsImmutable } from './repositories.js';
 import { pageOf } from './paging.js';
-import { parseManifest } from './manifest.js';
+import { readPutImageManifest } from './manifest.js';
 import { acceptsAsIs, convertForPull, type Served } from './convert.js';
 import { inaccessible, restoreOnPush, statusDetail, statusFilter } from './storage-class.js';
 import { referrerFields } from './referrers.js';
@@ -125,7 +125,7 @@ export function batchGetImage(ctx: Context, input: Input) {
 export function putImage(ctx: Context, input: Input) {
   const repo = requireRepo(ctx, input);
   const text: string = input.imageManifest;
-  const digest = `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
+  const digest = sha256Digest(text);
   if (input.imageDigest !== undefined && input.imageDigest !== digest) {
     throw new ApiError(
       'ImageDigestDoesNotMatchException',
@@ -134,7 +134,7 @@ export function putImage(ctx: Context, input: Input) {
   }
   const tag: string | undefined = input.imageTag;
   requireValidTag(tag);
-  const parsed = parseManifest(text, input.imageManifestMediaType);
+  const parsed = readPutImageManifest(text, input.imageManifestMediaType);
   const blobs = parsed.config
     ? [parsed.config, ...parsed.layers.map((l) => l.digest)]
     : parsed.layers.map((l) => l.digest);
