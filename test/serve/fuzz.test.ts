@@ -121,9 +121,12 @@ function pathsOf(value: unknown, prefix: Path = []): Path[] {
   return [...(prefix.length ? [prefix] : []), ...entries.flatMap(([k, v]) => pathsOf(v, [...prefix, k]))];
 }
 
-function setAt(obj: any, path: Path, value: unknown, remove = false): void {
+/** A JSON value seen as a container: objects and arrays are both indexed by a path step. */
+type Container = Record<string | number, unknown>;
+
+function setAt(obj: Container, path: Path, value: unknown, remove = false): void {
   let cur = obj;
-  for (const k of path.slice(0, -1)) cur = cur[k];
+  for (const k of path.slice(0, -1)) cur = cur[k] as Container;
   const last = path[path.length - 1];
   if (remove) {
     if (Array.isArray(cur)) cur.splice(Number(last), 1);
@@ -146,7 +149,7 @@ function mutate(operation: string, r: Rng): string {
       '{"repositoryName":"a"}}',
       'x'.repeat(1000),
     ]);
-  const input: any = structuredClone(baseInput(operation));
+  const input: Container = structuredClone(baseInput(operation));
   const members = shapes[inputShapeOf(operation)!].members ?? {};
   for (let n = 1 + r.int(3); n > 0; n--) {
     const paths = pathsOf(input);
@@ -219,7 +222,7 @@ function problemWith(operation: string, res: RawResponse): string | undefined {
     if (!hasShape(outputShapeOf(operation)!, res.json))
       return `200 body not of the output shape: ${res.text.slice(0, 300)}`;
     const undeclared = (res.json.failures ?? [])
-      .map((f: any) => f.failureCode)
+      .map((f: { failureCode: string }) => f.failureCode)
       .filter((c: string) => !conformance[operation].failureCodes?.includes(c));
     return undeclared.length
       ? `failure codes not declared in the conformance table: ${undeclared.join(', ')}`

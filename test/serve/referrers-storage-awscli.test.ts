@@ -84,7 +84,9 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
       `imageDigest=${image.manifest.digest}`,
     );
     expect(all.code).toBe(0);
-    expect(all.json.referrers.map((r: any) => r.digest)).toEqual([...sigs, sbom].map((s) => s.manifest.digest));
+    expect(all.json.referrers.map((r: { digest: string }) => r.digest)).toEqual(
+      [...sigs, sbom].map((s) => s.manifest.digest),
+    );
     expect(all.json.referrers[3]).toEqual({
       digest: sbom.manifest.digest,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -103,7 +105,7 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
       '--filter',
       `artifactTypes=${SPDX_TYPE}`,
     );
-    expect(filtered.json.referrers.map((r: any) => r.digest)).toEqual([sbom.manifest.digest]);
+    expect(filtered.json.referrers.map((r: { digest: string }) => r.digest)).toEqual([sbom.manifest.digest]);
 
     // one page at a time by hand: maxResults and nextToken as the model has them
     const first = await raw('ListImageReferrers', {
@@ -118,7 +120,7 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
       maxResults: 3,
       nextToken: first.body.nextToken,
     });
-    expect(second.body.referrers.map((r: any) => r.digest)).toEqual([sbom.manifest.digest]);
+    expect(second.body.referrers.map((r: { digest: string }) => r.digest)).toEqual([sbom.manifest.digest]);
     expect(second.body.nextToken).toBeUndefined();
     const paged = await aws(
       'list-image-referrers',
@@ -378,7 +380,9 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
       'artifactStatus=ARCHIVED',
     );
     expect(archived.json.referrers).toHaveLength(5);
-    expect(new Set(archived.json.referrers.map((x: any) => x.artifactStatus))).toEqual(new Set(['ARCHIVED']));
+    expect(new Set(archived.json.referrers.map((x: { artifactStatus: string }) => x.artifactStatus))).toEqual(
+      new Set(['ARCHIVED']),
+    );
     const any = await raw('ListImageReferrers', {
       repositoryName: 'api/app',
       subjectId: { imageDigest: image.manifest.digest },
