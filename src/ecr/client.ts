@@ -106,6 +106,98 @@ function regionConfigured(): boolean {
   return file !== '/dev/null' && existsSync(file);
 }
 
+/**
+ * For a loopback emulator such as `ecrx serve` only: placeholder credentials and us-east-1 when none are
+ * configured (real AWS never gets placeholder credentials), told in one notice.
+ */
+function localCourtesies(
+  conn: Connection,
+  endpoint: string | undefined,
+  hooks: ClientHooks,
+): { credentials?: { accessKeyId: string; secretAccessKey: string }; region?: string } {
+  let credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  const courtesies: string[] = [];
+  if (isLoopbackUrl(endpoint) && !credentialsConfigured(conn.profile)) {
+    credentials = { accessKeyId: PLACEHOLDER_ACCESS_KEY, secretAccessKey: 'ecrx-local-placeholder' };
+    courtesies.push(`no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`);
+  }
+  let region = conn.region;
+  if (!region && isLoopbackUrl(endpoint) && !regionConfigured()) {
+    // `ecrx serve` answers for any region, and us-east-1 is its default.
+    region = 'us-east-1';
+    courtesies.push(
+      `no AWS region configured: using ${region}${courtesies.length ? '' : ` for the local endpoint ${endpoint}`}`,
+    );
+  }
+  // One notice, not one per courtesy (the reporter prints each notice once per process).
+  if (courtesies.length) hooks.notice?.(courtesies.join('; '));
+  return { credentials, region };
+}
+
+/** The SDK's HTTP handler: the read timeout downloads use, and HTTPS_PROXY / NO_PROXY as downloads read them. */
+function apiRequestHandler(
+  conn: Connection,
+  region: string | undefined,
+  endpoint: string | undefined,
+  hooks: ClientHooks,
+): import('@smithy/node-http-handler').NodeHttpHandler {
+  const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';
+  const apiUrl = new URL(
+    endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`),
+  );
+  const agent = proxyAgentFor(apiUrl);
+  const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
+  // A connection that goes silent fails after ECRX_READ_TIMEOUT (60 s) like a download does, and is retried;
+  // without this an API call to a server that accepts and never answers would wait forever.
+  const timeout = readTimeoutMs();
+  if (agent) hooks.debug?.(`ecr API via proxy for ${apiUrl.host}`);
+  return new NodeHttpHandler({
+    requestTimeout: timeout,
+    connectionTimeout: timeout,
+    ...(agent ? { httpAgent: agent, httpsAgent: agent } : {}),
+  });
+}
+
+/** Splices each UploadLayerPart's part into its request body (see part-body.ts). */
+function addPartBodyMiddleware(client: ECRClient): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const job = partBodies.get(args.input);
+      const request = args.request as WireRequest | undefined;
+      if (job && request) {
+        const body = spliceBlob(request.body, job);
+        request.body = body;
+        // Set here rather than by the SDK's content-length middleware, which may already have run.
+        for (const k of Object.keys(request.headers))
+          if (k.toLowerCase() === 'content-length') delete request.headers[k];
+        request.headers['content-length'] = String(body.length);
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'ecrxPartBody', priority: 'high' },
+  );
+}
+
+/** What goes over the wire, minus what must never be printed (redact() strips signatures and keys). */
+function addDebugMiddleware(client: ECRClient, debug: (line: string) => void): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const req = args.request as WireRequest | undefined;
+      const headers = Object.entries(req?.headers ?? {}).map(
+        ([k, v]) => `${k}: ${/authorization|security-token/i.test(k) ? '[redacted]' : v}`,
+      );
+      debug(
+        redact(
+          `-> ${context.commandName} ${req?.method} ${req?.protocol}//${req?.hostname}${req?.port ? `:${req.port}` : ''}${req?.path} {${headers.join(', ')}}`,
+        ),
+      );
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'ecrxDebugLog', priority: 'low' },
+  );
+}
+
 export class Ecr {
   private constructor(
     private readonly client: ECRClient,
@@ -119,44 +211,9 @@ export class Ecr {
     // every module for named exports, which is most of a warm pull's start-up.
     const sdk = requireCjs('@aws-sdk/client-ecr') as typeof import('@aws-sdk/client-ecr');
     const endpoint = configuredEndpoint(conn);
-    let credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
-    const courtesies: string[] = [];
-    if (isLoopbackUrl(endpoint) && !credentialsConfigured(conn.profile)) {
-      // Only ever for a loopback emulator such as `ecrx serve`: real AWS never gets placeholder credentials.
-      credentials = { accessKeyId: PLACEHOLDER_ACCESS_KEY, secretAccessKey: 'ecrx-local-placeholder' };
-      courtesies.push(
-        `no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`,
-      );
-    }
-    let region = conn.region;
-    if (!region && isLoopbackUrl(endpoint) && !regionConfigured()) {
-      // The same courtesy for the region: `ecrx serve` answers for any region, and us-east-1 is its default.
-      region = 'us-east-1';
-      courtesies.push(
-        `no AWS region configured: using ${region}${courtesies.length ? '' : ` for the local endpoint ${endpoint}`}`,
-      );
-    }
-    // One notice, not one per courtesy (the reporter prints each notice once per process).
-    if (courtesies.length) hooks.notice?.(courtesies.join('; '));
-    // HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply to the ECR API as they do to downloads.
-    const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';
-    const apiUrl = new URL(
-      endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`),
-    );
-    const agent = proxyAgentFor(apiUrl);
-    const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
-    // A connection that goes silent fails after ECRX_READ_TIMEOUT (60 s) like a download does, and is retried;
-    // without this an API call to a server that accepts and never answers would wait forever.
-    const timeout = readTimeoutMs();
-    const requestHandler = new NodeHttpHandler({
-      requestTimeout: timeout,
-      connectionTimeout: timeout,
-      ...(agent ? { httpAgent: agent, httpsAgent: agent } : {}),
-    });
-    if (agent) hooks.debug?.(`ecr API via proxy for ${apiUrl.host}`);
+    const { credentials, region } = localCourtesies(conn, endpoint, hooks);
     const client = new sdk.ECRClient({
-      requestHandler,
+      requestHandler: apiRequestHandler(conn, region, endpoint, hooks),
       ...(region ? { region } : {}),
       ...(conn.profile ? { profile: conn.profile } : {}),
       ...(conn.endpointUrl ? { endpoint: conn.endpointUrl } : {}),
@@ -166,41 +223,8 @@ export class Ecr {
       ...(credentials ? { credentials } : {}),
       maxAttempts: 1, // ecrx retries itself, with a budget that does not run dry under sustained throttling
     });
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        const job = partBodies.get(args.input);
-        const request = args.request as WireRequest | undefined;
-        if (job && request) {
-          const body = spliceBlob(request.body, job);
-          request.body = body;
-          // Set here rather than by the SDK's content-length middleware, which may already have run.
-          for (const k of Object.keys(request.headers))
-            if (k.toLowerCase() === 'content-length') delete request.headers[k];
-          request.headers['content-length'] = String(body.length);
-        }
-        return next(args);
-      },
-      { step: 'build', name: 'ecrxPartBody', priority: 'high' },
-    );
-    if (hooks.debug) {
-      const debug = hooks.debug;
-      // What goes over the wire, minus what must never be printed (redact() strips signatures and keys).
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          const req = args.request as WireRequest | undefined;
-          const headers = Object.entries(req?.headers ?? {}).map(
-            ([k, v]) => `${k}: ${/authorization|security-token/i.test(k) ? '[redacted]' : v}`,
-          );
-          debug(
-            redact(
-              `-> ${context.commandName} ${req?.method} ${req?.protocol}//${req?.hostname}${req?.port ? `:${req.port}` : ''}${req?.path} {${headers.join(', ')}}`,
-            ),
-          );
-          return next(args);
-        },
-        { step: 'finalizeRequest', name: 'ecrxDebugLog', priority: 'low' },
-      );
-    }
+    addPartBodyMiddleware(client);
+    if (hooks.debug) addDebugMiddleware(client, hooks.debug);
     return new Ecr(client, sdk, conn, hooks);
   }
 

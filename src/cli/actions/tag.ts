@@ -10,19 +10,13 @@ import { printSuccess } from '../output.js';
 import type { Ecr } from '../../ecr/client.js';
 import { awsFacts, fromAws } from '../../ecr/errors.js';
 import { verifyManifestDigest } from '../../oci/manifest.js';
-import { MediaType } from '../../oci/media-types.js';
+import { acceptedManifestTypes, MediaType } from '../../oci/media-types.js';
 import { openSession } from '../../engine/session.js';
 import { inaccessibleImageError, renameArchived } from '../../ecr/archived.js';
 
 /** Every manifest type ECR stores, so that BatchGetImage returns the stored bytes unconverted. */
-const ALL_MANIFEST_TYPES = [
-  MediaType.ociIndex,
-  MediaType.dockerManifestList,
-  MediaType.ociManifest,
-  MediaType.dockerManifest,
-  MediaType.dockerSchema1Signed,
-  MediaType.dockerSchema1,
-];
+/** Every manifest type: a tag is moved by the exact bytes stored, whatever their format, schema 1 included. */
+const ALL_MANIFEST_TYPES = [...acceptedManifestTypes, MediaType.dockerSchema1Signed, MediaType.dockerSchema1];
 
 export async function tag(imageText: string, newTags: string[], flags: EcrFlags, signal: AbortSignal): Promise<void> {
   const ref = parseReference(imageText);

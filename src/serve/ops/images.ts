@@ -55,6 +55,14 @@ function findImage(repo: RepoRecord, id: ImageId): Lookup {
   return { image };
 }
 
+/** The image `id` names, or undefined after recording why not in `failures` (as the batch operations answer). */
+function imageOrFailure(repo: RepoRecord, id: ImageId, failures: unknown[]): ImageRecord | undefined {
+  const found = findImage(repo, id);
+  if ('image' in found) return found.image;
+  failures.push({ imageId: id, failureCode: found.failureCode, failureReason: found.failureReason });
+  return undefined;
+}
+
 /**
  * The form of `img` a BatchGetImage id gets under `accepted` (see convert.ts), or why none: a client that accepts
  * only some types never silently gets another.
@@ -93,12 +101,8 @@ export function batchGetImage(ctx: Context, input: Input) {
     const k = `${id.imageDigest ?? ''}|${id.imageTag ?? ''}`;
     if (seen.has(k)) continue; // ECR answers each distinct id once
     seen.add(k);
-    const found = findImage(repo, id);
-    if ('failureCode' in found) {
-      failures.push({ imageId: id, failureCode: found.failureCode, failureReason: found.failureReason });
-      continue;
-    }
-    const img = found.image;
+    const img = imageOrFailure(repo, id, failures);
+    if (!img) continue;
     const archived = inaccessible(img);
     if (archived) {
       failures.push({ imageId: id, ...archived });
@@ -279,12 +283,8 @@ export function batchDeleteImage(ctx: Context, input: Input) {
   const imageIds: ImageId[] = [];
   const failures: unknown[] = [];
   for (const id of input.imageIds as ImageId[]) {
-    const found = findImage(repo, id);
-    if ('failureCode' in found) {
-      failures.push({ imageId: id, failureCode: found.failureCode, failureReason: found.failureReason });
-      continue;
-    }
-    const img = found.image;
+    const img = imageOrFailure(repo, id, failures);
+    if (!img) continue;
     const byDigestOnly = id.imageTag === undefined;
     if (byDigestOnly || img.tags.length === 1) {
       const parent = Object.values(repo.images).find((p) => p.children.includes(img.digest));
