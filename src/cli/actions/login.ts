@@ -58,18 +58,7 @@ export async function login(flags: LoginFlags, signal: AbortSignal): Promise<voi
     return;
   }
   const path = flags.dockerConfig ?? defaultDockerConfig();
-  const target = await linkTarget(path);
-  const config = await readDockerConfig(path, target);
-  config.auths ??= {};
-  config.auths[registry] = { auth: data.authorizationToken };
-  await fsp.mkdir(dirname(target), { recursive: true, mode: 0o700 });
-  // Written beside the file the link (if any) points at and renamed over it: the link stays a link, and a reader
-  // never sees half a file.
-  try {
-    await writeFileAtomic(target, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-  } catch (err) {
-    throw toEcrxError(Object.assign(err as object, { path }));
-  }
+  const config = await addAuth(path, registry, data.authorizationToken);
   const shadow = config.credHelpers?.[registry] ?? config.credsStore;
   if (shadow && !flags.quiet && !flags.json) {
     process.stderr.write(
@@ -81,6 +70,23 @@ export async function login(flags: LoginFlags, signal: AbortSignal): Promise<voi
     { registry, dockerConfig: path, expiresAt },
     () => `Logged in to ${registry} in ${path} (expires ${expiresAt})`,
   );
+}
+
+/** Adds the registry's auth to the docker config at `path` (created if need be); returns the config written. */
+async function addAuth(path: string, registry: string, auth: string): Promise<DockerConfig> {
+  const target = await linkTarget(path);
+  const config = await readDockerConfig(path, target);
+  config.auths ??= {};
+  config.auths[registry] = { auth };
+  await fsp.mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  // Written beside the file the link (if any) points at and renamed over it: the link stays a link, and a reader
+  // never sees half a file.
+  try {
+    await writeFileAtomic(target, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  } catch (err) {
+    throw toEcrxError(Object.assign(err as object, { path }));
+  }
+  return config;
 }
 
 /** The file a docker config path finally names: symlinks followed, even one whose target does not exist yet. */

@@ -142,43 +142,9 @@ export function putImage(ctx: Context, input: Input) {
   const blobs = parsed.config
     ? [parsed.config, ...parsed.layers.map((l) => l.digest)]
     : parsed.layers.map((l) => l.digest);
+  requireReferenced(ctx, repo, blobs, parsed.children);
 
-  const lagMs = ctx.faults.layerLagMs;
-  const missing = blobs.filter((b) => {
-    const layer = repo.layers[b];
-    return !layer || (lagMs > 0 && Date.now() - layer.completedAt < lagMs);
-  });
-  if (missing.length) {
-    throw new ApiError(
-      'LayersNotFoundException',
-      `Layers with digests '[${missing.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${repo.registryId}' do not exist`,
-    );
-  }
-  const missingChildren = parsed.children.filter((c) => !repo.images[c]);
-  if (missingChildren.length) {
-    throw new ApiError(
-      'ReferencedImagesNotFoundException',
-      `Manifest references images that do not exist in repository '${repo.name}': [${missingChildren.join(', ')}]`,
-    );
-  }
-
-  const existing = repo.images[digest];
-  const tagOwner = tag === undefined ? undefined : Object.values(repo.images).find((img) => img.tags.includes(tag));
-  const restored = existing !== undefined && restoreOnPush(existing);
-  if (existing && !restored && (tag === undefined || tagOwner === existing)) {
-    throw new ApiError(
-      'ImageAlreadyExistsException',
-      tag === undefined
-        ? `Image with digest '${digest}' already exists in the repository with name '${repo.name}' in registry with id '${repo.registryId}'`
-        : `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${repo.name}' in registry with id '${repo.registryId}'`,
-    );
-  }
-  if (tagOwner && tagIsImmutable(repo, tag!)) {
-    throw new ApiError(
-      'ImageTagAlreadyExistsException',
-      `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the tag is immutable.`,
-    );
-  }
+  const { existing, tagOwner } = refuseConflicts(repo, digest, tag);
   if (tagOwner) tagOwner.tags = tagOwner.tags.filter((t) => t !== tag);
   // ECR documents an index's size as the largest of its manifests', an image's as its layers' (config excluded).
   const size = parsed.children.length
@@ -209,6 +175,58 @@ export function putImage(ctx: Context, input: Input) {
       imageManifestMediaType: image.mediaType,
     },
   };
+}
+
+/**
+ * PutImage's refusals of a push that changes nothing, or moves an immutable tag; otherwise the image already
+ * stored under the digest (if any) and the image the tag is on now (if any).
+ */
+function refuseConflicts(
+  repo: RepoRecord,
+  digest: string,
+  tag: string | undefined,
+): { existing?: ImageRecord; tagOwner?: ImageRecord } {
+  const existing = repo.images[digest];
+  const tagOwner = tag === undefined ? undefined : Object.values(repo.images).find((img) => img.tags.includes(tag));
+  const restored = existing !== undefined && restoreOnPush(existing);
+  if (existing && !restored && (tag === undefined || tagOwner === existing)) {
+    throw new ApiError(
+      'ImageAlreadyExistsException',
+      tag === undefined
+        ? `Image with digest '${digest}' already exists in the repository with name '${repo.name}' in registry with id '${repo.registryId}'`
+        : `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${repo.name}' in registry with id '${repo.registryId}'`,
+    );
+  }
+  if (tagOwner && tag !== undefined && tagIsImmutable(repo, tag)) {
+    throw new ApiError(
+      'ImageTagAlreadyExistsException',
+      `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the tag is immutable.`,
+    );
+  }
+  return { existing, tagOwner };
+}
+
+/** PutImage's refusals of a manifest that names what the repository lacks: blobs, or an index's images. */
+function requireReferenced(ctx: Context, repo: RepoRecord, blobs: string[], children: string[]): void {
+  // A layer completed within the fault's lag (faults.ts layerLagMs) is not visible yet, as ECR's consistency lag.
+  const lagMs = ctx.faults.layerLagMs;
+  const missing = blobs.filter((b) => {
+    const layer = repo.layers[b];
+    return !layer || (lagMs > 0 && Date.now() - layer.completedAt < lagMs);
+  });
+  if (missing.length) {
+    throw new ApiError(
+      'LayersNotFoundException',
+      `Layers with digests '[${missing.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${repo.registryId}' do not exist`,
+    );
+  }
+  const missingChildren = children.filter((c) => !repo.images[c]);
+  if (missingChildren.length) {
+    throw new ApiError(
+      'ReferencedImagesNotFoundException',
+      `Manifest references images that do not exist in repository '${repo.name}': [${missingChildren.join(', ')}]`,
+    );
+  }
 }
 
 function tagFilter(input: Input): (img: ImageRecord) => boolean {
