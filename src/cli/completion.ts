@@ -54,23 +54,7 @@ const takesValue = (o: Option | undefined) => Boolean(o && (o.required || o.opti
 export async function complete(program: Command, words: string[], registry?: RegistryLookup): Promise<Completion> {
   const current = words.at(-1) ?? '';
   const before = words.slice(0, -1);
-  let cmd = program;
-  const positionals: string[] = [];
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < before.length; i++) {
-    const w = before[i];
-    if (w.startsWith('-')) {
-      const [name, inline] = w.split('=', 2);
-      const o = findOption(cmd, name);
-      if (takesValue(o) && inline === undefined && i + 1 < before.length) flags[name] = before[++i];
-      else if (inline !== undefined) flags[name] = inline;
-      continue;
-    }
-    const sub =
-      positionals.length === 0 ? cmd.commands.find((c) => c.name() === w || c.aliases().includes(w)) : undefined;
-    if (sub) cmd = sub;
-    else positionals.push(w);
-  }
+  const { cmd, positionals, flags } = walk(program, before);
   const words_ = (candidates: string[], directive: Directive = 'words'): Completion => ({
     directive,
     candidates: candidates.filter((c) => c.startsWith(current)),
@@ -79,14 +63,7 @@ export async function complete(program: Command, words: string[], registry?: Reg
   // The value of an option.
   const prev = before.at(-1);
   const prevOption = prev?.startsWith('-') && !prev.includes('=') ? findOption(cmd, prev) : undefined;
-  if (takesValue(prevOption)) {
-    const long = prevOption!.long ?? '';
-    if (FILE_OPTIONS.has(long)) return { directive: 'files', candidates: [] };
-    if (long === '--platform') return words_(PLATFORMS);
-    if (prevOption!.argChoices) return words_(prevOption!.argChoices);
-    if (long === '--profile') return words_(await profiles());
-    return { directive: 'words', candidates: [] };
-  }
+  if (prevOption && takesValue(prevOption)) return optionValue(prevOption, words_);
   if (current.startsWith('-')) {
     const names = cmd.options
       .filter((o) => !o.hidden)
@@ -121,6 +98,38 @@ export async function complete(program: Command, words: string[], registry?: Reg
     default:
       return { directive: 'words', candidates: [] };
   }
+}
+
+/** The (sub)command the words before the cursor reach, its positionals so far, and the options given values. */
+function walk(program: Command, before: string[]) {
+  let cmd = program;
+  const positionals: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < before.length; i++) {
+    const w = before[i];
+    if (w.startsWith('-')) {
+      const [name, inline] = w.split('=', 2);
+      const o = findOption(cmd, name);
+      if (takesValue(o) && inline === undefined && i + 1 < before.length) flags[name] = before[++i];
+      else if (inline !== undefined) flags[name] = inline;
+      continue;
+    }
+    const sub =
+      positionals.length === 0 ? cmd.commands.find((c) => c.name() === w || c.aliases().includes(w)) : undefined;
+    if (sub) cmd = sub;
+    else positionals.push(w);
+  }
+  return { cmd, positionals, flags };
+}
+
+/** Candidates for the value of `option`: files, platforms, its choices, or the AWS profiles. */
+async function optionValue(option: Option, words_: (candidates: string[]) => Completion): Promise<Completion> {
+  const long = option.long ?? '';
+  if (FILE_OPTIONS.has(long)) return { directive: 'files', candidates: [] };
+  if (long === '--platform') return words_(PLATFORMS);
+  if (option.argChoices) return words_(option.argChoices);
+  if (long === '--profile') return words_(await profiles());
+  return { directive: 'words', candidates: [] };
 }
 
 async function profiles(): Promise<string[]> {
