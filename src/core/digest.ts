@@ -6,6 +6,9 @@ import { Transform, type TransformCallback } from 'node:stream';
 /** A sha256 digest as OCI and ECR write it: the algorithm, a colon, 64 lowercase hex digits. */
 export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
+/** The hex part alone, as blob stores name their files. */
+export const SHA256_HEX = /^[a-f0-9]{64}$/;
+
 export const isSha256Digest = (value: unknown): value is string =>
   typeof value === 'string' && SHA256_DIGEST.test(value);
 

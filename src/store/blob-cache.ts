@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.js';
-import { fileDigest, SHA256_DIGEST, sha256Digest } from '../core/digest.js';
+import { fileDigest, SHA256_DIGEST, SHA256_HEX, sha256Digest } from '../core/digest.js';
 import { EcrxError } from '../core/errors.js';
 import { isAlive } from '../core/pid.js';
 
@@ -27,7 +27,6 @@ export function defaultCacheDir(): string {
 
 /** Temporary files older than this are from crashed runs and may be swept. */
 const STALE_TMP_MS = 24 * 3600 * 1000;
-const HEX_NAME = /^[a-f0-9]{64}$/;
 /** What tmpPath makes: `<label>.<pid>.<12 hex>.tmp`. Only such names are ever swept from tmp/. */
 const TMP_NAME = /^[A-Za-z0-9_-]+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
@@ -200,7 +199,7 @@ export class BlobCache implements BlobStore {
       const path = join(this.blobsDir, name);
       try {
         const st = lstatSync(path);
-        if (st.isFile() && HEX_NAME.test(name))
+        if (st.isFile() && SHA256_HEX.test(name))
           blobs.push({ digest: `sha256:${name}`, size: st.size, path, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs });
         else junk.push({ name, kind: st.isFile() ? 'file with a name that is not a digest' : kindOf(st) });
       } catch {

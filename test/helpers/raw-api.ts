@@ -1,8 +1,9 @@
 /**
  * The emulator's answers as raw JSON, before any SDK drops what its model does not know, and a check of that JSON
- * against ECR's API model (the reference copy in shared/, else the stripped one in src/server): every member must
+ * against ECR's API model (the reference copy in shared/, else the stripped one in src/serve): every member must
  * be one the output shape has, of the type and enum it says, with the required ones present.
  */
+import type { Json } from './json.js';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ class Sha256 {
 
 export interface RawAnswer {
   status: number;
-  body: any;
+  body: Json;
 }
 
 /** A SigV4-signed AWS JSON 1.1 call, answered as status and parsed body. */

@@ -290,7 +290,7 @@ describe('BatchGetImage honours acceptedMediaTypes', () => {
         T.oci,
       ]);
       expect(converted.json.images[0].imageManifestMediaType).toBe(T.oci);
-      expect(JSON.parse(converted.json.images[0].imageManifest).mediaType).toBe(T.oci);
+      expect(JSON.parse(String(converted.json.images[0].imageManifest)).mediaType).toBe(T.oci);
       const refused = await awsCli(serve.endpoint, [
         'ecr',
         'batch-get-image',

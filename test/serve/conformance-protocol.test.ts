@@ -19,6 +19,7 @@ import { sdk, createRepo } from '../helpers/ecr.js';
 import { awsCli, cliErrorCode } from '../helpers/aws-cli.js';
 import { signedPost } from '../helpers/signed-request.js';
 import { describeWithTool } from '../helpers/tools.js';
+import { list } from '../helpers/json.js';
 
 let serve: Serve;
 let ecr: ECRClient;
@@ -138,7 +139,7 @@ describeWithTool('aws', 'AWS CLI: wrong JSON types reach the service and get Ser
     );
     expect(cliErrorCode(asNumber)).toBe('SerializationException');
     const listed = await awsCli(serve.endpoint, ['ecr', 'describe-repositories']);
-    expect(listed.json.repositories.map((r: { repositoryName: string }) => r.repositoryName)).not.toContain('5');
+    expect(list(listed.json.repositories).map((r) => r.repositoryName)).not.toContain('5');
   });
 });
 

@@ -12,6 +12,7 @@ import { InitiateLayerUploadCommand, DescribeRepositoriesCommand } from '@aws-sd
 import { inputShapeOf, modelErrorsOf, outputShapeOf, shapes } from '../../src/serve/model.js';
 import { COMMON_ERRORS, conformance } from '../../src/serve/conformance.js';
 import { supportedOperations } from '../../src/serve/server.js';
+import { list } from '../helpers/json.js';
 
 const SEED = 0x5eed17;
 const PER_OPERATION = 40;
@@ -221,9 +222,9 @@ function problemWith(operation: string, res: RawResponse): string | undefined {
   if (res.status === 200) {
     if (!hasShape(outputShapeOf(operation)!, res.json))
       return `200 body not of the output shape: ${res.text.slice(0, 300)}`;
-    const undeclared = (res.json.failures ?? [])
-      .map((f: { failureCode: string }) => f.failureCode)
-      .filter((c: string) => !conformance[operation].failureCodes?.includes(c));
+    const undeclared = (res.json.failures ? list(res.json.failures) : [])
+      .map((f) => String(f.failureCode))
+      .filter((c) => !conformance[operation].failureCodes?.includes(c));
     return undeclared.length
       ? `failure codes not declared in the conformance table: ${undeclared.join(', ')}`
       : undefined;
