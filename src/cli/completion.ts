@@ -12,6 +12,9 @@ export interface Completion {
   candidates: string[];
 }
 
+/** commander keeps `.hidden()` commands' flag private: read, never written. */
+const isHidden = (c: Command) => Boolean((c as Command & { _hidden?: boolean })._hidden);
+
 /** What each command's positional arguments are, in order; the last repeats for variadic ones. */
 const ARGUMENTS: Record<string, string[]> = {
   pull: ['image'],
@@ -51,6 +54,54 @@ const takesValue = (o: Option | undefined) => Boolean(o && (o.required || o.opti
 export async function complete(program: Command, words: string[], registry?: RegistryLookup): Promise<Completion> {
   const current = words.at(-1) ?? '';
   const before = words.slice(0, -1);
+  const { cmd, positionals, flags } = walk(program, before);
+  const words_ = (candidates: string[], directive: Directive = 'words'): Completion => ({
+    directive,
+    candidates: candidates.filter((c) => c.startsWith(current)),
+  });
+
+  // The value of an option.
+  const prev = before.at(-1);
+  const prevOption = prev?.startsWith('-') && !prev.includes('=') ? findOption(cmd, prev) : undefined;
+  if (prevOption && takesValue(prevOption)) return optionValue(prevOption, words_);
+  if (current.startsWith('-')) {
+    const names = cmd.options
+      .filter((o) => !o.hidden)
+      .flatMap((o) => [o.long, o.short].filter((n): n is string => Boolean(n)));
+    return words_([...names, '--help']);
+  }
+  const subs = cmd.commands.filter((c) => !isHidden(c)).map((c) => c.name());
+  if (subs.length && positionals.length === 0) return words_(subs);
+
+  const kinds = ARGUMENTS[cmd.name()] ?? [];
+  const kind = kinds[Math.min(positionals.length, kinds.length - 1)];
+  switch (kind) {
+    case 'file':
+      return { directive: 'files', candidates: [] };
+    case 'shell':
+      return words_(SHELLS);
+    case 'command':
+      return words_(program.commands.filter((c) => !isHidden(c)).map((c) => c.name()));
+    case 'repository':
+      return words_(registry ? await registry.repositories(flags) : []);
+    case 'image': {
+      if (!registry) return { directive: 'words', candidates: [] };
+      const colon = current.indexOf(':');
+      if (colon < 0)
+        return words_(
+          (await registry.repositories(flags)).map((r) => `${r}:`),
+          'nospace',
+        );
+      const repository = current.slice(0, colon);
+      return words_((await registry.tags(repository, flags)).map((t) => `${repository}:${t}`));
+    }
+    default:
+      return { directive: 'words', candidates: [] };
+  }
+}
+
+/** The (sub)command the words before the cursor reach, its positionals so far, and the options given values. */
+function walk(program: Command, before: string[]) {
   let cmd = program;
   const positionals: string[] = [];
   const flags: Record<string, string> = {};
@@ -68,56 +119,17 @@ export async function complete(program: Command, words: string[], registry?: Reg
     if (sub) cmd = sub;
     else positionals.push(w);
   }
-  const words_ = (candidates: string[], directive: Directive = 'words'): Completion => ({
-    directive,
-    candidates: candidates.filter((c) => c.startsWith(current)),
-  });
+  return { cmd, positionals, flags };
+}
 
-  // The value of an option.
-  const prev = before.at(-1);
-  const prevOption = prev?.startsWith('-') && !prev.includes('=') ? findOption(cmd, prev) : undefined;
-  if (takesValue(prevOption)) {
-    const long = prevOption!.long ?? '';
-    if (FILE_OPTIONS.has(long)) return { directive: 'files', candidates: [] };
-    if (long === '--platform') return words_(PLATFORMS);
-    if (prevOption!.argChoices) return words_(prevOption!.argChoices);
-    if (long === '--profile') return words_(await profiles());
-    return { directive: 'words', candidates: [] };
-  }
-  if (current.startsWith('-')) {
-    const names = cmd.options
-      .filter((o) => !o.hidden)
-      .flatMap((o) => [o.long, o.short].filter((n): n is string => Boolean(n)));
-    return words_([...names, '--help']);
-  }
-  const subs = cmd.commands.filter((c) => !(c as any)._hidden).map((c) => c.name());
-  if (subs.length && positionals.length === 0) return words_(subs);
-
-  const kinds = ARGUMENTS[cmd.name()] ?? [];
-  const kind = kinds[Math.min(positionals.length, kinds.length - 1)];
-  switch (kind) {
-    case 'file':
-      return { directive: 'files', candidates: [] };
-    case 'shell':
-      return words_(SHELLS);
-    case 'command':
-      return words_(program.commands.filter((c) => !(c as any)._hidden).map((c) => c.name()));
-    case 'repository':
-      return words_(registry ? await registry.repositories(flags) : []);
-    case 'image': {
-      if (!registry) return { directive: 'words', candidates: [] };
-      const colon = current.indexOf(':');
-      if (colon < 0)
-        return words_(
-          (await registry.repositories(flags)).map((r) => `${r}:`),
-          'nospace',
-        );
-      const repository = current.slice(0, colon);
-      return words_((await registry.tags(repository, flags)).map((t) => `${repository}:${t}`));
-    }
-    default:
-      return { directive: 'words', candidates: [] };
-  }
+/** Candidates for the value of `option`: files, platforms, its choices, or the AWS profiles. */
+async function optionValue(option: Option, words_: (candidates: string[]) => Completion): Promise<Completion> {
+  const long = option.long ?? '';
+  if (FILE_OPTIONS.has(long)) return { directive: 'files', candidates: [] };
+  if (long === '--platform') return words_(PLATFORMS);
+  if (option.argChoices) return words_(option.argChoices);
+  if (long === '--profile') return words_(await profiles());
+  return { directive: 'words', candidates: [] };
 }
 
 async function profiles(): Promise<string[]> {

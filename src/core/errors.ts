@@ -18,35 +18,43 @@ export const ExitCode = {
   STDOUT_CLOSED: 141,
 } as const;
 
-const exitCodes: Record<string, number> = {
-  VALIDATION_ERROR: ExitCode.USAGE,
-  UNSUPPORTED_REGISTRY: ExitCode.USAGE,
-  IMAGE_NOT_FOUND: ExitCode.NOT_FOUND,
-  REPOSITORY_NOT_FOUND: ExitCode.NOT_FOUND,
-  PLATFORM_NOT_FOUND: ExitCode.NOT_FOUND,
-  LAYER_NOT_FOUND: ExitCode.NOT_FOUND,
-  AUTH_ERROR: ExitCode.AUTH,
-  ACCESS_DENIED: ExitCode.AUTH,
-  DIGEST_MISMATCH: ExitCode.INTEGRITY,
-  SIZE_MISMATCH: ExitCode.INTEGRITY,
-  INVALID_IMAGE: ExitCode.INTEGRITY,
-  THROTTLED: ExitCode.NETWORK,
-  NETWORK_ERROR: ExitCode.NETWORK,
-  SERVICE_ERROR: ExitCode.NETWORK,
-  TAG_IMMUTABLE: ExitCode.CONFLICT,
-  REPOSITORY_NOT_EMPTY: ExitCode.CONFLICT,
-  ALREADY_EXISTS: ExitCode.CONFLICT,
-  STORAGE_CLASS_UNSUPPORTED: ExitCode.CONFLICT,
-  OUTPUT_ERROR: ExitCode.LOCAL,
-  DISK_FULL: ExitCode.LOCAL,
-  PERMISSION_DENIED: ExitCode.LOCAL,
-  PORT_IN_USE: ExitCode.LOCAL,
-  IMAGE_ARCHIVED: ExitCode.ARCHIVED,
-  INTERRUPTED: ExitCode.INTERRUPTED,
-  INTERNAL_ERROR: ExitCode.FAILURE,
-};
+/**
+ * Every error code with its exit code: the README's "Exit codes" table, which test/core/errors.test.ts holds this
+ * list to in both directions.
+ */
+export const errorCodes = [
+  ['VALIDATION_ERROR', ExitCode.USAGE],
+  ['UNSUPPORTED_REGISTRY', ExitCode.USAGE],
+  ['IMAGE_NOT_FOUND', ExitCode.NOT_FOUND],
+  ['REPOSITORY_NOT_FOUND', ExitCode.NOT_FOUND],
+  ['PLATFORM_NOT_FOUND', ExitCode.NOT_FOUND],
+  ['LAYER_NOT_FOUND', ExitCode.NOT_FOUND],
+  ['AUTH_ERROR', ExitCode.AUTH],
+  ['ACCESS_DENIED', ExitCode.AUTH],
+  ['DIGEST_MISMATCH', ExitCode.INTEGRITY],
+  ['SIZE_MISMATCH', ExitCode.INTEGRITY],
+  ['INVALID_IMAGE', ExitCode.INTEGRITY],
+  ['THROTTLED', ExitCode.NETWORK],
+  ['NETWORK_ERROR', ExitCode.NETWORK],
+  ['SERVICE_ERROR', ExitCode.NETWORK],
+  ['TAG_IMMUTABLE', ExitCode.CONFLICT],
+  ['REPOSITORY_NOT_EMPTY', ExitCode.CONFLICT],
+  ['ALREADY_EXISTS', ExitCode.CONFLICT],
+  ['STORAGE_CLASS_UNSUPPORTED', ExitCode.CONFLICT],
+  ['OUTPUT_ERROR', ExitCode.LOCAL],
+  ['DISK_FULL', ExitCode.LOCAL],
+  ['PERMISSION_DENIED', ExitCode.LOCAL],
+  ['PORT_IN_USE', ExitCode.LOCAL],
+  ['IMAGE_ARCHIVED', ExitCode.ARCHIVED],
+  ['INTERRUPTED', ExitCode.INTERRUPTED],
+  ['INTERNAL_ERROR', ExitCode.FAILURE],
+] as const;
 
-export type ErrorCode = keyof typeof exitCodes;
+export type ErrorCode = (typeof errorCodes)[number][0];
+
+const exitCodes = new Map<ErrorCode, number>(errorCodes);
+
+export const isErrorCode = (code: unknown): code is ErrorCode => exitCodes.has(code as ErrorCode);
 
 export interface ErrorOptions {
   hint?: string;
@@ -71,16 +79,14 @@ export class EcrxError extends Error {
   }
 
   get exitCode(): number {
-    return exitCodes[this.code] ?? ExitCode.FAILURE;
+    return exitCodes.get(this.code) ?? ExitCode.FAILURE;
   }
 }
-
-export const allErrorCodes = (): [string, number][] => Object.entries(exitCodes);
 
 /** Turns anything thrown into an EcrxError, mapping local file-system errors to their own codes. */
 export function toEcrxError(err: unknown): EcrxError {
   if (err instanceof EcrxError) return err;
-  const e = err as NodeJS.ErrnoException;
+  const e = err as (NodeJS.ErrnoException & { port?: number }) | undefined;
   switch (e?.code) {
     case 'ENOSPC':
       return new EcrxError('DISK_FULL', `No space left on device${e.path ? ` while writing ${e.path}` : ''}`, {
@@ -117,11 +123,10 @@ export function toEcrxError(err: unknown): EcrxError {
         { hint: 'Check the path given with --output, --cache-dir or as the target.', cause: err },
       );
     case 'EADDRINUSE':
-      return new EcrxError(
-        'PORT_IN_USE',
-        `The address is already in use${(e as any).port ? ` (port ${(e as any).port})` : ''}`,
-        { hint: 'Pick another --port, or --port 0 for any free one.', cause: err },
-      );
+      return new EcrxError('PORT_IN_USE', `The address is already in use${e.port ? ` (port ${e.port})` : ''}`, {
+        hint: 'Pick another --port, or --port 0 for any free one.',
+        cause: err,
+      });
     default:
       return new EcrxError('INTERNAL_ERROR', e?.message ?? String(err), {
         cause: err,

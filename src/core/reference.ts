@@ -5,6 +5,7 @@
  * VALIDATION_ERROR that shows what a valid one looks like, and a valid one for ECR Public or another registry is an
  * UNSUPPORTED_REGISTRY that says so.
  */
+import { SHA256_DIGEST } from './digest.js';
 import { EcrxError } from './errors.js';
 import {
   classifyRegistryHost,
@@ -34,7 +35,6 @@ export interface AnyImageRef extends Omit<ImageRef, 'registryId' | 'region' | 'f
 
 const REPO_RE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
-export const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 
 const EXAMPLES =
   'for example my-app, my-app:1.2, team/my-app@sha256:<64 hex>, or 123456789012.dkr.ecr.us-east-1.amazonaws.com/my-app:1.2';
@@ -83,7 +83,7 @@ export function parseAnyReference(input: string, opts: { defaultTag?: string | f
   const at = rest.indexOf('@');
   if (at >= 0) {
     const digest = rest.slice(at + 1);
-    if (!DIGEST_RE.test(digest))
+    if (!SHA256_DIGEST.test(digest))
       throw invalid(input, `'${digest}' is not a digest of the form sha256:<64 lowercase hex>`);
     ref.digest = digest;
     rest = rest.slice(0, at);

@@ -20,13 +20,13 @@ export async function imageStatus(
   signal?: AbortSignal,
 ): Promise<{ status: ImageStatus; digest: string } | undefined> {
   try {
-    const out = await ecr.call<any>(
+    const out = await ecr.call(
       'DescribeImages',
       ecr.withRegistry({ repositoryName: repository, imageIds: [id], filter: { imageStatus: 'ANY' } }),
       { signal, attempts: 3 },
     );
     const d = out.imageDetails?.[0];
-    return d ? { status: (d.imageStatus ?? 'ACTIVE') as ImageStatus, digest: d.imageDigest } : undefined;
+    return d?.imageDigest ? { status: d.imageStatus ?? 'ACTIVE', digest: d.imageDigest } : undefined;
   } catch {
     return undefined; // no ecr:DescribeImages, or an older endpoint: the error says what it can without it
   }

@@ -8,9 +8,10 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import { fromAws, isRetryable } from './errors.js';
+import { awsFacts, fromAws, isRetryable } from './errors.js';
+import type { EcrInput, EcrOperation, EcrOutput } from './operations.js';
 import { redact } from '../core/redact.js';
-import { backoffDelay, sleep } from '../core/retry.js';
+import { attemptsOf, retrying, retryPolicies } from '../core/retry.js';
 import { proxyAgentFor } from '../net/proxy.js';
 import { readTimeoutMs } from '../net/http.js';
 import { spliceBlob, type PartBody } from './part-body.js';
@@ -43,6 +44,20 @@ export interface CallOptions {
 }
 
 const requireCjs = createRequire(import.meta.url);
+
+/** An SDK command class, looked up by operation name (`${operation}Command`). */
+type CommandClass = new (input: object) => Parameters<ECRClient['send']>[0];
+
+/** The SDK's HTTP request as the middleware sees it (an @smithy/protocol-http HttpRequest). */
+interface WireRequest {
+  method?: string;
+  protocol?: string;
+  hostname?: string;
+  port?: number;
+  path?: string;
+  headers: Record<string, string>;
+  body?: unknown;
+}
 
 /** The part each UploadLayerPart request object carries, for the middleware that splices it in. */
 const partBodies = new WeakMap<object, PartBody>();
@@ -91,6 +106,98 @@ function regionConfigured(): boolean {
   return file !== '/dev/null' && existsSync(file);
 }
 
+/**
+ * For a loopback emulator such as `ecrx serve` only: placeholder credentials and us-east-1 when none are
+ * configured (real AWS never gets placeholder credentials), told in one notice.
+ */
+function localCourtesies(
+  conn: Connection,
+  endpoint: string | undefined,
+  hooks: ClientHooks,
+): { credentials?: { accessKeyId: string; secretAccessKey: string }; region?: string } {
+  let credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  const courtesies: string[] = [];
+  if (isLoopbackUrl(endpoint) && !credentialsConfigured(conn.profile)) {
+    credentials = { accessKeyId: PLACEHOLDER_ACCESS_KEY, secretAccessKey: 'ecrx-local-placeholder' };
+    courtesies.push(`no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`);
+  }
+  let region = conn.region;
+  if (!region && isLoopbackUrl(endpoint) && !regionConfigured()) {
+    // `ecrx serve` answers for any region, and us-east-1 is its default.
+    region = 'us-east-1';
+    courtesies.push(
+      `no AWS region configured: using ${region}${courtesies.length ? '' : ` for the local endpoint ${endpoint}`}`,
+    );
+  }
+  // One notice, not one per courtesy (the reporter prints each notice once per process).
+  if (courtesies.length) hooks.notice?.(courtesies.join('; '));
+  return { credentials, region };
+}
+
+/** The SDK's HTTP handler: the read timeout downloads use, and HTTPS_PROXY / NO_PROXY as downloads read them. */
+function apiRequestHandler(
+  conn: Connection,
+  region: string | undefined,
+  endpoint: string | undefined,
+  hooks: ClientHooks,
+): import('@smithy/node-http-handler').NodeHttpHandler {
+  const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';
+  const apiUrl = new URL(
+    endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`),
+  );
+  const agent = proxyAgentFor(apiUrl);
+  const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
+  // A connection that goes silent fails after ECRX_READ_TIMEOUT (60 s) like a download does, and is retried;
+  // without this an API call to a server that accepts and never answers would wait forever.
+  const timeout = readTimeoutMs();
+  if (agent) hooks.debug?.(`ecr API via proxy for ${apiUrl.host}`);
+  return new NodeHttpHandler({
+    requestTimeout: timeout,
+    connectionTimeout: timeout,
+    ...(agent ? { httpAgent: agent, httpsAgent: agent } : {}),
+  });
+}
+
+/** Splices each UploadLayerPart's part into its request body (see part-body.ts). */
+function addPartBodyMiddleware(client: ECRClient): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const job = partBodies.get(args.input);
+      const request = args.request as WireRequest | undefined;
+      if (job && request) {
+        const body = spliceBlob(request.body, job);
+        request.body = body;
+        // Set here rather than by the SDK's content-length middleware, which may already have run.
+        for (const k of Object.keys(request.headers))
+          if (k.toLowerCase() === 'content-length') delete request.headers[k];
+        request.headers['content-length'] = String(body.length);
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'ecrxPartBody', priority: 'high' },
+  );
+}
+
+/** What goes over the wire, minus what must never be printed (redact() strips signatures and keys). */
+function addDebugMiddleware(client: ECRClient, debug: (line: string) => void): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const req = args.request as WireRequest | undefined;
+      const headers = Object.entries(req?.headers ?? {}).map(
+        ([k, v]) => `${k}: ${/authorization|security-token/i.test(k) ? '[redacted]' : v}`,
+      );
+      debug(
+        redact(
+          `-> ${context.commandName} ${req?.method} ${req?.protocol}//${req?.hostname}${req?.port ? `:${req.port}` : ''}${req?.path} {${headers.join(', ')}}`,
+        ),
+      );
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'ecrxDebugLog', priority: 'low' },
+  );
+}
+
 export class Ecr {
   private constructor(
     private readonly client: ECRClient,
@@ -104,44 +211,9 @@ export class Ecr {
     // every module for named exports, which is most of a warm pull's start-up.
     const sdk = requireCjs('@aws-sdk/client-ecr') as typeof import('@aws-sdk/client-ecr');
     const endpoint = configuredEndpoint(conn);
-    let credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
-    const courtesies: string[] = [];
-    if (isLoopbackUrl(endpoint) && !credentialsConfigured(conn.profile)) {
-      // Only ever for a loopback emulator such as `ecrx serve`: real AWS never gets placeholder credentials.
-      credentials = { accessKeyId: PLACEHOLDER_ACCESS_KEY, secretAccessKey: 'ecrx-local-placeholder' };
-      courtesies.push(
-        `no AWS credentials configured: using placeholder credentials for the local endpoint ${endpoint}`,
-      );
-    }
-    let region = conn.region;
-    if (!region && isLoopbackUrl(endpoint) && !regionConfigured()) {
-      // The same courtesy for the region: `ecrx serve` answers for any region, and us-east-1 is its default.
-      region = 'us-east-1';
-      courtesies.push(
-        `no AWS region configured: using ${region}${courtesies.length ? '' : ` for the local endpoint ${endpoint}`}`,
-      );
-    }
-    // One notice, not one per courtesy (the reporter prints each notice once per process).
-    if (courtesies.length) hooks.notice?.(courtesies.join('; '));
-    // HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply to the ECR API as they do to downloads.
-    const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';
-    const apiUrl = new URL(
-      endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`),
-    );
-    const agent = proxyAgentFor(apiUrl);
-    const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
-    // A connection that goes silent fails after ECRX_READ_TIMEOUT (60 s) like a download does, and is retried;
-    // without this an API call to a server that accepts and never answers would wait forever.
-    const timeout = readTimeoutMs();
-    const requestHandler = new NodeHttpHandler({
-      requestTimeout: timeout,
-      connectionTimeout: timeout,
-      ...(agent ? { httpAgent: agent as any, httpsAgent: agent as any } : {}),
-    });
-    if (agent) hooks.debug?.(`ecr API via proxy for ${apiUrl.host}`);
+    const { credentials, region } = localCourtesies(conn, endpoint, hooks);
     const client = new sdk.ECRClient({
-      requestHandler,
+      requestHandler: apiRequestHandler(conn, region, endpoint, hooks),
       ...(region ? { region } : {}),
       ...(conn.profile ? { profile: conn.profile } : {}),
       ...(conn.endpointUrl ? { endpoint: conn.endpointUrl } : {}),
@@ -151,40 +223,8 @@ export class Ecr {
       ...(credentials ? { credentials } : {}),
       maxAttempts: 1, // ecrx retries itself, with a budget that does not run dry under sustained throttling
     });
-    client.middlewareStack.add(
-      (next) => async (args: any) => {
-        const job = partBodies.get(args.input);
-        if (job && args.request) {
-          const body = spliceBlob(args.request.body, job);
-          args.request.body = body;
-          // Set here rather than by the SDK's content-length middleware, which may already have run.
-          for (const k of Object.keys(args.request.headers))
-            if (k.toLowerCase() === 'content-length') delete args.request.headers[k];
-          args.request.headers['content-length'] = String(body.length);
-        }
-        return next(args);
-      },
-      { step: 'build', name: 'ecrxPartBody', priority: 'high' },
-    );
-    if (hooks.debug) {
-      const debug = hooks.debug;
-      // What goes over the wire, minus what must never be printed (redact() strips signatures and keys).
-      client.middlewareStack.add(
-        (next, context) => async (args: any) => {
-          const req = args.request;
-          const headers = Object.entries(req?.headers ?? {}).map(
-            ([k, v]) => `${k}: ${/authorization|security-token/i.test(k) ? '[redacted]' : v}`,
-          );
-          debug(
-            redact(
-              `-> ${context.commandName} ${req?.method} ${req?.protocol}//${req?.hostname}${req?.port ? `:${req.port}` : ''}${req?.path} {${headers.join(', ')}}`,
-            ),
-          );
-          return next(args);
-        },
-        { step: 'finalizeRequest', name: 'ecrxDebugLog', priority: 'low' },
-      );
-    }
+    addPartBodyMiddleware(client);
+    if (hooks.debug) addDebugMiddleware(client, hooks.debug);
     return new Ecr(client, sdk, conn, hooks);
   }
 
@@ -205,41 +245,49 @@ export class Ecr {
     return this.conn.registryId ? { ...input, registryId: this.conn.registryId } : input;
   }
 
-  /** Sends `operation` (e.g. 'BatchGetImage') with `input`; retries transient failures. */
-  async call<T = any>(operation: string, input: object, opts: CallOptions = {}): Promise<T> {
-    const Command = (this.sdk as any)[`${operation}Command`];
+  /**
+   * Sends `operation` (e.g. 'BatchGetImage') with `input`, typed by the operation's name (operations.ts); retries
+   * transient failures under the `apiCall` policy (core/retry.ts).
+   */
+  async call<O extends EcrOperation>(operation: O, input: EcrInput<O>, opts: CallOptions = {}): Promise<EcrOutput<O>> {
+    const Command = (this.sdk as unknown as Record<string, CommandClass | undefined>)[`${operation}Command`];
     if (!Command) throw new Error(`unknown ECR operation ${operation}`);
-    const attempts = opts.retry === false ? 1 : (opts.attempts ?? this.maxAttempts);
-    for (let attempt = 1; ; attempt++) {
-      const started = Date.now();
-      try {
-        const out = await this.client.send(new Command(input), { abortSignal: opts.signal as any });
-        this.hooks.debug?.(`ecr ${operation} ${out.$metadata?.httpStatusCode ?? 200} ${Date.now() - started}ms`);
-        return out as T;
-      } catch (err: any) {
-        this.hooks.debug?.(
-          redact(
-            `ecr ${operation} ${err?.$metadata?.httpStatusCode ?? '-'} ${err?.name ?? 'Error'}: ${err?.message ?? err} ${Date.now() - started}ms`,
-          ),
-        );
-        if (opts.signal?.aborted) throw err;
-        if (attempt >= attempts || !isRetryable(err)) throw err;
-        const delay = backoffDelay(attempt);
-        this.hooks.onRetry?.(operation, attempt, redact(`${err?.name ?? 'Error'}: ${err?.message ?? err}`), delay);
-        await sleep(delay, opts.signal);
-      }
-    }
+    const policy = retryPolicies.apiCall;
+    return retrying(
+      async () => {
+        const started = Date.now();
+        try {
+          const out = (await this.client.send(new Command(input), { abortSignal: opts.signal })) as EcrOutput<O>;
+          this.hooks.debug?.(`ecr ${operation} ${out.$metadata?.httpStatusCode ?? 200} ${Date.now() - started}ms`);
+          return out;
+        } catch (err) {
+          const { name, message, status } = awsFacts(err);
+          this.hooks.debug?.(redact(`ecr ${operation} ${status ?? '-'} ${name}: ${message} ${Date.now() - started}ms`));
+          throw err;
+        }
+      },
+      {
+        policy,
+        attempts: opts.retry === false ? 1 : (opts.attempts ?? attemptsOf(policy, this.maxAttempts)),
+        retryable: isRetryable,
+        signal: opts.signal,
+        onRetry: (attempt, err, delay) => {
+          const { name, message } = awsFacts(err);
+          this.hooks.onRetry?.(operation, attempt, redact(`${name}: ${message}`), delay);
+        },
+      },
+    );
   }
 
   /**
    * UploadLayerPart with the part's base64 built natively (see part-body.ts) in `scratch`, which may be reused
    * as soon as this returns. Never retried here: after a lost response only ECR knows where the upload stands.
    */
-  async uploadLayerPart<T = any>(
+  async uploadLayerPart(
     input: { repositoryName: string; uploadId: string; partFirstByte: number; partLastByte: number },
     blob: Uint8Array,
     opts: { scratch?: Buffer; signal?: AbortSignal } = {},
-  ): Promise<T> {
+  ): Promise<EcrOutput<'UploadLayerPart'>> {
     const request = this.withRegistry({ ...input, layerPartBlob: new Uint8Array(0) });
     const job: PartBody = { blob, scratch: opts.scratch };
     partBodies.set(request, job);
@@ -251,12 +299,12 @@ export class Ecr {
           hint: 'Report this with `ecrx --version` and the @aws-sdk/client-ecr version.',
         },
       );
-    let out: T;
+    let out: EcrOutput<'UploadLayerPart'>;
     try {
-      out = await this.call<T>('UploadLayerPart', request, { retry: false, signal: opts.signal });
-    } catch (err: any) {
+      out = await this.call('UploadLayerPart', request, { retry: false, signal: opts.signal });
+    } catch (err) {
       // An answer from ECR to a request that left without its part would be a refusal of the empty part: say why.
-      if (!job.spliced && err?.$metadata?.httpStatusCode) throw skipped();
+      if (!job.spliced && awsFacts(err).status) throw skipped();
       throw err;
     }
     if (!job.spliced) throw skipped();
@@ -264,9 +312,14 @@ export class Ecr {
   }
 
   /** Like call(), but failures come back as ecrx errors that say what was being done. */
-  async request<T = any>(operation: string, input: object, context: string, opts: CallOptions = {}): Promise<T> {
+  async request<O extends EcrOperation>(
+    operation: O,
+    input: EcrInput<O>,
+    context: string,
+    opts: CallOptions = {},
+  ): Promise<EcrOutput<O>> {
     try {
-      return await this.call<T>(operation, input, opts);
+      return await this.call(operation, input, opts);
     } catch (err) {
       throw fromAws(err, context);
     }

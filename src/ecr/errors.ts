@@ -63,14 +63,36 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
-export function isNetworkError(err: any): boolean {
+/** What ecrx reads of a thrown value: an AWS SDK service error, a Node.js system error, or anything else. */
+interface Thrown {
+  name?: string;
+  message?: string;
+  code?: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+  cause?: Thrown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const asThrown = (err: unknown): Thrown | undefined =>
+  err !== null && typeof err === 'object' ? (err as Thrown) : undefined;
+
+/** The name, message and HTTP status of anything thrown, for messages and debug lines. */
+export function awsFacts(err: unknown): { name: string; message: string; status?: number } {
+  const e = asThrown(err);
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(err), status: e?.$metadata?.httpStatusCode };
+}
+
+export function isNetworkError(err: unknown): boolean {
+  const e = asThrown(err);
   return Boolean(
-    err &&
-    (NETWORK_CODES.has(err.code) ||
-      NETWORK_CODES.has(err.cause?.code) ||
-      err.name === 'TimeoutError' ||
-      err.name === 'RequestTimeout' ||
-      /socket hang up|ECONNRESET|other side closed/i.test(String(err.message))),
+    e &&
+    (NETWORK_CODES.has(e.code ?? '') ||
+      NETWORK_CODES.has(e.cause?.code ?? '') ||
+      e.name === 'TimeoutError' ||
+      e.name === 'RequestTimeout' ||
+      /socket hang up|ECONNRESET|other side closed/i.test(String(e.message))),
   );
 }
 
@@ -83,9 +105,10 @@ const isLoopbackAddress = (a: unknown) =>
  * answered NXDOMAIN; EAI_AGAIN, a resolver that did not answer, stays retryable). A refused connection to a
  * remote host is retried: a load balancer may be restarting.
  */
-export function unreachable(err: any): { message: string; hint: string } | undefined {
-  const e = err?.code ? err : err?.cause;
-  if (e?.code === 'ECONNREFUSED' && isLoopbackAddress(e.address)) {
+export function unreachable(err: unknown): { message: string; hint: string } | undefined {
+  const t = asThrown(err);
+  const e = t?.code ? t : t?.cause;
+  if (e?.code === 'ECONNREFUSED' && e.address && isLoopbackAddress(e.address)) {
     const where = e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
     return {
       message: `nothing is listening at ${where} (connection refused)`,
@@ -102,26 +125,23 @@ export function unreachable(err: any): { message: string; hint: string } | undef
 }
 
 /** Worth another try: throttling, 5xx, a dropped connection. */
-export function isRetryable(err: any): boolean {
-  if (!err) return false;
+export function isRetryable(err: unknown): boolean {
+  const e = asThrown(err);
+  if (!e) return false;
   if (err instanceof EcrxError) return false;
   if (unreachable(err)) return false;
-  if (
-    err.name === 'ThrottlingException' ||
-    err.name === 'ServerException' ||
-    err.name === 'ServiceUnavailableException'
-  )
+  if (e.name === 'ThrottlingException' || e.name === 'ServerException' || e.name === 'ServiceUnavailableException')
     return true;
-  const status = err.$metadata?.httpStatusCode;
+  const status = e.$metadata?.httpStatusCode;
   if (typeof status === 'number' && status >= 500) return true;
   if (status === 429) return true;
   return isNetworkError(err);
 }
 
-export function fromAws(err: any, context: string): EcrxError {
+export function fromAws(err: unknown, context: string): EcrxError {
   if (err instanceof EcrxError) return err;
-  const name: string = err?.name ?? 'Error';
-  const message: string = err?.message ?? String(err);
+  const { name, message, status } = awsFacts(err);
+  const e = asThrown(err);
   const mapped = byName[name];
   if (mapped)
     return new EcrxError(mapped[0], `${context}: ${message}`, {
@@ -132,14 +152,10 @@ export function fromAws(err: any, context: string): EcrxError {
   const gone = unreachable(err);
   if (gone) return new EcrxError('NETWORK_ERROR', `${context}: ${gone.message}`, { hint: gone.hint, cause: err });
   if (isNetworkError(err)) {
-    return new EcrxError(
-      'NETWORK_ERROR',
-      `${context}: could not reach ECR (${err.code ?? err.cause?.code ?? message})`,
-      {
-        hint: 'Check the network, a proxy (HTTPS_PROXY/NO_PROXY), and --endpoint-url or --region.',
-        cause: err,
-      },
-    );
+    return new EcrxError('NETWORK_ERROR', `${context}: could not reach ECR (${e?.code ?? e?.cause?.code ?? message})`, {
+      hint: 'Check the network, a proxy (HTTPS_PROXY/NO_PROXY), and --endpoint-url or --region.',
+      cause: err,
+    });
   }
   if (/region is missing/i.test(message)) {
     return new EcrxError('VALIDATION_ERROR', 'No AWS region is configured', {
@@ -147,7 +163,6 @@ export function fromAws(err: any, context: string): EcrxError {
       cause: err,
     });
   }
-  const status = err?.$metadata?.httpStatusCode;
   return new EcrxError('SERVICE_ERROR', `${context}: ${name}: ${message}${status ? ` (HTTP ${status})` : ''}`, {
     cause: err,
     details: { awsError: name },

@@ -21,10 +21,11 @@ export interface PartBody {
   spliced?: boolean;
 }
 
-export const base64Length = (n: number) => Math.ceil(n / 3) * 4;
+/** How long the base64 text of `n` bytes is, padding included. */
+export const base64EncodedLength = (n: number) => Math.ceil(n / 3) * 4;
 
 /** Bytes of scratch that a body for a part of `partSize` bytes needs, with room for the rest of the request. */
-export const scratchSizeFor = (partSize: number) => base64Length(partSize) + 4096;
+export const scratchSizeFor = (partSize: number) => base64EncodedLength(partSize) + 4096;
 
 /** Returns the body with `blob` base64-encoded into the empty `layerPartBlob` string of `sdkBody`. */
 export function spliceBlob(sdkBody: unknown, job: PartBody): Buffer {
@@ -45,7 +46,7 @@ export function spliceBlob(sdkBody: unknown, job: PartBody): Buffer {
     );
   }
   const insert = at + MARKER.length - 1; // before the closing quote
-  const encoded = base64Length(job.blob.length);
+  const encoded = base64EncodedLength(job.blob.length);
   const total = body.length + encoded;
   const out = job.scratch && job.scratch.length >= total ? job.scratch.subarray(0, total) : Buffer.allocUnsafe(total);
   body.copy(out, 0, 0, insert);

@@ -21,14 +21,14 @@ export async function resolveDigest(ecr: Ecr, ref: ImageRef, signal?: AbortSigna
     ? { imageTag: ref.tag, ...(ref.digest ? { imageDigest: ref.digest } : {}) }
     : { imageDigest: ref.digest! };
   try {
-    const out = await ecr.request<any>(
+    const out = await ecr.request(
       'DescribeImages',
       ecr.withRegistry({ repositoryName: ref.repository, imageIds: [imageId], filter: { imageStatus: 'ANY' } }),
       `Looking up ${formatReference(ref)}`,
       { signal },
     );
     const d = out.imageDetails?.[0];
-    if (!d)
+    if (!d?.imageDigest)
       throw new EcrxError('IMAGE_NOT_FOUND', `Image ${formatReference(ref)} not found`, {
         hint: `\`ecrx tags ${ref.repository}\` lists the tags that exist.`,
       });

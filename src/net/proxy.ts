@@ -5,7 +5,18 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+
+/** The agent's connection callback, as @types/node declares it. */
+type ConnectCallback = (err: Error | null, stream: Duplex) => void;
+/** A failure goes to the callback without a stream, as Node's own agents call it (its type wants one anyway). */
+const fail = (callback: ConnectCallback | undefined, err: Error) =>
+  (callback as ((e: Error) => void) | undefined)?.(err);
+
+/** http.Agent's own addRequest, which @types/node does not declare, for ForwardAgent to call after its rewrite. */
+const baseAddRequest = (http.Agent.prototype as unknown as { addRequest: AddRequest }).addRequest;
+type AddRequest = (this: http.Agent, req: http.ClientRequest, options: http.RequestOptions) => void;
 
 const env = (name: string) => process.env[name] ?? process.env[name.toLowerCase()];
 
@@ -73,11 +84,11 @@ class TunnelAgent extends https.Agent {
     super({ keepAlive: true, maxSockets: 64 });
   }
 
-  override createConnection(options: any, callback?: any): any {
+  override createConnection(options: https.RequestOptions, callback?: ConnectCallback): undefined {
     const host = options.host ?? options.hostname;
     const port = options.port;
     const socket = connectProxy(this.proxy);
-    const onError = (err: Error) => callback(err);
+    const onError = (err: Error) => fail(callback, err);
     socket.once('error', onError);
     socket.once(this.proxy.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
       const headers = Object.entries({ Host: `${host}:${port}`, ...proxyAuth(this.proxy) })
@@ -94,7 +105,8 @@ class TunnelAgent extends https.Agent {
         const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(buf.subarray(0, end).toString('latin1'))?.[1]);
         if (status !== 200) {
           socket.destroy();
-          callback(
+          fail(
+            callback,
             Object.assign(
               new Error(`proxy ${this.proxy.host} refused CONNECT to ${host}:${port} (HTTP ${status || '?'})`),
               { code: 'ECONNREFUSED' },
@@ -104,14 +116,15 @@ class TunnelAgent extends https.Agent {
         }
         const secure = tls.connect({
           socket,
-          servername: options.servername ?? host,
+          servername: options.servername ?? host ?? undefined,
           ALPNProtocols: ['http/1.1'],
           rejectUnauthorized: options.rejectUnauthorized !== false,
         });
-        callback(null, secure);
+        callback?.(null, secure);
       };
       socket.on('data', onData);
     });
+    return undefined;
   }
 }
 
@@ -124,20 +137,20 @@ class ForwardAgent extends http.Agent {
     super({ keepAlive: true, maxSockets: 64 });
   }
 
-  override createConnection(_options: any, callback?: any): any {
+  override createConnection(_options: http.ClientRequestArgs, callback?: ConnectCallback): undefined {
     const socket = connectProxy(this.proxy);
-    socket.once('error', (err) => callback(err));
-    socket.once(this.proxy.protocol === 'https:' ? 'secureConnect' : 'connect', () => callback(null, socket));
+    socket.once('error', (err) => fail(callback, err));
+    socket.once(this.proxy.protocol === 'https:' ? 'secureConnect' : 'connect', () => callback?.(null, socket));
     return undefined;
   }
 
-  addRequest(req: any, options: any): void {
+  addRequest(req: http.ClientRequest, options: http.RequestOptions): void {
     // A forward proxy wants the absolute URL on the request line.
     const host = options.host ?? options.hostname;
     const port = options.port ? `:${options.port}` : '';
     if (!/^https?:\/\//.test(req.path)) req.path = `http://${host}${port}${req.path}`;
     for (const [k, v] of Object.entries(proxyAuth(this.proxy))) req.setHeader(k, v);
-    (http.Agent.prototype as any).addRequest.call(this, req, options);
+    baseAddRequest.call(this, req, options);
   }
 }
 

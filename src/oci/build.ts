@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { MediaType } from './media-types.js';
-import { sha256Digest } from './manifest.js';
+import { sha256Digest } from '../core/digest.js';
 
 export interface FileSpec {
   path: string;
@@ -44,7 +44,15 @@ export async function tarOf(files: FileSpec[]): Promise<Buffer> {
   });
   for (const f of files) {
     const type = f.type ?? 'file';
-    const header: any = { name: f.path, mtime: new Date(0), uid: 0, gid: 0, uname: 'root', gname: 'root', type };
+    const header: Partial<import('tar-stream').Header> & { name: string } = {
+      name: f.path,
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+      uname: 'root',
+      gname: 'root',
+      type,
+    };
     if (type === 'file') {
       const body = Buffer.isBuffer(f.content) ? f.content : Buffer.from(f.content ?? '');
       header.mode = f.mode ?? 0o644;
@@ -61,27 +69,31 @@ export async function tarOf(files: FileSpec[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function buildImage(
-  layerFiles: FileSpec[][],
-  opts: {
-    os?: string;
-    architecture?: string;
-    variant?: string;
-    entrypoint?: string[];
-    docker?: boolean;
-    created?: string;
-  } = {},
-): Promise<BuiltImage> {
+export interface BuildOptions {
+  os?: string;
+  architecture?: string;
+  variant?: string;
+  entrypoint?: string[];
+  docker?: boolean;
+  created?: string;
+}
+
+/** A blob of `bytes` under its digest. */
+const blobOf = (bytes: Buffer, mediaType: string): BuiltBlob => ({
+  digest: sha256Digest(bytes),
+  size: bytes.length,
+  bytes,
+  mediaType,
+});
+
+export async function buildImage(layerFiles: FileSpec[][], opts: BuildOptions = {}): Promise<BuiltImage> {
   const docker = Boolean(opts.docker);
   const layers = [];
   for (const files of layerFiles) {
     const tar = await tarOf(files);
     const gz = gzipSync(tar, { level: 6 });
     layers.push({
-      digest: sha256Digest(gz),
-      size: gz.length,
-      bytes: gz,
-      mediaType: docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip,
+      ...blobOf(gz, docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip),
       diffId: sha256Digest(tar),
     });
   }
@@ -90,6 +102,19 @@ export async function buildImage(
     architecture: opts.architecture ?? 'amd64',
     ...(opts.variant ? { variant: opts.variant } : {}),
   };
+  const config = configOf(opts, platform, layers);
+  const manifestDoc = {
+    schemaVersion: 2,
+    mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest,
+    config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+  };
+  const manifest = blobOf(Buffer.from(JSON.stringify(manifestDoc)), manifestDoc.mediaType);
+  return { config, layers, manifest, platform };
+}
+
+/** The image config: the platform, an entrypoint, and one diff_id and history entry a layer. */
+function configOf(opts: BuildOptions, platform: BuiltImage['platform'], layers: { diffId: string }[]): BuiltBlob {
   const configDoc = {
     created: opts.created ?? '2026-01-01T00:00:00Z',
     ...platform,
@@ -103,31 +128,7 @@ export async function buildImage(
       created_by: `ecrx build layer ${i + 1}`,
     })),
   };
-  const configBytes = Buffer.from(JSON.stringify(configDoc));
-  const config = {
-    digest: sha256Digest(configBytes),
-    size: configBytes.length,
-    bytes: configBytes,
-    mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig,
-  };
-  const manifestDoc = {
-    schemaVersion: 2,
-    mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest,
-    config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
-    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-  };
-  const manifestBytes = Buffer.from(JSON.stringify(manifestDoc));
-  return {
-    config,
-    layers,
-    manifest: {
-      digest: sha256Digest(manifestBytes),
-      size: manifestBytes.length,
-      bytes: manifestBytes,
-      mediaType: manifestDoc.mediaType,
-    },
-    platform,
-  };
+  return blobOf(Buffer.from(JSON.stringify(configDoc)), opts.docker ? MediaType.dockerConfig : MediaType.ociConfig);
 }
 
 /** An index over several built images. */
@@ -142,8 +143,7 @@ export function buildIndex(images: BuiltImage[], docker = false): BuiltBlob {
       platform: img.platform,
     })),
   };
-  const bytes = Buffer.from(JSON.stringify(doc));
-  return { digest: sha256Digest(bytes), size: bytes.length, bytes, mediaType: doc.mediaType };
+  return blobOf(Buffer.from(JSON.stringify(doc)), doc.mediaType);
 }
 
 /** Writes images (and an optional index over them) as an OCI layout directory. */

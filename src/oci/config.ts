@@ -3,6 +3,7 @@
  * checked for its JSON type before it is used: a field of the wrong type is shown as unknown, never trusted.
  */
 import { EcrxError } from '../core/errors.js';
+import { isJsonObject } from './manifest.js';
 import { formatPlatform, platformOfConfig } from './platform.js';
 import { checkDocumentSize, MAX_CONFIG_BYTES } from './limits.js';
 
@@ -27,10 +28,9 @@ export function readConfig(bytes: Buffer, what: string): ConfigView {
       hint: 'This may be an OCI artifact rather than a container image; `ecrx inspect --raw` shows its manifest.',
     });
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-    throw new EcrxError('INVALID_IMAGE', `The config of ${what} is not a JSON object`);
-  const d = doc as Record<string, any>;
-  const inner = typeof d.config === 'object' && d.config !== null ? d.config : {};
+  if (!isJsonObject(doc)) throw new EcrxError('INVALID_IMAGE', `The config of ${what} is not a JSON object`);
+  const d = doc;
+  const inner = isJsonObject(d.config) ? d.config : {};
   const platform = platformOfConfig(bytes);
   return {
     platform: platform ? formatPlatform(platform) : null,

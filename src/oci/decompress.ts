@@ -13,16 +13,22 @@ export type ZstdImplementation = 'auto' | 'native' | 'package';
 
 const ZSTD_MAGIC = 0xfd2fb528;
 
+/** Whether bytes begin with gzip's magic number (1f 8b): the one gzip test in ecrx. */
+export const isGzip = (head: Uint8Array): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+
 /** What the first bytes of a blob say it is (at least 4 bytes for zstd; fewer just read as plain). */
 export function compressionOf(head: Uint8Array): Compression {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (isGzip(head)) return 'gzip';
   if (head.length >= 4 && Buffer.from(head.buffer, head.byteOffset, 4).readUInt32LE(0) === ZSTD_MAGIC) return 'zstd';
   return 'none';
 }
 
+/** node:zlib's zstd decoder, which only Node 22.15+ / 23.8+ have (and @types/node for Node 20 does not declare). */
+const zstdOfZlib = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+
 /** Whether this runtime's zlib decodes zstd (Node 22.15+, 23.8+). */
 export function hasNativeZstd(): boolean {
-  return typeof (zlib as any).createZstdDecompress === 'function';
+  return typeof zstdOfZlib === 'function';
 }
 
 const corrupt = (err: unknown) =>
@@ -67,7 +73,8 @@ class PackageZstd extends Transform {
 }
 
 function nativeZstd(): Transform {
-  const z = (zlib as any).createZstdDecompress() as Transform;
+  if (!zstdOfZlib) throw new Error('node:zlib has no zstd');
+  const z = zstdOfZlib();
   // zlib reports a bad stream through destroy(); rename it there so every path fails the same way.
   const destroyImpl = z._destroy.bind(z);
   z._destroy = (err, cb) => destroyImpl(err ? corrupt(err) : err, cb);

@@ -8,7 +8,8 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './api-error.js';
 import type { Context } from './context.js';
-import { formatAmzDate, headerSignature, parseAmzDate, parseAuthorization, safeEqualHex, sha256Hex } from './sigv4.js';
+import { sha256Hex } from '../core/digest.js';
+import { formatAmzDate, headerSignature, parseAmzDate, parseAuthorization, safeEqualHex } from './sigv4.js';
 
 export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 

@@ -20,8 +20,8 @@ export function base64Problem(b64: string): string | undefined {
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-/** Decoded length of canonical base64. */
-export function base64Length(b64: string): number {
+/** How many bytes canonical base64 text decodes to (its opposite, ecr/part-body.ts base64EncodedLength). */
+export function base64DecodedLength(b64: string): number {
   const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
   return (b64.length / 4) * 3 - pad;
 }

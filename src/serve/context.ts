@@ -1,4 +1,4 @@
-import type { Store, RepoRecord } from './store.js';
+import type { ExclusionFilter, Store, RepoRecord } from './store.js';
 import type { Faults } from './faults.js';
 import type { Link } from './link.js';
 import { ApiError } from './api-error.js';
@@ -24,7 +24,41 @@ export interface Context {
   presign: (registryId: string, repositoryName: string, digest: string) => string;
 }
 
-export type Input = Record<string, any>;
+/**
+ * A request body after validate.ts checked it against the model of the operation being handled (types, lengths,
+ * enums and required members). Each member is typed as the operations that read it receive it: a member an
+ * operation requires is not optional here, because an operation reads only the members its own model has.
+ */
+export interface Input {
+  registryId?: string;
+  repositoryName: string;
+  repositoryNames?: string[];
+  registryIds?: string[];
+  imageTag?: string;
+  imageDigest?: string;
+  imageId?: { imageDigest?: string; imageTag?: string };
+  imageIds?: { imageDigest?: string; imageTag?: string }[];
+  imageManifest: string;
+  imageManifestMediaType?: string;
+  acceptedMediaTypes?: string[];
+  imageTagMutability: string;
+  imageTagMutabilityExclusionFilters?: ExclusionFilter[];
+  imageScanningConfiguration?: { scanOnPush?: boolean };
+  encryptionConfiguration?: { encryptionType?: string; kmsKey?: string };
+  filter?: { tagStatus?: string; imageStatus?: string; artifactTypes?: string[]; artifactStatus?: string };
+  force?: boolean;
+  subjectId: { imageDigest: string };
+  targetStorageClass: string;
+  layerDigest: string;
+  layerDigests?: string[];
+  uploadId: string;
+  layerPartBlob?: string;
+  partFirstByte: number;
+  partLastByte: number;
+  maxResults?: number;
+  nextToken?: string;
+  [member: string]: unknown;
+}
 export type Handler = (ctx: Context, input: Input) => Promise<unknown> | unknown;
 
 export const registryOf = (ctx: Context, input: Input): string => input.registryId ?? ctx.options.accountId;

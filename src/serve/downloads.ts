@@ -22,30 +22,12 @@ export function serveDownload(
   log: DownloadLog = () => undefined,
 ): void {
   const method = req.method ?? 'GET';
-  const fail = (err: S3Error) => {
+  const fail = (err: S3Error, headers?: Record<string, string>) => {
     log(err.status, err.code);
-    sendS3Error(res, err, method);
+    sendS3Error(res, err, method, headers);
   };
-  // A client must send no AWS credentials to the download host; the log says so when one does.
-  const credentialHeaders = ['x-amz-security-token', 'x-amz-date', 'x-amz-content-sha256'].filter(
-    (h) => req.headers[h] !== undefined,
-  );
-  if (credentialHeaders.length) log(0, `credentials-in-request: ${credentialHeaders.join(',')}`);
-  if (req.headers.authorization) {
-    return fail({
-      status: 400,
-      code: 'InvalidArgument',
-      message:
-        'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
-    });
-  }
-  // The signature covers the method: HEAD, PUT or DELETE on a URL signed for GET fails it, as on S3.
-  const bad = presigner.check(method, url.pathname, url.searchParams, req.headers.host ?? '');
-  if (bad) return fail(bad);
-  if (ctx.faults.expire()) return fail({ status: 403, code: 'AccessDenied', message: 'Request has expired' });
-  if (ctx.faults.slowdown())
-    return fail({ status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' });
-
+  const refused = refusal(ctx, presigner, req, url, log);
+  if (refused) return fail(refused);
   const digest = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
   if (!ctx.store.hasBlob(digest)) return fail(noSuchKey);
   const path = ctx.store.blobPath(digest);
@@ -55,37 +37,9 @@ export function serveDownload(
   } catch {
     return fail(noSuchKey);
   }
-
-  let start = 0;
-  let end = size - 1;
-  let status = 200;
-  const range = req.headers.range;
-  if (range) {
-    const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-    if (m && (m[1] !== '' || m[2] !== '')) {
-      if (m[1] === '') {
-        start = Math.max(size - Number(m[2]), 0);
-      } else {
-        start = Number(m[1]);
-        if (m[2] !== '') end = Math.min(Number(m[2]), size - 1);
-      }
-      if (start >= size || start > end) {
-        log(416, 'InvalidRange');
-        const err = {
-          status: 416,
-          code: 'InvalidRange',
-          message: 'The requested range is not satisfiable',
-          extra: [
-            ['RangeRequested', range],
-            ['ActualObjectSize', String(size)],
-          ] as [string, string][],
-        };
-        sendS3Error(res, err, method, { 'Content-Range': `bytes */${size}` });
-        return;
-      }
-      status = 206;
-    }
-  }
+  const range = rangeOf(req.headers.range, size);
+  if ('error' in range) return fail(range.error, { 'Content-Range': `bytes */${size}` });
+  const { start, end, status } = range;
   const length = end - start + 1;
   const headers: Record<string, string | number> = {
     'Content-Type': 'application/octet-stream',
@@ -100,6 +54,79 @@ export function serveDownload(
     res.end();
     return;
   }
+  streamBlob(ctx, res, path, { start, end, status }, log);
+}
+
+/** Why S3 would refuse the request before looking for the object: auth, signature, or an injected fault. */
+function refusal(
+  ctx: Context,
+  presigner: Presigner,
+  req: IncomingMessage,
+  url: URL,
+  log: DownloadLog,
+): S3Error | undefined {
+  // A client must send no AWS credentials to the download host; the log says so when one does.
+  const credentialHeaders = ['x-amz-security-token', 'x-amz-date', 'x-amz-content-sha256'].filter(
+    (h) => req.headers[h] !== undefined,
+  );
+  if (credentialHeaders.length) log(0, `credentials-in-request: ${credentialHeaders.join(',')}`);
+  if (req.headers.authorization) {
+    return {
+      status: 400,
+      code: 'InvalidArgument',
+      message:
+        'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+    };
+  }
+  // The signature covers the method: HEAD, PUT or DELETE on a URL signed for GET fails it, as on S3.
+  const bad = presigner.check(req.method ?? 'GET', url.pathname, url.searchParams, req.headers.host ?? '');
+  if (bad) return bad;
+  if (ctx.faults.expire()) return { status: 403, code: 'AccessDenied', message: 'Request has expired' };
+  if (ctx.faults.slowdown()) return { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' };
+  return undefined;
+}
+
+/** The bytes a Range header asks for (the whole object without one, or with one S3 ignores), or S3's 416. */
+function rangeOf(
+  range: string | undefined,
+  size: number,
+): { start: number; end: number; status: 200 | 206 } | { error: S3Error } {
+  const whole = { start: 0, end: size - 1, status: 200 as const };
+  const m = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
+  if (!range || !m || (m[1] === '' && m[2] === '')) return whole;
+  let start: number;
+  let end = size - 1;
+  if (m[1] === '') {
+    start = Math.max(size - Number(m[2]), 0);
+  } else {
+    start = Number(m[1]);
+    if (m[2] !== '') end = Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) {
+    return {
+      error: {
+        status: 416,
+        code: 'InvalidRange',
+        message: 'The requested range is not satisfiable',
+        extra: [
+          ['RangeRequested', range],
+          ['ActualObjectSize', String(size)],
+        ],
+      },
+    };
+  }
+  return { start, end, status: 206 };
+}
+
+/** Streams the range from disk, paced by the link, and cut part-way when the cut fault fires. */
+function streamBlob(
+  ctx: Context,
+  res: ServerResponse,
+  path: string,
+  { start, end, status }: { start: number; end: number; status: number },
+  log: DownloadLog,
+): void {
+  const length = end - start + 1;
   // A cut download sends part of the body and then drops the connection, as a flaky link does.
   const cutAt = ctx.faults.cut() ? start + Math.floor(ctx.faults.random() * length) : -1;
   const file = createReadStream(path, {

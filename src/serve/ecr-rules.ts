@@ -16,9 +16,6 @@ const DIGEST_RE = /^[a-zA-Z0-9_+.-]+:[a-fA-F0-9]+$/;
 export const isValidTag = (tag: string) => TAG_RE.test(tag);
 export const isValidDigest = (digest: string) => DIGEST_RE.test(digest);
 
-/** Digests the emulator can hold: the only algorithm ECR computes is sha256. */
-export const SHA256_DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
-
 /** InvalidParameterException for a tag or digest a request names directly (PutImage, DescribeImages). */
 export function requireValidTag(tag: string | undefined, member = 'imageTag'): void {
   if (tag !== undefined && !isValidTag(tag))

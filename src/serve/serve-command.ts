@@ -89,7 +89,8 @@ function linkSummary(link: LinkOptions): string {
   return parts.length ? `; link: ${parts.join(', ')}` : '';
 }
 
-export async function serve(flags: ServeFlags): Promise<void> {
+/** Refuses what the flags cannot mean, before anything is started or created. */
+function checkFlags(flags: ServeFlags): void {
   if (!/^\d{12}$/.test(flags.accountId)) {
     throw new EcrxError('VALIDATION_ERROR', `--account-id must be 12 digits, got '${flags.accountId}'`, {
       hint: 'For example --account-id 123456789012.',
@@ -109,6 +110,38 @@ export async function serve(flags: ServeFlags): Promise<void> {
       hint: 'Give both to verify signatures, or neither to accept any key.',
     });
   }
+}
+
+/** The injected faults, from the --fault-* flags. */
+const faultOptions = (flags: ServeFlags) => ({
+  throttle: flags.faultThrottle,
+  serverError: flags.faultServerError,
+  cut: flags.faultCut,
+  slowdown: flags.faultSlowdown,
+  expire: flags.faultExpire,
+  losePartResponse: flags.faultLosePartResponse,
+  layerLagMs: flags.faultLayerLag,
+  seed: flags.faultSeed,
+});
+
+/** Runs until SIGINT or SIGTERM, then closes the server and removes an in-memory data directory. */
+function untilSignalled(running: { close(): Promise<void> }, tempDir: string | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void running.close().then(() => {
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+export async function serve(flags: ServeFlags): Promise<void> {
+  checkFlags(flags);
   const link = linkOptions(flags);
   const tempDir = flags.inMemory ? mkdtempSync(join(tmpdir(), 'ecrx-serve-')) : undefined;
   const dataDir = tempDir ?? flags.dataDir ?? defaultDataDir();
@@ -123,16 +156,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     credentials: flags.accessKeyId
       ? { accessKeyId: flags.accessKeyId, secretAccessKey: flags.secretAccessKey! }
       : undefined,
-    faults: {
-      throttle: flags.faultThrottle,
-      serverError: flags.faultServerError,
-      cut: flags.faultCut,
-      slowdown: flags.faultSlowdown,
-      expire: flags.faultExpire,
-      losePartResponse: flags.faultLosePartResponse,
-      layerLagMs: flags.faultLayerLag,
-      seed: flags.faultSeed,
-    },
+    faults: faultOptions(flags),
     link,
     onRequest: flags.log
       ? (l) =>
@@ -163,17 +187,5 @@ export async function serve(flags: ServeFlags): Promise<void> {
       `ecrx serve: listening on ${running.endpoint} (data: ${tempDir ? 'in memory' : dataDir}; region ${flags.region}; registry ${flags.accountId}${linkSummary(link)})\n`,
     );
   }
-
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void running.close().then(() => {
-        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-        resolve();
-      });
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilSignalled(running, tempDir);
 }

@@ -111,16 +111,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0; // large uploads and slow downloads must not be cut by the server itself
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const endpoint = `http://${host}:${addr.port}`;
+  const endpoint = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
   return {
     endpoint,
     server,
@@ -130,6 +121,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** Listens on host:port (0: any free port) and answers the endpoint clients reach it at. */
+async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  return `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -191,6 +195,31 @@ export function parsePartBody(body: Buffer): Record<string, unknown> | undefined
 
 const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 
+/** The operation X-Amz-Target names (`<targetPrefix>.<Operation>`). */
+function operationOf(req: IncomingMessage): string {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  if (!target.startsWith(`${targetPrefix}.`)) {
+    throw new ApiError(
+      'UnknownOperationException',
+      target ? `Unknown target '${target}': expected ${targetPrefix}.<Operation>` : 'Missing X-Amz-Target header',
+    );
+  }
+  return target.slice(targetPrefix.length + 1);
+}
+
+function handlerOf(operation: string): Handler {
+  const handler = handlers[operation];
+  if (!handler) {
+    throw new ApiError(
+      'UnknownOperationException',
+      isKnownOperation(operation)
+        ? `${operation} is an ECR operation that ecrx serve does not emulate; it supports ${supportedOperations.join(', ')}`
+        : `Unknown operation ${operation}`,
+    );
+  }
+  return handler;
+}
+
 async function handleApi(
   ctx: Context,
   req: IncomingMessage,
@@ -204,24 +233,9 @@ async function handleApi(
   try {
     const body = await readBody(req);
     await ctx.link.delay();
-    const target = String(req.headers['x-amz-target'] ?? '');
-    if (!target.startsWith(`${targetPrefix}.`)) {
-      throw new ApiError(
-        'UnknownOperationException',
-        target ? `Unknown target '${target}': expected ${targetPrefix}.<Operation>` : 'Missing X-Amz-Target header',
-      );
-    }
-    operation = target.slice(targetPrefix.length + 1);
+    operation = operationOf(req);
     authenticate(ctx, req, body);
-    const handler = handlers[operation];
-    if (!handler) {
-      throw new ApiError(
-        'UnknownOperationException',
-        isKnownOperation(operation)
-          ? `${operation} is an ECR operation that ecrx serve does not emulate; it supports ${supportedOperations.join(', ')}`
-          : `Unknown operation ${operation}`,
-      );
-    }
+    const handler = handlerOf(operation);
     // Over the operation's quota (--quotas): refused as ECR does, before the body is even looked at.
     if (!ctx.link.allow(operation)) throw new ApiError('ThrottlingException', 'Rate exceeded');
     let parsed: unknown = operation === 'UploadLayerPart' ? parsePartBody(body) : undefined;

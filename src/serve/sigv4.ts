@@ -2,9 +2,8 @@
  * The parts of AWS Signature Version 4 the emulator needs: verifying a signed API request (header auth) and
  * signing or verifying a pre-signed URL (query auth), both as AWS computes them.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-
-export const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from '../core/digest.js';
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 
 /** RFC 3986 encoding as SigV4 wants it. */

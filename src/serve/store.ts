@@ -6,7 +6,9 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { writeFileAtomicSync } from '../core/atomic-write.js';
+import { SHA256_DIGEST, sha256Hex } from '../core/digest.js';
 
 export interface ImageRecord {
   digest: string;
@@ -64,12 +66,6 @@ export interface UploadRecord {
   received: number;
   parts: number[];
   createdAt: number;
-}
-
-function writeAtomic(path: string, data: string | Buffer): void {
-  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
 }
 
 export class Store {
@@ -137,7 +133,7 @@ export class Store {
 
   saveRepo(rec: RepoRecord): void {
     mkdirSync(join(this.reposDir, rec.registryId), { recursive: true });
-    writeAtomic(this.repoPath(rec), JSON.stringify(rec));
+    writeFileAtomicSync(this.repoPath(rec), JSON.stringify(rec));
   }
 
   deleteRepo(rec: RepoRecord): void {
@@ -147,12 +143,12 @@ export class Store {
 
   /** Where a sha256 blob lives; any other digest has no place in the store. */
   blobPath(digest: string): string {
-    if (!SHA256.test(digest)) throw new Error(`not a sha256 digest: ${digest.slice(0, 80)}`);
+    if (!SHA256_DIGEST.test(digest)) throw new Error(`not a sha256 digest: ${digest.slice(0, 80)}`);
     return join(this.blobsDir, digest.slice('sha256:'.length));
   }
 
   hasBlob(digest: string): boolean {
-    return SHA256.test(digest) && existsSync(this.blobPath(digest));
+    return SHA256_DIGEST.test(digest) && existsSync(this.blobPath(digest));
   }
 
   /** Moves a fully verified file into the blob store; an existing blob with the same digest wins. */
@@ -182,7 +178,7 @@ export class Store {
   }
 
   saveUpload(up: UploadRecord): void {
-    writeAtomic(join(this.uploadsDir, `${up.id}.json`), JSON.stringify(up));
+    writeFileAtomicSync(join(this.uploadsDir, `${up.id}.json`), JSON.stringify(up));
   }
 
   uploadDataPath(id: string): string {
@@ -203,5 +199,4 @@ export class Store {
 }
 
 const key = (registryId: string, name: string) => `${registryId}/${name}`;
-const repoFileName = (name: string) => `${createHash('sha256').update(name, 'utf8').digest('hex')}.json`;
-const SHA256 = /^sha256:[a-f0-9]{64}$/;
+const repoFileName = (name: string) => `${sha256Hex(name)}.json`;

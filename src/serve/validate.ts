@@ -3,8 +3,9 @@
  * answers a violation with InvalidParameterException, naming the member and the constraint as the model states it.
  */
 import { invalidParameterAt } from './api-error.js';
+import type { Input } from './context.js';
 import { anchored, inputShapeOf, shapes } from './model.js';
-import { base64Length } from './base64.js';
+import { base64DecodedLength } from './base64.js';
 
 /** The first constraint `value` breaks, in the model's words, or undefined. */
 function scalarProblem(shapeName: string, value: unknown): string | undefined {
@@ -24,7 +25,7 @@ function scalarProblem(shapeName: string, value: unknown): string | undefined {
       return undefined;
     }
     case 'blob': {
-      const bytes = base64Length(value as string);
+      const bytes = base64DecodedLength(value as string);
       if (shape.min !== undefined && bytes < shape.min)
         return `Member must have length greater than or equal to ${shape.min}`;
       if (shape.max !== undefined && bytes > shape.max)
@@ -84,7 +85,8 @@ function checkStructure(shapeName: string, obj: Record<string, unknown>, path: s
 }
 
 /** Throws InvalidParameterException when a deserialized `input` breaks the model's constraints for `operation`. */
-export function validateInput(operation: string, input: Record<string, unknown>): void {
+/** Checks `input` against the operation's model; once it returns, `input` is what the handlers read (Input). */
+export function validateInput(operation: string, input: Record<string, unknown>): asserts input is Input {
   const shape = inputShapeOf(operation);
   if (shape) checkStructure(shape, input, '');
 }

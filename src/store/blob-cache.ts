@@ -11,10 +11,11 @@
  */
 import type { BlobStore } from './blob-store.js';
 import { lstatSync, mkdirSync, promises as fsp, readdirSync, rmSync } from 'node:fs';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileDigest } from '../core/digest.js';
+import { writeFileAtomic } from '../core/atomic-write.js';
+import { fileDigest, SHA256_DIGEST, SHA256_HEX, sha256Digest } from '../core/digest.js';
 import { EcrxError } from '../core/errors.js';
 import { isAlive } from '../core/pid.js';
 
@@ -26,7 +27,6 @@ export function defaultCacheDir(): string {
 
 /** Temporary files older than this are from crashed runs and may be swept. */
 const STALE_TMP_MS = 24 * 3600 * 1000;
-const HEX_NAME = /^[a-f0-9]{64}$/;
 /** What tmpPath makes: `<label>.<pid>.<12 hex>.tmp`. Only such names are ever swept from tmp/. */
 const TMP_NAME = /^[A-Za-z0-9_-]+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
@@ -105,7 +105,7 @@ export class BlobCache implements BlobStore {
   }
 
   path(digest: string): string {
-    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new Error(`not a sha256 digest: ${digest}`);
+    if (!SHA256_DIGEST.test(digest)) throw new Error(`not a sha256 digest: ${digest}`);
     return join(this.blobsDir, digest.slice(7));
   }
 
@@ -167,22 +167,16 @@ export class BlobCache implements BlobStore {
    * a blob of that name is there: it costs little, and replaces a copy that may have gone bad.
    */
   async putBytes(data: Buffer, digest?: string): Promise<string> {
-    const actual = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    const actual = sha256Digest(data);
     if (digest && digest !== actual) throw new Error(`bytes do not match ${digest}`);
-    const tmp = this.tmpPath();
-    try {
-      await fsp.writeFile(tmp, data);
-      await this.commit(tmp, actual);
-    } finally {
-      await fsp.rm(tmp, { force: true });
-    }
+    await writeFileAtomic(this.path(actual), data, { tmp: this.tmpPath() });
     return actual;
   }
 
   /** A small blob's bytes, checked against its digest; a corrupt copy is removed and CorruptBlobError thrown. */
   async readBytes(digest: string): Promise<Buffer> {
     const bytes = await fsp.readFile(this.path(digest));
-    const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const actual = sha256Digest(bytes);
     if (actual !== digest) {
       await this.remove(digest);
       throw new CorruptBlobError(digest, actual);
@@ -205,7 +199,7 @@ export class BlobCache implements BlobStore {
       const path = join(this.blobsDir, name);
       try {
         const st = lstatSync(path);
-        if (st.isFile() && HEX_NAME.test(name))
+        if (st.isFile() && SHA256_HEX.test(name))
           blobs.push({ digest: `sha256:${name}`, size: st.size, path, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs });
         else junk.push({ name, kind: st.isFile() ? 'file with a name that is not a digest' : kindOf(st) });
       } catch {
@@ -270,9 +264,7 @@ export class BlobCache implements BlobStore {
   async setIndex(kind: string, key: string, value: string): Promise<void> {
     const dir = join(this.indexDir, kind);
     await fsp.mkdir(dir, { recursive: true });
-    const tmp = this.tmpPath('index');
-    await fsp.writeFile(tmp, value);
-    await fsp.rename(tmp, join(dir, key.replace(/[^a-zA-Z0-9_.-]/g, '_')));
+    await writeFileAtomic(join(dir, key.replace(/[^a-zA-Z0-9_.-]/g, '_')), value, { tmp: this.tmpPath('index') });
   }
 
   async getIndex(kind: string, key: string): Promise<string | undefined> {

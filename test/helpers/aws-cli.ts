@@ -1,4 +1,5 @@
 /** The real AWS CLI against an endpoint, with its exit code, parsed JSON output and stderr. */
+import type { Json } from './json.js';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { testEnv } from './cli.js';
 
 export interface AwsResult {
   code: number | null;
-  json: any;
+  json: Json;
   stdout: string;
   stderr: string;
 }
@@ -53,13 +54,14 @@ export function awsCli(endpoint: string, args: string[], opts: AwsOptions = {}):
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => {
-      let json: any;
+      // No output, or output that is not JSON, leaves `json` missing: the test's first read of it fails.
+      let json: Json | undefined;
       try {
         json = out.trim() ? JSON.parse(out) : undefined;
       } catch {
         json = undefined;
       }
-      resolve({ code, json, stdout: out, stderr: err });
+      resolve({ code, json: json as Json, stdout: out, stderr: err });
     });
   });
 }

@@ -111,8 +111,8 @@ export async function pushBuilt(
   for (const blob of [img.config, ...img.layers]) {
     try {
       await uploadBlob(ecr, repositoryName, blob.bytes);
-    } catch (err: any) {
-      if (err.name !== 'LayerAlreadyExistsException') throw err;
+    } catch (err) {
+      if ((err as Error).name !== 'LayerAlreadyExistsException') throw err;
     }
   }
   try {
@@ -124,8 +124,8 @@ export async function pushBuilt(
         imageManifestMediaType: img.manifest.mediaType,
       }),
     );
-  } catch (err: any) {
-    if (err.name !== 'ImageAlreadyExistsException') throw err;
+  } catch (err) {
+    if ((err as Error).name !== 'ImageAlreadyExistsException') throw err;
   }
 }
 

@@ -12,6 +12,8 @@ interface RunLike {
 }
 
 declare global {
+  // Jest's matcher types live in the global namespace `jest`: augmenting them takes a namespace declaration.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace jest {
     interface Matchers<R> {
       toExitWith(code: number): R;

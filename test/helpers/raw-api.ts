@@ -1,8 +1,9 @@
 /**
  * The emulator's answers as raw JSON, before any SDK drops what its model does not know, and a check of that JSON
- * against ECR's API model (the reference copy in shared/, else the stripped one in src/server): every member must
+ * against ECR's API model (the reference copy in shared/, else the stripped one in src/serve): every member must
  * be one the output shape has, of the type and enum it says, with the required ones present.
  */
+import type { Json } from './json.js';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { ROOT } from './cli.js';
 
 const requireCjs = createRequire(import.meta.url);
 
+/** node:crypto behind the Checksum interface the signer wants (it hashes requests with it). */
 class Sha256 {
   private h = createHash('sha256');
   update(d: Uint8Array | string) {
@@ -19,11 +21,14 @@ class Sha256 {
   async digest() {
     return new Uint8Array(this.h.digest());
   }
+  reset() {
+    this.h = createHash('sha256');
+  }
 }
 
 export interface RawAnswer {
   status: number;
-  body: any;
+  body: Json;
 }
 
 /** A SigV4-signed AWS JSON 1.1 call, answered as status and parsed body. */
@@ -32,7 +37,7 @@ export async function rawCall(endpoint: string, operation: string, input: object
   const signer = new SignatureV4({
     service: 'ecr',
     region: 'us-east-1',
-    sha256: Sha256 as any,
+    sha256: Sha256,
     credentials: { accessKeyId: 'AKIAECRXTESTKEY00001', secretAccessKey: 'ecrx-test-secret' },
   });
   const url = new URL(endpoint);
@@ -69,7 +74,7 @@ function loadModel(): {
   operations: Record<string, { output?: { shape: string }; errors?: { shape: string }[] }>;
 } {
   const reference = join(ROOT, '..', 'shared', 'reference', 'ecr-service-2.json');
-  const path = existsSync(reference) ? reference : join(ROOT, 'src', 'server', 'ecr-model.json');
+  const path = existsSync(reference) ? reference : join(ROOT, 'src', 'serve', 'ecr-model.json');
   return JSON.parse(readFileSync(path, 'utf8'));
 }
 
@@ -96,10 +101,10 @@ function check(shapeName: string, value: unknown, path: string, problems: string
       if (typeof value !== 'object' || Array.isArray(value)) return void problems.push(`${path}: not an object`);
       for (const k of Object.keys(value as object))
         if (!shape.members?.[k]) problems.push(`${path}.${k}: not a member of ${shapeName}`);
+      const members = value as Record<string, unknown>;
       for (const r of shape.required ?? [])
-        if ((value as any)[r] === undefined) problems.push(`${path}.${r}: required by ${shapeName} but missing`);
-      for (const [k, m] of Object.entries(shape.members ?? {}))
-        check(m.shape, (value as any)[k], `${path}.${k}`, problems);
+        if (members[r] === undefined) problems.push(`${path}.${r}: required by ${shapeName} but missing`);
+      for (const [k, m] of Object.entries(shape.members ?? {})) check(m.shape, members[k], `${path}.${k}`, problems);
       return;
     }
     case 'list':

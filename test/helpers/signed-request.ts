@@ -2,6 +2,7 @@
  * Raw ECR API requests signed with SigV4, written here from AWS's specification and independent of the server's
  * own verifier, so a test can send exactly the bytes, host, region or clock it means to.
  */
+import type { Json } from './json.js';
 import { request } from 'node:http';
 import { createHash, createHmac } from 'node:crypto';
 
@@ -25,7 +26,7 @@ export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  json: any;
+  json: Json;
 }
 
 const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921';
@@ -101,13 +102,14 @@ export function signedPost(
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: any;
+        // A body that is not JSON leaves `json` missing: the test's first read of it fails.
+        let json: Json | undefined;
         try {
           json = JSON.parse(text);
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: json as Json });
       });
       res.on('error', reject);
     });

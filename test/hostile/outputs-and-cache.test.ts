@@ -687,7 +687,7 @@ describe('cache: a bad blob is found on use, removed and downloaded again, never
     expect(res).toExitWith(0);
     const data = JSON.parse(res.stdout).data;
     expect(data.platform).toBe('linux/amd64');
-    expect(data.layers.find((l: any) => l.digest === image.config.digest).cached).toBe(false);
+    expect(data.layers.find((l: { digest: string }) => l.digest === image.config.digest).cached).toBe(false);
     expectLayout(join(b, 'second'));
     expect(sha256File(victim)).toBe(image.config.digest);
   });
@@ -789,8 +789,8 @@ describe("cache: junk where blobs live breaks nothing, and what is not ecrx's is
     const data = JSON.parse(ls.stdout).data;
     expect(data.count).toBe(1 + image.layers.length);
     expect(data.exists).toBe(true);
-    expect(data.junk.map((x: any) => x.name).sort()).toEqual(j.junk);
-    expect(data.junk.find((x: any) => x.name === 'b'.repeat(64)).kind).toBe('FIFO');
+    expect(data.junk.map((x: { name: string }) => x.name).sort()).toEqual(j.junk);
+    expect(data.junk.find((x: { name: string }) => x.name === 'b'.repeat(64)).kind).toBe('FIFO');
     expect(existsSync(join(j.tmp, j.dead))).toBe(false);
     expect(existsSync(join(j.tmp, j.live))).toBe(true);
     expect(existsSync(join(j.tmp, 'README'))).toBe(true);
@@ -803,7 +803,7 @@ describe("cache: junk where blobs live breaks nothing, and what is not ecrx's is
     expect(verify).toExitWith(0);
     const data = JSON.parse(verify.stdout).data;
     expect(data).toMatchObject({ checked: 1 + image.layers.length, removed: [] });
-    expect(data.junkRemoved.map((x: any) => x.name).sort()).toEqual(j.junk);
+    expect(data.junkRemoved.map((x: { name: string }) => x.name).sort()).toEqual(j.junk);
     expect(readdirSync(j.blobs).sort()).toEqual([image.config, ...image.layers].map((d) => d.digest.slice(7)).sort());
     expect(readFileSync(join(b, 'outside', 'keep.txt'), 'utf8')).toBe('keep me');
     expect(readdirSync(j.tmp).sort()).toEqual([j.live, 'README'].sort());

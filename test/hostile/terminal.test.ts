@@ -6,6 +6,7 @@
  * endpoint written here (for what a real one would refuse to store) and a real `ecrx serve` (for image content).
  */
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,7 +83,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ecrx-hostile-term-'));
   hostile = hostileEcr().listen(0, '127.0.0.1');
   await once(hostile, 'listening');
-  hostileUrl = `http://127.0.0.1:${(hostile.address() as any).port}`;
+  hostileUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}`;
 
   serve = await startServe();
   const ecr = sdk(serve.endpoint);

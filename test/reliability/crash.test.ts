@@ -104,7 +104,7 @@ test('pull killed at 20 moments: no bad blob, no half output, and the rerun reus
   });
   expect(final).toExitWith(0);
   const data = JSON.parse(final.stdout).data;
-  expect(data.layers.filter((l: any) => l.cached)).toHaveLength(cachedBefore);
+  expect(data.layers.filter((l: { cached: boolean }) => l.cached)).toHaveLength(cachedBefore);
   expect(cachedBefore).toBeGreaterThan(0);
   for (const b of [image.manifest, image.config, ...image.layers])
     expect(sha256File(join(out, 'blobs', 'sha256', b.digest.slice(7)))).toBe(b.digest);
@@ -126,7 +126,7 @@ test('push killed at 20 moments: the rerun completes with the same digest and sk
   expect(final).toExitWith(0);
   const data = JSON.parse(final.stdout).data;
   expect(data.digest).toBe(image.manifest.digest);
-  expect(data.layers.some((l: any) => !l.uploaded)).toBe(true);
+  expect(data.layers.some((l: { uploaded: boolean }) => !l.uploaded)).toBe(true);
   const ecr = sdk(serve.endpoint);
   const got = await ecr.send(
     new BatchGetImageCommand({ repositoryName: 'crash/push', imageIds: [{ imageTag: 'v1' }] }),

@@ -29,7 +29,7 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
     const layer = randomData(7 * MiB + 3);
     const init = await aws('initiate-layer-upload', '--repository-name', 'cli/app');
     expect(init.json.partSize).toBe(10485760);
-    const uploadId = init.json.uploadId;
+    const uploadId = String(init.json.uploadId);
     const cut = 5 * MiB;
     writeFileSync(join(work, 'p1'), layer.subarray(0, cut));
     writeFileSync(join(work, 'p2'), layer.subarray(cut));
@@ -99,7 +99,7 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
       '--repository-name',
       'cli/app',
       '--upload-id',
-      cinit.json.uploadId,
+      String(cinit.json.uploadId),
       '--part-first-byte',
       '0',
       '--part-last-byte',
@@ -112,7 +112,7 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
       '--repository-name',
       'cli/app',
       '--upload-id',
-      cinit.json.uploadId,
+      String(cinit.json.uploadId),
       '--layer-digests',
       sha256(img.config),
     );
@@ -149,7 +149,7 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
       '--layer-digest',
       sha256(layer),
     );
-    const res = await fetch(url.json.downloadUrl);
+    const res = await fetch(String(url.json.downloadUrl));
     expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(layer));
 
     const listed = await aws('list-images', '--repository-name', 'cli/app');
@@ -171,7 +171,7 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
       '--repository-name',
       'cli/errors',
       '--upload-id',
-      small.json.uploadId,
+      String(small.json.uploadId),
       '--part-first-byte',
       '0',
       '--part-last-byte',
@@ -184,7 +184,7 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
       '--repository-name',
       'cli/errors',
       '--upload-id',
-      small.json.uploadId,
+      String(small.json.uploadId),
       '--layer-digests',
       sha256('not tiny'),
     );
@@ -194,7 +194,7 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
       '--repository-name',
       'cli/errors',
       '--upload-id',
-      small.json.uploadId,
+      String(small.json.uploadId),
       '--layer-digests',
       sha256('tiny'),
     );
@@ -205,7 +205,7 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
       '--repository-name',
       'cli/errors',
       '--upload-id',
-      empty.json.uploadId,
+      String(empty.json.uploadId),
       '--layer-digests',
       sha256(''),
     );
@@ -228,6 +228,8 @@ describeWithTool('aws', 'AWS CLI against ecrx serve', () => {
     );
     expect(layersMissing.stderr).toContain('LayersNotFoundException');
     const token = await aws('get-authorization-token');
-    expect(Buffer.from(token.json.authorizationData[0].authorizationToken, 'base64').toString()).toMatch(/^AWS:/);
+    expect(Buffer.from(String(token.json.authorizationData[0].authorizationToken), 'base64').toString()).toMatch(
+      /^AWS:/,
+    );
   });
 });

@@ -231,7 +231,7 @@ describe('BatchGetImage honours acceptedMediaTypes', () => {
       size: docker.config.length,
       digest: sha256(docker.config),
     });
-    expect(o.layers.map((l: any) => [l.mediaType, l.digest])).toEqual(
+    expect(o.layers.map((l: { mediaType: string; digest: string }) => [l.mediaType, l.digest])).toEqual(
       docker.layers.map((l) => ['application/vnd.oci.image.layer.v1.tar+gzip', sha256(l)]),
     );
     expect(asOci.imageId!.imageDigest).toBe(sha256(asOci.imageManifest!));
@@ -240,7 +240,7 @@ describe('BatchGetImage honours acceptedMediaTypes', () => {
     expect(asDocker.imageManifestMediaType).toBe(T.docker);
     const d = JSON.parse(asDocker.imageManifest!);
     expect(d.config.mediaType).toBe('application/vnd.docker.container.image.v1+json');
-    expect(d.layers.map((l: any) => [l.mediaType, l.digest])).toEqual(
+    expect(d.layers.map((l: { mediaType: string; digest: string }) => [l.mediaType, l.digest])).toEqual(
       oci.layers.map((l) => ['application/vnd.docker.image.rootfs.diff.tar.gzip', sha256(l)]),
     );
   });
@@ -251,7 +251,7 @@ describe('BatchGetImage honours acceptedMediaTypes', () => {
     const m = JSON.parse(got.imageManifest!);
     expect(m).toMatchObject({ schemaVersion: 1, name: 'types/pull', tag: 'docker', architecture: 'arm64' });
     expect(m.fsLayers).toEqual([...docker.layers].reverse().map((l) => ({ blobSum: sha256(l) })));
-    const history = m.history.map((h: any) => JSON.parse(h.v1Compatibility));
+    const history = m.history.map((h: { v1Compatibility: string }) => JSON.parse(h.v1Compatibility));
     expect(history).toHaveLength(2);
     expect(history[0].config).toEqual({ Env: ['PATH=/bin'], Cmd: ['/bin/sh'] });
     expect(history[0].parent).toBe(history[1].id);
@@ -290,7 +290,7 @@ describe('BatchGetImage honours acceptedMediaTypes', () => {
         T.oci,
       ]);
       expect(converted.json.images[0].imageManifestMediaType).toBe(T.oci);
-      expect(JSON.parse(converted.json.images[0].imageManifest).mediaType).toBe(T.oci);
+      expect(JSON.parse(String(converted.json.images[0].imageManifest)).mediaType).toBe(T.oci);
       const refused = await awsCli(serve.endpoint, [
         'ecr',
         'batch-get-image',

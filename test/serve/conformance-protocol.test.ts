@@ -19,6 +19,7 @@ import { sdk, createRepo } from '../helpers/ecr.js';
 import { awsCli, cliErrorCode } from '../helpers/aws-cli.js';
 import { signedPost } from '../helpers/signed-request.js';
 import { describeWithTool } from '../helpers/tools.js';
+import { list } from '../helpers/json.js';
 
 let serve: Serve;
 let ecr: ECRClient;
@@ -27,14 +28,14 @@ let ecr: ECRClient;
 function clientSendingBlob(blob: string): ECRClient {
   const c = sdk(serve.endpoint);
   c.middlewareStack.add(
-    (next) => async (args: any) => {
-      const b = args.request.body;
+    (next) => async (args) => {
+      const request = args.request as { body: string | Uint8Array; headers: Record<string, string> };
+      const b = request.body;
       const body = typeof b === 'string' ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
       const replaced = body.replace(/"layerPartBlob":"[^"]*"/, `"layerPartBlob":${JSON.stringify(blob)}`);
-      args.request.body = replaced;
-      for (const h of Object.keys(args.request.headers))
-        if (h.toLowerCase() === 'content-length') delete args.request.headers[h];
-      args.request.headers['content-length'] = String(Buffer.byteLength(replaced));
+      request.body = replaced;
+      for (const h of Object.keys(request.headers)) if (h.toLowerCase() === 'content-length') delete request.headers[h];
+      request.headers['content-length'] = String(Buffer.byteLength(replaced));
       return next(args);
     },
     { step: 'build', name: 'replaceLayerPartBlob' },
@@ -52,27 +53,28 @@ afterAll(async () => {
   await serve?.dispose();
 });
 
+// `as never` below: values of the wrong type on purpose, past the SDK's input types, to see how the server answers.
 describe('wrong JSON types are SerializationException, before validation and before the operation', () => {
   test('AWS SDK: a string for an integer, a number for a string, a string for a list, an object for a string', async () => {
     const cases: [Promise<unknown>, string][] = [
       [
-        ecr.send(new DescribeRepositoriesCommand({ maxResults: '5' as any })),
+        ecr.send(new DescribeRepositoriesCommand({ maxResults: '5' as never })),
         'class java.lang.String can not be converted to an Integer',
       ],
       [
-        ecr.send(new CreateRepositoryCommand({ repositoryName: 5 as any })),
+        ecr.send(new CreateRepositoryCommand({ repositoryName: 5 as never })),
         'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String',
       ],
-      [ecr.send(new DescribeRepositoriesCommand({ repositoryNames: 'proto/app' as any })), 'Expected list or null'],
+      [ecr.send(new DescribeRepositoriesCommand({ repositoryNames: 'proto/app' as never })), 'Expected list or null'],
       [
-        ecr.send(new CreateRepositoryCommand({ repositoryName: { name: 'x' } as any })),
+        ecr.send(new CreateRepositoryCommand({ repositoryName: { name: 'x' } as never })),
         'Start of structure or map found where not expected.',
       ],
       [
         ecr.send(
           new CreateRepositoryCommand({
             repositoryName: 'proto/typed',
-            imageScanningConfiguration: { scanOnPush: 3 as any },
+            imageScanningConfiguration: { scanOnPush: 3 as never },
           }),
         ),
         'class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an Boolean',
@@ -90,7 +92,7 @@ describe('wrong JSON types are SerializationException, before validation and bef
   });
 
   test('AWS SDK: a type error wins over a missing required member (deserialization comes first)', async () => {
-    const err = await errorOf(ecr.send(new ListImagesCommand({ maxResults: 'ten' } as any)));
+    const err = await errorOf(ecr.send(new ListImagesCommand({ maxResults: 'ten' } as never)));
     expect(err.name).toBe('SerializationException');
   });
 
@@ -137,7 +139,7 @@ describeWithTool('aws', 'AWS CLI: wrong JSON types reach the service and get Ser
     );
     expect(cliErrorCode(asNumber)).toBe('SerializationException');
     const listed = await awsCli(serve.endpoint, ['ecr', 'describe-repositories']);
-    expect(listed.json.repositories.map((r: any) => r.repositoryName)).not.toContain('5');
+    expect(list(listed.json.repositories).map((r) => r.repositoryName)).not.toContain('5');
   });
 });
 

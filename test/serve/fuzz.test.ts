@@ -12,6 +12,7 @@ import { InitiateLayerUploadCommand, DescribeRepositoriesCommand } from '@aws-sd
 import { inputShapeOf, modelErrorsOf, outputShapeOf, shapes } from '../../src/serve/model.js';
 import { COMMON_ERRORS, conformance } from '../../src/serve/conformance.js';
 import { supportedOperations } from '../../src/serve/server.js';
+import { list } from '../helpers/json.js';
 
 const SEED = 0x5eed17;
 const PER_OPERATION = 40;
@@ -121,9 +122,12 @@ function pathsOf(value: unknown, prefix: Path = []): Path[] {
   return [...(prefix.length ? [prefix] : []), ...entries.flatMap(([k, v]) => pathsOf(v, [...prefix, k]))];
 }
 
-function setAt(obj: any, path: Path, value: unknown, remove = false): void {
+/** A JSON value seen as a container: objects and arrays are both indexed by a path step. */
+type Container = Record<string | number, unknown>;
+
+function setAt(obj: Container, path: Path, value: unknown, remove = false): void {
   let cur = obj;
-  for (const k of path.slice(0, -1)) cur = cur[k];
+  for (const k of path.slice(0, -1)) cur = cur[k] as Container;
   const last = path[path.length - 1];
   if (remove) {
     if (Array.isArray(cur)) cur.splice(Number(last), 1);
@@ -146,7 +150,7 @@ function mutate(operation: string, r: Rng): string {
       '{"repositoryName":"a"}}',
       'x'.repeat(1000),
     ]);
-  const input: any = structuredClone(baseInput(operation));
+  const input: Container = structuredClone(baseInput(operation));
   const members = shapes[inputShapeOf(operation)!].members ?? {};
   for (let n = 1 + r.int(3); n > 0; n--) {
     const paths = pathsOf(input);
@@ -218,9 +222,9 @@ function problemWith(operation: string, res: RawResponse): string | undefined {
   if (res.status === 200) {
     if (!hasShape(outputShapeOf(operation)!, res.json))
       return `200 body not of the output shape: ${res.text.slice(0, 300)}`;
-    const undeclared = (res.json.failures ?? [])
-      .map((f: any) => f.failureCode)
-      .filter((c: string) => !conformance[operation].failureCodes?.includes(c));
+    const undeclared = (res.json.failures ? list(res.json.failures) : [])
+      .map((f) => String(f.failureCode))
+      .filter((c) => !conformance[operation].failureCodes?.includes(c));
     return undeclared.length
       ? `failure codes not declared in the conformance table: ${undeclared.join(', ')}`
       : undefined;

@@ -14,6 +14,7 @@ import { describeWithTool } from '../helpers/tools.js';
 import { sdk, createRepo, pushBuilt, putManifest, uploadBlob } from '../helpers/ecr.js';
 import { rawCall, outputProblems, modelErrors } from '../helpers/raw-api.js';
 import { buildImage, buildIndex, type BuiltImage } from '../../src/oci/build.js';
+import { list } from '../helpers/json.js';
 import {
   asSubject,
   notationSignature,
@@ -84,7 +85,7 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
       `imageDigest=${image.manifest.digest}`,
     );
     expect(all.code).toBe(0);
-    expect(all.json.referrers.map((r: any) => r.digest)).toEqual([...sigs, sbom].map((s) => s.manifest.digest));
+    expect(list(all.json.referrers).map((r) => r.digest)).toEqual([...sigs, sbom].map((s) => s.manifest.digest));
     expect(all.json.referrers[3]).toEqual({
       digest: sbom.manifest.digest,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -103,7 +104,7 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
       '--filter',
       `artifactTypes=${SPDX_TYPE}`,
     );
-    expect(filtered.json.referrers.map((r: any) => r.digest)).toEqual([sbom.manifest.digest]);
+    expect(list(filtered.json.referrers).map((r) => r.digest)).toEqual([sbom.manifest.digest]);
 
     // one page at a time by hand: maxResults and nextToken as the model has them
     const first = await raw('ListImageReferrers', {
@@ -118,7 +119,7 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
       maxResults: 3,
       nextToken: first.body.nextToken,
     });
-    expect(second.body.referrers.map((r: any) => r.digest)).toEqual([sbom.manifest.digest]);
+    expect(list(second.body.referrers).map((r) => r.digest)).toEqual([sbom.manifest.digest]);
     expect(second.body.nextToken).toBeUndefined();
     const paged = await aws(
       'list-image-referrers',
@@ -287,17 +288,21 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
     let status = 'ACTIVATING';
     while (status !== 'ACTIVE') {
       await new Promise((r) => setTimeout(r, 200));
-      status = (
-        await raw('DescribeImages', {
-          repositoryName: 'api/cold',
-          imageIds: [{ imageTag: 'v1' }],
-          filter: { imageStatus: 'ANY' },
-        })
-      ).body.imageDetails[0].imageStatus;
+      status = String(
+        (
+          await raw('DescribeImages', {
+            repositoryName: 'api/cold',
+            imageIds: [{ imageTag: 'v1' }],
+            filter: { imageStatus: 'ANY' },
+          })
+        ).body.imageDetails[0].imageStatus,
+      );
     }
     const back = await aws('describe-images', '--repository-name', 'api/cold', '--image-ids', 'imageTag=v1');
     expect(back.json.imageDetails[0]).toMatchObject({ imageStatus: 'ACTIVE' });
-    expect(back.json.imageDetails[0].lastActivatedAt).toBeGreaterThan(described.json.imageDetails[0].lastArchivedAt);
+    expect(Number(back.json.imageDetails[0].lastActivatedAt)).toBeGreaterThan(
+      Number(described.json.imageDetails[0].lastArchivedAt),
+    );
     expect(
       (await aws('batch-get-image', '--repository-name', 'api/cold', '--image-ids', 'imageTag=v1')).json.images,
     ).toHaveLength(1);
@@ -378,7 +383,7 @@ describeWithTool('aws', 'ListImageReferrers and UpdateImageStorageClass by the A
       'artifactStatus=ARCHIVED',
     );
     expect(archived.json.referrers).toHaveLength(5);
-    expect(new Set(archived.json.referrers.map((x: any) => x.artifactStatus))).toEqual(new Set(['ARCHIVED']));
+    expect(new Set(list(archived.json.referrers).map((x) => x.artifactStatus))).toEqual(new Set(['ARCHIVED']));
     const any = await raw('ListImageReferrers', {
       repositoryName: 'api/app',
       subjectId: { imageDigest: image.manifest.digest },

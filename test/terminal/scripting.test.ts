@@ -88,7 +88,7 @@ test('tags: a header, --filter by glob, --untagged and --all, --no-trunc, and --
   expect((await cli(['tags', 'sc/app', '--untagged', '-q'])).stdout).toBe(`${orphan.manifest.digest}\n`);
   const all = JSON.parse((await cli(['tags', 'sc/app', '--all', '--json'])).stdout).data.tags;
   expect(all).toHaveLength(4);
-  expect(all.find((t: any) => t.tag === null)).toEqual({
+  expect(all.find((t: { tag: string | null }) => t.tag === null)).toEqual({
     tag: null,
     digest: orphan.manifest.digest,
     size: expect.any(Number),
@@ -96,7 +96,7 @@ test('tags: a header, --filter by glob, --untagged and --all, --no-trunc, and --
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     status: 'ACTIVE',
   });
-  expect(all.find((t: any) => t.tag === 'v1.0').digest).toBe(v1.manifest.digest);
+  expect(all.find((t: { tag: string | null }) => t.tag === 'v1.0').digest).toBe(v1.manifest.digest);
   const untaggedTable = await cli(['tags', 'sc/app', '--all', '--no-trunc']);
   expect(untaggedTable.stdout).toMatch(new RegExp(`^<none> +${orphan.manifest.digest} `, 'm'));
 });

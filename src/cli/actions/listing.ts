@@ -1,4 +1,5 @@
 /** `ecrx tags` and `ecrx repos`: every page, newest first. */
+import type { ImageDetail, ImageStatusFilter, Repository, TagStatus } from '@aws-sdk/client-ecr';
 import { EcrxError } from '../../core/errors.js';
 import { isValidRepository } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
@@ -19,7 +20,7 @@ export interface TagsFlags extends EcrFlags {
 }
 
 /** `--status`: which storage states to list (ECR lists only ACTIVE images unless asked). */
-const STATUS_FILTER: Record<string, string> = {
+const STATUS_FILTER: Record<string, ImageStatusFilter> = {
   active: 'ACTIVE',
   archived: 'ARCHIVED',
   activating: 'ACTIVATING',
@@ -41,10 +42,13 @@ export function globToRegExp(glob: string): RegExp {
         .replace(/\\/g, '\\\\');
       re += `[${body}]`;
       i = close;
-    } else re += c.replace(/[.+^${}()|\\\]\[]/g, '\\$&');
+    } else re += c.replace(/[.+^${}()|\\\][]/g, '\\$&');
   }
   return new RegExp(`^${re}$`);
 }
+
+type Session = Awaited<ReturnType<typeof openSession>>;
+type ImageId = { imageDigest: string; imageTag?: string };
 
 export async function tags(repository: string, flags: TagsFlags, signal: AbortSignal): Promise<void> {
   const imageStatus = STATUS_FILTER[flags.status ?? 'active'];
@@ -54,67 +58,18 @@ export async function tags(repository: string, flags: TagsFlags, signal: AbortSi
     });
   const tagStatus = flags.all ? 'ANY' : flags.untagged ? 'UNTAGGED' : 'TAGGED';
   const filters = (flags.filter ?? []).map(globToRegExp);
-  const { reporter, ecr } = await openSession(flags, 'tags');
+  const session = await openSession(flags, 'tags');
+  const { reporter, ecr } = session;
   try {
     reporter.phase(`listing ${repository}`);
-    const ids: { imageDigest: string; imageTag?: string }[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await ecr.request<any>(
-        'ListImages',
-        ecr.withRegistry({
-          repositoryName: repository,
-          filter: { tagStatus, imageStatus },
-          maxResults: 1000,
-          nextToken,
-        }),
-        `Listing the images of ${repository}`,
-        { signal },
-      );
-      ids.push(...(page.imageIds ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
+    const ids = await listImageIds(session, repository, { tagStatus, imageStatus }, signal);
     // --filter matches tags; an untagged image has none to match.
     const wanted = filters.length
       ? ids.filter((i) => i.imageTag !== undefined && filters.some((f) => f.test(i.imageTag!)))
       : ids;
-    const details = new Map<string, any>();
-    const digests = [...new Set(wanted.map((i) => i.imageDigest))];
-    for (let i = 0; i < digests.length; i += 100) {
-      const out = await ecr.request<any>(
-        'DescribeImages',
-        ecr.withRegistry({
-          repositoryName: repository,
-          imageIds: digests.slice(i, i + 100).map((imageDigest) => ({ imageDigest })),
-          filter: { imageStatus },
-        }),
-        `Describing the images of ${repository}`,
-        { signal },
-      );
-      for (const d of out.imageDetails ?? []) details.set(d.imageDigest, d);
-    }
+    const details = await describeImages(session, repository, wanted, imageStatus, signal);
     reporter.stop();
-    // A digest ListImages also reports tagged (ANY lists each tag, and may list the digest bare) is not untagged.
-    const tagged = new Set(wanted.filter((i) => i.imageTag !== undefined).map((i) => i.imageDigest));
-    const seen = new Set<string>();
-    const rows = wanted
-      .filter(
-        (id) =>
-          id.imageTag !== undefined ||
-          (!tagged.has(id.imageDigest) && !seen.has(id.imageDigest) && seen.add(id.imageDigest)),
-      )
-      .map((id) => {
-        const d = details.get(id.imageDigest);
-        return {
-          tag: id.imageTag ?? null,
-          digest: id.imageDigest,
-          size: d?.imageSizeInBytes ?? null,
-          pushedAt: toIso(d?.imagePushedAt),
-          mediaType: d?.imageManifestMediaType ?? null,
-          status: d?.imageStatus ?? null,
-        };
-      })
-      .sort((a, b) => (b.pushedAt ?? '').localeCompare(a.pushedAt ?? '') || (a.tag ?? '').localeCompare(b.tag ?? ''));
+    const rows = tagRows(wanted, details);
     const state = imageStatus === 'ANY' ? '' : `${imageStatus.toLowerCase()} `;
     const what = flags.all ? `${state}images` : flags.untagged ? `untagged ${state}images` : `tagged ${state}images`;
     printSuccess(flags, { repository, tags: rows }, () =>
@@ -128,6 +83,79 @@ export async function tags(repository: string, flags: TagsFlags, signal: AbortSi
     reporter.stop();
     ecr.destroy();
   }
+}
+
+/** Every page of ListImages. */
+async function listImageIds(
+  { ecr }: Session,
+  repository: string,
+  filter: { tagStatus: TagStatus; imageStatus: ImageStatusFilter },
+  signal: AbortSignal,
+): Promise<ImageId[]> {
+  const ids: ImageId[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ecr.request(
+      'ListImages',
+      ecr.withRegistry({ repositoryName: repository, filter, maxResults: 1000, nextToken }),
+      `Listing the images of ${repository}`,
+      { signal },
+    );
+    for (const { imageDigest, imageTag } of page.imageIds ?? []) if (imageDigest) ids.push({ imageDigest, imageTag });
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return ids;
+}
+
+/** DescribeImages for each distinct digest, 100 a call (ECR's limit), by digest. */
+async function describeImages(
+  { ecr }: Session,
+  repository: string,
+  ids: ImageId[],
+  imageStatus: ImageStatusFilter,
+  signal: AbortSignal,
+): Promise<Map<string, ImageDetail>> {
+  const details = new Map<string, ImageDetail>();
+  const digests = [...new Set(ids.map((i) => i.imageDigest))];
+  for (let i = 0; i < digests.length; i += 100) {
+    const out = await ecr.request(
+      'DescribeImages',
+      ecr.withRegistry({
+        repositoryName: repository,
+        imageIds: digests.slice(i, i + 100).map((imageDigest) => ({ imageDigest })),
+        filter: { imageStatus },
+      }),
+      `Describing the images of ${repository}`,
+      { signal },
+    );
+    for (const d of out.imageDetails ?? []) if (d.imageDigest) details.set(d.imageDigest, d);
+  }
+  return details;
+}
+
+/** One row a tag, plus one a digest that has none; newest first. */
+function tagRows(wanted: ImageId[], details: Map<string, ImageDetail>) {
+  // A digest ListImages also reports tagged (ANY lists each tag, and may list the digest bare) is not untagged.
+  const tagged = new Set(wanted.filter((i) => i.imageTag !== undefined).map((i) => i.imageDigest));
+  const seen = new Set<string>();
+  return wanted
+    .filter(
+      (id) =>
+        id.imageTag !== undefined ||
+        (!tagged.has(id.imageDigest) && !seen.has(id.imageDigest) && seen.add(id.imageDigest)),
+    )
+    .map((id) => {
+      const d = details.get(id.imageDigest);
+      return {
+        tag: id.imageTag ?? null,
+        digest: id.imageDigest,
+        size: d?.imageSizeInBytes ?? null,
+        pushedAt: toIso(d?.imagePushedAt),
+        mediaType: d?.imageManifestMediaType ?? null,
+        status: d?.imageStatus ?? null,
+      };
+    })
+    .sort((a, b) => (b.pushedAt ?? '').localeCompare(a.pushedAt ?? '') || (a.tag ?? '').localeCompare(b.tag ?? ''));
 }
 
 type TagRow = {
@@ -160,10 +188,10 @@ function tagTable(rows: TagRow[], trunc: boolean, withStatus: boolean): string {
 export async function repos(flags: EcrFlags, signal: AbortSignal): Promise<void> {
   const { reporter, ecr } = await openSession(flags, 'repos');
   try {
-    const all: any[] = [];
+    const all: Repository[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await ecr.request<any>(
+      const page = await ecr.request(
         'DescribeRepositories',
         ecr.withRegistry({ maxResults: 1000, nextToken }),
         'Listing repositories',
@@ -174,7 +202,7 @@ export async function repos(flags: EcrFlags, signal: AbortSignal): Promise<void>
     } while (nextToken);
     reporter.stop();
     const rows = all.map((r) => ({
-      name: r.repositoryName,
+      name: r.repositoryName ?? '',
       uri: r.repositoryUri,
       registryId: r.registryId,
       createdAt: toIso(r.createdAt),

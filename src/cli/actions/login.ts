@@ -4,8 +4,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { AuthorizationData } from '@aws-sdk/client-ecr';
+import { writeFileAtomic } from '../../core/atomic-write.js';
 import { EcrxError, toEcrxError } from '../../core/errors.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
@@ -30,10 +31,10 @@ export async function login(flags: LoginFlags, signal: AbortSignal): Promise<voi
       hint: 'Without --print-password, --json reports the registry and the docker config written.',
     });
   const { reporter, ecr } = await openSession(flags, 'login');
-  let data: any;
+  let data: AuthorizationData | undefined;
   try {
     data = (
-      await ecr.request<any>(
+      await ecr.request(
         'GetAuthorizationToken',
         flags.registryId ? { registryIds: [flags.registryId] } : {},
         'Getting an ECR authorization token',
@@ -51,27 +52,13 @@ export async function login(flags: LoginFlags, signal: AbortSignal): Promise<voi
   const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8');
   const password = decoded.slice(decoded.indexOf(':') + 1);
   const registry = String(data.proxyEndpoint ?? '').replace(/^https?:\/\//, '');
-  const expiresAt = data.expiresAt instanceof Date ? data.expiresAt.toISOString() : data.expiresAt;
+  const expiresAt = data.expiresAt?.toISOString();
   if (flags.printPassword) {
     process.stdout.write(`${password}\n`);
     return;
   }
   const path = flags.dockerConfig ?? defaultDockerConfig();
-  const target = await linkTarget(path);
-  const config = await readDockerConfig(path, target);
-  config.auths ??= {};
-  config.auths[registry] = { auth: data.authorizationToken };
-  await fsp.mkdir(dirname(target), { recursive: true, mode: 0o700 });
-  // Written beside the file the link (if any) points at and renamed over it: the link stays a link, and a reader
-  // never sees half a file.
-  const tmp = join(dirname(target), `.${basename(target)}.ecrx-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await fsp.writeFile(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-    await fsp.rename(tmp, target);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw toEcrxError(Object.assign(err as object, { path }));
-  }
+  const config = await addAuth(path, registry, data.authorizationToken);
   const shadow = config.credHelpers?.[registry] ?? config.credsStore;
   if (shadow && !flags.quiet && !flags.json) {
     process.stderr.write(
@@ -83,6 +70,23 @@ export async function login(flags: LoginFlags, signal: AbortSignal): Promise<voi
     { registry, dockerConfig: path, expiresAt },
     () => `Logged in to ${registry} in ${path} (expires ${expiresAt})`,
   );
+}
+
+/** Adds the registry's auth to the docker config at `path` (created if need be); returns the config written. */
+async function addAuth(path: string, registry: string, auth: string): Promise<DockerConfig> {
+  const target = await linkTarget(path);
+  const config = await readDockerConfig(path, target);
+  config.auths ??= {};
+  config.auths[registry] = { auth };
+  await fsp.mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  // Written beside the file the link (if any) points at and renamed over it: the link stays a link, and a reader
+  // never sees half a file.
+  try {
+    await writeFileAtomic(target, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  } catch (err) {
+    throw toEcrxError(Object.assign(err as object, { path }));
+  }
+  return config;
 }
 
 /** The file a docker config path finally names: symlinks followed, even one whose target does not exist yet. */
@@ -100,7 +104,17 @@ async function linkTarget(path: string, depth = 0): Promise<string> {
   return linkTarget(isAbsolute(to) ? to : resolve(dirname(path), to), depth + 1);
 }
 
-async function readDockerConfig(path: string, target: string): Promise<Record<string, any>> {
+/** The parts of a docker config file ecrx reads or writes; everything else in it is kept as it is. */
+interface DockerConfig {
+  auths?: Record<string, { auth?: string }>;
+  credHelpers?: Record<string, string>;
+  credsStore?: string;
+  [key: string]: unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+async function readDockerConfig(path: string, target: string): Promise<DockerConfig> {
   let text: string;
   try {
     text = await fsp.readFile(target, 'utf8');
@@ -117,13 +131,12 @@ async function readDockerConfig(path: string, target: string): Promise<Record<st
       hint: 'Fix or move the file, or write elsewhere with --docker-config.',
     });
   }
-  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(config) || ((config as any).auths !== undefined && !isObject((config as any).auths))) {
+  if (!isObject(config) || (config.auths !== undefined && !isObject(config.auths))) {
     throw new EcrxError(
       'VALIDATION_ERROR',
       `${path} is JSON but not a docker config (an object whose "auths" is an object)`,
       { hint: 'Fix or move the file, or write elsewhere with --docker-config.' },
     );
   }
-  return config as Record<string, any>;
+  return config as DockerConfig;
 }

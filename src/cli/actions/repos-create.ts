@@ -1,4 +1,5 @@
 /** `ecrx repos create NAME`: CreateRepository with tag mutability (and its exclusion filters), scan on push, encryption. */
+import type { CreateRepositoryCommandInput, EncryptionType, ImageTagMutability } from '@aws-sdk/client-ecr';
 import { EcrxError } from '../../core/errors.js';
 import { isValidRepository } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
@@ -13,18 +14,25 @@ export interface ReposCreateFlags extends EcrFlags {
   kmsKey?: string;
 }
 
-const MUTABILITY = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'];
-const ENCRYPTION = ['AES256', 'KMS', 'KMS_DSSE'];
+const MUTABILITY: readonly ImageTagMutability[] = [
+  'MUTABLE',
+  'IMMUTABLE',
+  'IMMUTABLE_WITH_EXCLUSION',
+  'MUTABLE_WITH_EXCLUSION',
+];
+const ENCRYPTION: readonly EncryptionType[] = ['AES256', 'KMS', 'KMS_DSSE'];
+const isOneOf = <T extends string>(list: readonly T[], s: string | undefined): s is T =>
+  (list as readonly string[]).includes(s ?? '');
 const FILTER_RE = /^[0-9a-zA-Z._*-]{1,128}$/;
 
 /** Everything the model would refuse, refused before the call, with the option's name. */
-function requestOf(name: string, flags: ReposCreateFlags) {
+function requestOf(name: string, flags: ReposCreateFlags): CreateRepositoryCommandInput {
   if (!isValidRepository(name))
     throw new EcrxError('VALIDATION_ERROR', `Invalid repository name '${name}'`, {
       hint: 'Lowercase letters, digits, . _ - between them and / between parts, 2 to 256 characters: e.g. team/app.',
     });
   const mutability = (flags.tagMutability ?? 'MUTABLE').toUpperCase().replace(/-/g, '_');
-  if (!MUTABILITY.includes(mutability))
+  if (!isOneOf(MUTABILITY, mutability))
     throw new EcrxError(
       'VALIDATION_ERROR',
       `--tag-mutability must be one of ${MUTABILITY.join(', ')}, got '${flags.tagMutability}'`,
@@ -49,8 +57,8 @@ function requestOf(name: string, flags: ReposCreateFlags) {
       throw new EcrxError('VALIDATION_ERROR', `Invalid --mutability-exclusion '${f}'`, {
         hint: 'Letters, digits, . _ - and the wildcard *, up to 128 characters.',
       });
-  const encryption = flags.encryption?.toUpperCase();
-  if (encryption && !ENCRYPTION.includes(encryption))
+  const encryption = flags.encryption?.toUpperCase() || undefined;
+  if (encryption !== undefined && !isOneOf(ENCRYPTION, encryption))
     throw new EcrxError(
       'VALIDATION_ERROR',
       `--encryption must be one of ${ENCRYPTION.join(', ')}, got '${flags.encryption}'`,
@@ -76,9 +84,9 @@ export async function reposCreate(name: string, flags: ReposCreateFlags, signal:
   try {
     reporter.phase(`creating ${name}`);
     const out = await ecr
-      .request<any>('CreateRepository', ecr.withRegistry(request), `Creating repository ${name}`, { signal })
-      .catch((err) => {
-        if (err.code === 'ALREADY_EXISTS')
+      .request('CreateRepository', ecr.withRegistry(request), `Creating repository ${name}`, { signal })
+      .catch((err: unknown) => {
+        if (err instanceof EcrxError && err.code === 'ALREADY_EXISTS')
           throw new EcrxError('ALREADY_EXISTS', `Repository ${name} already exists`, {
             hint: '`ecrx repos` lists the repositories; pick another name.',
             cause: err,
@@ -87,13 +95,13 @@ export async function reposCreate(name: string, flags: ReposCreateFlags, signal:
         throw err;
       });
     reporter.stop();
-    const r = out.repository;
+    const r = out.repository ?? {};
     const data = {
       name: r.repositoryName,
       uri: r.repositoryUri,
       registryId: r.registryId,
       tagMutability: r.imageTagMutability,
-      mutabilityExclusions: (r.imageTagMutabilityExclusionFilters ?? []).map((f: any) => f.filter),
+      mutabilityExclusions: (r.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter),
       scanOnPush: Boolean(r.imageScanningConfiguration?.scanOnPush),
       encryption: r.encryptionConfiguration?.encryptionType ?? null,
       kmsKey: r.encryptionConfiguration?.kmsKey ?? null,

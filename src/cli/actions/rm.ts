@@ -21,19 +21,19 @@ export async function rm(images: string[], flags: EcrFlags, signal: AbortSignal)
   try {
     for (const [repository, list] of byRepo) {
       const imageIds = list.map((r) => (r.digest ? { imageDigest: r.digest } : { imageTag: r.tag! }));
-      const out = await ecr.request<any>(
+      const out = await ecr.request(
         'BatchDeleteImage',
         ecr.withRegistry({ repositoryName: repository, imageIds }),
         `Deleting images from ${repository}`,
         { signal },
       );
       for (const id of out.imageIds ?? [])
-        deleted.push({ repository, digest: id.imageDigest, tag: id.imageTag ?? null });
+        deleted.push({ repository, digest: id.imageDigest ?? '', tag: id.imageTag ?? null });
       for (const f of out.failures ?? [])
         failed.push({
           image: formatReference({ repository, tag: f.imageId?.imageTag, digest: f.imageId?.imageDigest }),
-          code: f.failureCode,
-          reason: f.failureReason,
+          code: f.failureCode ?? 'Unknown',
+          reason: f.failureReason ?? '',
         });
     }
   } finally {

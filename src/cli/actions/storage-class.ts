@@ -31,14 +31,14 @@ export async function changeStorageClass(
   try {
     const imageId = ref.digest ? { imageDigest: ref.digest } : { imageTag: ref.tag! };
     reporter.phase(`${verb} ${formatReference(ref)}`);
-    const out = await ecr.request<any>(
+    const out = await ecr.request(
       'UpdateImageStorageClass',
       ecr.withRegistry({ repositoryName: ref.repository, imageId, targetStorageClass: target }),
       `${target === 'ARCHIVE' ? 'Archiving' : 'Restoring'} ${formatReference(ref)}`,
       { signal },
     );
-    const digest: string = out.imageId?.imageDigest ?? ref.digest;
-    let status: ImageStatus = out.imageStatus;
+    const digest = out.imageId?.imageDigest ?? ref.digest ?? '';
+    let status: ImageStatus | undefined = out.imageStatus;
     if (target === 'STANDARD' && flags.wait && status !== 'ACTIVE') {
       status = await waitUntilActive(
         flags,

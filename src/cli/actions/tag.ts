@@ -8,21 +8,15 @@ import { formatReference, isValidTag, parseReference } from '../../core/referenc
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
 import type { Ecr } from '../../ecr/client.js';
-import { fromAws } from '../../ecr/errors.js';
+import { awsFacts, fromAws } from '../../ecr/errors.js';
 import { verifyManifestDigest } from '../../oci/manifest.js';
-import { MediaType } from '../../oci/media-types.js';
+import { acceptedManifestTypes, MediaType } from '../../oci/media-types.js';
 import { openSession } from '../../engine/session.js';
 import { inaccessibleImageError, renameArchived } from '../../ecr/archived.js';
 
 /** Every manifest type ECR stores, so that BatchGetImage returns the stored bytes unconverted. */
-const ALL_MANIFEST_TYPES = [
-  MediaType.ociIndex,
-  MediaType.dockerManifestList,
-  MediaType.ociManifest,
-  MediaType.dockerManifest,
-  MediaType.dockerSchema1Signed,
-  MediaType.dockerSchema1,
-];
+/** Every manifest type: a tag is moved by the exact bytes stored, whatever their format, schema 1 included. */
+const ALL_MANIFEST_TYPES = [...acceptedManifestTypes, MediaType.dockerSchema1Signed, MediaType.dockerSchema1];
 
 export async function tag(imageText: string, newTags: string[], flags: EcrFlags, signal: AbortSignal): Promise<void> {
   const ref = parseReference(imageText);
@@ -75,7 +69,7 @@ async function getManifest(
   const id = ref.digest
     ? { imageDigest: ref.digest, ...(ref.tag ? { imageTag: ref.tag } : {}) }
     : { imageTag: ref.tag! };
-  const out = await ecr.request<any>(
+  const out = await ecr.request(
     'BatchGetImage',
     ecr.withRegistry({ repositoryName: ref.repository, imageIds: [id], acceptedMediaTypes: ALL_MANIFEST_TYPES }),
     `Getting the manifest of ${formatReference(ref)}`,
@@ -84,16 +78,17 @@ async function getManifest(
   const failure = out.failures?.[0];
   if (failure?.failureCode === 'ImageInaccessible')
     throw renameArchived(await inaccessibleImageError(ecr, ref.repository, id, signal), ref);
-  if (failure || !out.images?.[0]) {
+  const img = out.images?.[0];
+  const digest = img?.imageId?.imageDigest;
+  if (failure || !img?.imageManifest || !digest) {
     throw new EcrxError(
       'IMAGE_NOT_FOUND',
       `Image ${formatReference(ref)} not found${failure ? ` (${failure.failureCode}: ${failure.failureReason})` : ''}`,
       { hint: `\`ecrx tags ${ref.repository}\` lists the tags that exist.` },
     );
   }
-  const img = out.images[0];
-  verifyManifestDigest(Buffer.from(img.imageManifest, 'utf8'), img.imageId.imageDigest, formatReference(ref));
-  return { digest: img.imageId.imageDigest, manifest: img.imageManifest, mediaType: img.imageManifestMediaType };
+  verifyManifestDigest(Buffer.from(img.imageManifest, 'utf8'), digest, formatReference(ref));
+  return { digest, manifest: img.imageManifest, mediaType: img.imageManifestMediaType ?? '' };
 }
 
 async function putTag(
@@ -117,10 +112,11 @@ async function putTag(
       { signal },
     );
     return 'tagged';
-  } catch (err: any) {
-    if (err?.name === 'ImageAlreadyExistsException') return 'unchanged';
+  } catch (err) {
+    const { name } = awsFacts(err);
+    if (name === 'ImageAlreadyExistsException') return 'unchanged';
     const partial = { tagged: done.map((d) => d.tag), failedTag: t, repository, digest: image.digest };
-    if (err?.name === 'ImageTagAlreadyExistsException')
+    if (name === 'ImageTagAlreadyExistsException')
       throw await immutableTagError(ecr, repository, t, partial, err, signal);
     const e = fromAws(err, `PutImage ${repository}:${t}`);
     throw new EcrxError(e.code, e.message, { hint: e.hint, cause: err, details: { ...e.details, ...partial } });
@@ -139,12 +135,14 @@ async function immutableTagError(
   let setting: string | undefined;
   let filters: string[] = [];
   try {
-    const out = await ecr.call<any>('DescribeRepositories', ecr.withRegistry({ repositoryNames: [repository] }), {
+    const out = await ecr.call('DescribeRepositories', ecr.withRegistry({ repositoryNames: [repository] }), {
       signal,
       attempts: 3,
     });
     setting = out.repositories?.[0]?.imageTagMutability;
-    filters = (out.repositories?.[0]?.imageTagMutabilityExclusionFilters ?? []).map((f: any) => f.filter);
+    filters = (out.repositories?.[0]?.imageTagMutabilityExclusionFilters ?? []).flatMap((f) =>
+      f.filter ? [f.filter] : [],
+    );
   } catch {
     // without ecr:DescribeRepositories the error still says what happened
   }

@@ -51,11 +51,11 @@ function registryLookup(): RegistryLookup {
       if (!ecr) return [];
       try {
         return await withTimeout(async (signal) => {
-          const out = await ecr.call<any>('DescribeRepositories', ecr.withRegistry({ maxResults: 1000 }), {
+          const out = await ecr.call('DescribeRepositories', ecr.withRegistry({ maxResults: 1000 }), {
             retry: false,
             signal,
           });
-          return (out.repositories ?? []).map((r: any) => String(r.repositoryName)).sort();
+          return (out.repositories ?? []).map((r) => String(r.repositoryName)).sort();
         });
       } finally {
         ecr.destroy();
@@ -66,12 +66,12 @@ function registryLookup(): RegistryLookup {
       if (!ecr) return [];
       try {
         return await withTimeout(async (signal) => {
-          const out = await ecr.call<any>(
+          const out = await ecr.call(
             'ListImages',
             ecr.withRegistry({ repositoryName: repository, filter: { tagStatus: 'TAGGED' }, maxResults: 1000 }),
             { retry: false, signal },
           );
-          return [...new Set<string>((out.imageIds ?? []).map((i: any) => String(i.imageTag)))].sort();
+          return [...new Set<string>((out.imageIds ?? []).map((i) => String(i.imageTag)))].sort();
         });
       } finally {
         ecr.destroy();

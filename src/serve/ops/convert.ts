@@ -6,9 +6,12 @@
  * and nothing else (schema 1, indexes and manifest lists are never converted). A pull by digest is never converted.
  * The converted manifest is new JSON with a digest of its own, and the blobs it names are the stored image's.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { sha256Digest, sha256Hex } from '../../core/digest.js';
+import { isJsonObject } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/media-types.js';
+
+type Json = Record<string, unknown>;
 
 export interface Served {
   manifest: string;
@@ -22,10 +25,9 @@ const isSchema1 = (t: string) => t === MediaType.dockerSchema1 || t === MediaTyp
 export const acceptsAsIs = (accepted: string[], type: string) =>
   accepted.includes(type) || (isSchema1(type) && accepted.some(isSchema1));
 
-const sha256 = (s: string) => `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 const served = (doc: unknown, mediaType: string, indent: number | undefined): Served => {
   const manifest = JSON.stringify(doc, null, indent);
-  return { manifest, mediaType, digest: sha256(manifest) };
+  return { manifest, mediaType, digest: sha256Digest(manifest) };
 };
 
 /** OCI and Docker names for the same things; a type with no counterpart makes an image unconvertible. */
@@ -36,12 +38,12 @@ const ociToDocker: Record<string, string> = {
 };
 const dockerToOci: Record<string, string> = Object.fromEntries(Object.entries(ociToDocker).map(([k, v]) => [v, k]));
 
-function renameTypes(doc: any, names: Record<string, string>, mediaType: string): object | undefined {
+function renameTypes(doc: Json, names: Record<string, string>, mediaType: string): object | undefined {
   // An artifact (a subject, an artifactType, or a config no image runtime reads) has no form in the other format.
   if (doc.subject !== undefined || doc.artifactType !== undefined) return undefined;
-  const descriptor = (d: any) => {
-    const renamed = names[d?.mediaType];
-    if (!renamed) return undefined;
+  const descriptor = (d: unknown) => {
+    const renamed = isJsonObject(d) && typeof d.mediaType === 'string' ? names[d.mediaType] : undefined;
+    if (!renamed || !isJsonObject(d)) return undefined;
     return { mediaType: renamed, size: d.size, digest: d.digest, ...(Array.isArray(d.urls) ? { urls: d.urls } : {}) };
   };
   const config = descriptor(doc.config);
@@ -61,15 +63,10 @@ interface HistoryEntry {
  * layer (entries for empty layers are dropped), v1 ids chained from the layer digests, the top entry carrying the
  * image configuration.
  */
-function toSchema1(doc: any, configBytes: Buffer, repository: string, tag: string): Served | undefined {
-  let config: any;
-  try {
-    config = JSON.parse(configBytes.toString('utf8'));
-  } catch {
-    return undefined;
-  }
+function toSchema1(doc: Json, configBytes: Buffer, repository: string, tag: string): Served | undefined {
+  const config = jsonOf(configBytes.toString('utf8'));
   const layers: { digest: string }[] = Array.isArray(doc.layers) ? doc.layers : [];
-  if (layers.length === 0 || typeof config !== 'object' || config === null) return undefined;
+  if (layers.length === 0 || !config) return undefined;
   const history: HistoryEntry[] = (Array.isArray(config.history) ? config.history : []).filter(
     (h: HistoryEntry) => !h.empty_layer,
   );
@@ -79,9 +76,7 @@ function toSchema1(doc: any, configBytes: Buffer, repository: string, tag: strin
   layers.forEach((layer, i) => {
     const hex = layer.digest.slice('sha256:'.length);
     const top = i === layers.length - 1;
-    const id = createHash('sha256')
-      .update(top ? `${hex} ${parent} ${JSON.stringify(imageConfig)}` : `${hex} ${parent}`)
-      .digest('hex');
+    const id = sha256Hex(top ? `${hex} ${parent} ${JSON.stringify(imageConfig)}` : `${hex} ${parent}`);
     const h = history[i] ?? {};
     const entry = top
       ? { ...imageConfig, id, ...(parent ? { parent } : {}) }
@@ -105,6 +100,16 @@ function toSchema1(doc: any, configBytes: Buffer, repository: string, tag: strin
   return served(manifest, MediaType.dockerSchema1, 3);
 }
 
+/** A JSON object from text, or undefined (not JSON, or not an object): nothing to convert. */
+function jsonOf(text: string): Json | undefined {
+  try {
+    const doc: unknown = JSON.parse(text);
+    return isJsonObject(doc) ? doc : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface Convertible {
   manifest: string;
   mediaType: string;
@@ -119,12 +124,8 @@ export function convertForPull(
   repository: string,
   tag: string,
 ): Served | undefined {
-  let doc: any;
-  try {
-    doc = JSON.parse(img.manifest);
-  } catch {
-    return undefined;
-  }
+  const doc = jsonOf(img.manifest);
+  if (!doc) return undefined;
   if (img.mediaType === MediaType.ociManifest && accepted.includes(MediaType.dockerManifest)) {
     const out = renameTypes(doc, ociToDocker, MediaType.dockerManifest);
     return out && served(out, MediaType.dockerManifest, 3);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Digest } from '../../core/digest.js';
 import { ApiError, invalidParameter, invalidParameterAt } from '../api-error.js';
 import { type Context, type Input, requireRepo, epochSeconds } from '../context.js';
 import type { ImageRecord, RepoRecord } from '../store.js';
@@ -12,7 +12,7 @@ import {
 } from '../ecr-rules.js';
 import { tagIsImmutable } from './repositories.js';
 import { pageOf } from './paging.js';
-import { parseManifest } from './manifest.js';
+import { readPutImageManifest } from './manifest.js';
 import { acceptsAsIs, convertForPull, type Served } from './convert.js';
 import { inaccessible, restoreOnPush, statusDetail, statusFilter } from './storage-class.js';
 import { referrerFields } from './referrers.js';
@@ -55,6 +55,14 @@ function findImage(repo: RepoRecord, id: ImageId): Lookup {
   return { image };
 }
 
+/** The image `id` names, or undefined after recording why not in `failures` (as the batch operations answer). */
+function imageOrFailure(repo: RepoRecord, id: ImageId, failures: unknown[]): ImageRecord | undefined {
+  const found = findImage(repo, id);
+  if ('image' in found) return found.image;
+  failures.push({ imageId: id, failureCode: found.failureCode, failureReason: found.failureReason });
+  return undefined;
+}
+
 /**
  * The form of `img` a BatchGetImage id gets under `accepted` (see convert.ts), or why none: a client that accepts
  * only some types never silently gets another.
@@ -93,12 +101,8 @@ export function batchGetImage(ctx: Context, input: Input) {
     const k = `${id.imageDigest ?? ''}|${id.imageTag ?? ''}`;
     if (seen.has(k)) continue; // ECR answers each distinct id once
     seen.add(k);
-    const found = findImage(repo, id);
-    if ('failureCode' in found) {
-      failures.push({ imageId: id, failureCode: found.failureCode, failureReason: found.failureReason });
-      continue;
-    }
-    const img = found.image;
+    const img = imageOrFailure(repo, id, failures);
+    if (!img) continue;
     const archived = inaccessible(img);
     if (archived) {
       failures.push({ imageId: id, ...archived });
@@ -125,7 +129,7 @@ export function batchGetImage(ctx: Context, input: Input) {
 export function putImage(ctx: Context, input: Input) {
   const repo = requireRepo(ctx, input);
   const text: string = input.imageManifest;
-  const digest = `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
+  const digest = sha256Digest(text);
   if (input.imageDigest !== undefined && input.imageDigest !== digest) {
     throw new ApiError(
       'ImageDigestDoesNotMatchException',
@@ -134,47 +138,13 @@ export function putImage(ctx: Context, input: Input) {
   }
   const tag: string | undefined = input.imageTag;
   requireValidTag(tag);
-  const parsed = parseManifest(text, input.imageManifestMediaType);
+  const parsed = readPutImageManifest(text, input.imageManifestMediaType);
   const blobs = parsed.config
     ? [parsed.config, ...parsed.layers.map((l) => l.digest)]
     : parsed.layers.map((l) => l.digest);
+  requireReferenced(ctx, repo, blobs, parsed.children);
 
-  const lagMs = ctx.faults.layerLagMs;
-  const missing = blobs.filter((b) => {
-    const layer = repo.layers[b];
-    return !layer || (lagMs > 0 && Date.now() - layer.completedAt < lagMs);
-  });
-  if (missing.length) {
-    throw new ApiError(
-      'LayersNotFoundException',
-      `Layers with digests '[${missing.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${repo.registryId}' do not exist`,
-    );
-  }
-  const missingChildren = parsed.children.filter((c) => !repo.images[c]);
-  if (missingChildren.length) {
-    throw new ApiError(
-      'ReferencedImagesNotFoundException',
-      `Manifest references images that do not exist in repository '${repo.name}': [${missingChildren.join(', ')}]`,
-    );
-  }
-
-  const existing = repo.images[digest];
-  const tagOwner = tag === undefined ? undefined : Object.values(repo.images).find((img) => img.tags.includes(tag));
-  const restored = existing !== undefined && restoreOnPush(existing);
-  if (existing && !restored && (tag === undefined || tagOwner === existing)) {
-    throw new ApiError(
-      'ImageAlreadyExistsException',
-      tag === undefined
-        ? `Image with digest '${digest}' already exists in the repository with name '${repo.name}' in registry with id '${repo.registryId}'`
-        : `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${repo.name}' in registry with id '${repo.registryId}'`,
-    );
-  }
-  if (tagOwner && tagIsImmutable(repo, tag!)) {
-    throw new ApiError(
-      'ImageTagAlreadyExistsException',
-      `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the tag is immutable.`,
-    );
-  }
+  const { existing, tagOwner } = refuseConflicts(repo, digest, tag);
   if (tagOwner) tagOwner.tags = tagOwner.tags.filter((t) => t !== tag);
   // ECR documents an index's size as the largest of its manifests', an image's as its layers' (config excluded).
   const size = parsed.children.length
@@ -205,6 +175,58 @@ export function putImage(ctx: Context, input: Input) {
       imageManifestMediaType: image.mediaType,
     },
   };
+}
+
+/**
+ * PutImage's refusals of a push that changes nothing, or moves an immutable tag; otherwise the image already
+ * stored under the digest (if any) and the image the tag is on now (if any).
+ */
+function refuseConflicts(
+  repo: RepoRecord,
+  digest: string,
+  tag: string | undefined,
+): { existing?: ImageRecord; tagOwner?: ImageRecord } {
+  const existing = repo.images[digest];
+  const tagOwner = tag === undefined ? undefined : Object.values(repo.images).find((img) => img.tags.includes(tag));
+  const restored = existing !== undefined && restoreOnPush(existing);
+  if (existing && !restored && (tag === undefined || tagOwner === existing)) {
+    throw new ApiError(
+      'ImageAlreadyExistsException',
+      tag === undefined
+        ? `Image with digest '${digest}' already exists in the repository with name '${repo.name}' in registry with id '${repo.registryId}'`
+        : `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${repo.name}' in registry with id '${repo.registryId}'`,
+    );
+  }
+  if (tagOwner && tag !== undefined && tagIsImmutable(repo, tag)) {
+    throw new ApiError(
+      'ImageTagAlreadyExistsException',
+      `The image tag '${tag}' already exists in the '${repo.name}' repository and cannot be overwritten because the tag is immutable.`,
+    );
+  }
+  return { existing, tagOwner };
+}
+
+/** PutImage's refusals of a manifest that names what the repository lacks: blobs, or an index's images. */
+function requireReferenced(ctx: Context, repo: RepoRecord, blobs: string[], children: string[]): void {
+  // A layer completed within the fault's lag (faults.ts layerLagMs) is not visible yet, as ECR's consistency lag.
+  const lagMs = ctx.faults.layerLagMs;
+  const missing = blobs.filter((b) => {
+    const layer = repo.layers[b];
+    return !layer || (lagMs > 0 && Date.now() - layer.completedAt < lagMs);
+  });
+  if (missing.length) {
+    throw new ApiError(
+      'LayersNotFoundException',
+      `Layers with digests '[${missing.join(', ')}]' required for pushing image into repository with name '${repo.name}' in the registry with id '${repo.registryId}' do not exist`,
+    );
+  }
+  const missingChildren = children.filter((c) => !repo.images[c]);
+  if (missingChildren.length) {
+    throw new ApiError(
+      'ReferencedImagesNotFoundException',
+      `Manifest references images that do not exist in repository '${repo.name}': [${missingChildren.join(', ')}]`,
+    );
+  }
 }
 
 function tagFilter(input: Input): (img: ImageRecord) => boolean {
@@ -279,12 +301,8 @@ export function batchDeleteImage(ctx: Context, input: Input) {
   const imageIds: ImageId[] = [];
   const failures: unknown[] = [];
   for (const id of input.imageIds as ImageId[]) {
-    const found = findImage(repo, id);
-    if ('failureCode' in found) {
-      failures.push({ imageId: id, failureCode: found.failureCode, failureReason: found.failureReason });
-      continue;
-    }
-    const img = found.image;
+    const img = imageOrFailure(repo, id, failures);
+    if (!img) continue;
     const byDigestOnly = id.imageTag === undefined;
     if (byDigestOnly || img.tags.length === 1) {
       const parent = Object.values(repo.images).find((p) => p.children.includes(img.digest));

@@ -5,7 +5,8 @@
  * "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'".
  */
 import { invalidParameterAt } from '../api-error.js';
-import { SHA256_DIGEST_RE } from '../ecr-rules.js';
+import { isSha256Digest } from '../../core/digest.js';
+import { isJsonObject } from '../../oci/manifest.js';
 import { MediaType, isIndexMediaType } from '../../oci/media-types.js';
 
 /** The manifest types ECR stores. */
@@ -18,7 +19,8 @@ export const storableMediaTypes: readonly string[] = [
   MediaType.dockerSchema1Signed,
 ];
 
-export interface ParsedManifest {
+/** What the emulator keeps of a manifest (the client's own reading is oci/manifest.ts parseManifest). */
+export interface StoredManifestFields {
   mediaType: string;
   artifactMediaType?: string;
   config?: string;
@@ -29,20 +31,21 @@ export interface ParsedManifest {
 
 const unreadable = () => invalidParameterAt('ImageManifest', 'Invalid JSON syntax');
 
-function descriptor(d: any): { digest: string; size: number } {
-  if (!d || typeof d.digest !== 'string' || !SHA256_DIGEST_RE.test(d.digest) || typeof d.size !== 'number')
-    throw unreadable();
+/** ECR's test of a descriptor is looser than the client's: any number is a size. */
+function descriptor(d: unknown): { digest: string; size: number } {
+  if (!isJsonObject(d) || !isSha256Digest(d.digest) || typeof d.size !== 'number') throw unreadable();
   return { digest: d.digest, size: d.size };
 }
 
-export function parseManifest(text: string, declared: string | undefined): ParsedManifest {
-  let doc: any;
+/** Reads a manifest as ECR's PutImage does, refusing it with the InvalidParameterException ECR answers. */
+export function readPutImageManifest(text: string, declared: string | undefined): StoredManifestFields {
+  let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     throw unreadable();
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw unreadable();
+  if (!isJsonObject(doc)) throw unreadable();
   const inManifest: string | undefined = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   if (declared !== undefined && inManifest !== undefined && declared !== inManifest) {
     throw invalidParameterAt(
@@ -60,20 +63,21 @@ export function parseManifest(text: string, declared: string | undefined): Parse
   }
   if (mediaType === MediaType.dockerSchema1 || mediaType === MediaType.dockerSchema1Signed) {
     if (doc.schemaVersion !== 1 || !Array.isArray(doc.fsLayers)) throw unreadable();
-    const sums: string[] = doc.fsLayers.map((l: any) => l?.blobSum);
-    if (sums.some((s) => typeof s !== 'string' || !SHA256_DIGEST_RE.test(s))) throw unreadable();
+    const sums: unknown[] = doc.fsLayers.map((l: unknown) => (isJsonObject(l) ? l.blobSum : undefined));
+    if (!sums.every(isSha256Digest)) throw unreadable();
     return { mediaType, layers: [...new Set(sums)].map((digest) => ({ digest, size: 0 })), children: [] };
   }
   if (doc.schemaVersion !== 2) throw unreadable();
   if (isIndexMediaType(mediaType)) {
     if (!Array.isArray(doc.manifests)) throw unreadable();
-    return { mediaType, layers: [], children: doc.manifests.map((m: any) => descriptor(m).digest) };
+    return { mediaType, layers: [], children: doc.manifests.map((m: unknown) => descriptor(m).digest) };
   }
   const config = descriptor(doc.config);
   const layers = Array.isArray(doc.layers) ? doc.layers.map(descriptor) : [];
   return {
     mediaType,
-    artifactMediaType: typeof doc.config?.mediaType === 'string' ? doc.config.mediaType : undefined,
+    artifactMediaType:
+      isJsonObject(doc.config) && typeof doc.config.mediaType === 'string' ? doc.config.mediaType : undefined,
     config: config.digest,
     layers,
     children: [],

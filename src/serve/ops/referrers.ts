@@ -5,40 +5,32 @@
  * 50 a page (the model's FiftyMaxResults) with a nextToken. A subject that is not (or not yet) in the repository is
  * allowed, as the spec allows it, and simply has no referrers or some.
  */
+import { isSha256Digest } from '../../core/digest.js';
+import { isJsonObject } from '../../oci/manifest.js';
 import { type Context, type Input, requireRepo } from '../context.js';
 import type { ImageRecord } from '../store.js';
 import { pageOf } from './paging.js';
 import { statusOf } from './storage-class.js';
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const EMPTY_CONFIG = 'application/vnd.oci.empty.v1+json';
 
 /** What ListImageReferrers needs from a manifest, read once at PutImage. */
 export function referrerFields(manifest: string): Pick<ImageRecord, 'subject' | 'artifactType' | 'annotations'> {
-  let doc: any;
+  let doc: unknown;
   try {
     doc = JSON.parse(manifest);
   } catch {
     return {};
   }
-  const subject =
-    typeof doc?.subject?.digest === 'string' && DIGEST.test(doc.subject.digest)
-      ? (doc.subject.digest as string)
-      : undefined;
+  if (!isJsonObject(doc)) return {};
+  const subject = isJsonObject(doc.subject) && isSha256Digest(doc.subject.digest) ? doc.subject.digest : undefined;
   const configType =
-    typeof doc?.config?.mediaType === 'string' && doc.config.mediaType !== EMPTY_CONFIG
-      ? (doc.config.mediaType as string)
+    isJsonObject(doc.config) && typeof doc.config.mediaType === 'string' && doc.config.mediaType !== EMPTY_CONFIG
+      ? doc.config.mediaType
       : undefined;
   const artifactType =
-    typeof doc?.artifactType === 'string' && doc.artifactType
-      ? (doc.artifactType as string)
-      : subject
-        ? configType
-        : undefined;
-  const annotations =
-    doc?.annotations && typeof doc.annotations === 'object' && !Array.isArray(doc.annotations)
-      ? stringsOnly(doc.annotations)
-      : undefined;
+    typeof doc.artifactType === 'string' && doc.artifactType ? doc.artifactType : subject ? configType : undefined;
+  const annotations = isJsonObject(doc.annotations) ? stringsOnly(doc.annotations) : undefined;
   return {
     ...(subject ? { subject } : {}),
     ...(artifactType ? { artifactType } : {}),

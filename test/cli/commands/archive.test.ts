@@ -62,7 +62,7 @@ test('archive, then pull exits 9 with IMAGE_ARCHIVED and the hint to restore; re
   expect(await cli(['inspect', 'old/app:2023'])).toExitWith(9);
 
   const active = await cli(['tags', 'old/app', '--json']);
-  expect(json(active.stdout).data.tags.map((t: any) => t.tag)).toEqual(['2026']);
+  expect(json(active.stdout).data.tags.map((t: { tag: string | null }) => t.tag)).toEqual(['2026']);
   const listed = await cli(['tags', 'old/app', '--status', 'archived', '--json']);
   expect(json(listed.stdout).data.tags).toEqual([
     expect.objectContaining({ tag: '2023', digest: img.manifest.digest, status: 'ARCHIVED' }),

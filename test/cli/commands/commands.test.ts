@@ -117,7 +117,7 @@ describe('tags and repos', () => {
     expect(res).toExitWith(0);
     const data = json(res.stdout).data;
     expect(data.repository).toBe('cmd/app');
-    expect(data.tags.map((t: any) => t.tag)).toEqual(['multi', 'v2', 'v1']);
+    expect(data.tags.map((t: { tag: string | null }) => t.tag)).toEqual(['multi', 'v2', 'v1']);
     expect(data.tags[2]).toEqual({
       tag: 'v1',
       digest: v1.manifest.digest,
@@ -139,7 +139,7 @@ describe('tags and repos', () => {
   test('repos lists every repository', async () => {
     const res = await cli(['repos', '--json']);
     expect(res).toExitWith(0);
-    const names = json(res.stdout).data.repositories.map((r: any) => r.name);
+    const names = json(res.stdout).data.repositories.map((r: { name: string }) => r.name);
     expect(names).toEqual(expect.arrayContaining(['cmd/app', 'cmd/copy-dst']));
     expect(json(res.stdout).data.repositories[0]).toEqual({
       name: 'cmd/app',

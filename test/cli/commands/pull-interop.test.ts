@@ -66,7 +66,7 @@ describeWithTool('skopeo', 'skopeo reads what ecrx pull writes', () => {
     expect(cfg.rootfs.diff_ids).toEqual(image.layers.map((l) => l.diffId));
     if (format !== 'docker-archive') {
       // OCI transports hand back our manifest untouched.
-      expect(info.layers.map((l: any) => l.digest)).toEqual(image.layers.map((l) => l.digest));
+      expect(info.layers.map((l: { digest: string }) => l.digest)).toEqual(image.layers.map((l) => l.digest));
     }
     const dir = join(work, `${name}-copied`);
     run('skopeo', ['copy', '--quiet', transport(out), `dir:${dir}`]);

@@ -110,7 +110,7 @@ describe('pull', () => {
     expect(countLog('GetDownloadUrlForLayer')).toBe(before);
     const data = JSON.parse(res.stdout).data;
     expect(data.bytesDownloaded).toBe(0);
-    expect(data.layers.every((l: any) => l.cached)).toBe(true);
+    expect(data.layers.every((l: { cached: boolean }) => l.cached)).toBe(true);
     expectLayoutHolds(join(work, 'out-b2'), image);
   });
 

@@ -11,6 +11,7 @@ import { startServe, type Serve } from '../../helpers/serve.js';
 import { runCli, testEnv } from '../../helpers/cli.js';
 import { describeWithTool, hasTool } from '../../helpers/tools.js';
 import { sdk, createRepo } from '../../helpers/ecr.js';
+import type { ImageManifest } from '../../../src/oci/manifest.js';
 
 let serve: Serve;
 let work: string;
@@ -36,12 +37,12 @@ const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('h
 async function readBackWithAwsCli(
   repository: string,
   tag: string,
-): Promise<{ manifest: any; digest: string; blobs: Map<string, Buffer> }> {
+): Promise<{ manifest: ImageManifest; digest: string; blobs: Map<string, Buffer> }> {
   const got = aws('batch-get-image', '--repository-name', repository, '--image-ids', `imageTag=${tag}`);
   const text: string = got.images[0].imageManifest;
   const digest: string = got.images[0].imageId.imageDigest;
   expect(sha256(Buffer.from(text, 'utf8'))).toBe(digest);
-  const manifest = JSON.parse(text);
+  const manifest = JSON.parse(text) as ImageManifest;
   const blobs = new Map<string, Buffer>();
   for (const d of [manifest.config, ...manifest.layers]) {
     const url = aws(
@@ -107,7 +108,7 @@ describeWithTool(
       const { manifest, blobs } = await readBackWithAwsCli('interop/skopeo', 'v1');
       const config = JSON.parse(blobs.get(manifest.config.digest)!.toString('utf8'));
       const { gunzipSync } = await import('node:zlib');
-      const diffIds = manifest.layers.map((l: any) => sha256(gunzipSync(blobs.get(l.digest)!)));
+      const diffIds = manifest.layers.map((l: { digest: string }) => sha256(gunzipSync(blobs.get(l.digest)!)));
       expect(diffIds).toEqual(config.rootfs.diff_ids);
       // and skopeo itself can read the original archive's config, which is the one ECR now holds
       const original = JSON.parse(

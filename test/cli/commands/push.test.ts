@@ -104,7 +104,7 @@ describe('push', () => {
     expect(again).toExitWith(0);
     const d2 = JSON.parse(again.stdout).data;
     expect(d2.bytesUploaded).toBe(0);
-    expect(d2.layers.every((l: any) => !l.uploaded)).toBe(true);
+    expect(d2.layers.every((l: { uploaded: boolean }) => !l.uploaded)).toBe(true);
   });
 
   test('round trip: push then pull is byte identical', async () => {
@@ -173,7 +173,7 @@ describe('push', () => {
     expect(data.layers[0].digest).toBe(image.config.digest);
     const remote = await remoteManifest('push/classic', '1');
     const manifest = JSON.parse(remote!.imageManifest!);
-    expect(manifest.layers.map((l: any) => l.mediaType)).toEqual([
+    expect(manifest.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
       'application/vnd.docker.image.rootfs.diff.tar.gzip',
       'application/vnd.docker.image.rootfs.diff.tar.gzip',
     ]);

@@ -102,12 +102,12 @@ test('push --referrers takes the image and every referrer the layout holds, subj
   expect(res).toExitWith(0);
   const data = json(res.stdout).data;
   expect(data.digest).toBe(image.manifest.digest);
-  expect(data.referrers.map((r: any) => r.digest).sort()).toEqual(
+  expect(data.referrers.map((r: { digest: string }) => r.digest).sort()).toEqual(
     [cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest).sort(),
   );
-  const order = data.referrers.map((r: any) => r.digest);
+  const order = data.referrers.map((r: { digest: string }) => r.digest);
   expect(order.indexOf(sbom.manifest.digest)).toBeLessThan(order.indexOf(sbomSig.manifest.digest));
-  expect(data.referrers.find((r: any) => r.digest === sbomSig.manifest.digest)).toEqual({
+  expect(data.referrers.find((r: { digest: string }) => r.digest === sbomSig.manifest.digest)).toEqual({
     digest: sbomSig.manifest.digest,
     artifactType: NOTATION_SIG_TYPE,
     subject: sbom.manifest.digest,
@@ -124,7 +124,7 @@ test("referrers lists them by artifact type; --artifact-type filters; --recursiv
   const data = json(res.stdout).data;
   expect(data.digest).toBe(image.manifest.digest);
   expect(data.byArtifactType).toEqual({ [COSIGN_SIG_TYPE]: 1, [NOTATION_SIG_TYPE]: 1, [SPDX_TYPE]: 1 });
-  const cosignRow = data.referrers.find((r: any) => r.digest === cosign.manifest.digest);
+  const cosignRow = data.referrers.find((r: { digest: string }) => r.digest === cosign.manifest.digest);
   expect(cosignRow).toEqual({
     digest: cosign.manifest.digest,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -136,12 +136,12 @@ test("referrers lists them by artifact type; --artifact-type filters; --recursiv
   });
 
   const sboms = await cli(['referrers', `signed/app@${image.manifest.digest}`, '--artifact-type', SPDX_TYPE, '--json']);
-  expect(json(sboms.stdout).data.referrers.map((r: any) => r.digest)).toEqual([sbom.manifest.digest]);
+  expect(json(sboms.stdout).data.referrers.map((r: { digest: string }) => r.digest)).toEqual([sbom.manifest.digest]);
 
   const deep = await cli(['referrers', 'signed/app:1.0', '--recursive', '--json']);
   expect(
     json(deep.stdout)
-      .data.referrers.map((r: any) => r.digest)
+      .data.referrers.map((r: { digest: string }) => r.digest)
       .sort(),
   ).toEqual([cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest).sort());
 
@@ -237,10 +237,10 @@ test('pull --referrers from the copy writes them into the layout byte for byte; 
     annotations: { 'org.opencontainers.image.ref.name': '1.0' },
   });
   const entries = index.manifests.slice(1);
-  expect(entries.map((m: any) => m.digest).sort()).toEqual(
+  expect(entries.map((m: { digest: string }) => m.digest).sort()).toEqual(
     [cosign, notation, sbom, sbomSig].map((x) => x.manifest.digest).sort(),
   );
-  expect(entries.find((m: any) => m.digest === sbomSig.manifest.digest)).toEqual({
+  expect(entries.find((m: { digest: string }) => m.digest === sbomSig.manifest.digest)).toEqual({
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     digest: sbomSig.manifest.digest,
     size: sbomSig.manifest.size,

@@ -209,9 +209,9 @@ test('repos create sets mutability, scan on push and encryption, and refuses wha
     expect(r.stderr).toContain(message);
   }
   // `repos` alone still lists
-  expect(json((await cli(['repos', '--json'])).stdout).data.repositories.map((r: any) => r.name)).toContain(
-    'small/kms',
-  );
+  expect(
+    json((await cli(['repos', '--json'])).stdout).data.repositories.map((r: { name: string }) => r.name),
+  ).toContain('small/kms');
 });
 
 test('copy --all-tags copies each image once with all its tags, and names the archived ones it skipped', async () => {
@@ -222,7 +222,7 @@ test('copy --all-tags copies each image once with all its tags, and names the ar
   const ok = await cli(['copy', '--all-tags', 'small/app', 'small/backup', '--json']);
   expect(ok).toExitWith(0);
   const data = json(ok.stdout).data;
-  expect(data.images.map((i: any) => [i.digest, [...i.tags].sort()]).sort()).toEqual(
+  expect(data.images.map((i: { digest: string; tags: string[] }) => [i.digest, [...i.tags].sort()]).sort()).toEqual(
     [
       [one.manifest.digest, ['1', '1.0']],
       [indexDigest, ['all-platforms', 'multi']],
