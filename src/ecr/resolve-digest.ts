@@ -3,10 +3,11 @@
  * exists), whatever the image's storage class. Credentials that may pull but not describe fall back to
  * BatchGetImage, which verifies the manifest bytes against the digest it returns.
  */
+import type { DescribeImagesResponse } from '@aws-sdk/client-ecr';
 import { formatReference, type ImageRef } from '../core/reference.js';
 import { EcrxError } from '../core/errors.js';
 import type { Ecr } from './client.js';
-import { fetchRoot } from '../sources/ecr.js';
+import { fetchRoot } from './batch-get.js';
 
 export interface ResolvedDigest {
   digest: string;
@@ -21,7 +22,7 @@ export async function resolveDigest(ecr: Ecr, ref: ImageRef, signal?: AbortSigna
     ? { imageTag: ref.tag, ...(ref.digest ? { imageDigest: ref.digest } : {}) }
     : { imageDigest: ref.digest! };
   try {
-    const out = await ecr.request<any>(
+    const out = await ecr.request<DescribeImagesResponse>(
       'DescribeImages',
       ecr.withRegistry({ repositoryName: ref.repository, imageIds: [imageId], filter: { imageStatus: 'ANY' } }),
       `Looking up ${formatReference(ref)}`,
@@ -40,7 +41,7 @@ export async function resolveDigest(ecr: Ecr, ref: ImageRef, signal?: AbortSigna
       );
     }
     return {
-      digest: d.imageDigest,
+      digest: d.imageDigest ?? '',
       mediaType: d.imageManifestMediaType ?? null,
       status: d.imageStatus ?? 'ACTIVE',
       registryId: d.registryId ?? null,

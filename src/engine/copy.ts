@@ -2,48 +2,27 @@
  * `ecrx copy`: ECR to ECR, across repositories, regions and accounts (each side from its own reference), through
  * the local cache, fetching only the blobs the destination lacks. The manifest bytes, and so the digest, are kept.
  */
-import { EcrxError } from '../core/errors.js';
-import { formatReference, parseReference, registryHost, type ImageRef } from '../core/reference.js';
+import { formatReference, type ImageRef } from '../core/reference.js';
 import type { Ecr } from '../ecr/client.js';
 import type { BlobCache } from '../store/blob-cache.js';
-import type { Reporter } from '../report/reporter.js';
 import { copyReferrers } from './referrers.js';
-import type { EcrFlags } from '../cli/common.js';
-import { printSuccess } from '../cli/output.js';
-import { formatBytes, formatDuration, plural } from '../report/format.js';
 import { resolveFromEcr } from '../sources/ecr.js';
 import { availableBlobs, pushToEcr } from '../sinks/ecr.js';
 import { fetchBlobs } from './fetch-blobs.js';
-import { openCache, openSession } from './session.js';
-import { parsePlatform } from '../oci/platform.js';
 import { configPlatform, configToCheckFirst } from './platform-check.js';
+import type { TransferEvents } from './events.js';
 
-export interface CopyFlags extends EcrFlags {
-  platform?: string;
+export interface CopyOptions {
   concurrency: number;
-  cacheDir?: string;
-  tag?: string[];
   /** Also copy the image's referrers (signatures, SBOMs, attestations), recursively. */
   referrers?: boolean;
-  /** Copy every tagged image of the source repository (copy-all.ts). */
-  allTags?: boolean;
-  /** The destination's own endpoint and profile, when it is not reached like the source. */
-  toEndpointUrl?: string;
-  toProfile?: string;
 }
 
-/** The flags the destination side connects with. */
-export const destinationFlags = (flags: CopyFlags): CopyFlags => ({
-  ...flags,
-  quiet: true,
-  endpointUrl: flags.toEndpointUrl ?? flags.endpointUrl,
-  profile: flags.toProfile ?? flags.profile,
-});
-
 export interface CopySides {
-  from: { ecr: Ecr; reporter: Reporter };
-  to: { ecr: Ecr };
+  from: Ecr;
+  to: Ecr;
   cache: BlobCache;
+  events: TransferEvents;
 }
 
 /** One image from `src` to `dstRepository` under `tags`: only the blobs the destination lacks move. */
@@ -52,18 +31,17 @@ export async function copyImage(
   src: ImageRef,
   dstRepository: string,
   tags: string[],
-  flags: CopyFlags,
+  flags: CopyOptions,
   platform: string,
   signal: AbortSignal,
 ) {
-  const { from, to, cache } = sides;
-  const reporter = from.reporter;
+  const { from, to, cache, events: reporter } = sides;
   reporter.phase(`resolving ${formatReference(src)}`);
-  const resolved = await resolveFromEcr(from.ecr, src, platform, signal);
+  const resolved = await resolveFromEcr(from, src, platform, signal);
   const { set } = resolved;
   const checkFirst = configToCheckFirst(set, resolved.platform, platform);
   await fetchBlobs({
-    ecr: from.ecr,
+    ecr: from,
     repository: src.repository,
     blobs: checkFirst,
     images: set.images,
@@ -76,7 +54,7 @@ export async function copyImage(
     ? await configPlatform(set, cache, platform, formatReference(src))
     : resolved.platform;
   const present = await availableBlobs(
-    to.ecr,
+    to,
     dstRepository,
     set.blobs.map((b) => b.digest),
     signal,
@@ -84,7 +62,7 @@ export async function copyImage(
   const needed = set.blobs.filter((b) => !present.has(b.digest));
   let bytesDownloaded = 0;
   await fetchBlobs({
-    ecr: from.ecr,
+    ecr: from,
     repository: src.repository,
     blobs: needed,
     images: set.images,
@@ -95,7 +73,7 @@ export async function copyImage(
     onBytes: (n) => (bytesDownloaded += n),
   });
   const result = await pushToEcr({
-    ecr: to.ecr,
+    ecr: to,
     repository: dstRepository,
     set,
     blobPath: (d) => cache.path(d),
@@ -106,8 +84,8 @@ export async function copyImage(
   });
   const referrers = flags.referrers
     ? await copyReferrers({
-        from: from.ecr,
-        to: to.ecr,
+        from: from,
+        to: to,
         srcRepository: src.repository,
         dstRepository,
         subjects: set.manifests.map((m) => m.digest),
@@ -118,62 +96,4 @@ export async function copyImage(
       })
     : undefined;
   return { resolved, set, platformLabel, needed, bytesDownloaded, result, referrers };
-}
-
-export async function copy(srcText: string, dstText: string, flags: CopyFlags, signal: AbortSignal): Promise<void> {
-  if (flags.allTags) {
-    const { copyAllTags } = await import('./copy-all.js');
-    return copyAllTags(srcText, dstText, flags, signal);
-  }
-  const started = Date.now();
-  const src = parseReference(srcText);
-  const dst = parseReference(dstText, { defaultTag: false });
-  const platform = flags.platform ?? 'all';
-  if (platform !== 'all') parsePlatform(platform);
-  if (dst.digest)
-    throw new EcrxError('VALIDATION_ERROR', "The destination takes a tag, not a digest: the digest is the source's", {
-      hint: `For example: ecrx copy ${srcText} ${dst.repository}:${src.tag ?? 'copy'}`,
-    });
-  const tags = dst.tag ? [dst.tag] : src.tag ? [src.tag] : [];
-  const from = await openSession(flags, 'copy', src);
-  const to = await openSession(destinationFlags(flags), 'copy', dst);
-  const reporter = from.reporter;
-  try {
-    const cache = openCache(flags);
-    const { resolved, set, platformLabel, needed, result, bytesDownloaded, referrers } = await copyImage(
-      { from, to, cache },
-      src,
-      dst.repository,
-      tags,
-      flags,
-      platform,
-      signal,
-    );
-    reporter.stop();
-    const region = await to.ecr.region();
-    const registryId = result.registryId ?? dst.registryId ?? flags.registryId ?? null;
-    const data = {
-      source: `${registryHost(resolved.registryId, await from.ecr.region(), src.fips, src.dualStack)}/${formatReference(src)}`,
-      destination: `${registryId ? `${registryHost(registryId, region, dst.fips, dst.dualStack)}/` : ''}${formatReference({ repository: dst.repository, tag: tags[0] })}`,
-      digest: set.top.digest,
-      mediaType: set.top.mediaType,
-      platform: platformLabel ?? null,
-      tags,
-      layers: result.layers,
-      bytesDownloaded,
-      bytesUploaded: result.bytesUploaded,
-      ...(referrers ? { referrers } : {}),
-      durationMs: Date.now() - started,
-    };
-    printSuccess(
-      flags,
-      data,
-      () =>
-        `Copied ${formatReference(src)} to ${formatReference({ repository: dst.repository, tag: tags[0] })} ${set.top.digest}: ${needed.length} of ${plural(set.blobs.length, 'blob')} transferred (${formatBytes(result.bytesUploaded)})${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
-    );
-  } finally {
-    reporter.stop();
-    from.ecr.destroy();
-    to.ecr.destroy();
-  }
 }

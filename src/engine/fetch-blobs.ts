@@ -3,13 +3,14 @@
  * default re-hashed) costs no API call; GetDownloadUrlForLayer is called only for the others, which download
  * concurrently (p-limit). A cached blob that no longer matches its digest is removed and downloaded again.
  */
+import type { GetDownloadUrlForLayerResponse } from '@aws-sdk/client-ecr';
 import type { BlobCache } from '../store/blob-cache.js';
 import type { Ecr } from '../ecr/client.js';
 import { downloadToCache } from '../ecr/download.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { blobLabel, type ImageEntry } from '../oci/image-set.js';
-import type { Reporter } from '../report/reporter.js';
-import { shortDigest } from '../report/format.js';
+import type { TransferEvents } from './events.js';
+import { shortDigest } from '../core/digest.js';
 import { inaccessibleLayerError } from '../ecr/archived.js';
 import { AbortScope } from '../core/abort-scope.js';
 
@@ -25,7 +26,7 @@ export interface FetchOptions {
   images: ImageEntry[];
   cache: BlobCache;
   concurrency: number;
-  reporter: Reporter;
+  reporter: TransferEvents;
   signal?: AbortSignal;
   /** Called with the bytes newly downloaded so far, summed over blobs. */
   onBytes?: (delta: number) => void;
@@ -93,7 +94,7 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
       getUrl: async (fresh) => {
         if (!url || fresh) {
           const out = await o.ecr
-            .request<any>(
+            .request<GetDownloadUrlForLayerResponse>(
               'GetDownloadUrlForLayer',
               o.ecr.withRegistry({ repositoryName: o.repository, layerDigest: d.digest }),
               `Getting a download URL for ${d.digest} in ${o.repository}`,

@@ -3,14 +3,15 @@
  * uploaded concurrently (each digest once, even when two platforms share it), then PutImage with the exact manifest
  * bytes: an index's children by digest first, then the top under each tag.
  */
+import type { BatchCheckLayerAvailabilityResponse, PutImageResponse } from '@aws-sdk/client-ecr';
 import { EcrxError } from '../core/errors.js';
 import type { Ecr } from '../ecr/client.js';
 import { fromAws } from '../ecr/errors.js';
 import { uploadBlob } from '../ecr/upload.js';
 import { sleep } from '../core/retry.js';
 import { blobLabel, type ImageSet, type ManifestBlob } from '../oci/image-set.js';
-import type { Reporter } from '../report/reporter.js';
-import { plural, shortDigest } from '../report/format.js';
+import type { TransferEvents } from '../engine/events.js';
+import { shortDigest } from '../core/digest.js';
 import { checkManifestBytes } from '../oci/limits.js';
 import { AbortScope } from '../core/abort-scope.js';
 
@@ -22,13 +23,15 @@ export interface SinkOptions {
   blobPath: (digest: string) => Promise<string> | string;
   tags: string[];
   concurrency: number;
-  reporter: Reporter;
+  reporter: TransferEvents;
   signal?: AbortSignal;
   /** Checks the blobs about to be uploaded, before the first upload starts. */
   verifyBeforeUpload?: (digests: string[]) => Promise<void>;
   /** How long LayersNotFoundException right after an upload is waited out (ECR's consistency lag). */
   layerLagMs?: number;
 }
+
+const countBlobs = (n: number) => `${n} blob${n === 1 ? '' : 's'}`;
 
 export interface SinkResult {
   registryId?: string;
@@ -44,13 +47,14 @@ export async function availableBlobs(
 ): Promise<Set<string>> {
   const available = new Set<string>();
   for (let i = 0; i < digests.length; i += 100) {
-    const out = await ecr.request<any>(
+    const out = await ecr.request<BatchCheckLayerAvailabilityResponse>(
       'BatchCheckLayerAvailability',
       ecr.withRegistry({ repositoryName: repository, layerDigests: digests.slice(i, i + 100) }),
       `Checking which blobs ${repository} already has`,
       { signal },
     );
-    for (const l of out.layers ?? []) if (l.layerAvailability === 'AVAILABLE') available.add(l.layerDigest);
+    for (const l of out.layers ?? [])
+      if (l.layerAvailability === 'AVAILABLE' && l.layerDigest) available.add(l.layerDigest);
   }
   return available;
 }
@@ -59,7 +63,7 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   const { ecr, repository, set, reporter } = o;
   // What PutImage will refuse is refused now, before the first upload rather than after the last.
   for (const m of set.manifests) checkManifestBytes(m.bytes, `The manifest ${m.digest}`);
-  reporter.phase(`checking ${plural(set.blobs.length, 'blob')} in ${repository}`);
+  reporter.phase(`checking ${countBlobs(set.blobs.length)} in ${repository}`);
   const available = await availableBlobs(
     ecr,
     repository,
@@ -68,7 +72,7 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   );
   const missing = set.blobs.filter((b) => !available.has(b.digest)).map((b) => b.digest);
   if (o.verifyBeforeUpload && missing.length) {
-    reporter.phase(`verifying ${plural(missing.length, 'blob')}`);
+    reporter.phase(`verifying ${countBlobs(missing.length)}`);
     await o.verifyBeforeUpload(missing);
   }
 
@@ -168,7 +172,7 @@ async function putImage(
   const what = `${repository}${tag ? `:${tag}` : ''}@${m.digest}`;
   for (let attempt = 1; ; attempt++) {
     try {
-      const out = await ecr.call<any>(
+      const out = await ecr.call<PutImageResponse>(
         'PutImage',
         ecr.withRegistry({
           repositoryName: repository,
@@ -180,7 +184,8 @@ async function putImage(
         { signal: o.signal },
       );
       return out.image?.registryId;
-    } catch (err: any) {
+    } catch (caught: unknown) {
+      const err = caught as { name?: string } | undefined;
       switch (err?.name) {
         case 'ImageAlreadyExistsException':
           return undefined; // the same manifest under the same tag: an idempotent re-push

@@ -3,7 +3,7 @@ import { EcrxError } from '../../core/errors.js';
 import { formatReference, parseReference } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
-import { openSession } from '../../engine/session.js';
+import { openSession } from '../session.js';
 import { resolveDigest } from '../../ecr/resolve-digest.js';
 import { byArtifactType, referrerTree, type Referrer } from '../../engine/referrers.js';
 import { formatBytes } from '../../report/format.js';
