@@ -1,0 +1,192 @@
+/**
+ * The one engine: an image from any ImageSource into any ImageSink. It resolves the image (index, manifests; the
+ * source verifies their bytes), asks the sink which blobs it lacks, moves each missing blob through verification
+ * (engine/verify.ts) with one bounded pool and one retry rule, then has the sink write the manifests by their exact
+ * bytes. It is the only place where concurrency, retries and events live; it never prints. pull, push, copy,
+ * export and convert are presets of it (a source, a sink, a plan).
+ */
+import { Readable } from 'node:stream';
+import { shortDigest } from '../core/digest.js';
+import { EcrxError } from '../core/errors.js';
+import { AbortScope } from '../core/abort-scope.js';
+import { isNetworkError } from '../ecr/errors.js';
+import { blobLabel, type ImageSet } from '../oci/image-set.js';
+import type { Descriptor } from '../oci/manifest.js';
+import type { ImageSource } from '../sources/source.js';
+import type { BlobInput, ImageSink, SinkResult } from '../sinks/sink.js';
+import { noEvents, type BlobInfo, type TransferEvents } from './events.js';
+import { verifier } from './verify.js';
+
+export interface TransferPlan {
+  /** os/arch[/variant] to pick from an index, "all" for every platform, or undefined for the source's default. */
+  platform?: string;
+  /** The names the sink writes the image under; absent: the names the source gave it (a conversion keeps them). */
+  tags?: string[];
+  /** The sink holds one image (a docker-archive): an index resolved whole is refused before any blob moves. */
+  onePlatform?: boolean;
+}
+
+export interface TransferOptions {
+  /** Blobs moved at once (the one bounded pool). */
+  concurrency: number;
+  events?: TransferEvents;
+  signal?: AbortSignal;
+  /** Tries per blob for a failure that may pass (a dropped connection); 3 when absent. */
+  attempts?: number;
+}
+
+export interface MovedBlob {
+  digest: string;
+  size: number;
+  mediaType: string;
+  /** False when the sink already had it. */
+  moved: boolean;
+}
+
+export interface TransferResult {
+  set: ImageSet;
+  /** "linux/amd64", "all", or undefined for a single-platform image. */
+  platform?: string;
+  names: string[];
+  blobs: MovedBlob[];
+  bytesMoved: number;
+  sink: SinkResult;
+}
+
+export async function transfer(
+  source: ImageSource,
+  sink: ImageSink,
+  plan: TransferPlan,
+  options: TransferOptions,
+): Promise<TransferResult> {
+  const events = options.events ?? noEvents;
+  const { signal } = options;
+  try {
+    events.phase(`resolving ${source.name}`);
+    const resolved = await source.resolve({ platform: plan.platform, signal });
+    const { set } = resolved;
+    if (plan.onePlatform && set.images.length !== 1)
+      throw new EcrxError(
+        'VALIDATION_ERROR',
+        `${source.name} holds ${set.images.length} platforms and ${sink.name} holds one`,
+        { hint: 'Pick one with --platform os/arch (e.g. --platform linux/amd64).' },
+      );
+    const missing = new Set((await sink.missing(set.blobs, signal)).map((d) => d.digest));
+    const info = (d: Descriptor): BlobInfo => ({
+      digest: d.digest,
+      size: d.size,
+      label: blobLabel(set.images, d.digest),
+    });
+    events.expect?.(set.blobs.map(info), 'upload');
+    for (const d of set.blobs) if (!missing.has(d.digest)) events.blobSkipped(info(d), 'exists');
+    let bytesMoved = 0;
+    const move = async (d: Descriptor, s: AbortSignal) => {
+      events.blobStart(info(d));
+      const sent = await moveBlob(source, sink, d, { ...options, events, signal: s });
+      bytesMoved += sent;
+      events.blobDone(d.digest);
+    };
+    await pool(
+      set.blobs.filter((d) => missing.has(d.digest)),
+      options.concurrency,
+      move,
+      signal,
+    );
+    events.phase(`writing ${sink.name}`);
+    const written = await sink.writeImage(set, plan.tags ?? resolved.names ?? [], signal);
+    return {
+      set,
+      platform: resolved.platform,
+      names: resolved.names ?? [],
+      blobs: set.blobs.map((d) => ({
+        digest: d.digest,
+        size: d.size,
+        mediaType: d.mediaType,
+        moved: missing.has(d.digest),
+      })),
+      bytesMoved,
+      sink: written,
+    };
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
+}
+
+/** The one bounded pool: `concurrency` tasks at once, the first failure stopping the rest (AbortScope). */
+export async function pool<T>(
+  items: T[],
+  concurrency: number,
+  task: (item: T, signal: AbortSignal) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { default: pLimit } = await import('p-limit');
+  const limit = pLimit(Math.max(1, concurrency));
+  const scope = new AbortScope(signal);
+  try {
+    await Promise.all(
+      items.map((item) =>
+        limit(async () => {
+          if (scope.signal.aborted) return;
+          try {
+            await scope.run((s) => task(item, s));
+          } catch (err) {
+            scope.fail(err);
+          }
+        }),
+      ),
+    );
+  } finally {
+    scope.dispose();
+  }
+  scope.throwIfFailed();
+  if (signal?.aborted) throw signal.reason;
+}
+
+/** One blob, source to sink, tried again while the failure is one that may pass. Returns the bytes sent. */
+async function moveBlob(
+  source: ImageSource,
+  sink: ImageSink,
+  d: Descriptor,
+  o: TransferOptions & { events: TransferEvents; signal: AbortSignal },
+): Promise<number> {
+  const attempts = o.attempts ?? 3;
+  const path = source.trusted ? source.localPath?.(d.digest) : undefined;
+  const check = verifier(d, source.name, Boolean(source.trusted));
+  const input: BlobInput = {
+    descriptor: d,
+    open: (offset, signal) => check.watch(openFrom(source, d, offset, signal ?? o.signal), offset),
+    ...(path ? { path } : {}),
+    verified: check.verified,
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const written = await sink.writeBlob(input, o.events, o.signal);
+      await check.verified;
+      return written.bytes;
+    } catch (err) {
+      if (attempt >= attempts || o.signal.aborted || !isNetworkError(err)) throw err;
+      o.events.retry(shortDigest(d.digest), `${(err as Error).message} (attempt ${attempt + 1} of ${attempts})`);
+    }
+  }
+}
+
+/**
+ * The blob's bytes from `offset`, as a stream that opens the source lazily. A source that could not honour the
+ * range (a server that sent the whole blob) starts earlier: the bytes before `offset` are dropped here.
+ */
+function openFrom(source: ImageSource, d: Descriptor, offset: number, signal: AbortSignal): Readable {
+  async function* bytes() {
+    const opened = await source.openBlob(d, { range: offset ? { offset } : undefined, signal });
+    let skip = offset - opened.offset;
+    for await (const chunk of opened.body as AsyncIterable<Buffer>) {
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        continue;
+      }
+      yield skip > 0 ? chunk.subarray(skip) : chunk;
+      skip = 0;
+    }
+  }
+  return Readable.from(bytes(), { objectMode: false });
+}

@@ -1,0 +1,41 @@
+/**
+ * A local image as an ImageSource: an OCI layout directory, an OCI archive or a docker-archive (plain or gzip),
+ * from a file or stdin, told apart by content (sources/open.ts). An archive is unpacked into the store when the
+ * image is resolved; a layout's blobs are read where they are. Neither is trusted: the engine hashes every blob
+ * it moves.
+ */
+import { createReadStream } from 'node:fs';
+import type { BlobCache } from '../store/blob-cache.js';
+import type { Descriptor } from '../oci/manifest.js';
+import { openSource, type OpenedSource } from './open.js';
+import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage } from './source.js';
+
+export interface LocalSource extends ImageSource {
+  /** What the source turned out to be, once resolved. */
+  readonly opened?: OpenedSource;
+}
+
+export function localSource(arg: string, store: BlobCache, opts: { stdin?: NodeJS.ReadableStream } = {}): LocalSource {
+  let opened: OpenedSource | undefined;
+  const path = (digest: string) => {
+    if (!opened) throw new Error(`${arg}: a blob was asked for before the image was resolved`);
+    return opened.pathOf(digest);
+  };
+  return {
+    name: arg === '-' ? 'stdin' : arg,
+    ranged: false,
+    get opened() {
+      return opened;
+    },
+    async resolve(o: { platform?: string; signal?: AbortSignal }): Promise<ResolvedImage> {
+      opened = await openSource(arg, store, { platform: o.platform, signal: o.signal, stdin: opts.stdin });
+      return { set: opened.set, platform: opened.platform, names: opened.names };
+    },
+    async openBlob(d: Descriptor, o: { range?: BlobRange }): Promise<OpenedBlob> {
+      const start = o.range?.offset ?? 0;
+      const end = o.range?.length !== undefined ? start + o.range.length - 1 : undefined;
+      return { body: createReadStream(path(d.digest), { start, end, highWaterMark: 1 << 20 }), offset: start };
+    },
+    localPath: (digest) => path(digest),
+  };
+}
