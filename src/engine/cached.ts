@@ -62,6 +62,7 @@ export function cached(source: ImageSource & StoreFiller, store: BlobStore, opts
       return { body: createReadStream(store.path(d.digest), { start, end, highWaterMark: 1 << 20 }), offset: start };
     },
     // Only a blob checked or filled in this run: a file merely present may have rotted since it entered.
+    prepare: (d, o) => ensure(d, o.signal),
     localPath: (digest) => (ready.has(digest) ? store.path(digest) : undefined),
     close: () => source.close?.() ?? Promise.resolve(),
   };

@@ -2,15 +2,15 @@
  * `ecrx copy`: ECR to ECR, across repositories, regions and accounts (each side from its own reference), through
  * the local cache, fetching only the blobs the destination lacks. The manifest bytes, and so the digest, are kept.
  */
-import { formatReference, type ImageRef } from '../core/reference.js';
+import type { ImageRef } from '../core/reference.js';
 import type { Ecr } from '../ecr/client.js';
 import type { BlobCache } from '../store/blob-cache.js';
+import { EcrSource } from '../sources/ecr.js';
+import { EcrSink } from '../sinks/ecr.js';
 import { copyReferrers } from './referrers.js';
-import { resolveFromEcr } from '../sources/ecr.js';
-import { availableBlobs, pushToEcr } from '../sinks/ecr.js';
-import { fetchBlobs } from './fetch-blobs.js';
-import { configPlatform, configToCheckFirst } from './platform-check.js';
-import type { TransferEvents } from './events.js';
+import { cached } from './cached.js';
+import { transfer } from './transfer.js';
+import { noEvents, type TransferEvents } from './events.js';
 
 export interface CopyOptions {
   concurrency: number;
@@ -25,7 +25,17 @@ export interface CopySides {
   events: TransferEvents;
 }
 
-/** One image from `src` to `dstRepository` under `tags`: only the blobs the destination lacks move. */
+/** Download events of the cache fill: only retries and notices show; the bars follow the uploads. */
+const fillEvents = (events: TransferEvents): TransferEvents => ({
+  ...noEvents,
+  retry: (what, why) => events.retry(what, why),
+  notice: (text) => events.notice(text),
+});
+
+/**
+ * One image from `src` to `dstRepository` under `tags`, a preset of transfer(): ECR through the cache into ECR.
+ * Only the blobs the destination lacks move; each is uploaded as soon as it is in the cache, while others download.
+ */
 export async function copyImage(
   sides: CopySides,
   src: ImageRef,
@@ -35,65 +45,40 @@ export async function copyImage(
   platform: string,
   signal: AbortSignal,
 ) {
-  const { from, to, cache, events: reporter } = sides;
-  reporter.phase(`resolving ${formatReference(src)}`);
-  const resolved = await resolveFromEcr(from, src, platform, signal);
-  const { set } = resolved;
-  const checkFirst = configToCheckFirst(set, resolved.platform, platform);
-  await fetchBlobs({
-    ecr: from,
-    repository: src.repository,
-    blobs: checkFirst,
-    images: set.images,
-    cache,
-    concurrency: 1,
-    reporter,
-    signal,
-  });
-  const platformLabel = checkFirst.length
-    ? await configPlatform(set, cache, platform, formatReference(src))
-    : resolved.platform;
-  const present = await availableBlobs(
-    to,
-    dstRepository,
-    set.blobs.map((b) => b.digest),
-    signal,
+  const { from, to, cache, events } = sides;
+  const source = new EcrSource(from, src);
+  const sink = new EcrSink(to, dstRepository, { spool: cache, events });
+  const r = await transfer(
+    cached(source, cache, { events: fillEvents(events) }),
+    sink,
+    { platform, tags },
+    { concurrency: flags.concurrency, events, signal },
   );
-  const needed = set.blobs.filter((b) => !present.has(b.digest));
-  let bytesDownloaded = 0;
-  await fetchBlobs({
-    ecr: from,
-    repository: src.repository,
-    blobs: needed,
-    images: set.images,
-    cache,
-    concurrency: flags.concurrency,
-    reporter,
-    signal,
-    onBytes: (n) => (bytesDownloaded += n),
-  });
-  const result = await pushToEcr({
-    ecr: to,
-    repository: dstRepository,
-    set,
-    blobPath: (d) => cache.path(d),
-    tags,
-    concurrency: flags.concurrency,
-    reporter,
-    signal,
-  });
+  const { set } = r;
   const referrers = flags.referrers
     ? await copyReferrers({
-        from: from,
-        to: to,
+        from,
+        to,
         srcRepository: src.repository,
         dstRepository,
         subjects: set.manifests.map((m) => m.digest),
         cache,
         concurrency: flags.concurrency,
-        reporter,
+        reporter: events,
         signal,
       })
     : undefined;
-  return { resolved, set, platformLabel, needed, bytesDownloaded, result, referrers };
+  return {
+    registryId: source.registryId ?? '',
+    set,
+    platformLabel: r.platform,
+    needed: r.blobs.filter((b) => b.moved),
+    bytesDownloaded: source.bytesDownloaded,
+    result: {
+      registryId: r.sink.registryId,
+      layers: r.blobs.map((b) => ({ digest: b.digest, size: b.size, uploaded: sink.didUpload(b.digest) })),
+      bytesUploaded: r.bytesMoved,
+    },
+    referrers,
+  };
 }

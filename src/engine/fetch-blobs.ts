@@ -3,7 +3,6 @@
  * default re-hashed) costs no API call; GetDownloadUrlForLayer is called only for the others, which download
  * concurrently (p-limit). A cached blob that no longer matches its digest is removed and downloaded again.
  */
-import type { GetDownloadUrlForLayerResponse } from '@aws-sdk/client-ecr';
 import type { BlobCache } from '../store/blob-cache.js';
 import type { Ecr } from '../ecr/client.js';
 import { downloadToCache } from '../ecr/download.js';
@@ -11,7 +10,7 @@ import type { Descriptor } from '../oci/manifest.js';
 import { blobLabel, type ImageEntry } from '../oci/image-set.js';
 import type { TransferEvents } from './events.js';
 import { shortDigest } from '../core/digest.js';
-import { inaccessibleLayerError } from '../ecr/archived.js';
+import { downloadUrl } from '../sources/ecr.js';
 import { AbortScope } from '../core/abort-scope.js';
 
 export interface FetchResult {
@@ -83,7 +82,7 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
       return;
     }
     o.reporter.blobStart(info);
-    let url: string | undefined;
+    const url = downloadUrl(o.ecr, o.repository, () => o.images.map((i) => i.digest), d.digest);
     let last = 0;
     await downloadToCache({
       digest: d.digest,
@@ -91,28 +90,7 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
       cache: o.cache,
       signal,
       maxStalled: o.ecr.maxAttempts,
-      getUrl: async (fresh) => {
-        if (!url || fresh) {
-          const out = await o.ecr
-            .request<GetDownloadUrlForLayerResponse>(
-              'GetDownloadUrlForLayer',
-              o.ecr.withRegistry({ repositoryName: o.repository, layerDigest: d.digest }),
-              `Getting a download URL for ${d.digest} in ${o.repository}`,
-              { signal },
-            )
-            .catch(async (err) => {
-              throw await inaccessibleLayerError(
-                o.ecr,
-                o.repository,
-                o.images.map((i) => i.digest),
-                err,
-                signal,
-              );
-            });
-          url = out.downloadUrl as string;
-        }
-        return url;
-      },
+      getUrl: (fresh) => url(fresh, signal),
       onProgress: (bytes) => {
         o.onBytes?.(bytes - last);
         last = bytes;

@@ -16,6 +16,8 @@ import type { ImageSource } from '../sources/source.js';
 import type { BlobInput, ImageSink, SinkResult } from '../sinks/sink.js';
 import { noEvents, type BlobInfo, type TransferEvents } from './events.js';
 import { verifier } from './verify.js';
+import { MAX_CONFIG_BYTES } from '../oci/limits.js';
+import { platformOfConfig, requirePlatform } from '../oci/platform.js';
 
 export interface TransferPlan {
   /** os/arch[/variant] to pick from an index, "all" for every platform, or undefined for the source's default. */
@@ -71,6 +73,7 @@ export async function transfer(
         `${source.name} holds ${set.images.length} platforms and ${sink.name} holds one`,
         { hint: 'Pick one with --platform os/arch (e.g. --platform linux/amd64).' },
       );
+    const platform = resolved.platform ?? (await platformOfSingle(source, set, plan.platform, signal));
     const missing = new Set((await sink.missing(set.blobs, signal)).map((d) => d.digest));
     const info = (d: Descriptor): BlobInfo => ({
       digest: d.digest,
@@ -96,7 +99,7 @@ export async function transfer(
     const written = await sink.writeImage(set, plan.tags ?? resolved.names ?? [], signal);
     return {
       set,
-      platform: resolved.platform,
+      platform,
       names: resolved.names ?? [],
       blobs: set.blobs.map((d) => ({
         digest: d.digest,
@@ -111,6 +114,32 @@ export async function transfer(
     await sink.abort();
     throw err;
   }
+}
+
+/**
+ * The platform rule every command follows: a single-platform image asked for with --platform is held to it by its
+ * config, read (and verified) before any layer moves. Undefined when no platform was asked for.
+ */
+async function platformOfSingle(
+  source: ImageSource,
+  set: ImageSet,
+  wanted: string | undefined,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  if (!wanted || wanted === 'all' || set.images.length !== 1) return undefined;
+  const config = set.images[0].manifest.config;
+  // A config too large to be one declares no platform we would read into memory.
+  const bytes = config.size <= MAX_CONFIG_BYTES ? await readVerified(source, config, signal) : undefined;
+  return requirePlatform(wanted, bytes && platformOfConfig(bytes), source.name);
+}
+
+async function readVerified(source: ImageSource, d: Descriptor, signal?: AbortSignal): Promise<Buffer> {
+  const check = verifier(d, source.name, false);
+  const chunks: Buffer[] = [];
+  for await (const chunk of check.watch(openFrom(source, d, 0, signal ?? new AbortController().signal), 0))
+    chunks.push(chunk as Buffer);
+  await check.verified;
+  return Buffer.concat(chunks);
 }
 
 /** The one bounded pool: `concurrency` tasks at once, the first failure stopping the rest (AbortScope). */
@@ -151,6 +180,7 @@ async function moveBlob(
   o: TransferOptions & { events: TransferEvents; signal: AbortSignal },
 ): Promise<number> {
   const attempts = o.attempts ?? 3;
+  await source.prepare?.(d, { signal: o.signal });
   const path = source.trusted ? source.localPath?.(d.digest) : undefined;
   const check = verifier(d, source.name, Boolean(source.trusted));
   const input: BlobInput = {

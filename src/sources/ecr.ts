@@ -9,6 +9,14 @@ import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { choosePlatform, formatPlatform, hostPlatform, parsePlatform } from '../oci/platform.js';
 import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../oci/image-set.js';
 import { batchGet, fetchRoot, type FetchedManifest } from '../ecr/batch-get.js';
+import type { GetDownloadUrlForLayerResponse } from '@aws-sdk/client-ecr';
+import { inaccessibleLayerError } from '../ecr/archived.js';
+import { downloadToCache } from '../ecr/download.js';
+import { httpGet, readSmallBody } from '../net/http.js';
+import { shortDigest } from '../core/digest.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { TransferEvents } from '../engine/events.js';
+import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage as SourceResolved } from './source.js';
 
 export interface ResolvedImage {
   set: ImageSet;
@@ -132,4 +140,103 @@ async function fetchChildren(
     }
   }
   return all;
+}
+
+/** A pre-signed download URL for one blob, asked for again when `fresh` (the last one expired or vanished). */
+export function downloadUrl(ecr: Ecr, repository: string, imageDigests: () => string[], digest: string) {
+  let url: string | undefined;
+  return async (fresh: boolean, signal?: AbortSignal): Promise<string> => {
+    if (!url || fresh) {
+      const out = await ecr
+        .request<GetDownloadUrlForLayerResponse>(
+          'GetDownloadUrlForLayer',
+          ecr.withRegistry({ repositoryName: repository, layerDigest: digest }),
+          `Getting a download URL for ${digest} in ${repository}`,
+          { signal },
+        )
+        .catch(async (err) => {
+          throw await inaccessibleLayerError(ecr, repository, imageDigests(), err, signal);
+        });
+      url = out.downloadUrl ?? '';
+    }
+    return url;
+  };
+}
+
+export interface EcrFillOptions {
+  signal?: AbortSignal;
+  events: TransferEvents;
+  /** Bytes newly downloaded, summed over blobs. */
+  onBytes?: (delta: number) => void;
+}
+
+/**
+ * ECR as an ImageSource: BatchGetImage resolves (verified bytes, platform chosen from an index), a blob is opened
+ * through GetDownloadUrlForLayer and a GET of its pre-signed URL (ranged when asked; a URL that expired is asked
+ * for again once), and fill() puts a blob into a store through downloadToCache (its own URL refresh, retries and
+ * resume), which is what cached() uses.
+ */
+export class EcrSource implements ImageSource {
+  readonly name: string;
+  readonly ranged = true;
+  /** Bytes downloaded by fill(), summed. */
+  bytesDownloaded = 0;
+  private images: string[] = [];
+  registryId?: string;
+
+  constructor(
+    private readonly ecr: Ecr,
+    readonly ref: ImageRef,
+  ) {
+    this.name = formatReference(ref);
+  }
+
+  async resolve(o: { platform?: string; signal?: AbortSignal }): Promise<SourceResolved> {
+    const resolved = await resolveFromEcr(this.ecr, this.ref, o.platform, o.signal);
+    this.images = resolved.set.images.map((i) => i.digest);
+    this.registryId = resolved.registryId;
+    return { set: resolved.set, platform: resolved.platform };
+  }
+
+  private url(digest: string) {
+    return downloadUrl(this.ecr, this.ref.repository, () => this.images, digest);
+  }
+
+  async openBlob(d: Descriptor, o: { range?: BlobRange; signal?: AbortSignal }): Promise<OpenedBlob> {
+    const url = this.url(d.digest);
+    const offset = o.range?.offset ?? 0;
+    const end = o.range?.length !== undefined ? offset + o.range.length - 1 : '';
+    const headers: Record<string, string> = o.range ? { Range: `bytes=${offset}-${end}` } : {};
+    for (let fresh = false; ; fresh = true) {
+      const res = await httpGet(await url(fresh, o.signal), { headers, signal: o.signal });
+      if (res.statusCode === 206) return { body: res, offset };
+      if (res.statusCode === 200) return { body: res, offset: 0 };
+      const body = await readSmallBody(res).catch(() => '');
+      // S3 answers 403 for a pre-signed URL past its expiry: one new URL, then the failure stands.
+      if (res.statusCode === 403 && !fresh) continue;
+      throw new EcrxError('SERVICE_ERROR', `Downloading ${d.digest} from ${this.name} failed: HTTP ${res.statusCode}`, {
+        details: { status: res.statusCode, body: body.slice(0, 200) },
+      });
+    }
+  }
+
+  async fill(d: Descriptor, store: BlobStore, o: EcrFillOptions): Promise<void> {
+    const url = this.url(d.digest);
+    let last = 0;
+    await downloadToCache({
+      digest: d.digest,
+      size: d.size,
+      cache: store,
+      signal: o.signal,
+      maxStalled: this.ecr.maxAttempts,
+      getUrl: (fresh) => url(fresh, o.signal),
+      onProgress: (bytes) => {
+        this.bytesDownloaded += bytes - last;
+        o.onBytes?.(bytes - last);
+        last = bytes;
+        o.events.blobProgress(d.digest, bytes);
+      },
+      onRetry: (reason) => o.events.retry(shortDigest(d.digest), reason),
+    });
+  }
 }

@@ -49,7 +49,15 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
   const reporter = from.reporter;
   try {
     const cache = openCache(flags);
-    const { resolved, set, platformLabel, needed, result, bytesDownloaded, referrers } = await copyImage(
+    const {
+      registryId: srcRegistryId,
+      set,
+      platformLabel,
+      needed,
+      result,
+      bytesDownloaded,
+      referrers,
+    } = await copyImage(
       { from: from.ecr, to: to.ecr, cache, events: reporter },
       src,
       dst.repository,
@@ -62,7 +70,7 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
     const region = await to.ecr.region();
     const registryId = result.registryId ?? dst.registryId ?? flags.registryId ?? null;
     const data = {
-      source: `${registryHost(resolved.registryId, await from.ecr.region(), src.fips, src.dualStack)}/${formatReference(src)}`,
+      source: `${registryHost(srcRegistryId, await from.ecr.region(), src.fips, src.dualStack)}/${formatReference(src)}`,
       destination: `${registryId ? `${registryHost(registryId, region, dst.fips, dst.dualStack)}/` : ''}${formatReference({ repository: dst.repository, tag: tags[0] })}`,
       digest: set.top.digest,
       mediaType: set.top.mediaType,
