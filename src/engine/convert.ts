@@ -36,7 +36,7 @@ export async function convertImage(o: ConvertOptions): Promise<ConvertResult> {
   const result = await transfer(
     source,
     sink,
-    { platform: o.platform, onePlatform: o.format === 'docker-archive' },
+    { platform: o.platform },
     { concurrency: o.concurrency, events, signal: o.signal },
   );
   return { ...result, sourceKind: source.opened!.kind, replaced: sink.replaced };

@@ -1,12 +1,16 @@
-/** Push: open the source (checked whole before any upload), then write it into ECR. Emits events; never prints. */
-import { EcrxError } from '../core/errors.js';
+/**
+ * Push, a preset of transfer(): a local image (layout, OCI archive, docker-archive, stdin) into ECR. Every blob ECR
+ * lacks is checked before the first upload; only those move. Emits events; never prints.
+ */
 import { formatReference, type ImageRef } from '../core/reference.js';
 import type { Ecr } from '../ecr/client.js';
 import type { BlobCache } from '../store/blob-cache.js';
-import { openSource, type OpenedSource } from '../sources/open.js';
-import { pushToEcr, type SinkResult } from '../sinks/ecr.js';
+import type { OpenedSource } from '../sources/open.js';
+import { localSource } from '../sources/local.js';
+import { EcrSink, type SinkResult } from '../sinks/ecr.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { pushReferrers, type PushedReferrer } from './push-referrers.js';
+import { transfer } from './transfer.js';
 import type { TransferEvents } from './events.js';
 
 export interface PushOptions {
@@ -33,27 +37,26 @@ export interface PushResult {
 
 export async function pushImage(o: PushOptions): Promise<PushResult> {
   const { ecr, ref, events, signal } = o;
-  events.phase(`reading ${o.source === '-' ? 'stdin' : o.source}`);
-  const opened = await openSource(o.source, o.cache, { platform: o.platform, signal });
-  const { set } = opened;
-  if (ref.digest && ref.digest !== set.top.digest) {
-    throw new EcrxError(
-      'DIGEST_MISMATCH',
-      `${formatReference(ref)} names digest ${ref.digest}, but the source's image is ${set.top.digest}`,
-      { details: { expected: ref.digest, actual: set.top.digest } },
-    );
-  }
-  const result = await pushToEcr({
-    ecr,
-    repository: ref.repository,
-    set,
-    blobPath: (d) => opened.pathOf(d),
-    verifyBeforeUpload: opened.verify,
-    tags: o.tags,
-    concurrency: o.concurrency,
-    reporter: events,
-    signal,
-  });
+  const source = localSource(o.source, o.cache);
+  const sink = new EcrSink(ecr, ref.repository, { spool: o.cache, events });
+  const r = await transfer(
+    source,
+    sink,
+    {
+      platform: o.platform,
+      tags: o.tags,
+      expect: ref.digest ? { digest: ref.digest, reference: formatReference(ref) } : undefined,
+      prepareFirst: true,
+    },
+    {
+      concurrency: o.concurrency,
+      events,
+      signal,
+      attempts: 1,
+      resolvePhase: `reading ${o.source === '-' ? 'stdin' : o.source}`,
+    },
+  );
+  const opened = source.opened!;
   const referrers = o.referrers
     ? await pushReferrers({
         ecr,
@@ -65,5 +68,14 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
         signal,
       })
     : undefined;
-  return { opened, set, result, referrers };
+  return {
+    opened,
+    set: r.set,
+    result: {
+      registryId: r.sink.registryId,
+      layers: r.blobs.map((b) => ({ digest: b.digest, size: b.size, uploaded: sink.didUpload(b.digest) })),
+      bytesUploaded: r.bytesMoved,
+    },
+    referrers,
+  };
 }

@@ -24,8 +24,10 @@ export interface TransferPlan {
   platform?: string;
   /** The names the sink writes the image under; absent: the names the source gave it (a conversion keeps them). */
   tags?: string[];
-  /** The sink holds one image (a docker-archive): an index resolved whole is refused before any blob moves. */
-  onePlatform?: boolean;
+  /** The digest the image must have, and the reference that named it: another one is refused before any blob moves. */
+  expect?: { digest: string; reference: string };
+  /** Prepare (check) every blob the sink lacks before the first moves: a push is refused whole or not at all. */
+  prepareFirst?: boolean;
 }
 
 export interface TransferOptions {
@@ -33,8 +35,11 @@ export interface TransferOptions {
   concurrency: number;
   events?: TransferEvents;
   signal?: AbortSignal;
-  /** Tries per blob for a failure that may pass (a dropped connection); 3 when absent. */
+  /** Tries per blob for a failure that may pass (a dropped connection); 3 when absent. 1 for sinks and sources
+   * that retry by themselves (ECR's uploads and downloads, with their own stall rules). */
   attempts?: number;
+  /** The first phase's text; "resolving <source>" when absent. */
+  resolvePhase?: string;
 }
 
 export interface MovedBlob {
@@ -64,15 +69,16 @@ export async function transfer(
   const events = options.events ?? noEvents;
   const { signal } = options;
   try {
-    events.phase(`resolving ${source.name}`);
+    events.phase(options.resolvePhase ?? `resolving ${source.name}`);
     const resolved = await source.resolve({ platform: plan.platform, signal });
     const { set } = resolved;
-    if (plan.onePlatform && set.images.length !== 1)
+    if (plan.expect && plan.expect.digest !== set.top.digest)
       throw new EcrxError(
-        'VALIDATION_ERROR',
-        `${source.name} holds ${set.images.length} platforms and ${sink.name} holds one`,
-        { hint: 'Pick one with --platform os/arch (e.g. --platform linux/amd64).' },
+        'DIGEST_MISMATCH',
+        `${plan.expect.reference} names digest ${plan.expect.digest}, but the source's image is ${set.top.digest}`,
+        { details: { expected: plan.expect.digest, actual: set.top.digest } },
       );
+    sink.check?.(set);
     const platform = resolved.platform ?? (await platformOfSingle(source, set, plan.platform, signal));
     const missing = new Set((await sink.missing(set.blobs, signal)).map((d) => d.digest));
     const info = (d: Descriptor): BlobInfo => ({
@@ -82,6 +88,12 @@ export async function transfer(
     });
     events.expect?.(set.blobs.map(info), 'upload');
     for (const d of set.blobs) if (!missing.has(d.digest)) events.blobSkipped(info(d), 'exists');
+    const toMove = set.blobs.filter((d) => missing.has(d.digest));
+    if (plan.prepareFirst && source.prepare) {
+      const prepare = source.prepare.bind(source);
+      if (toMove.length) events.phase(`verifying ${toMove.length} blob${toMove.length === 1 ? '' : 's'}`);
+      await pool(toMove, 2, (d, s) => prepare(d, { signal: s }), signal);
+    }
     let bytesMoved = 0;
     const move = async (d: Descriptor, s: AbortSignal) => {
       events.blobStart(info(d));
@@ -89,12 +101,7 @@ export async function transfer(
       bytesMoved += sent;
       events.blobDone(d.digest);
     };
-    await pool(
-      set.blobs.filter((d) => missing.has(d.digest)),
-      options.concurrency,
-      move,
-      signal,
-    );
+    await pool(toMove, options.concurrency, move, signal);
     events.phase(`writing ${sink.name}`);
     const written = await sink.writeImage(set, plan.tags ?? resolved.names ?? [], signal);
     return {

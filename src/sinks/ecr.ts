@@ -278,7 +278,13 @@ export class EcrSink implements ImageSink {
     return this.uploaded.get(digest) ?? false;
   }
 
+  /** What PutImage will refuse is refused now, before the first upload rather than after the last. */
+  check(set: ImageSet): void {
+    for (const m of set.manifests) checkManifestBytes(m.bytes, `The manifest ${m.digest}`);
+  }
+
   async missing(blobs: Descriptor[], signal?: AbortSignal): Promise<Descriptor[]> {
+    this.opts.events?.phase(`checking ${countBlobs(blobs.length)} in ${this.repository}`);
     const present = await availableBlobs(
       this.ecr,
       this.repository,
@@ -330,8 +336,6 @@ export class EcrSink implements ImageSink {
   }
 
   async writeImage(set: ImageSet, tags: string[], signal?: AbortSignal): Promise<WrittenImage> {
-    // What PutImage will refuse is refused before the first PutImage.
-    for (const m of set.manifests) checkManifestBytes(m.bytes, `The manifest ${m.digest}`);
     const anyUploaded = [...this.uploaded.values()].some(Boolean);
     const registryId = await putManifests(
       {

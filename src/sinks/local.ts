@@ -8,6 +8,7 @@ import { mkdtempSync, promises as fsp, createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { EcrxError } from '../core/errors.js';
 import { BlobCache } from '../store/blob-cache.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { ImageSet } from '../oci/image-set.js';
@@ -48,6 +49,18 @@ export class LocalSink implements ImageSink {
       this.staging = { dir, store: new BlobCache(dir) };
     }
     return this.staging.store;
+  }
+
+  /** A docker-archive holds one image: an index resolved whole is refused before any blob moves. */
+  check(set: ImageSet): void {
+    if (this.format === 'docker-archive' && (set.images.length !== 1 || set.top.digest !== set.images[0].digest))
+      throw new EcrxError(
+        'VALIDATION_ERROR',
+        `The image has ${set.images.length} platforms and a docker-archive holds one`,
+        {
+          hint: 'Pick one with --platform os/arch (e.g. --platform linux/amd64).',
+        },
+      );
   }
 
   /** A new output holds nothing yet: every blob is missing. */

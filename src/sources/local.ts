@@ -1,8 +1,8 @@
 /**
  * A local image as an ImageSource: an OCI layout directory, an OCI archive or a docker-archive (plain or gzip),
  * from a file or stdin, told apart by content (sources/open.ts). An archive is unpacked into the store when the
- * image is resolved; a layout's blobs are read where they are. Neither is trusted: the engine hashes every blob
- * it moves.
+ * image is resolved (verified on the way in); a layout's blobs are read where they are, each hashed by prepare()
+ * before it is handed over. So the source is trusted: the engine does not hash its blobs a second time.
  */
 import { createReadStream } from 'node:fs';
 import type { BlobCache } from '../store/blob-cache.js';
@@ -17,6 +17,7 @@ export interface LocalSource extends ImageSource {
 
 export function localSource(arg: string, store: BlobCache, opts: { stdin?: NodeJS.ReadableStream } = {}): LocalSource {
   let opened: OpenedSource | undefined;
+  const checked = new Map<string, Promise<void>>();
   const path = (digest: string) => {
     if (!opened) throw new Error(`${arg}: a blob was asked for before the image was resolved`);
     return opened.pathOf(digest);
@@ -35,6 +36,17 @@ export function localSource(arg: string, store: BlobCache, opts: { stdin?: NodeJ
       const start = o.range?.offset ?? 0;
       const end = o.range?.length !== undefined ? start + o.range.length - 1 : undefined;
       return { body: createReadStream(path(d.digest), { start, end, highWaterMark: 1 << 20 }), offset: start };
+    },
+    // A layout's blobs are checked before they are handed over (a file may have been edited by hand); an archive's
+    // were verified on their way into the store.
+    trusted: true,
+    prepare: (d) => {
+      let p = checked.get(d.digest);
+      if (!p) {
+        p = opened?.verify?.([d.digest]) ?? Promise.resolve();
+        checked.set(d.digest, p);
+      }
+      return p;
     },
     localPath: (digest) => path(digest),
   };

@@ -136,7 +136,7 @@ describe('convert target safety', () => {
     const before = readdirSync(work).sort();
     const r = await convert('bad', 'bad.tar');
     expect(r).toExitWith(5);
-    expect(r.stderr).toContain('DIGEST_MISMATCH');
+    expect(r.stderr).toContain('INVALID_IMAGE');
     expect(r.stderr).toContain(layer.digest);
     expect(readdirSync(work).sort()).toEqual(before);
   });
