@@ -14,7 +14,7 @@ import { blobLabel, type ImageSet } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { ImageSource } from '../sources/source.js';
 import type { BlobInput, ImageSink, SinkResult } from '../sinks/sink.js';
-import { noEvents, type BlobInfo, type TransferEvents } from './events.js';
+import { noEvents, type BlobInfo, type Direction, type TransferEvents } from './events.js';
 import { verifier } from './verify.js';
 import { MAX_CONFIG_BYTES } from '../oci/limits.js';
 import { platformOfConfig, requirePlatform } from '../oci/platform.js';
@@ -38,6 +38,8 @@ export interface TransferOptions {
   /** Tries per blob for a failure that may pass (a dropped connection); 3 when absent. 1 for sinks and sources
    * that retry by themselves (ECR's uploads and downloads, with their own stall rules). */
   attempts?: number;
+  /** How the bars label the blobs: "download" when the source is the remote side (export), else "upload". */
+  direction?: Direction;
   /** The first phase's text; "resolving <source>" when absent. */
   resolvePhase?: string;
 }
@@ -86,7 +88,7 @@ export async function transfer(
       size: d.size,
       label: blobLabel(set.images, d.digest),
     });
-    events.expect?.(set.blobs.map(info), 'upload');
+    events.expect?.(set.blobs.map(info), options.direction ?? 'upload');
     for (const d of set.blobs) if (!missing.has(d.digest)) events.blobSkipped(info(d), 'exists');
     const toMove = set.blobs.filter((d) => missing.has(d.digest));
     if (plan.prepareFirst && source.prepare) {
