@@ -3,12 +3,18 @@
  * cycle. Order, low to high: core -> oci, net -> ecr, registry, store -> sources, sinks -> engine -> report -> cli.
  * serve (the emulator) stands beside the client: it may use core and oci, never the client's layers.
  */
+/**
+ * Contracts: interface-only files a layer below their owner implements or emits through (a sink reports progress
+ * through TransferEvents; the ECR download writes into a BlobStore). Lower layers may import them, types only
+ * (the rule "contracts-type-only" below).
+ */
+const CONTRACTS = '^src/(engine/events|store/blob-store)[.]ts$';
 const layer = (from, forbidden, comment) => ({
   name: `${from}-not-to-${forbidden.join('-')}`,
   comment,
   severity: 'error',
   from: { path: `^src/${from}/` },
-  to: { path: `^src/(${forbidden.join('|')})/` },
+  to: { path: `^src/(${forbidden.join('|')})/`, pathNot: CONTRACTS },
 });
 const above = (...names) => names;
 module.exports = {
@@ -19,6 +25,13 @@ module.exports = {
       comment: 'Import cycles hide the direction of a dependency.',
       from: {},
       to: { circular: true },
+    },
+    {
+      name: 'contracts-type-only',
+      severity: 'error',
+      comment: 'A contract reaches below its layer as types only: no code of a higher layer runs in a lower one.',
+      from: { path: '^src/(core|oci|net|ecr|registry|store|sources|sinks)/' },
+      to: { path: CONTRACTS, dependencyTypesNot: ['type-only'] },
     },
     layer(
       'core',

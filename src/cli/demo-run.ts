@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../serve/server.js';
 import { buildImage, writeLayout } from '../oci/build.js';
-import { push } from '../engine/push.js';
-import { pull } from '../engine/pull.js';
+import { push } from './transfers/push.js';
+import { pull } from './transfers/pull.js';
 import { interruptible } from './interrupt.js';
 import { tags } from './actions/listing.js';
-import { exportImage } from '../sinks/rootfs/export.js';
+import { exportImage } from './transfers/export.js';
 
 export async function runDemo(flags: { keep?: boolean }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ecrx-demo-'));

@@ -14,6 +14,7 @@ import { register as registerInspect } from './commands/inspect.js';
 import { register as registerTags } from './commands/tags.js';
 import { register as registerCopy } from './commands/copy.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerConvert } from './commands/convert.js';
 import { register as registerRm } from './commands/rm.js';
 import { register as registerLogin } from './commands/login.js';
 import { register as registerCache } from './commands/cache.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerTag(program);
   registerCopy(program);
   registerExport(program);
+  registerConvert(program);
   registerRm(program);
   program.commandsGroup('Registry, cache and tools:');
   registerLogin(program);

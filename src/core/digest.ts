@@ -44,3 +44,6 @@ export async function fileDigest(path: string, signal?: AbortSignal): Promise<st
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, signal })) h.update(chunk as Buffer);
   return digestOf(h);
 }
+
+/** The 12 hex digits people recognise a blob by (progress lines, retry notices). */
+export const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);

@@ -11,7 +11,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { EcrxError } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import type { BlobCache } from '../store/blob-cache.js';
+import type { BlobStore } from '../store/blob-store.js';
 import { httpGet, readSmallBody, safeUrl, stallOf } from '../net/http.js';
 import { isNetworkError } from './errors.js';
 import { writeAll } from '../core/write-all.js';
@@ -21,7 +21,7 @@ export interface DownloadRequest {
   size: number;
   /** A pre-signed URL for the blob; `fresh` asks for a new one (the last one expired or vanished). */
   getUrl: (fresh: boolean) => Promise<string>;
-  cache: BlobCache;
+  cache: BlobStore;
   /** Total bytes on disk so far. */
   onProgress?: (bytes: number) => void;
   onRetry?: (reason: string) => void;

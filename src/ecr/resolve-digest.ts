@@ -6,7 +6,7 @@
 import { formatReference, type ImageRef } from '../core/reference.js';
 import { EcrxError } from '../core/errors.js';
 import type { Ecr } from './client.js';
-import { fetchRoot } from '../sources/ecr.js';
+import { fetchRoot } from './batch-get.js';
 
 export interface ResolvedDigest {
   digest: string;
@@ -40,7 +40,7 @@ export async function resolveDigest(ecr: Ecr, ref: ImageRef, signal?: AbortSigna
       );
     }
     return {
-      digest: d.imageDigest,
+      digest: d.imageDigest ?? '',
       mediaType: d.imageManifestMediaType ?? null,
       status: d.imageStatus ?? 'ACTIVE',
       registryId: d.registryId ?? null,

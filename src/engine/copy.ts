@@ -2,178 +2,83 @@
  * `ecrx copy`: ECR to ECR, across repositories, regions and accounts (each side from its own reference), through
  * the local cache, fetching only the blobs the destination lacks. The manifest bytes, and so the digest, are kept.
  */
-import { EcrxError } from '../core/errors.js';
-import { formatReference, parseReference, registryHost, type ImageRef } from '../core/reference.js';
+import type { ImageRef } from '../core/reference.js';
 import type { Ecr } from '../ecr/client.js';
 import type { BlobCache } from '../store/blob-cache.js';
-import type { Reporter } from '../report/reporter.js';
+import { EcrSource } from '../sources/ecr.js';
+import { EcrSink } from '../sinks/ecr.js';
 import { copyReferrers } from './referrers.js';
-import type { EcrFlags } from '../cli/common.js';
-import { printSuccess } from '../cli/output.js';
-import { formatBytes, formatDuration, plural } from '../report/format.js';
-import { resolveFromEcr } from '../sources/ecr.js';
-import { availableBlobs, pushToEcr } from '../sinks/ecr.js';
-import { fetchBlobs } from './fetch-blobs.js';
-import { openCache, openSession } from './session.js';
-import { parsePlatform } from '../oci/platform.js';
-import { configPlatform, configToCheckFirst } from './platform-check.js';
+import { cached } from './cached.js';
+import { transfer } from './transfer.js';
+import { noEvents, type TransferEvents } from './events.js';
 
-export interface CopyFlags extends EcrFlags {
-  platform?: string;
+export interface CopyOptions {
   concurrency: number;
-  cacheDir?: string;
-  tag?: string[];
   /** Also copy the image's referrers (signatures, SBOMs, attestations), recursively. */
   referrers?: boolean;
-  /** Copy every tagged image of the source repository (copy-all.ts). */
-  allTags?: boolean;
-  /** The destination's own endpoint and profile, when it is not reached like the source. */
-  toEndpointUrl?: string;
-  toProfile?: string;
 }
-
-/** The flags the destination side connects with. */
-export const destinationFlags = (flags: CopyFlags): CopyFlags => ({
-  ...flags,
-  quiet: true,
-  endpointUrl: flags.toEndpointUrl ?? flags.endpointUrl,
-  profile: flags.toProfile ?? flags.profile,
-});
 
 export interface CopySides {
-  from: { ecr: Ecr; reporter: Reporter };
-  to: { ecr: Ecr };
+  from: Ecr;
+  to: Ecr;
   cache: BlobCache;
+  events: TransferEvents;
 }
 
-/** One image from `src` to `dstRepository` under `tags`: only the blobs the destination lacks move. */
+/** Download events of the cache fill: only retries and notices show; the bars follow the uploads. */
+const fillEvents = (events: TransferEvents): TransferEvents => ({
+  ...noEvents,
+  retry: (what, why) => events.retry(what, why),
+  notice: (text) => events.notice(text),
+});
+
+/**
+ * One image from `src` to `dstRepository` under `tags`, a preset of transfer(): ECR through the cache into ECR.
+ * Only the blobs the destination lacks move; each is uploaded as soon as it is in the cache, while others download.
+ */
 export async function copyImage(
   sides: CopySides,
   src: ImageRef,
   dstRepository: string,
   tags: string[],
-  flags: CopyFlags,
+  flags: CopyOptions,
   platform: string,
   signal: AbortSignal,
 ) {
-  const { from, to, cache } = sides;
-  const reporter = from.reporter;
-  reporter.phase(`resolving ${formatReference(src)}`);
-  const resolved = await resolveFromEcr(from.ecr, src, platform, signal);
-  const { set } = resolved;
-  const checkFirst = configToCheckFirst(set, resolved.platform, platform);
-  await fetchBlobs({
-    ecr: from.ecr,
-    repository: src.repository,
-    blobs: checkFirst,
-    images: set.images,
-    cache,
-    concurrency: 1,
-    reporter,
-    signal,
-  });
-  const platformLabel = checkFirst.length
-    ? await configPlatform(set, cache, platform, formatReference(src))
-    : resolved.platform;
-  const present = await availableBlobs(
-    to.ecr,
-    dstRepository,
-    set.blobs.map((b) => b.digest),
-    signal,
+  const { from, to, cache, events } = sides;
+  const source = new EcrSource(from, src);
+  const sink = new EcrSink(to, dstRepository, { spool: cache, events });
+  const r = await transfer(
+    cached(source, cache, { events: fillEvents(events) }),
+    sink,
+    { platform, tags },
+    { concurrency: flags.concurrency, events, signal },
   );
-  const needed = set.blobs.filter((b) => !present.has(b.digest));
-  let bytesDownloaded = 0;
-  await fetchBlobs({
-    ecr: from.ecr,
-    repository: src.repository,
-    blobs: needed,
-    images: set.images,
-    cache,
-    concurrency: flags.concurrency,
-    reporter,
-    signal,
-    onBytes: (n) => (bytesDownloaded += n),
-  });
-  const result = await pushToEcr({
-    ecr: to.ecr,
-    repository: dstRepository,
-    set,
-    blobPath: (d) => cache.path(d),
-    tags,
-    concurrency: flags.concurrency,
-    reporter,
-    signal,
-  });
+  const { set } = r;
   const referrers = flags.referrers
     ? await copyReferrers({
-        from: from.ecr,
-        to: to.ecr,
+        from,
+        to,
         srcRepository: src.repository,
         dstRepository,
         subjects: set.manifests.map((m) => m.digest),
         cache,
         concurrency: flags.concurrency,
-        reporter,
+        reporter: events,
         signal,
       })
     : undefined;
-  return { resolved, set, platformLabel, needed, bytesDownloaded, result, referrers };
-}
-
-export async function copy(srcText: string, dstText: string, flags: CopyFlags, signal: AbortSignal): Promise<void> {
-  if (flags.allTags) {
-    const { copyAllTags } = await import('./copy-all.js');
-    return copyAllTags(srcText, dstText, flags, signal);
-  }
-  const started = Date.now();
-  const src = parseReference(srcText);
-  const dst = parseReference(dstText, { defaultTag: false });
-  const platform = flags.platform ?? 'all';
-  if (platform !== 'all') parsePlatform(platform);
-  if (dst.digest)
-    throw new EcrxError('VALIDATION_ERROR', "The destination takes a tag, not a digest: the digest is the source's", {
-      hint: `For example: ecrx copy ${srcText} ${dst.repository}:${src.tag ?? 'copy'}`,
-    });
-  const tags = dst.tag ? [dst.tag] : src.tag ? [src.tag] : [];
-  const from = await openSession(flags, 'copy', src);
-  const to = await openSession(destinationFlags(flags), 'copy', dst);
-  const reporter = from.reporter;
-  try {
-    const cache = openCache(flags);
-    const { resolved, set, platformLabel, needed, result, bytesDownloaded, referrers } = await copyImage(
-      { from, to, cache },
-      src,
-      dst.repository,
-      tags,
-      flags,
-      platform,
-      signal,
-    );
-    reporter.stop();
-    const region = await to.ecr.region();
-    const registryId = result.registryId ?? dst.registryId ?? flags.registryId ?? null;
-    const data = {
-      source: `${registryHost(resolved.registryId, await from.ecr.region(), src.fips, src.dualStack)}/${formatReference(src)}`,
-      destination: `${registryId ? `${registryHost(registryId, region, dst.fips, dst.dualStack)}/` : ''}${formatReference({ repository: dst.repository, tag: tags[0] })}`,
-      digest: set.top.digest,
-      mediaType: set.top.mediaType,
-      platform: platformLabel ?? null,
-      tags,
-      layers: result.layers,
-      bytesDownloaded,
-      bytesUploaded: result.bytesUploaded,
-      ...(referrers ? { referrers } : {}),
-      durationMs: Date.now() - started,
-    };
-    printSuccess(
-      flags,
-      data,
-      () =>
-        `Copied ${formatReference(src)} to ${formatReference({ repository: dst.repository, tag: tags[0] })} ${set.top.digest}: ${needed.length} of ${plural(set.blobs.length, 'blob')} transferred (${formatBytes(result.bytesUploaded)})${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
-    );
-  } finally {
-    reporter.stop();
-    from.ecr.destroy();
-    to.ecr.destroy();
-  }
+  return {
+    registryId: source.registryId ?? '',
+    set,
+    platformLabel: r.platform,
+    needed: r.blobs.filter((b) => b.moved),
+    bytesDownloaded: source.bytesDownloaded,
+    result: {
+      registryId: r.sink.registryId,
+      layers: r.blobs.map((b) => ({ digest: b.digest, size: b.size, uploaded: sink.didUpload(b.digest) })),
+      bytesUploaded: r.bytesMoved,
+    },
+    referrers,
+  };
 }

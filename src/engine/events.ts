@@ -17,7 +17,10 @@ export interface TransferEvents {
   /** The blobs a stage will go through, before the first starts (a copy has two stages: down and up). */
   expect?(blobs: BlobInfo[], direction: Direction): void;
   blobStart(blob: BlobInfo): void;
-  /** Bytes moved for this blob since its last progress event. */
+  /**
+   * Bytes of this blob moved so far (a position, not a delta: it goes back when a part is tried again, which is what
+   * the uploads and downloads report and what the bars draw).
+   */
   blobProgress(digest: string, bytes: number): void;
   blobSkipped(blob: BlobInfo, why: 'cached' | 'exists'): void;
   blobDone(digest: string): void;

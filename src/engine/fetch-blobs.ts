@@ -8,9 +8,9 @@ import type { Ecr } from '../ecr/client.js';
 import { downloadToCache } from '../ecr/download.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { blobLabel, type ImageEntry } from '../oci/image-set.js';
-import type { Reporter } from '../report/reporter.js';
-import { shortDigest } from '../report/format.js';
-import { inaccessibleLayerError } from '../ecr/archived.js';
+import type { TransferEvents } from './events.js';
+import { shortDigest } from '../core/digest.js';
+import { downloadUrl } from '../sources/ecr.js';
 import { AbortScope } from '../core/abort-scope.js';
 
 export interface FetchResult {
@@ -25,7 +25,7 @@ export interface FetchOptions {
   images: ImageEntry[];
   cache: BlobCache;
   concurrency: number;
-  reporter: Reporter;
+  reporter: TransferEvents;
   signal?: AbortSignal;
   /** Called with the bytes newly downloaded so far, summed over blobs. */
   onBytes?: (delta: number) => void;
@@ -82,7 +82,7 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
       return;
     }
     o.reporter.blobStart(info);
-    let url: string | undefined;
+    const url = downloadUrl(o.ecr, o.repository, () => o.images.map((i) => i.digest), d.digest);
     let last = 0;
     await downloadToCache({
       digest: d.digest,
@@ -90,28 +90,7 @@ export async function fetchBlobs(o: FetchOptions): Promise<Map<string, FetchResu
       cache: o.cache,
       signal,
       maxStalled: o.ecr.maxAttempts,
-      getUrl: async (fresh) => {
-        if (!url || fresh) {
-          const out = await o.ecr
-            .request<any>(
-              'GetDownloadUrlForLayer',
-              o.ecr.withRegistry({ repositoryName: o.repository, layerDigest: d.digest }),
-              `Getting a download URL for ${d.digest} in ${o.repository}`,
-              { signal },
-            )
-            .catch(async (err) => {
-              throw await inaccessibleLayerError(
-                o.ecr,
-                o.repository,
-                o.images.map((i) => i.digest),
-                err,
-                signal,
-              );
-            });
-          url = out.downloadUrl as string;
-        }
-        return url;
-      },
+      getUrl: (fresh) => url(fresh, signal),
       onProgress: (bytes) => {
         o.onBytes?.(bytes - last);
         last = bytes;

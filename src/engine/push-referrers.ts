@@ -3,7 +3,7 @@ import { EcrxError } from '../core/errors.js';
 import type { Ecr } from '../ecr/client.js';
 import type { OpenedSource } from '../sources/open.js';
 import { layoutReferrers } from '../sources/layout-referrers.js';
-import type { Reporter } from '../report/reporter.js';
+import type { TransferEvents } from './events.js';
 import { pushToEcr } from '../sinks/ecr.js';
 
 export interface PushedReferrer {
@@ -19,7 +19,7 @@ export async function pushReferrers(o: {
   opened: OpenedSource;
   source: string;
   concurrency: number;
-  reporter: Reporter;
+  reporter: TransferEvents;
   signal?: AbortSignal;
 }): Promise<PushedReferrer[]> {
   if (!o.opened.layout) {

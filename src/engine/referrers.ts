@@ -4,11 +4,12 @@
  * breadth-first order so that a subject is always written before what refers to it, and every digest is kept: the
  * referrers move as their exact manifest bytes, so signatures still verify against the copy.
  */
+import type { ArtifactStatusFilter } from '@aws-sdk/client-ecr';
 import { EcrxError } from '../core/errors.js';
 import type { Ecr } from '../ecr/client.js';
 import type { ImageSet } from '../oci/image-set.js';
 import type { BlobCache } from '../store/blob-cache.js';
-import type { Reporter } from '../report/reporter.js';
+import type { TransferEvents } from './events.js';
 import { resolveFromEcr } from '../sources/ecr.js';
 import { availableBlobs, pushToEcr } from '../sinks/ecr.js';
 import { fetchBlobs } from './fetch-blobs.js';
@@ -27,7 +28,7 @@ export interface Referrer {
 export interface ListOptions {
   artifactTypes?: string[];
   /** ACTIVE (ECR's default), ARCHIVED, ACTIVATING or ANY. */
-  status?: string;
+  status?: ArtifactStatusFilter;
   signal?: AbortSignal;
 }
 
@@ -48,7 +49,7 @@ export async function listReferrers(
     ...(opts.status ? { artifactStatus: opts.status } : {}),
   };
   do {
-    const page = await ecr.request<any>(
+    const page = await ecr.request(
       'ListImageReferrers',
       ecr.withRegistry({
         repositoryName: repository,
@@ -62,10 +63,10 @@ export async function listReferrers(
     );
     for (const r of page.referrers ?? []) {
       out.push({
-        digest: r.digest,
-        mediaType: r.mediaType,
+        digest: r.digest ?? '',
+        mediaType: r.mediaType ?? '',
         artifactType: r.artifactType ?? null,
-        size: r.size,
+        size: r.size ?? 0,
         annotations: r.annotations ?? null,
         artifactStatus: r.artifactStatus ?? null,
         subject,
@@ -120,7 +121,7 @@ export async function fetchReferrers(o: {
   referrers: Referrer[];
   cache: BlobCache;
   concurrency: number;
-  reporter: Reporter;
+  reporter: TransferEvents;
   signal?: AbortSignal;
   skip?: (digests: string[]) => Promise<Set<string>>;
 }): Promise<ReferrerSets[]> {
@@ -166,7 +167,7 @@ export async function copyReferrers(o: {
   subjects: string[];
   cache: BlobCache;
   concurrency: number;
-  reporter: Reporter;
+  reporter: TransferEvents;
   signal?: AbortSignal;
 }): Promise<CopiedReferrer[]> {
   o.reporter.phase('looking for referrers');

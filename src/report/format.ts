@@ -20,7 +20,7 @@ export function formatBytes(n: number): string {
 
 export const formatRate = (bytesPerSecond: number) => `${formatBytes(bytesPerSecond)}/s`;
 
-export const shortDigest = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+export { shortDigest } from '../core/digest.js';
 
 /** A run time: `850ms`, `2.5s`, `3m05s`, `1h02m`. */
 export function formatDuration(ms: number): string {

@@ -3,23 +3,11 @@
  * spinner and bars in a terminal, plain lines when stderr is not one (CI, logs), nothing for --quiet and --json.
  * Progress goes to stderr only, so stdout stays for results.
  */
-export interface BlobInfo {
-  digest: string;
-  size: number;
-  /** What the blob is: "config", "layer 2/5", "manifest". */
-  label: string;
-}
+import type { TransferEvents } from '../engine/events.js';
+export type { BlobInfo } from '../engine/events.js';
 
-export interface Reporter {
-  phase(text: string): void;
-  /** The blobs a transfer stage will go through (copy has two: down, then up), before the first starts. */
-  expect?(blobs: BlobInfo[], direction: 'download' | 'upload'): void;
-  blobStart(blob: BlobInfo): void;
-  blobProgress(digest: string, bytes: number): void;
-  blobSkipped(blob: BlobInfo, why: 'cached' | 'exists'): void;
-  blobDone(digest: string): void;
-  retry(what: string, reason: string): void;
-  notice(text: string): void;
+/** The engine's events, plus what only a terminal needs: stopping spinners and bars before the result prints. */
+export interface Reporter extends TransferEvents {
   /** Stops spinners and bars; the result is printed after this. A later event starts them again. */
   stop(): void;
 }
@@ -53,14 +41,4 @@ export class SilentReporter implements Reporter {
   retry(): void {}
   notice(): void {}
   stop(): void {}
-}
-
-export async function createReporter(kind: ReporterKind, prefix: string): Promise<Reporter> {
-  if (kind === 'silent') return new SilentReporter();
-  if (kind === 'plain') {
-    const { PlainReporter, progressInterval } = await import('./plain-reporter.js');
-    return new PlainReporter(prefix, process.stderr, progressInterval());
-  }
-  const { TtyReporter } = await import('./tty-reporter.js');
-  return new TtyReporter(prefix, process.stderr);
 }

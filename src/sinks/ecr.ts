@@ -9,8 +9,14 @@ import { fromAws } from '../ecr/errors.js';
 import { uploadBlob } from '../ecr/upload.js';
 import { sleep } from '../core/retry.js';
 import { blobLabel, type ImageSet, type ManifestBlob } from '../oci/image-set.js';
-import type { Reporter } from '../report/reporter.js';
-import { plural, shortDigest } from '../report/format.js';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import type { TransferEvents } from '../engine/events.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { Descriptor } from '../oci/manifest.js';
+import type { BlobInput, BlobWritten, ImageSink, SinkResult as WrittenImage } from './sink.js';
+import { shortDigest } from '../core/digest.js';
 import { checkManifestBytes } from '../oci/limits.js';
 import { AbortScope } from '../core/abort-scope.js';
 
@@ -22,13 +28,15 @@ export interface SinkOptions {
   blobPath: (digest: string) => Promise<string> | string;
   tags: string[];
   concurrency: number;
-  reporter: Reporter;
+  reporter: TransferEvents;
   signal?: AbortSignal;
   /** Checks the blobs about to be uploaded, before the first upload starts. */
   verifyBeforeUpload?: (digests: string[]) => Promise<void>;
   /** How long LayersNotFoundException right after an upload is waited out (ECR's consistency lag). */
   layerLagMs?: number;
 }
+
+const countBlobs = (n: number) => `${n} blob${n === 1 ? '' : 's'}`;
 
 export interface SinkResult {
   registryId?: string;
@@ -44,13 +52,14 @@ export async function availableBlobs(
 ): Promise<Set<string>> {
   const available = new Set<string>();
   for (let i = 0; i < digests.length; i += 100) {
-    const out = await ecr.request<any>(
+    const out = await ecr.request(
       'BatchCheckLayerAvailability',
       ecr.withRegistry({ repositoryName: repository, layerDigests: digests.slice(i, i + 100) }),
       `Checking which blobs ${repository} already has`,
       { signal },
     );
-    for (const l of out.layers ?? []) if (l.layerAvailability === 'AVAILABLE') available.add(l.layerDigest);
+    for (const l of out.layers ?? [])
+      if (l.layerAvailability === 'AVAILABLE' && l.layerDigest) available.add(l.layerDigest);
   }
   return available;
 }
@@ -59,7 +68,7 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   const { ecr, repository, set, reporter } = o;
   // What PutImage will refuse is refused now, before the first upload rather than after the last.
   for (const m of set.manifests) checkManifestBytes(m.bytes, `The manifest ${m.digest}`);
-  reporter.phase(`checking ${plural(set.blobs.length, 'blob')} in ${repository}`);
+  reporter.phase(`checking ${countBlobs(set.blobs.length)} in ${repository}`);
   const available = await availableBlobs(
     ecr,
     repository,
@@ -68,7 +77,7 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   );
   const missing = set.blobs.filter((b) => !available.has(b.digest)).map((b) => b.digest);
   if (o.verifyBeforeUpload && missing.length) {
-    reporter.phase(`verifying ${plural(missing.length, 'blob')}`);
+    reporter.phase(`verifying ${countBlobs(missing.length)}`);
     await o.verifyBeforeUpload(missing);
   }
 
@@ -138,17 +147,8 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   }
   scope.throwIfFailed();
 
-  let registryId: string | undefined;
   const anyUploaded = [...uploaded.values()].some(Boolean);
-  const put = async (m: ManifestBlob, tag?: string) => {
-    reporter.phase(`PutImage ${repository}${tag ? `:${tag}` : `@${m.digest}`}`);
-    const id = await putImage(o, m, tag, anyUploaded ? (o.layerLagMs ?? 5000) : 1000);
-    registryId ??= id;
-  };
-  // An index's children go first, by digest and untagged: ECR refuses an index whose children are missing.
-  for (const child of set.images) if (child.digest !== set.top.digest) await put(child);
-  if (o.tags.length === 0) await put(set.top);
-  for (const tag of o.tags) await put(set.top, tag);
+  const registryId = await putManifests(o, set, o.tags, anyUploaded);
 
   return {
     registryId,
@@ -157,8 +157,30 @@ export async function pushToEcr(o: SinkOptions): Promise<SinkResult> {
   };
 }
 
+type PutContext = Pick<SinkOptions, 'ecr' | 'repository' | 'reporter' | 'signal' | 'layerLagMs'>;
+
+/** PutImage for each manifest by its exact bytes: an index's children first, untagged, then the top under each tag. */
+async function putManifests(
+  o: PutContext,
+  set: ImageSet,
+  tags: string[],
+  anyUploaded: boolean,
+): Promise<string | undefined> {
+  let registryId: string | undefined;
+  const put = async (m: ManifestBlob, tag?: string) => {
+    o.reporter.phase(`PutImage ${o.repository}${tag ? `:${tag}` : `@${m.digest}`}`);
+    const id = await putImage(o, m, tag, anyUploaded ? (o.layerLagMs ?? 5000) : 1000);
+    registryId ??= id;
+  };
+  // An index's children go first, by digest and untagged: ECR refuses an index whose children are missing.
+  for (const child of set.images) if (child.digest !== set.top.digest) await put(child);
+  if (tags.length === 0) await put(set.top);
+  for (const tag of tags) await put(set.top, tag);
+  return registryId;
+}
+
 async function putImage(
-  o: SinkOptions,
+  o: PutContext,
   m: ManifestBlob,
   tag: string | undefined,
   lagMs: number,
@@ -168,7 +190,7 @@ async function putImage(
   const what = `${repository}${tag ? `:${tag}` : ''}@${m.digest}`;
   for (let attempt = 1; ; attempt++) {
     try {
-      const out = await ecr.call<any>(
+      const out = await ecr.call(
         'PutImage',
         ecr.withRegistry({
           repositoryName: repository,
@@ -180,7 +202,8 @@ async function putImage(
         { signal: o.signal },
       );
       return out.image?.registryId;
-    } catch (err: any) {
+    } catch (caught: unknown) {
+      const err = caught as { name?: string } | undefined;
       switch (err?.name) {
         case 'ImageAlreadyExistsException':
           return undefined; // the same manifest under the same tag: an idempotent re-push
@@ -208,4 +231,125 @@ async function putImage(
       }
     }
   }
+}
+
+/**
+ * ECR as an ImageSink: BatchCheckLayerAvailability says what is missing; a blob is uploaded from a local file
+ * (uploadBlob: parts, resume after a lost part) once the engine has verified it; the manifests go last by their
+ * exact bytes. A blob handed over as a stream only is spooled into `spool` first. Nothing uncommitted is visible
+ * in ECR (an upload never completed is dropped by ECR), so abort() has nothing to remove.
+ */
+const nothing = () => {};
+/** For a sink nobody listens to (the contracts are types only here, so engine/events' noEvents is not imported). */
+const quiet: TransferEvents = {
+  phase: nothing,
+  blobStart: nothing,
+  blobProgress: nothing,
+  blobSkipped: nothing,
+  blobDone: nothing,
+  retry: nothing,
+  notice: nothing,
+};
+
+export interface EcrSinkOptions {
+  /** Where a blob handed over without a local file is spooled before its upload. */
+  spool?: BlobStore;
+  /** How long LayersNotFoundException right after an upload is waited out (ECR's consistency lag). */
+  layerLagMs?: number;
+  /** Phases and retries of writeImage (PutImage), which the contract gives no events of its own. */
+  events?: TransferEvents;
+}
+
+export class EcrSink implements ImageSink {
+  readonly name: string;
+  private uploaded = new Map<string, boolean>();
+
+  constructor(
+    private readonly ecr: Ecr,
+    private readonly repository: string,
+    private readonly opts: EcrSinkOptions = {},
+  ) {
+    this.name = `ECR ${repository}`;
+  }
+
+  /** Whether this sink uploaded the blob (false: ECR already had it when the upload began). */
+  didUpload(digest: string): boolean {
+    return this.uploaded.get(digest) ?? false;
+  }
+
+  /** What PutImage will refuse is refused now, before the first upload rather than after the last. */
+  check(set: ImageSet): void {
+    for (const m of set.manifests) checkManifestBytes(m.bytes, `The manifest ${m.digest}`);
+  }
+
+  async missing(blobs: Descriptor[], signal?: AbortSignal): Promise<Descriptor[]> {
+    this.opts.events?.phase(`checking ${countBlobs(blobs.length)} in ${this.repository}`);
+    const present = await availableBlobs(
+      this.ecr,
+      this.repository,
+      blobs.map((b) => b.digest),
+      signal,
+    );
+    return blobs.filter((b) => !present.has(b.digest));
+  }
+
+  async writeBlob(input: BlobInput, events: TransferEvents, signal?: AbortSignal): Promise<BlobWritten> {
+    const { digest, size } = input.descriptor;
+    const path = input.path ?? (await this.spooled(input, signal));
+    // CompleteLayerUpload only after the engine has checked every byte.
+    await input.verified;
+    let acked = 0;
+    const outcome = await uploadBlob({
+      ecr: this.ecr,
+      repository: this.repository,
+      digest,
+      size,
+      path,
+      signal,
+      maxStalled: this.ecr.maxAttempts,
+      onProgress: (bytes) => {
+        acked = bytes;
+        events.blobProgress(digest, bytes);
+      },
+      onRetry: (reason) => events.retry(shortDigest(digest), reason),
+    });
+    this.uploaded.set(digest, outcome === 'uploaded');
+    return { bytes: outcome === 'uploaded' ? acked : 0 };
+  }
+
+  /** A blob without a local file, written into the spool store as the engine reads it (and so verifies it). */
+  private async spooled(input: BlobInput, signal?: AbortSignal): Promise<string> {
+    const { digest } = input.descriptor;
+    if (!this.opts.spool)
+      throw new EcrxError('SERVICE_ERROR', `${this.name}: blob ${digest} has no local file and no spool was given`);
+    const spool = this.opts.spool;
+    const tmp = spool.tmpPath(digest.slice(7, 19));
+    try {
+      await pipeline(input.open(0, signal), createWriteStream(tmp, { flags: 'wx' }), { signal });
+      await input.verified;
+      return await spool.commit(tmp, digest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async writeImage(set: ImageSet, tags: string[], signal?: AbortSignal): Promise<WrittenImage> {
+    const anyUploaded = [...this.uploaded.values()].some(Boolean);
+    const registryId = await putManifests(
+      {
+        ecr: this.ecr,
+        repository: this.repository,
+        reporter: this.opts.events ?? quiet,
+        signal,
+        layerLagMs: this.opts.layerLagMs,
+      },
+      set,
+      tags,
+      anyUploaded,
+    );
+    return { target: `${this.repository}${tags[0] ? `:${tags[0]}` : ''}`, digest: set.top.digest, registryId };
+  }
+
+  async abort(): Promise<void> {}
 }

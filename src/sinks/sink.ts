@@ -38,6 +38,8 @@ export interface SinkResult {
 
 export interface ImageSink {
   readonly name: string;
+  /** Refuses, before any blob moves, an image writeImage would refuse (a manifest too large, two platforms for one). */
+  check?(set: ImageSet): void;
   /** Of these blobs, the ones the sink does not already hold. */
   missing(blobs: Descriptor[], signal?: AbortSignal): Promise<Descriptor[]>;
   writeBlob(input: BlobInput, events: TransferEvents, signal?: AbortSignal): Promise<BlobWritten>;

@@ -5,11 +5,17 @@
 import { EcrxError } from '../core/errors.js';
 import { formatReference, type ImageRef } from '../core/reference.js';
 import type { Ecr } from '../ecr/client.js';
-import { acceptedManifestTypes } from '../oci/media-types.js';
-import { parseManifest, verifyManifestDigest, type Descriptor } from '../oci/manifest.js';
+import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { choosePlatform, formatPlatform, hostPlatform, parsePlatform } from '../oci/platform.js';
 import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../oci/image-set.js';
-import { inaccessibleImageError, renameArchived } from '../ecr/archived.js';
+import { batchGet, fetchRoot, type FetchedManifest } from '../ecr/batch-get.js';
+import { inaccessibleLayerError } from '../ecr/archived.js';
+import { downloadToCache } from '../ecr/download.js';
+import { httpGet, readSmallBody } from '../net/http.js';
+import { shortDigest } from '../core/digest.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { TransferEvents } from '../engine/events.js';
+import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage as SourceResolved } from './source.js';
 
 export interface ResolvedImage {
   set: ImageSet;
@@ -17,79 +23,6 @@ export interface ResolvedImage {
   repository: string;
   /** "linux/amd64", "all", or undefined for a single-platform image. */
   platform?: string;
-}
-
-interface FetchedManifest extends ManifestBlob {
-  registryId: string;
-}
-
-const failureMessages: Record<
-  string,
-  [string, 'IMAGE_NOT_FOUND' | 'VALIDATION_ERROR' | 'ACCESS_DENIED' | 'THROTTLED' | 'SERVICE_ERROR']
-> = {
-  ImageNotFound: ['not found', 'IMAGE_NOT_FOUND'],
-  InvalidImageTag: ['has an invalid tag', 'VALIDATION_ERROR'],
-  InvalidImageDigest: ['has an invalid digest', 'VALIDATION_ERROR'],
-  ImageTagDoesNotMatchDigest: ['has a tag that does not point at the digest given', 'IMAGE_NOT_FOUND'],
-  MissingDigestAndTag: ['names neither a tag nor a digest', 'VALIDATION_ERROR'],
-  UpstreamAccessDenied: ['could not be fetched from the pull-through cache upstream (access denied)', 'ACCESS_DENIED'],
-  UpstreamTooManyRequests: ['could not be fetched from the upstream registry (rate limited)', 'THROTTLED'],
-  UpstreamUnavailable: ['could not be fetched from the upstream registry (unavailable)', 'SERVICE_ERROR'],
-  KmsError: ['could not be decrypted (KMS error)', 'ACCESS_DENIED'],
-};
-
-/** BatchGetImage for up to 100 ids; failures become errors that name the repository and the id. */
-async function batchGet(
-  ecr: Ecr,
-  repository: string,
-  ids: { imageTag?: string; imageDigest?: string }[],
-  signal?: AbortSignal,
-): Promise<Map<string, FetchedManifest>> {
-  const out = await ecr.request<any>(
-    'BatchGetImage',
-    ecr.withRegistry({ repositoryName: repository, imageIds: ids, acceptedMediaTypes: acceptedManifestTypes }),
-    `Getting the manifest of ${repository}`,
-    { signal },
-  );
-  const failure = out.failures?.[0];
-  if (failure?.failureCode === 'ImageInaccessible')
-    throw await inaccessibleImageError(ecr, repository, failure.imageId ?? ids[0], signal);
-  if (failure) {
-    const id = failure.imageId ?? {};
-    const what = `${repository}${id.imageTag ? `:${id.imageTag}` : ''}${id.imageDigest ? `@${id.imageDigest}` : ''}`;
-    const [text, code] = failureMessages[failure.failureCode] ?? [`failed (${failure.failureCode})`, 'SERVICE_ERROR'];
-    throw new EcrxError(code, `Image ${what} ${text}${failure.failureReason ? `: ${failure.failureReason}` : ''}`, {
-      details: { failureCode: failure.failureCode, repository, tag: id.imageTag, digest: id.imageDigest },
-      hint: code === 'IMAGE_NOT_FOUND' ? `\`ecrx tags ${repository}\` lists the tags that exist.` : undefined,
-    });
-  }
-  const found = new Map<string, FetchedManifest>();
-  for (const img of out.images ?? []) {
-    const bytes = Buffer.from(img.imageManifest ?? '', 'utf8');
-    const digest: string = img.imageId?.imageDigest;
-    const key = img.imageId?.imageTag && !ids.some((i) => i.imageDigest) ? `tag:${img.imageId.imageTag}` : digest;
-    verifyManifestDigest(bytes, digest, `${repository}@${digest}`);
-    found.set(key, { digest, bytes, mediaType: img.imageManifestMediaType ?? '', registryId: img.registryId });
-  }
-  return found;
-}
-
-/** The manifest (or index) a reference names, its bytes verified against the digest. */
-export async function fetchRoot(ecr: Ecr, ref: ImageRef, signal?: AbortSignal) {
-  const id = ref.digest
-    ? { imageDigest: ref.digest, ...(ref.tag ? { imageTag: ref.tag } : {}) }
-    : { imageTag: ref.tag! };
-  const got = await batchGet(ecr, ref.repository, [id], signal).catch((err) => {
-    throw renameArchived(err, ref);
-  });
-  const root = [...got.values()][0];
-  if (!root) throw new EcrxError('IMAGE_NOT_FOUND', `Image ${formatReference(ref)} was not returned by ECR`);
-  if (ref.digest && root.digest !== ref.digest) {
-    throw new EcrxError('DIGEST_MISMATCH', `Asked for ${ref.digest} but ECR returned ${root.digest}`, {
-      details: { expected: ref.digest, actual: root.digest },
-    });
-  }
-  return { root, parsed: parseManifest(root.bytes, root.mediaType || undefined) };
 }
 
 export async function resolveFromEcr(
@@ -206,4 +139,103 @@ async function fetchChildren(
     }
   }
   return all;
+}
+
+/** A pre-signed download URL for one blob, asked for again when `fresh` (the last one expired or vanished). */
+export function downloadUrl(ecr: Ecr, repository: string, imageDigests: () => string[], digest: string) {
+  let url: string | undefined;
+  return async (fresh: boolean, signal?: AbortSignal): Promise<string> => {
+    if (!url || fresh) {
+      const out = await ecr
+        .request(
+          'GetDownloadUrlForLayer',
+          ecr.withRegistry({ repositoryName: repository, layerDigest: digest }),
+          `Getting a download URL for ${digest} in ${repository}`,
+          { signal },
+        )
+        .catch(async (err) => {
+          throw await inaccessibleLayerError(ecr, repository, imageDigests(), err, signal);
+        });
+      url = out.downloadUrl ?? '';
+    }
+    return url;
+  };
+}
+
+export interface EcrFillOptions {
+  signal?: AbortSignal;
+  events: TransferEvents;
+  /** Bytes newly downloaded, summed over blobs. */
+  onBytes?: (delta: number) => void;
+}
+
+/**
+ * ECR as an ImageSource: BatchGetImage resolves (verified bytes, platform chosen from an index), a blob is opened
+ * through GetDownloadUrlForLayer and a GET of its pre-signed URL (ranged when asked; a URL that expired is asked
+ * for again once), and fill() puts a blob into a store through downloadToCache (its own URL refresh, retries and
+ * resume), which is what cached() uses.
+ */
+export class EcrSource implements ImageSource {
+  readonly name: string;
+  readonly ranged = true;
+  /** Bytes downloaded by fill(), summed. */
+  bytesDownloaded = 0;
+  private images: string[] = [];
+  registryId?: string;
+
+  constructor(
+    private readonly ecr: Ecr,
+    readonly ref: ImageRef,
+  ) {
+    this.name = formatReference(ref);
+  }
+
+  async resolve(o: { platform?: string; signal?: AbortSignal }): Promise<SourceResolved> {
+    const resolved = await resolveFromEcr(this.ecr, this.ref, o.platform, o.signal);
+    this.images = resolved.set.images.map((i) => i.digest);
+    this.registryId = resolved.registryId;
+    return { set: resolved.set, platform: resolved.platform };
+  }
+
+  private url(digest: string) {
+    return downloadUrl(this.ecr, this.ref.repository, () => this.images, digest);
+  }
+
+  async openBlob(d: Descriptor, o: { range?: BlobRange; signal?: AbortSignal }): Promise<OpenedBlob> {
+    const url = this.url(d.digest);
+    const offset = o.range?.offset ?? 0;
+    const end = o.range?.length !== undefined ? offset + o.range.length - 1 : '';
+    const headers: Record<string, string> = o.range ? { Range: `bytes=${offset}-${end}` } : {};
+    for (let fresh = false; ; fresh = true) {
+      const res = await httpGet(await url(fresh, o.signal), { headers, signal: o.signal });
+      if (res.statusCode === 206) return { body: res, offset };
+      if (res.statusCode === 200) return { body: res, offset: 0 };
+      const body = await readSmallBody(res).catch(() => '');
+      // S3 answers 403 for a pre-signed URL past its expiry: one new URL, then the failure stands.
+      if (res.statusCode === 403 && !fresh) continue;
+      throw new EcrxError('SERVICE_ERROR', `Downloading ${d.digest} from ${this.name} failed: HTTP ${res.statusCode}`, {
+        details: { status: res.statusCode, body: body.slice(0, 200) },
+      });
+    }
+  }
+
+  async fill(d: Descriptor, store: BlobStore, o: EcrFillOptions): Promise<void> {
+    const url = this.url(d.digest);
+    let last = 0;
+    await downloadToCache({
+      digest: d.digest,
+      size: d.size,
+      cache: store,
+      signal: o.signal,
+      maxStalled: this.ecr.maxAttempts,
+      getUrl: (fresh) => url(fresh, o.signal),
+      onProgress: (bytes) => {
+        this.bytesDownloaded += bytes - last;
+        o.onBytes?.(bytes - last);
+        last = bytes;
+        o.events.blobProgress(d.digest, bytes);
+      },
+      onRetry: (reason) => o.events.retry(shortDigest(d.digest), reason),
+    });
+  }
 }

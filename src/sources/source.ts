@@ -37,6 +37,13 @@ export interface ImageSource {
   readonly ranged: boolean;
   resolve(opts: { platform?: string; signal?: AbortSignal }): Promise<ResolvedImage>;
   openBlob(d: Descriptor, opts: { range?: BlobRange; signal?: AbortSignal }): Promise<OpenedBlob>;
+  /**
+   * Every blob this source serves was verified by digest on its way in (a store: engine/cached.ts): the engine
+   * hands its local files to the sink as they are, without hashing them again.
+   */
+  readonly trusted?: boolean;
+  /** Makes localPath(d) answer for this blob (a cache fills itself); the engine calls it before handing the blob over. */
+  prepare?(d: Descriptor, opts: { signal?: AbortSignal }): Promise<void>;
   /** A local file holding the blob, when the source has one (a layout directory): copied or reflinked, not read. */
   localPath?(digest: string): string | undefined;
   /** Releases what the source holds (an unpacked archive's temp files). */

@@ -2,7 +2,7 @@
 import { parseReference } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
-import { openSession } from '../../engine/session.js';
+import { openSession } from '../session.js';
 import { resolveDigest } from '../../ecr/resolve-digest.js';
 
 export async function digest(imageText: string, flags: EcrFlags, signal: AbortSignal): Promise<void> {

@@ -2,9 +2,10 @@
 import { formatReference, parseReference, registryHost } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
-import { fetchRoot, resolveFromEcr } from '../../sources/ecr.js';
+import { resolveFromEcr } from '../../sources/ecr.js';
+import { fetchRoot } from '../../ecr/batch-get.js';
 import { fetchBlobs } from '../../engine/fetch-blobs.js';
-import { openCache, openSession } from '../../engine/session.js';
+import { openCache, openSession } from '../session.js';
 import { formatPlatform } from '../../oci/platform.js';
 import { formatBytes, plural } from '../../report/format.js';
 import { sanitize } from '../../report/sanitize.js';

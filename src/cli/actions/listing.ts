@@ -4,7 +4,7 @@ import { EcrxError } from '../../core/errors.js';
 import { isValidRepository } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
-import { openSession } from '../../engine/session.js';
+import { openSession } from '../session.js';
 import { displayWidth, formatAge, formatBytes, padEnd, padStart, truncate } from '../../report/format.js';
 
 const toIso = (d: unknown) => (d instanceof Date ? d.toISOString() : d ? new Date(d as string).toISOString() : null);

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../core/atomic-write.js';
 import { EcrxError, toEcrxError } from '../../core/errors.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
-import { openSession } from '../../engine/session.js';
+import { openSession } from '../session.js';
 
 export interface LoginFlags extends EcrFlags {
   printPassword?: boolean;

@@ -1,9 +1,10 @@
 /** `ecrx referrers`: the signatures, SBOMs and attestations attached to an image, grouped by artifact type. */
+import type { ArtifactStatusFilter } from '@aws-sdk/client-ecr';
 import { EcrxError } from '../../core/errors.js';
 import { formatReference, parseReference } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
-import { openSession } from '../../engine/session.js';
+import { openSession } from '../session.js';
 import { resolveDigest } from '../../ecr/resolve-digest.js';
 import { byArtifactType, referrerTree, type Referrer } from '../../engine/referrers.js';
 import { formatBytes } from '../../report/format.js';
@@ -14,7 +15,12 @@ export interface ReferrersFlags extends EcrFlags {
   recursive?: boolean;
 }
 
-const STATUS: Record<string, string> = { active: 'ACTIVE', archived: 'ARCHIVED', activating: 'ACTIVATING', any: 'ANY' };
+const STATUS: Record<string, ArtifactStatusFilter> = {
+  active: 'ACTIVE',
+  archived: 'ARCHIVED',
+  activating: 'ACTIVATING',
+  any: 'ANY',
+};
 
 export async function referrers(imageText: string, flags: ReferrersFlags, signal: AbortSignal): Promise<void> {
   const ref = parseReference(imageText);

@@ -3,7 +3,7 @@ import { EcrxError } from '../../core/errors.js';
 import { formatReference, parseReference } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
-import { openSession } from '../../engine/session.js';
+import { openSession } from '../session.js';
 
 export async function rm(images: string[], flags: EcrFlags, signal: AbortSignal): Promise<void> {
   const refs = images.map((i) => parseReference(i, { defaultTag: false }));

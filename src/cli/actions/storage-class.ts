@@ -7,7 +7,7 @@ import { formatReference, parseReference } from '../../core/reference.js';
 import { sleep } from '../../core/retry.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
-import { openSession } from '../../engine/session.js';
+import { openSession } from '../session.js';
 import { imageStatus, RESTORE_MINUTES, type ImageStatus } from '../../ecr/archived.js';
 import { formatDuration } from '../../report/format.js';
 

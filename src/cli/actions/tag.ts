@@ -11,7 +11,7 @@ import type { Ecr } from '../../ecr/client.js';
 import { awsFacts, fromAws } from '../../ecr/errors.js';
 import { verifyManifestDigest } from '../../oci/manifest.js';
 import { acceptedManifestTypes, MediaType } from '../../oci/media-types.js';
-import { openSession } from '../../engine/session.js';
+import { openSession } from '../session.js';
 import { inaccessibleImageError, renameArchived } from '../../ecr/archived.js';
 
 /** Every manifest type ECR stores, so that BatchGetImage returns the stored bytes unconverted. */

@@ -38,8 +38,10 @@ export function register(program: Command): void {
     runCommand(
       flags,
       async () => {
-        const { copy } = await import('../../engine/copy.js');
-        await interruptible((signal) => copy(src, dst, flags, signal), {
+        const run = flags.allTags
+          ? (await import('../transfers/copy-all.js')).copyAllTags
+          : (await import('../transfers/copy.js')).copy;
+        await interruptible((signal) => run(src, dst, flags, signal), {
           resume: 'blobs already copied are skipped, and those already downloaded are reused.',
         });
       },

@@ -29,7 +29,7 @@ export function register(program: Command): void {
     runCommand(
       flags,
       async () => {
-        const { exportImage } = await import('../../sinks/rootfs/export.js');
+        const { exportImage } = await import('../transfers/export.js');
         await interruptible((signal) => exportImage(image, target, flags, signal), {
           resume: 'layers already downloaded are reused from the cache.',
         });

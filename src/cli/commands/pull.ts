@@ -43,7 +43,7 @@ export function register(program: Command): void {
     runCommand(
       flags,
       async () => {
-        const { pull } = await import('../../engine/pull.js');
+        const { pull } = await import('../transfers/pull.js');
         await interruptible((signal) => pull(image, flags, signal), {
           resume: 'blobs already downloaded are reused from the cache.',
         });

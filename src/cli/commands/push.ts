@@ -32,7 +32,7 @@ export function register(program: Command): void {
     runCommand(
       flags,
       async () => {
-        const { push } = await import('../../engine/push.js');
+        const { push } = await import('../transfers/push.js');
         await interruptible((signal) => push(source, image, flags, signal), {
           resume: 'blobs already uploaded are skipped.',
         });

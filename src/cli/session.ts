@@ -1,11 +1,15 @@
-/** What every ECR-talking command starts with: a progress reporter, a connection, and the blob cache. */
+/**
+ * What every ECR-talking command starts with: a progress reporter, a connection, and the blob cache. CLI-side: it
+ * reads flags and picks the reporter; the engine gets the connection and the events.
+ */
 import { BlobCache, defaultCacheDir } from '../store/blob-cache.js';
 import { Ecr } from '../ecr/client.js';
-import { connectionFor, type EcrFlags } from '../cli/common.js';
+import { connectionFor, type EcrFlags } from './common.js';
 import type { ImageRef } from '../core/reference.js';
-import { createReporter, reporterKind, type Reporter } from '../report/reporter.js';
+import { reporterKind, type Reporter } from '../report/reporter.js';
+import { createReporter } from '../report/create-reporter.js';
 import { setHttpDebug } from '../net/http.js';
-import { printDebug } from '../cli/output.js';
+import { printDebug } from './output.js';
 
 /** Creates the reporter and the ECR connection that pull, push and copy all start with. */
 export async function openSession(

@@ -3,42 +3,15 @@
  * through the same copy as a single image (only missing blobs move, digests kept, `--referrers` honoured).
  * Archived images cannot be read until restored: they are listed as skipped, not failed.
  */
-import { EcrxError } from '../core/errors.js';
-import { formatReference, parseReference, registryHost } from '../core/reference.js';
-import { printSuccess } from '../cli/output.js';
-import { parsePlatform } from '../oci/platform.js';
-import { formatBytes, formatDuration } from '../report/format.js';
-import type { Ecr } from '../ecr/client.js';
-import { copyImage, destinationFlags, type CopyFlags } from './copy.js';
-import { openCache, openSession } from './session.js';
-
-/** digest -> its tags, in the order ListImages gave them. */
-async function taggedImages(
-  ecr: Ecr,
-  repository: string,
-  imageStatus: string | undefined,
-  signal: AbortSignal,
-): Promise<Map<string, string[]>> {
-  const byDigest = new Map<string, string[]>();
-  let nextToken: string | undefined;
-  do {
-    const page = await ecr.request<any>(
-      'ListImages',
-      ecr.withRegistry({
-        repositoryName: repository,
-        filter: { tagStatus: 'TAGGED', ...(imageStatus ? { imageStatus } : {}) },
-        maxResults: 1000,
-        nextToken,
-      }),
-      `Listing the images of ${repository}`,
-      { signal },
-    );
-    for (const id of page.imageIds ?? [])
-      if (id.imageTag) byDigest.set(id.imageDigest, [...(byDigest.get(id.imageDigest) ?? []), id.imageTag]);
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return byDigest;
-}
+import { EcrxError } from '../../core/errors.js';
+import { formatReference, parseReference, registryHost } from '../../core/reference.js';
+import { printSuccess } from '../output.js';
+import { parsePlatform } from '../../oci/platform.js';
+import { formatBytes, formatDuration } from '../../report/format.js';
+import { taggedImages } from '../../ecr/list-images.js';
+import { copyImage } from '../../engine/copy.js';
+import { destinationFlags, type CopyFlags } from './copy.js';
+import { openCache, openSession } from '../session.js';
 
 export async function copyAllTags(
   srcText: string,
@@ -76,7 +49,7 @@ export async function copyAllTags(
     let blobsMoved = 0;
     for (const [digest, tags] of images) {
       const one = await copyImage(
-        { from, to, cache },
+        { from: from.ecr, to: to.ecr, cache, events: reporter },
         { ...src, digest, tag: undefined },
         dst.repository,
         tags,

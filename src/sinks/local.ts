@@ -1,0 +1,119 @@
+/**
+ * A local image as an ImageSink: an OCI layout directory, an OCI archive or a docker-archive. Blobs are staged,
+ * as the engine hands them over, in a store of the sink's own beside the target (same file system, swept like any
+ * ecrx temporary when its process is gone); writeImage then builds the output under a temporary name and renames
+ * it into place (sinks/write.ts), replacing only a provable earlier ecrx output (sinks/output-target.ts).
+ */
+import { mkdtempSync, promises as fsp, createWriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { EcrxError } from '../core/errors.js';
+import { BlobCache } from '../store/blob-cache.js';
+import type { Descriptor } from '../oci/manifest.js';
+import type { ImageSet } from '../oci/image-set.js';
+import type { TransferEvents } from '../engine/events.js';
+import { dockerArchiveEntries, ociLayoutEntries } from './entries.js';
+import type { OutputPlan } from './output-target.js';
+import { scratchPrefix } from './temp-names.js';
+import { writeDirectory, writeTarFile } from './write.js';
+import type { BlobInput, BlobWritten, ImageSink, SinkResult } from './sink.js';
+
+export type LocalFormat = 'oci' | 'oci-archive' | 'docker-archive';
+
+export interface LocalSinkOptions {
+  /** Called just before an earlier ecrx output at the target is replaced. */
+  onReplace?: (target: string, previousFormat: string) => void;
+}
+
+/** The tag part of an image name ("alpine:3.20" -> "3.20"; a bare tag stays as it is). */
+const tagOf = (name: string) => name.slice(name.lastIndexOf(':') + 1);
+
+export class LocalSink implements ImageSink {
+  readonly name: string;
+  private staging?: { dir: string; store: BlobCache };
+  /** Whether writeImage replaced an earlier ecrx output. */
+  replaced = false;
+
+  constructor(
+    private readonly plan: OutputPlan,
+    private readonly format: LocalFormat,
+    private readonly opts: LocalSinkOptions = {},
+  ) {
+    this.name = `${format} ${plan.target}`;
+  }
+
+  private store(): BlobCache {
+    if (!this.staging) {
+      const dir = mkdtempSync(scratchPrefix(dirname(this.plan.target)));
+      this.staging = { dir, store: new BlobCache(dir) };
+    }
+    return this.staging.store;
+  }
+
+  /** A docker-archive holds one image: an index resolved whole is refused before any blob moves. */
+  check(set: ImageSet): void {
+    if (this.format === 'docker-archive' && (set.images.length !== 1 || set.top.digest !== set.images[0].digest))
+      throw new EcrxError(
+        'VALIDATION_ERROR',
+        `The image has ${set.images.length} platforms and a docker-archive holds one`,
+        {
+          hint: 'Pick one with --platform os/arch (e.g. --platform linux/amd64).',
+        },
+      );
+  }
+
+  /** A new output holds nothing yet: every blob is missing. */
+  async missing(blobs: Descriptor[]): Promise<Descriptor[]> {
+    return blobs;
+  }
+
+  async writeBlob(input: BlobInput, events: TransferEvents, signal?: AbortSignal): Promise<BlobWritten> {
+    const { digest } = input.descriptor;
+    const store = this.store();
+    const tmp = store.tmpPath(digest.slice(7, 19));
+    let bytes = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        events.blobProgress(digest, bytes);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(input.open(0, signal), count, createWriteStream(tmp, { flags: 'wx' }), { signal });
+      await input.verified;
+      await store.commit(tmp, digest);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    return { bytes };
+  }
+
+  async writeImage(set: ImageSet, tags: string[], signal?: AbortSignal): Promise<SinkResult> {
+    const store = this.store();
+    const entries =
+      this.format === 'docker-archive'
+        ? dockerArchiveEntries(
+            set,
+            store,
+            tags.filter((t) => t.includes(':')),
+          )
+        : ociLayoutEntries(set, store, { refName: tags[0] ? tagOf(tags[0]) : undefined });
+    const opts = { signal, onReplace: this.opts.onReplace };
+    const written =
+      this.plan.kind === 'directory'
+        ? await writeDirectory(entries, this.plan, opts)
+        : await writeTarFile(entries, this.plan, this.format, opts);
+    this.replaced = written.replaced;
+    await this.abort();
+    return { target: this.plan.target, digest: set.top.digest };
+  }
+
+  /** Removes the staged blobs; the target itself is only ever written by a complete writeImage. */
+  async abort(): Promise<void> {
+    if (this.staging) await fsp.rm(this.staging.dir, { recursive: true, force: true });
+    this.staging = undefined;
+  }
+}
