@@ -15,6 +15,8 @@ import { proxyAgentFor } from '../net/proxy.js';
 import { readTimeoutMs } from '../net/http.js';
 import { spliceBlob, type PartBody } from './part-body.js';
 import { EcrxError } from '../core/errors.js';
+import { pacerFor, type Pacer } from './pacer.js';
+import type { ResumeJournal } from './resume-journal.js';
 
 export interface Connection {
   region?: string;
@@ -26,6 +28,8 @@ export interface Connection {
   dualStack?: boolean;
   /** Tries of a failing call, or of a transfer that stopped moving bytes, before giving up (default 10). */
   maxAttempts?: number;
+  /** Where unfinished uploads are recorded so that the next push continues them (none: every push starts afresh). */
+  uploadJournal?: ResumeJournal;
 }
 
 export interface ClientHooks {
@@ -97,6 +101,8 @@ export class Ecr {
     private readonly sdk: typeof import('@aws-sdk/client-ecr'),
     readonly conn: Connection,
     private readonly hooks: ClientHooks,
+    /** Keeps each operation under ECR's request quota (see pacer.ts). */
+    private readonly pacer?: Pacer,
   ) {}
 
   static async connect(conn: Connection, hooks: ClientHooks = {}): Promise<Ecr> {
@@ -185,7 +191,7 @@ export class Ecr {
         { step: 'finalizeRequest', name: 'ecrxDebugLog', priority: 'low' },
       );
     }
-    return new Ecr(client, sdk, conn, hooks);
+    return new Ecr(client, sdk, conn, hooks, pacerFor(apiUrl.host));
   }
 
   async region(): Promise<string> {
@@ -211,12 +217,15 @@ export class Ecr {
     if (!Command) throw new Error(`unknown ECR operation ${operation}`);
     const attempts = opts.retry === false ? 1 : (opts.attempts ?? this.maxAttempts);
     for (let attempt = 1; ; attempt++) {
+      await this.pacer?.acquire(operation, opts.signal);
       const started = Date.now();
       try {
         const out = await this.client.send(new Command(input), { abortSignal: opts.signal as any });
         this.hooks.debug?.(`ecr ${operation} ${out.$metadata?.httpStatusCode ?? 200} ${Date.now() - started}ms`);
+        this.pacer?.succeeded(operation);
         return out as T;
       } catch (err: any) {
+        if (err?.name === 'ThrottlingException') this.pacer?.throttled(operation);
         this.hooks.debug?.(
           redact(
             `ecr ${operation} ${err?.$metadata?.httpStatusCode ?? '-'} ${err?.name ?? 'Error'}: ${err?.message ?? err} ${Date.now() - started}ms`,
