@@ -48,9 +48,16 @@ class OperationBucket {
     now: number,
   ) {
     this.rate = ceiling;
-    // Start with a half-second burst: ECR's own bucket holds a second's worth, so this never overdraws it.
-    this.tokens = Math.max(1, ceiling / 2);
+    this.tokens = this.burst;
     this.last = now;
+  }
+
+  /**
+   * A tenth of a second's worth: with the rate at 90% of the quota, no one-second window ever holds more calls than
+   * the quota (0.1 + 0.9), however the calls fall.
+   */
+  private get burst(): number {
+    return Math.max(1, this.rate / 10);
   }
 
   /** Takes a token, going into debt if none is there; returns how long the caller waits for it (ms). */
@@ -63,7 +70,7 @@ class OperationBucket {
   private refill(now: number): void {
     const elapsed = Math.max(0, now - this.last) / 1000;
     this.last = now;
-    this.tokens = Math.min(Math.max(1, this.rate / 2), this.tokens + elapsed * this.rate);
+    this.tokens = Math.min(this.burst, this.tokens + elapsed * this.rate);
   }
 
   throttled(now: number): void {
