@@ -122,6 +122,6 @@ export function connectionFor(
     fips: ref?.fips,
     ...(flags.dualStack || ref?.dualStack ? { dualStack: true } : {}),
     // The push journal beside the blob cache; nothing is read or written until an upload needs it.
-    ...(flags.resume === false ? {} : { uploadJournal: new UploadJournal(flags.cacheDir ?? defaultCacheDir()) }),
+    uploadJournal: new UploadJournal(flags.cacheDir ?? defaultCacheDir(), { resume: flags.resume }),
   };
 }

@@ -6,7 +6,7 @@
  * is trusted, and an upload ECR no longer knows is started afresh. Entries are written to a temporary name and
  * renamed, so a kill never leaves a half-written one; one that cannot be read is ignored and removed.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -30,10 +30,25 @@ export interface UploadJournalEntry extends UploadPlace {
   updatedAt: number;
 }
 
+/**
+ * Entries (and temporary files of a write cut short) untouched for this long are swept: ECR has forgotten such
+ * uploads long ago. An entry can outlive its upload when a run is killed between CompleteLayerUpload and removing
+ * the entry; the next push finds that blob already in the repository and never looks at the entry again.
+ */
+export const STALE_MS = 7 * 24 * 3600 * 1000;
+
 export class UploadJournal {
   readonly dir: string;
+  private swept = false;
 
-  constructor(cacheDir: string) {
+  /**
+   * With `resume: false` (--no-resume) nothing recorded is ever continued, but uploads are still recorded and
+   * cleared: this run's own upload, if killed, can be continued by the next run, and no entry outlives its blob.
+   */
+  constructor(
+    cacheDir: string,
+    private readonly opts: { resume?: boolean } = {},
+  ) {
     this.dir = join(cacheDir, 'uploads-v1');
   }
 
@@ -47,6 +62,7 @@ export class UploadJournal {
 
   /** The entry for `place`, or undefined when there is none or it does not describe this very upload. */
   async read(place: UploadPlace): Promise<UploadJournalEntry | undefined> {
+    if (this.opts.resume === false) return undefined;
     let text: string;
     try {
       text = await readFile(this.pathOf(place), 'utf8');
@@ -68,6 +84,10 @@ export class UploadJournal {
 
   async write(entry: Omit<UploadJournalEntry, 'updatedAt'>): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    if (!this.swept) {
+      this.swept = true;
+      await this.sweep(Date.now() - STALE_MS);
+    }
     const path = this.pathOf(entry);
     const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, JSON.stringify({ ...entry, updatedAt: Date.now() }));
@@ -76,6 +96,17 @@ export class UploadJournal {
 
   async remove(place: UploadPlace): Promise<void> {
     await rm(this.pathOf(place), { force: true });
+  }
+
+  /** Removes entries and temporary files last written before `before` (epoch ms). */
+  async sweep(before: number): Promise<void> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!/^[0-9a-f]{64}\.json(\..*\.tmp)?$/.test(name)) continue;
+      const path = join(this.dir, name);
+      const st = await stat(path).catch(() => undefined);
+      if (st?.isFile() && st.mtimeMs < before) await rm(path, { force: true });
+    }
   }
 }
 
