@@ -76,3 +76,44 @@ test.each([1, 4, 16])(
   },
   120_000,
 );
+
+test('two pushes sharing the quotas are throttled, slow down and both finish', async () => {
+  // Each process paces its 41 PutImage calls to 9/s, about 4.5 s, long enough for the two to overlap whatever
+  // the load; together they go past ECR's 10/s, are refused, halve their rate and climb back, and neither fails.
+  const tags = Array.from({ length: 40 }, (_, i) => ['-t', `s${i}`]).flat();
+  const before = serve
+    .log()
+    .split('\n')
+    .filter((l) => l.includes(' ThrottlingException')).length;
+  const runs = await Promise.all(
+    ['a', 'b'].map(async (name) => {
+      await createRepo(ecr, `quotas/shared-${name}`);
+      return runCli(
+        [
+          'push',
+          'layout',
+          `quotas/shared-${name}:v1`,
+          ...tags,
+          '-j',
+          '16',
+          '--cache-dir',
+          join(work, `shared-${name}`),
+        ],
+        { env: testEnv(serve.endpoint), cwd: work },
+      );
+    }),
+  );
+  for (const r of runs) expect(r).toExitWith(0);
+  const throttles =
+    serve
+      .log()
+      .split('\n')
+      .filter((l) => l.includes(' ThrottlingException')).length - before;
+  expect(throttles).toBeGreaterThan(0);
+  for (const name of ['a', 'b']) {
+    const got = await ecr.send(
+      new BatchGetImageCommand({ repositoryName: `quotas/shared-${name}`, imageIds: [{ imageTag: 'v1' }] }),
+    );
+    expect(got.images?.[0]?.imageId?.imageDigest).toBe(image.manifest.digest);
+  }
+}, 120_000);
