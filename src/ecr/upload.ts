@@ -16,7 +16,7 @@ import { EcrxError } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import { configuredEndpoint, type Ecr } from './client.js';
 import { fromAws, isRetryable } from './errors.js';
-import { effectivePartSize, planParts } from './parts.js';
+import { effectivePartSize, MIN_PART, planParts } from './parts.js';
 import { scratchSizeFor } from './part-body.js';
 import type { ResumeJournal, ResumePoint, UploadPlace } from './resume-journal.js';
 
@@ -88,7 +88,9 @@ class Progress {
   ) {}
 
   static async open(req: UploadRequest): Promise<Progress> {
-    const journal = req.journal === null ? undefined : (req.journal ?? req.ecr.conn.uploadJournal);
+    // A blob no larger than the smallest part ECR may ask for is always one part: nothing to record or read.
+    const journal =
+      req.journal === null || req.size <= MIN_PART ? undefined : (req.journal ?? req.ecr.conn.uploadJournal);
     const place = journal
       ? { registry: await registryOf(req.ecr), repository: req.repository, digest: req.digest }
       : undefined;
