@@ -4,6 +4,8 @@ import type { ImageRef } from '../core/reference.js';
 import type { Connection } from '../ecr/client.js';
 import { EcrxError } from '../core/errors.js';
 import { intBetween } from './parse.js';
+import { defaultCacheDir } from '../store/blob-cache.js';
+import { UploadJournal } from '../store/upload-journal.js';
 
 export interface EcrFlags {
   region?: string;
@@ -15,6 +17,9 @@ export interface EcrFlags {
   debug?: boolean;
   maxAttempts?: number;
   dualStack?: boolean;
+  cacheDir?: string;
+  /** False with --no-resume: uploads left by an earlier run are not continued. */
+  resume?: boolean;
 }
 
 export const ECR_GROUP = 'AWS and ECR options:';
@@ -76,6 +81,10 @@ export const concurrencyOption = () =>
     .env('ECRX_CONCURRENCY')
     .argParser(intBetween(1, 64));
 
+/** --no-resume: every upload starts from byte 0, ignoring what an earlier run left in the push journal. */
+export const noResumeOption = () =>
+  new Option('--no-resume', 'do not continue uploads an earlier, interrupted run left unfinished');
+
 /** --platform; with `fromEnv`, ECRX_PLATFORM is its default (pull and export: the commands that pick one). */
 export const platformOption = (flags: string, description: string, fromEnv = false) => {
   const o = new Option(flags, description);
@@ -112,5 +121,7 @@ export function connectionFor(
     registryId,
     fips: ref?.fips,
     ...(flags.dualStack || ref?.dualStack ? { dualStack: true } : {}),
+    // The push journal beside the blob cache; nothing is read or written until an upload needs it.
+    uploadJournal: new UploadJournal(flags.cacheDir ?? defaultCacheDir(), { resume: flags.resume }),
   };
 }

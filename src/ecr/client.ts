@@ -16,6 +16,8 @@ import { proxyAgentFor } from '../net/proxy.js';
 import { readTimeoutMs } from '../net/http.js';
 import { spliceBlob, type PartBody } from './part-body.js';
 import { EcrxError } from '../core/errors.js';
+import { pacerFor, type Pacer } from './pacer.js';
+import type { ResumeJournal } from './resume-journal.js';
 
 export interface Connection {
   region?: string;
@@ -27,6 +29,8 @@ export interface Connection {
   dualStack?: boolean;
   /** Tries of a failing call, or of a transfer that stopped moving bytes, before giving up (default 10). */
   maxAttempts?: number;
+  /** Where unfinished uploads are recorded so that the next push continues them (none: every push starts afresh). */
+  uploadJournal?: ResumeJournal;
 }
 
 export interface ClientHooks {
@@ -134,6 +138,15 @@ function localCourtesies(
   return { credentials, region };
 }
 
+/** Where API calls go: the configured endpoint, or the region's (dual-stack when asked). */
+function apiUrlOf(conn: Connection, region: string | undefined, endpoint: string | undefined): URL {
+  const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';
+  return new URL(
+    endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`),
+  );
+}
+
 /** The SDK's HTTP handler: the read timeout downloads use, and HTTPS_PROXY / NO_PROXY as downloads read them. */
 function apiRequestHandler(
   conn: Connection,
@@ -141,11 +154,7 @@ function apiRequestHandler(
   endpoint: string | undefined,
   hooks: ClientHooks,
 ): import('@smithy/node-http-handler').NodeHttpHandler {
-  const apiRegion = region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const dualStack = conn.dualStack || process.env.AWS_USE_DUALSTACK_ENDPOINT === 'true';
-  const apiUrl = new URL(
-    endpoint ?? (dualStack ? `https://ecr.${apiRegion}.api.aws` : `https://api.ecr.${apiRegion}.amazonaws.com`),
-  );
+  const apiUrl = apiUrlOf(conn, region, endpoint);
   const agent = proxyAgentFor(apiUrl);
   const { NodeHttpHandler } = requireCjs('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
   // A connection that goes silent fails after ECRX_READ_TIMEOUT (60 s) like a download does, and is retried;
@@ -204,6 +213,8 @@ export class Ecr {
     private readonly sdk: typeof import('@aws-sdk/client-ecr'),
     readonly conn: Connection,
     private readonly hooks: ClientHooks,
+    /** Keeps each operation under ECR's request quota (see pacer.ts). */
+    private readonly pacer?: Pacer,
   ) {}
 
   static async connect(conn: Connection, hooks: ClientHooks = {}): Promise<Ecr> {
@@ -225,7 +236,7 @@ export class Ecr {
     });
     addPartBodyMiddleware(client);
     if (hooks.debug) addDebugMiddleware(client, hooks.debug);
-    return new Ecr(client, sdk, conn, hooks);
+    return new Ecr(client, sdk, conn, hooks, pacerFor(apiUrlOf(conn, region, endpoint).host));
   }
 
   async region(): Promise<string> {
@@ -255,13 +266,16 @@ export class Ecr {
     const policy = retryPolicies.apiCall;
     return retrying(
       async () => {
+        await this.pacer?.acquire(operation, opts.signal);
         const started = Date.now();
         try {
           const out = (await this.client.send(new Command(input), { abortSignal: opts.signal })) as EcrOutput<O>;
           this.hooks.debug?.(`ecr ${operation} ${out.$metadata?.httpStatusCode ?? 200} ${Date.now() - started}ms`);
+          this.pacer?.succeeded(operation);
           return out;
         } catch (err) {
           const { name, message, status } = awsFacts(err);
+          if (name === 'ThrottlingException') this.pacer?.throttled(operation);
           this.hooks.debug?.(redact(`ecr ${operation} ${status ?? '-'} ${name}: ${message} ${Date.now() - started}ms`));
           throw err;
         }

@@ -3,15 +3,22 @@
  * CompleteLayerUpload. A part whose response was lost is not sent twice: InvalidLayerPartException's
  * lastValidByteReceived says where ECR is, and the upload goes on from the byte after it. Only a vanished upload
  * (UploadNotFoundException) starts again from byte 0. LayerAlreadyExistsException is success.
+ *
+ * Across runs: with a push journal (see resume-journal.ts), a blob of more than one part records its uploadId and
+ * the bytes ECR acknowledged after each part. A later push of the same blob to the same place skips
+ * InitiateLayerUpload and sends the next part of that upload: ECR either takes it, or answers where it stands
+ * (InvalidLayerPartException, lastValidByteReceived), or no longer knows the upload (UploadNotFoundException), which
+ * quietly starts a new one. So a killed push re-sends at most the part that was in flight.
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { EcrxError } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
-import type { Ecr } from './client.js';
+import { configuredEndpoint, type Ecr } from './client.js';
 import { fromAws, isRetryable } from './errors.js';
-import { effectivePartSize, planParts } from './parts.js';
+import { effectivePartSize, MIN_PART, planParts } from './parts.js';
 import { scratchSizeFor } from './part-body.js';
+import type { ResumeJournal, ResumePoint, UploadPlace } from './resume-journal.js';
 
 export interface UploadRequest {
   ecr: Ecr;
@@ -25,6 +32,10 @@ export interface UploadRequest {
   signal?: AbortSignal;
   /** Failed calls in a row, with no part accepted in between, before giving up (default 10). */
   maxStalled?: number;
+  /** Where unfinished uploads are recorded for the next run; default the connection's, null for none. */
+  journal?: ResumeJournal | null;
+  /** Called when an upload left by an earlier run is continued, with the bytes ECR already had. */
+  onResumed?: (bytes: number) => void;
 }
 
 export type UploadOutcome = 'uploaded' | 'exists';
@@ -55,6 +66,55 @@ export async function uploadBlob(req: UploadRequest): Promise<UploadOutcome> {
   }
 }
 
+interface AwsErrorLike {
+  name?: string;
+  message?: string;
+  lastValidByteReceived?: unknown;
+}
+const awsError = (err: unknown): AwsErrorLike => (typeof err === 'object' && err !== null ? err : {});
+
+/** The registry as this client reaches it: the same three always mean the same uploads. */
+async function registryOf(ecr: Ecr): Promise<string> {
+  const region = await ecr.region().catch(() => '');
+  return [configuredEndpoint(ecr.conn) ?? 'aws', region, ecr.conn.registryId ?? 'default'].join(' ');
+}
+
+/** Records the upload's progress for a later run; a journal that cannot be written only loses that help. */
+class Progress {
+  private constructor(
+    private readonly journal: ResumeJournal | undefined,
+    private readonly place: UploadPlace | undefined,
+    private readonly size: number,
+  ) {}
+
+  static async open(req: UploadRequest): Promise<Progress> {
+    // A blob no larger than the smallest part ECR may ask for is always one part: nothing to record or read.
+    const journal =
+      req.journal === null || req.size <= MIN_PART ? undefined : (req.journal ?? req.ecr.conn.uploadJournal);
+    const place = journal
+      ? { registry: await registryOf(req.ecr), repository: req.repository, digest: req.digest }
+      : undefined;
+    return new Progress(journal, place, req.size);
+  }
+
+  /** The earlier run's upload of this very blob, if one was recorded. */
+  async resumable(): Promise<ResumePoint | undefined> {
+    if (!this.journal || !this.place) return undefined;
+    const e = await this.journal.read(this.place).catch(() => undefined);
+    return e && e.size === this.size && e.offset <= e.size ? e : undefined;
+  }
+
+  async record(uploadId: string, partSize: number, offset: number): Promise<void> {
+    // A blob of one part gains nothing from a record: a resume would send that same part again.
+    if (!this.journal || !this.place || this.size <= partSize) return;
+    await this.journal.write({ ...this.place, uploadId, partSize, size: this.size, offset }).catch(() => undefined);
+  }
+
+  async forget(): Promise<void> {
+    if (this.journal && this.place) await this.journal.remove(this.place).catch(() => undefined);
+  }
+}
+
 async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOutcome> {
   const { ecr, repository } = req;
   // Failures in a row set the backoff and when to give up. An accepted part resets them: a blob of many parts
@@ -64,32 +124,48 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
   const retryOrThrow = async (err: unknown, what: string) => {
     inARow++;
     if (inARow >= maxStalled || !isRetryable(err)) throw fromAws(err, `${what} of ${req.digest} to ${repository}`);
-    const reason = `${(err as any)?.name ?? 'Error'}: ${(err as Error)?.message ?? err}`;
-    req.onRetry?.(`${what}: ${reason}`);
+    const e = awsError(err);
+    req.onRetry?.(`${what}: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`);
     await sleep(backoffDelay(inARow), req.signal);
   };
+  const progress = await Progress.open(req);
+  let resume = await progress.resumable();
 
   let partBuffer: Buffer | undefined;
   let bodyBuffer: Buffer | undefined;
   newUpload: for (let restarts = 0; ; restarts++) {
     if (restarts > 3) throw new EcrxError('SERVICE_ERROR', `ECR kept losing the upload of ${req.digest}`);
-    let init: any;
-    for (;;) {
-      try {
-        init = await ecr.call('InitiateLayerUpload', ecr.withRegistry({ repositoryName: repository }), {
-          retry: false,
-          signal: req.signal,
-        });
-        inARow = 0;
-        break;
-      } catch (err) {
-        await retryOrThrow(err, 'InitiateLayerUpload');
+    let uploadId: string;
+    let partSize: number;
+    let position: number;
+    // Set while continuing an earlier run's upload: ECR may have forgotten it, which is no failure.
+    let resumed = false;
+    if (resume) {
+      ({ uploadId, offset: position } = resume);
+      partSize = effectivePartSize(resume.partSize);
+      resumed = true;
+      resume = undefined;
+      req.onResumed?.(position);
+    } else {
+      let init: { uploadId?: string; partSize?: number } | undefined;
+      for (;;) {
+        try {
+          init = await ecr.call('InitiateLayerUpload', ecr.withRegistry({ repositoryName: repository }), {
+            retry: false,
+            signal: req.signal,
+          });
+          inARow = 0;
+          break;
+        } catch (err) {
+          await retryOrThrow(err, 'InitiateLayerUpload');
+        }
       }
+      uploadId = String(init?.uploadId);
+      partSize = effectivePartSize(init?.partSize);
+      position = 0;
+      await progress.record(uploadId, partSize, 0);
     }
-    const uploadId: string = init.uploadId;
-    const partSize = effectivePartSize(init.partSize);
-    let position = 0;
-    req.onProgress?.(0);
+    req.onProgress?.(position);
     while (position < req.size) {
       if (req.signal?.aborted) throw req.signal.reason;
       const part = planParts(req.size, partSize, position)[0];
@@ -111,31 +187,37 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
         position = part.last + 1;
         inARow = 0;
         req.onProgress?.(position);
-      } catch (err: any) {
-        if (err?.name === 'InvalidLayerPartException' && typeof err.lastValidByteReceived === 'number') {
-          const next = err.lastValidByteReceived + 1;
+        await progress.record(uploadId, partSize, position);
+      } catch (err) {
+        const e = awsError(err);
+        if (e.name === 'InvalidLayerPartException' && typeof e.lastValidByteReceived === 'number') {
+          const next = e.lastValidByteReceived + 1;
           if (next > position && next <= req.size) {
-            // ECR already has more than we thought: a lost response. Go on from where it is. That part landed, so
-            // this is progress and the stall count starts again: a long push over a link that loses many
-            // responses goes on as long as parts keep arriving.
-            req.onRetry?.(
-              `UploadLayerPart: ECR has bytes up to ${err.lastValidByteReceived}; continuing from byte ${next}`,
-            );
+            // ECR already has more than we thought: a lost response, or a run killed before it could record the
+            // part. Go on from where ECR is. That part landed, so this is progress and the stall count starts
+            // again: a long push over a link that loses many responses goes on as long as parts keep arriving.
+            if (!resumed)
+              req.onRetry?.(
+                `UploadLayerPart: ECR has bytes up to ${e.lastValidByteReceived}; continuing from byte ${next}`,
+              );
             position = next;
             inARow = 0;
             req.onProgress?.(position);
+            await progress.record(uploadId, partSize, position);
             continue;
           }
           // ECR has less than we thought, or exactly what we thought and still refuses: a stall, counted and waited.
           inARow++;
           if (inARow >= maxStalled) throw fromAws(err, `UploadLayerPart of ${req.digest}`);
           if (next < position && next >= 0) position = next;
-          req.onRetry?.(`UploadLayerPart: ${err.message ?? err.name}; continuing from byte ${position}`);
+          req.onRetry?.(`UploadLayerPart: ${e.message ?? e.name}; continuing from byte ${position}`);
           await sleep(backoffDelay(inARow), req.signal);
           continue;
         }
-        if (err?.name === 'UploadNotFoundException') {
-          req.onRetry?.('UploadLayerPart: the upload is gone (UploadNotFoundException); starting a new one');
+        if (e.name === 'UploadNotFoundException') {
+          // An earlier run's upload that ECR has let go (expired, or completed by someone else): start afresh.
+          if (!resumed)
+            req.onRetry?.('UploadLayerPart: the upload is gone (UploadNotFoundException); starting a new one');
           continue newUpload;
         }
         await retryOrThrow(err, 'UploadLayerPart');
@@ -148,18 +230,25 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
           ecr.withRegistry({ repositoryName: repository, uploadId, layerDigests: [req.digest] }),
           { retry: false, signal: req.signal },
         );
+        await progress.forget();
         return 'uploaded';
-      } catch (err: any) {
-        if (err?.name === 'LayerAlreadyExistsException') return 'exists';
-        if (err?.name === 'UploadNotFoundException') continue newUpload;
-        if (err?.name === 'InvalidLayerException') {
-          throw new EcrxError('DIGEST_MISMATCH', `ECR computed a different digest for ${req.digest}: ${err.message}`, {
+      } catch (err) {
+        const e = awsError(err);
+        if (e.name === 'LayerAlreadyExistsException') {
+          await progress.forget();
+          return 'exists';
+        }
+        if (e.name === 'UploadNotFoundException') continue newUpload;
+        if (e.name === 'InvalidLayerException') {
+          await progress.forget();
+          throw new EcrxError('DIGEST_MISMATCH', `ECR computed a different digest for ${req.digest}: ${e.message}`, {
             hint: 'The local blob does not match its digest (it changed while being read?). Nothing was tagged.',
             details: { expected: req.digest },
           });
         }
-        if (err?.name === 'LayerPartTooSmallException') {
-          throw new EcrxError('INTERNAL_ERROR', `ECR refused the part sizes of ${req.digest}: ${err.message}`);
+        if (e.name === 'LayerPartTooSmallException') {
+          await progress.forget();
+          throw new EcrxError('INTERNAL_ERROR', `ECR refused the part sizes of ${req.digest}: ${e.message}`);
         }
         await retryOrThrow(err, 'CompleteLayerUpload');
       }

@@ -142,13 +142,16 @@ export const conformance: Record<string, OperationConformance> = {
   },
   InitiateLayerUpload: {
     errors: repoErrors,
-    differences: ['`partSize` is always 10485760; uploads never expire'],
+    differences: [
+      "`partSize` is always 10485760; an upload with no part for `--upload-expiry` seconds (default 86400; ECR's own expiry is undocumented) is forgotten, and then answered `UploadNotFoundException`",
+    ],
   },
   UploadLayerPart: {
     errors: [...repoErrors, 'UploadNotFoundException', 'InvalidLayerPartException'],
     rules: [
       'parts contiguous from byte 0, `partLastByte` inclusive; `InvalidLayerPartException` carries `lastValidByteReceived`',
       '`layerPartBlob` strict base64 (else SerializationException)',
+      'an upload may be continued by any authenticated client, not only the process that initiated it (the state is keyed by `uploadId`)',
     ],
     differences: [
       "a part may be as large as the model allows (20971520 bytes; AWS's quota page says 10 MiB); the 4200-part and 52000 MiB quotas are not enforced",

@@ -11,6 +11,11 @@ export interface ServerOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** How long a restore from the archive storage class takes (ECR: up to 20 minutes), in seconds. */
   restoreDelaySeconds?: number;
+  /**
+   * How long an upload with no new part is kept before it is forgotten (UploadNotFoundException). ECR does not
+   * document its own expiry; a day is a guess that outlasts any real push.
+   */
+  uploadExpirySeconds?: number;
 }
 
 export interface Context {

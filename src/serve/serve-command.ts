@@ -17,6 +17,7 @@ export interface ServeFlags {
   region: string;
   accountId: string;
   urlTtl: number;
+  uploadExpiry?: number;
   restoreDelay?: number;
   accessKeyId?: string;
   secretAccessKey?: string;
@@ -153,6 +154,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     accountId: flags.accountId,
     urlTtlSeconds: flags.urlTtl,
     restoreDelaySeconds: flags.restoreDelay,
+    uploadExpirySeconds: flags.uploadExpiry,
     credentials: flags.accessKeyId
       ? { accessKeyId: flags.accessKeyId, secretAccessKey: flags.secretAccessKey! }
       : undefined,

@@ -72,6 +72,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     urlTtlSeconds: opts.urlTtlSeconds ?? 3600,
     credentials: opts.credentials,
     restoreDelaySeconds: opts.restoreDelaySeconds,
+    uploadExpirySeconds: opts.uploadExpirySeconds,
   };
   const store = new Store(opts.dataDir);
   const faults = new Faults(opts.faults);

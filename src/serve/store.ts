@@ -66,6 +66,8 @@ export interface UploadRecord {
   received: number;
   parts: number[];
   createdAt: number;
+  /** When the last part arrived (createdAt until then), epoch ms: an upload idle too long expires. */
+  updatedAt?: number;
 }
 
 export class Store {

@@ -1,6 +1,6 @@
 /**
- * `ecrx serve --quotas ecr`: ECR's default request rates as token buckets. The real client, which retries
- * throttling, must still finish a pull and a push of many small blobs; a burst beyond a rate must be answered
+ * `ecrx serve --quotas ecr`: ECR's default request rates as token buckets. The real client, which paces each
+ * operation under its quota, must finish a pull and a push of many small blobs without being throttled; a burst beyond a rate must be answered
  * ThrottlingException exactly as ECR answers it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,11 +41,11 @@ const throttled = (op: string) =>
     .split('\n')
     .filter((l) => l.includes(` ${op} 400 ThrottlingException `)).length;
 
-test('a pull and a push of many small blobs finish under ECR quotas, the push through ThrottlingException', async () => {
+test('a pull and a push of many small blobs finish under ECR quotas, the client pacing itself under them', async () => {
   const pulled = await run(['pull', 'many:v1', '-o', 'layout', '--cache-dir', join(work, 'c1'), '-j', '16', '-q']);
   expect(pulled).toExitWith(0);
-  // 25 tags put one after another go past PutImage's 10/s. (The 151 uploads at -j 16 stay under
-  // InitiateLayerUpload's 100/s on this machine, hence the direct burst in the next test.)
+  // 25 tags put one after another would go past PutImage's 10/s; the client's pacing keeps them under it.
+  // (The direct burst in the next test shows what going past a rate is answered.)
   const tagArgs = TAGS.flatMap((t) => ['-t', t]);
   const pushed = await run([
     'push',
@@ -59,7 +59,7 @@ test('a pull and a push of many small blobs finish under ECR quotas, the push th
     '-q',
   ]);
   expect(pushed).toExitWith(0);
-  expect(throttled('PutImage')).toBeGreaterThan(0);
+  expect(throttled('PutImage')).toBe(0);
   const listed = await run(['tags', 'copy', '--json']);
   expect(listed).toExitWith(0);
   expect(listed.stdout).toContain('"t23"');

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption } from '../common.js';
+import { addEcrOptions, concurrencyOption, noResumeOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { collect } from '../parse.js';
 import { interruptible } from '../interrupt.js';
@@ -21,6 +21,7 @@ export function register(program: Command): void {
       "also push the signatures, SBOMs and attestations the layout holds (OCI referrers; cosign save's too)",
     )
     .addOption(concurrencyOption())
+    .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)');
   addEcrOptions(cmd);
   addExamples(cmd, [

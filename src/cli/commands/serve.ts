@@ -28,6 +28,12 @@ export function register(program: Command): void {
       parseNonNegativeInt,
       3,
     )
+    .option(
+      '--upload-expiry <seconds>',
+      'forget an upload this long after its last part (UploadNotFoundException then, as ECR answers)',
+      parseNonNegativeInt,
+      86400,
+    )
     .option('--access-key-id <id>', 'verify SigV4 signatures against this key (default: accept any key)')
     .option('--secret-access-key <secret>', 'the secret for --access-key-id')
     .option(

@@ -8,6 +8,9 @@ import { isValidDigest } from '../ecr-rules.js';
 import type { UploadRecord } from '../store.js';
 import { checkLayerDownloadable, layerAvailability } from './storage-class.js';
 
+/** How long an idle upload is kept when --upload-expiry is not given (ECR's own expiry is undocumented). */
+export const DEFAULT_UPLOAD_EXPIRY_SECONDS = 86400;
+
 /** What InitiateLayerUpload answers, as ECR does. */
 export const PART_SIZE = 10 * 1024 * 1024;
 const MIN_PART = 5 * 1024 * 1024;
@@ -77,9 +80,24 @@ export function initiateLayerUpload(ctx: Context, input: Input) {
   return { uploadId: up.id, partSize: PART_SIZE };
 }
 
+/** Whether `up` has had no part for longer than uploads are kept. */
+function expired(ctx: Context, up: UploadRecord): boolean {
+  const seconds = ctx.options.uploadExpirySeconds ?? DEFAULT_UPLOAD_EXPIRY_SECONDS;
+  return Date.now() - (up.updatedAt ?? up.createdAt) > seconds * 1000;
+}
+
+/**
+ * The upload `input` names, whichever client started it: the state lives here, keyed by uploadId, so a second
+ * process may continue what a killed one began. An expired upload is dropped and answered as one never known.
+ */
 function requireUpload(ctx: Context, input: Input): UploadRecord {
   const repo = requireRepo(ctx, input);
-  const up = ctx.store.getUpload(input.uploadId);
+  let up = ctx.store.getUpload(input.uploadId);
+  if (up && expired(ctx, up)) {
+    ctx.store.dropUpload(up);
+    runningHashes.delete(up.id);
+    up = undefined;
+  }
   if (!up || up.registryId !== repo.registryId || up.repositoryName !== repo.name) {
     throw new ApiError(
       'UploadNotFoundException',
@@ -128,6 +146,7 @@ export function uploadLayerPart(ctx: Context, input: Input) {
     }
     up.received += data.length;
     up.parts.push(data.length);
+    up.updatedAt = Date.now();
     ctx.store.saveUpload(up);
     return {
       registryId: up.registryId,
