@@ -80,6 +80,7 @@ export class RegistryClient {
   readonly insecure: boolean;
   private readonly transport: Transport;
   private readonly tokens = new TokenCache();
+  private readonly pendingTokens = new Map<string, Promise<string>>();
   private origin?: Promise<URL>;
   private challenge?: Challenge;
   private creds?: Promise<Credentials | undefined>;
@@ -156,21 +157,21 @@ export class RegistryClient {
     const creds = await this.credentials();
     if (creds?.registryToken) return `Bearer ${creds.registryToken}`;
     if (this.challenge?.scheme === 'bearer') {
-      let token = this.tokens.get(scope);
-      if (!token) {
-        const got = await fetchToken(
-          this.transport,
-          this.challenge,
-          scope,
-          creds,
-          this.registry,
-          this.insecure,
-          signal,
-        );
-        this.tokens.set(scope, got.token, got.expiresIn);
-        token = got.token;
+      const cached = this.tokens.get(scope);
+      if (cached) return `Bearer ${cached}`;
+      // Concurrent requests in one scope (a sink's HEADs) share one token request.
+      let pending = this.pendingTokens.get(scope);
+      if (!pending) {
+        const challenge = this.challenge;
+        pending = fetchToken(this.transport, challenge, scope, creds, this.registry, this.insecure, signal)
+          .then((got) => {
+            this.tokens.set(scope, got.token, got.expiresIn);
+            return got.token;
+          })
+          .finally(() => this.pendingTokens.delete(scope));
+        this.pendingTokens.set(scope, pending);
       }
-      return `Bearer ${token}`;
+      return `Bearer ${await pending}`;
     }
     if (this.challenge?.scheme === 'basic' && creds?.username !== undefined) return basicAuth(creds);
     return undefined;

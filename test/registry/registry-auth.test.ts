@@ -1,0 +1,263 @@
+/**
+ * What a real registry cannot be made to do, done by small servers in the test around a real docker-registry:
+ * the bearer-token flow (docker-registry's `auth: token:` verifies JWTs this test's token server signs), 429 with
+ * Retry-After, a redirect of blobs to another host (which must not receive the registry's credentials), and a
+ * Docker-Content-Digest that does not match the bytes.
+ */
+import { createPrivateKey, randomBytes, randomUUID, sign } from 'node:crypto';
+import http from 'node:http';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImage, type BuiltImage } from '../../src/oci/build.js';
+import { RegistrySink } from '../../src/sinks/registry.js';
+import { RegistrySource } from '../../src/sources/registry.js';
+import { RegistryClient } from '../../src/registry/client.js';
+import { EcrxError } from '../../src/core/errors.js';
+import { selfSignedCert, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { describeWithTool } from '../helpers/tools.js';
+import { pushThrough, readBack } from './push-read.js';
+
+async function errorOf(p: Promise<unknown>): Promise<EcrxError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof EcrxError) return err;
+    throw err;
+  }
+  throw new Error('expected a failure');
+}
+
+const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+
+async function listen(server: http.Server, host = '127.0.0.1'): Promise<number> {
+  server.listen(0, host);
+  await once(server, 'listening');
+  return (server.address() as { port: number }).port;
+}
+
+/** A token server by the distribution token spec: anonymous pull, push for one user; JWTs signed with x5c. */
+function tokenServer(certPem: string, keyPem: string, user: string, password: string) {
+  const requests: { scope: string; authorized: boolean }[] = [];
+  const key = createPrivateKey(keyPem);
+  const der = Buffer.from(certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    const scope = url.searchParams.get('scope') ?? '';
+    const auth = req.headers.authorization;
+    const authorized = auth === `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    requests.push({ scope, authorized });
+    if (auth && !authorized) {
+      res.writeHead(401).end();
+      return;
+    }
+    const [type, name, actions] = scope.split(':');
+    const granted = (actions ?? '').split(',').filter((a) => authorized || a === 'pull');
+    const now = Math.floor(Date.now() / 1000);
+    const header = { typ: 'JWT', alg: 'RS256', x5c: [der.toString('base64')] };
+    const claims = {
+      iss: 'ecrx-test-issuer',
+      sub: authorized ? user : '',
+      aud: url.searchParams.get('service'),
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomUUID(),
+      access: type ? [{ type, name, actions: granted }] : [],
+    };
+    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+    const token = `${input}.${b64url(sign('sha256', Buffer.from(input), key))}`;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
+  });
+  return { server, requests };
+}
+
+describeWithTool('docker-registry', 'registry auth and faults (docker-registry behind test servers)', () => {
+  let tmp: string;
+  let img: BuiltImage;
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'ecrx-test-regauth-'));
+    img = await buildImage([[{ path: 'a', content: randomBytes(50_000) }], [{ path: 'b', content: 'b' }]]);
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  describe('bearer tokens', () => {
+    let reg: TestRegistry;
+    let tokens: ReturnType<typeof tokenServer>;
+    const user = 'pusher';
+    const password = 'token-pass-123';
+    beforeAll(async () => {
+      const signer = selfSignedCert(tmp, 'token-signer');
+      tokens = tokenServer(readFileSync(signer.cert, 'utf8'), readFileSync(signer.key, 'utf8'), user, password);
+      const port = await listen(tokens.server);
+      reg = await startRegistry({
+        token: {
+          realm: `http://127.0.0.1:${port}/token`,
+          service: 'ecrx-test-registry',
+          issuer: 'ecrx-test-issuer',
+          rootCertBundle: signer.cert,
+        },
+      });
+    });
+    afterAll(async () => {
+      await reg.stop();
+      tokens.server.close();
+    });
+
+    test('push with credentials, pull anonymously; one token request per scope, even for concurrent requests', async () => {
+      const pushed = await pushThrough(
+        RegistrySink.open(`${reg.host}/tok/app:1`, { credentials: { username: user, password } }),
+        [img],
+        [],
+      );
+      expect(pushed.digest).toBe(img.manifest.digest);
+      const pushTokens = tokens.requests.filter((r) => r.scope === 'repository:tok/app:pull,push');
+      // HEADs, POSTs, PATCHes, PUTs for three blobs and a manifest: one token, cached.
+      expect(pushTokens).toEqual([{ scope: 'repository:tok/app:pull,push', authorized: true }]);
+
+      tokens.requests.length = 0;
+      const { resolved, computed } = await readBack(
+        RegistrySource.open(`${reg.host}/tok/app:1`, { credentials: null }),
+      );
+      expect(resolved.set.top.digest).toBe(img.manifest.digest);
+      for (const [want, got] of computed) expect(got).toBe(want);
+      expect(tokens.requests).toEqual([{ scope: 'repository:tok/app:pull', authorized: false }]);
+    });
+
+    test('an anonymous push gets a pull-only token and fails with AUTH_ERROR; wrong credentials too', async () => {
+      const anon = await errorOf(
+        pushThrough(RegistrySink.open(`${reg.host}/tok/other:1`, { credentials: null }), [img], []),
+      );
+      expect(anon.code).toBe('AUTH_ERROR');
+      const wrong = await errorOf(
+        RegistrySource.open(`${reg.host}/tok/app:1`, {
+          credentials: { username: user, password: 'wrong-secret-zz' },
+        }).resolve({}),
+      );
+      expect(wrong.code).toBe('AUTH_ERROR');
+      expect(wrong.message).toContain('refused the credentials');
+      expect(`${wrong.message} ${wrong.hint}`).not.toContain('wrong-secret-zz');
+    });
+  });
+
+  describe('a registry front that throttles, redirects blobs and lies about digests', () => {
+    let reg: TestRegistry;
+    let front: http.Server;
+    let blobHost: http.Server;
+    let frontHost: string;
+    const blobRequests: { url: string; authorization?: string; cookie?: string }[] = [];
+    const throttled: string[] = [];
+    const creds = { username: 'front-user', password: 'front-pass-99' };
+    const expected = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+
+    const forward = (
+      req: http.IncomingMessage,
+      res: http.ServerResponse,
+      path: string,
+      rewrite?: (h: http.IncomingHttpHeaders) => void,
+    ) => {
+      const up = http.request(
+        `${reg.url}${path}`,
+        { method: req.method, headers: { ...req.headers, authorization: '', host: frontHost } },
+        (upRes) => {
+          const headers = { ...upRes.headers };
+          rewrite?.(headers);
+          res.writeHead(upRes.statusCode ?? 502, headers);
+          upRes.pipe(res);
+        },
+      );
+      req.pipe(up);
+    };
+
+    beforeAll(async () => {
+      reg = await startRegistry();
+      await pushThrough(RegistrySink.open(`${reg.host}/front/app:1`, { credentials: null }), [img], []);
+      blobHost = http.createServer((req, res) => {
+        blobRequests.push({ url: req.url!, authorization: req.headers.authorization, cookie: req.headers.cookie });
+        forward(req, res, `/v2/front/app/blobs/${req.url!.split('/')[2].split('?')[0]}`);
+      });
+      const blobPort = await listen(blobHost, '127.0.0.2');
+      front = http.createServer((req, res) => {
+        if (req.headers.authorization !== expected) {
+          res.writeHead(401, { 'www-authenticate': 'Basic realm="front"' }).end();
+          return;
+        }
+        const url = req.url!;
+        const manifest = /\/manifests\/(.+)$/.exec(url)?.[1];
+        if (manifest === 'slow' && throttled.length < 2) {
+          throttled.push(url);
+          res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' });
+          res.end(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }));
+          return;
+        }
+        if (manifest === 'always-slow') {
+          res.writeHead(429, { 'retry-after': '3600' }).end();
+          return;
+        }
+        const blob = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(url)?.[1];
+        if (blob && req.method === 'GET') {
+          res.writeHead(307, { location: `http://127.0.0.2:${blobPort}/blob/${blob}?X-Amz-Signature=abc` }).end();
+          return;
+        }
+        const path = manifest && ['slow', 'lying'].includes(manifest) ? url.replace(/[^/]+$/, '1') : url;
+        forward(req, res, path, (h) => {
+          if (manifest === 'lying') h['docker-content-digest'] = `sha256:${'e'.repeat(64)}`;
+        });
+      });
+      frontHost = `127.0.0.1:${await listen(front)}`;
+    });
+    afterAll(async () => {
+      front.close();
+      blobHost.close();
+      await reg.stop();
+    });
+
+    test('429 with Retry-After is waited out and retried; blobs come from the redirect without credentials', async () => {
+      const retries: string[] = [];
+      const source = RegistrySource.open(`${frontHost}/front/app:slow`, {
+        credentials: creds,
+        onRetry: (_what, why) => retries.push(why),
+      });
+      const { resolved, computed } = await readBack(source);
+      expect(throttled).toHaveLength(2);
+      expect(retries).toEqual(['HTTP 429; retrying in 1.0s', 'HTTP 429; retrying in 1.0s']);
+      expect(resolved.set.top.digest).toBe(img.manifest.digest);
+      for (const [want, got] of computed) expect(got).toBe(want);
+      expect(blobRequests.map((r) => r.url.split('?')[0]).sort()).toEqual(
+        [img.config.digest, ...img.layers.map((l) => l.digest)].map((d) => `/blob/${d}`).sort(),
+      );
+      for (const r of blobRequests)
+        expect(r).toEqual({ url: expect.any(String), authorization: undefined, cookie: undefined });
+    });
+
+    test('a Retry-After longer than the limit fails with THROTTLED at once', async () => {
+      const err = await errorOf(
+        RegistrySource.open(`${frontHost}/front/app:always-slow`, { credentials: creds }).resolve({}),
+      );
+      expect(err.code).toBe('THROTTLED');
+      expect(err.exitCode).toBe(6);
+    });
+
+    test('a Docker-Content-Digest that does not match the bytes is refused', async () => {
+      const err = await errorOf(
+        RegistrySource.open(`${frontHost}/front/app:lying`, { credentials: creds }).resolve({}),
+      );
+      expect(err.code).toBe('DIGEST_MISMATCH');
+      expect(err.exitCode).toBe(5);
+      expect(err.message).toContain('Docker-Content-Digest');
+      expect(err.details).toEqual({ expected: `sha256:${'e'.repeat(64)}`, actual: img.manifest.digest });
+    });
+
+    test('plain HTTP is allowed for loopback registries and with --insecure only', () => {
+      const allowed = (registry: string, insecure?: boolean) =>
+        new RegistryClient({ registry, insecure, credentials: null }).plainHttpAllowed;
+      expect(allowed(frontHost)).toBe(true);
+      expect(allowed('localhost:5000')).toBe(true);
+      expect(allowed('[::1]:5000')).toBe(true);
+      expect(allowed('ghcr.io')).toBe(false);
+      expect(allowed('registry.internal:5000')).toBe(false);
+      expect(allowed('registry.internal:5000', true)).toBe(true);
+    });
+  });
+});
