@@ -17,7 +17,9 @@ import { RegistryClient } from '../../src/registry/client.js';
 import { EcrxError } from '../../src/core/errors.js';
 import { selfSignedCert, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { describeWithTool } from '../helpers/tools.js';
-import { pushThrough, readBack } from './push-read.js';
+import { pushThrough, readAll, readBack, sha } from './push-read.js';
+import { Readable } from 'node:stream';
+import { noEvents } from '../../src/engine/events.js';
 
 async function errorOf(p: Promise<unknown>): Promise<EcrxError> {
   try {
@@ -148,6 +150,8 @@ describeWithTool('docker-registry', 'registry auth and faults (docker-registry b
     let frontHost: string;
     const blobRequests: { url: string; authorization?: string; cookie?: string }[] = [];
     const throttled: string[] = [];
+    const uploads: { method: string; contentRange?: string }[] = [];
+    let cutOnce = true;
     const creds = { username: 'front-user', password: 'front-pass-99' };
     const expected = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
 
@@ -193,6 +197,41 @@ describeWithTool('docker-registry', 'registry auth and faults (docker-registry b
         }
         if (manifest === 'always-slow') {
           res.writeHead(429, { 'retry-after': '3600' }).end();
+          return;
+        }
+        if (url.includes('/front/resume/blobs/uploads/'))
+          uploads.push({ method: req.method!, contentRange: req.headers['content-range'] as string | undefined });
+        if (url.includes('/front/resume/blobs/uploads/') && req.method === 'PATCH' && cutOnce) {
+          // Half of the first PATCH reaches the registry, then the connection drops: the client must resume.
+          cutOnce = false;
+          const half = Number(req.headers['content-length']) >> 1;
+          const chunks: Buffer[] = [];
+          let n = 0;
+          const onData = (c: Buffer) => {
+            chunks.push(c);
+            n += c.length;
+            if (n < half) return;
+            req.off('data', onData);
+            req.pause();
+            const body = Buffer.concat(chunks).subarray(0, half);
+            const up = http.request(
+              `${reg.url}${url}`,
+              {
+                method: 'PATCH',
+                headers: {
+                  host: frontHost,
+                  'content-type': 'application/octet-stream',
+                  'content-length': String(half),
+                },
+              },
+              (upRes) => {
+                upRes.resume();
+                upRes.on('end', () => req.socket.destroy());
+              },
+            );
+            up.end(body);
+          };
+          req.on('data', onData);
           return;
         }
         const blob = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(url)?.[1];
@@ -247,6 +286,47 @@ describeWithTool('docker-registry', 'registry auth and faults (docker-registry b
       expect(err.exitCode).toBe(5);
       expect(err.message).toContain('Docker-Content-Digest');
       expect(err.details).toEqual({ expected: `sha256:${'e'.repeat(64)}`, actual: img.manifest.digest });
+    });
+
+    test('an upload cut part-way starts again in a fresh session, and the blob reads back intact', async () => {
+      const retries: string[] = [];
+      const sink = RegistrySink.open(`${frontHost}/front/resume:1`, { credentials: creds });
+      const layer = img.layers[0];
+      const written = await sink.writeBlob(
+        {
+          descriptor: layer,
+          open: (offset) => Readable.from([layer.bytes.subarray(offset)]),
+          verified: Promise.resolve(),
+        },
+        { ...noEvents, retry: (_what, why) => retries.push(why) },
+      );
+      expect(retries).toHaveLength(1);
+      // docker-registry signs each session's offset into its URL, so a session whose PATCH answer was lost cannot be
+      // resumed there (the status GET is refused): the client starts a fresh session and sends it all again.
+      expect(uploads.map((u) => u.method)).toEqual(['POST', 'PATCH', 'GET', 'POST', 'PATCH', 'PUT']);
+      expect(uploads.every((u) => u.contentRange === undefined)).toBe(true);
+      expect(written.bytes).toBeGreaterThanOrEqual(layer.size + (layer.size >> 1));
+      const source = RegistrySource.open(`${reg.host}/front/resume:1`, { credentials: null });
+      const body = await readAll((await source.openBlob(layer, {})).body);
+      expect(sha(body)).toBe(layer.digest);
+    });
+
+    test('a blob is not committed before it is verified: a failed verification leaves nothing behind', async () => {
+      uploads.length = 0;
+      const sink = RegistrySink.open(`${frontHost}/front/resume:2`, { credentials: creds });
+      const layer = img.layers[1];
+      const bad = new EcrxError('DIGEST_MISMATCH', 'the source sent other bytes');
+      const verified = Promise.reject(bad);
+      verified.catch(() => {});
+      const err = await errorOf(
+        sink.writeBlob(
+          { descriptor: layer, open: (offset) => Readable.from([layer.bytes.subarray(offset)]), verified },
+          noEvents,
+        ),
+      );
+      expect(err).toBe(bad);
+      expect(uploads.map((u) => u.method)).toEqual(['POST', 'PATCH', 'DELETE']);
+      expect(await sink.missing([layer])).toEqual([layer]);
     });
 
     test('plain HTTP is allowed for loopback registries and with --insecure only', () => {
