@@ -126,6 +126,8 @@ export class Transport {
       else if (Buffer.isBuffer(body)) req.end(body);
       else {
         body.on('error', (err) => req.destroy(err));
+        // A request that fails stops reading its source too (a file handle, a download).
+        req.on('error', () => body.destroy());
         body.pipe(req);
       }
     });

@@ -4,7 +4,7 @@
  * manifests PUT with their exact bytes: an index's children by digest first, then the top under each tag.
  */
 import { checkManifestBytes } from '../oci/limits.js';
-import type { ImageSet } from '../oci/image-set.js';
+import type { ImageSet, ManifestBlob } from '../oci/image-set.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { RegistryClient, pushScope, type RegistryClientOptions } from '../registry/client.js';
 import { formatRegistryReference, parseRegistryReference, type RegistryRef } from '../registry/reference.js';
@@ -79,14 +79,23 @@ export class RegistrySink implements ImageSink {
     // What the registry will refuse is refused before the first PUT.
     for (const m of set.manifests) checkManifestBytes(m.bytes, `The manifest ${m.digest}`);
     // An index's children go first, by digest: a registry may refuse an index whose children it lacks.
-    for (const m of set.manifests)
-      if (m.digest !== set.top.digest) await this.client.putManifest(repo, m.digest, m.bytes, m.mediaType, signal);
+    for (const m of set.manifests) if (m.digest !== set.top.digest) await this.putUnlessThere(m, m.digest, signal);
     const wanted = tags.length ? tags : this.ref.tag ? [this.ref.tag] : [];
-    if (wanted.length === 0)
-      await this.client.putManifest(repo, set.top.digest, set.top.bytes, set.top.mediaType, signal);
-    for (const tag of wanted) await this.client.putManifest(repo, tag, set.top.bytes, set.top.mediaType, signal);
+    if (wanted.length === 0) await this.putUnlessThere(set.top, set.top.digest, signal);
+    for (const tag of wanted) await this.putUnlessThere(set.top, tag, signal);
     const target = formatRegistryReference({ registry: this.ref.registry, repository: repo, tag: wanted[0] });
     return { target, digest: set.top.digest };
+  }
+
+  /**
+   * PUTs a manifest unless the reference already names exactly it (a HEAD), so a re-run writes nothing. A registry
+   * that answers the HEAD without a digest gets the PUT.
+   */
+  private async putUnlessThere(m: ManifestBlob, reference: string, signal?: AbortSignal): Promise<void> {
+    const repo = this.ref.repository;
+    const there = await this.client.headManifest(repo, reference, signal, pushScope(repo));
+    if (there?.digest === m.digest) return;
+    await this.client.putManifest(repo, reference, m.bytes, m.mediaType, signal);
   }
 
   async abort(): Promise<void> {

@@ -152,6 +152,7 @@ describeWithTool('docker-registry', 'registry auth and faults (docker-registry b
     const throttled: string[] = [];
     const uploads: { method: string; contentRange?: string }[] = [];
     let cutOnce = true;
+    const calls: string[] = [];
     const creds = { username: 'front-user', password: 'front-pass-99' };
     const expected = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
 
@@ -188,6 +189,7 @@ describeWithTool('docker-registry', 'registry auth and faults (docker-registry b
           return;
         }
         const url = req.url!;
+        calls.push(`${req.method} ${url.split('?')[0]}`);
         const manifest = /\/manifests\/(.+)$/.exec(url)?.[1];
         if (manifest === 'slow' && throttled.length < 2) {
           throttled.push(url);
@@ -327,6 +329,25 @@ describeWithTool('docker-registry', 'registry auth and faults (docker-registry b
       expect(err).toBe(bad);
       expect(uploads.map((u) => u.method)).toEqual(['POST', 'PATCH', 'DELETE']);
       expect(await sink.missing([layer])).toEqual([layer]);
+    });
+
+    test('a second push of the same image makes no write call, only HEADs', async () => {
+      const first = await pushThrough(
+        RegistrySink.open(`${frontHost}/front/idem:1`, { credentials: creds }),
+        [img],
+        [],
+      );
+      expect(first.written).toHaveLength(3);
+      expect(calls.some((c) => c.startsWith('PUT /v2/front/idem/manifests/1'))).toBe(true);
+      calls.length = 0;
+      const again = await pushThrough(
+        RegistrySink.open(`${frontHost}/front/idem:1`, { credentials: creds }),
+        [img],
+        [],
+      );
+      expect(again).toMatchObject({ digest: img.manifest.digest, written: [] });
+      expect(calls.filter((c) => !c.startsWith('HEAD '))).toEqual([]);
+      expect(calls).toContain('HEAD /v2/front/idem/manifests/1');
     });
 
     test('plain HTTP is allowed for loopback registries and with --insecure only', () => {
