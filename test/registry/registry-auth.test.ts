@@ -41,16 +41,21 @@ async function listen(server: http.Server, host = '127.0.0.1'): Promise<number> 
 
 /** A token server by the distribution token spec: anonymous pull, push for one user; JWTs signed with x5c. */
 function tokenServer(certPem: string, keyPem: string, user: string, password: string) {
-  const requests: { scope: string; authorized: boolean }[] = [];
+  const requests: { scope: string; authorized: boolean; refresh?: boolean }[] = [];
   const key = createPrivateKey(keyPem);
   const der = Buffer.from(certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    const scope = url.searchParams.get('scope') ?? '';
+  const server = http.createServer(async (req, res) => {
+    let body = '';
+    for await (const c of req) body += String(c);
+    // GET with Basic credentials (or none), or an OAuth2 refresh-token POST (docker's identity tokens).
+    const params = req.method === 'POST' ? new URLSearchParams(body) : new URL(req.url!, 'http://x').searchParams;
+    const scope = params.get('scope') ?? '';
     const auth = req.headers.authorization;
-    const authorized = auth === `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-    requests.push({ scope, authorized });
-    if (auth && !authorized) {
+    const refresh = params.get('grant_type') === 'refresh_token' ? params.get('refresh_token') : undefined;
+    const authorized =
+      auth === `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` || refresh === `refresh-${password}`;
+    requests.push({ scope, authorized, ...(refresh !== undefined ? { refresh: true } : {}) });
+    if ((auth || refresh !== undefined) && !authorized) {
       res.writeHead(401).end();
       return;
     }
@@ -61,7 +66,7 @@ function tokenServer(certPem: string, keyPem: string, user: string, password: st
     const claims = {
       iss: 'ecrx-test-issuer',
       sub: authorized ? user : '',
-      aud: url.searchParams.get('service'),
+      aud: params.get('service'),
       exp: now + 300,
       nbf: now - 10,
       iat: now,
@@ -125,6 +130,19 @@ describeWithTool('docker-registry', 'registry auth and faults (docker-registry b
       expect(resolved.set.top.digest).toBe(img.manifest.digest);
       for (const [want, got] of computed) expect(got).toBe(want);
       expect(tokens.requests).toEqual([{ scope: 'repository:tok/app:pull', authorized: false }]);
+    });
+
+    test('an identity token (docker config identitytoken) is exchanged by a refresh-token POST', async () => {
+      tokens.requests.length = 0;
+      const pushed = await pushThrough(
+        RegistrySink.open(`${reg.host}/tok/refreshed:1`, { credentials: { identityToken: `refresh-${password}` } }),
+        [img],
+        [],
+      );
+      expect(pushed.digest).toBe(img.manifest.digest);
+      expect(tokens.requests).toEqual([
+        { scope: 'repository:tok/refreshed:pull,push', authorized: true, refresh: true },
+      ]);
     });
 
     test('an anonymous push gets a pull-only token and fails with AUTH_ERROR; wrong credentials too', async () => {
