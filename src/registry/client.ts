@@ -118,8 +118,10 @@ export class RegistryClient {
       try {
         res = await this.transport.send(url, { method: 'GET', signal });
       } catch (err) {
-        // A plain-HTTP server answers a TLS hello with garbage: try http, where that is allowed.
-        if (scheme === 'https:' && this.plainHttpAllowed && speaksPlainHttp(err)) continue;
+        // A plain-HTTP server answers a TLS hello with garbage, and `localhost` without a port has nothing on 443:
+        // try http, where that is allowed (as docker does). An untrusted certificate is not a reason to drop TLS.
+        const refused = (err as NodeJS.ErrnoException)?.code === 'ECONNREFUSED';
+        if (scheme === 'https:' && this.plainHttpAllowed && (speaksPlainHttp(err) || refused)) continue;
         if (signal?.aborted) throw err;
         const e = networkError(err, { what: `Connecting to ${this.registry}`, registry: this.registry });
         if (scheme === 'https:' && !this.plainHttpAllowed && speaksPlainHttp(err))

@@ -11,7 +11,7 @@ import { RegistrySink } from '../../src/sinks/registry.js';
 import { RegistrySource } from '../../src/sources/registry.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { EcrxError } from '../../src/core/errors.js';
-import { selfSignedCert, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { freePort, selfSignedCert, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { describeWithTool } from '../helpers/tools.js';
 import { blobBytes, pushThrough, readAll, readBack, sha } from './push-read.js';
 
@@ -103,6 +103,14 @@ describeWithTool(['docker-registry', 'htpasswd'], 'registry source and sink (doc
       const none = await errorOf(RegistrySource.open(`${reg.host}/multi:1`, anon).resolve({ platform: 'linux/s390x' }));
       expect(none.code).toBe('PLATFORM_NOT_FOUND');
       expect(none.message).toContain('linux/amd64, linux/arm64/v8');
+    });
+
+    test('a registry that is not there is a NETWORK_ERROR naming it', async () => {
+      const port = await freePort();
+      const err = await errorOf(RegistrySource.open(`127.0.0.1:${port}/x:1`, anon).resolve({}));
+      expect(err.code).toBe('NETWORK_ERROR');
+      expect(err.exitCode).toBe(6);
+      expect(err.hint).toContain(`127.0.0.1:${port} is reachable`);
     });
 
     test('a missing tag, repository or blob has its own code', async () => {
