@@ -1,5 +1,5 @@
 /**
- * Interop tests need real tools (aws, skopeo, umoci). Locally a missing tool skips its tests with a notice; in CI
+ * Interop tests need real tools (aws, skopeo, umoci, docker-registry and htpasswd). Locally a missing tool skips its tests with a notice; in CI
  * (CI=true) a missing tool fails them, so they can never silently not run there.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,11 +9,15 @@ export function hasTool(name: string): boolean {
 }
 
 /** `describe` when the tool is there (or in CI, where its absence then fails loudly); `describe.skip` otherwise. */
-export function describeWithTool(tool: string, name: string, fn: () => void): void {
-  if (hasTool(tool) || process.env.CI === 'true') {
+export function describeWithTool(tools: string | string[], name: string, fn: () => void): void {
+  const list = Array.isArray(tools) ? tools : [tools];
+  const tool = list.join(', ');
+  if (list.every(hasTool) || process.env.CI === 'true') {
     describe(name, () => {
       beforeAll(() => {
-        if (!hasTool(tool)) throw new Error(`${tool} is required in CI but is not installed (.ci/run installs it)`);
+        const absent = list.filter((t) => !hasTool(t));
+        if (absent.length)
+          throw new Error(`${absent.join(', ')} is required in CI but is not installed (.ci/run installs it)`);
       });
       fn();
     });
