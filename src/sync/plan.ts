@@ -72,7 +72,10 @@ class Problems {
   }
 
   add(node: Node | null | undefined, path: Path, message: string, offset = 0): void {
-    this.list.push({ ...this.at(node, offset), path: pathText(path), message });
+    const problem = { ...this.at(node, offset), path: pathText(path), message };
+    // A plan-level default is checked once per entry using it: say it once.
+    if (!this.list.some((q) => q.line === problem.line && q.column === problem.column && q.message === message))
+      this.list.push(problem);
   }
 
   /** One VALIDATION_ERROR listing every problem, each on its own line, in file order. */
@@ -89,8 +92,21 @@ class Problems {
 
 const scalarValue = (node: Node | null | undefined): unknown => (isScalar(node) ? node.value : undefined);
 
+/** Edit distance (insert, delete, substitute, swap two neighbours): catches `traget` and `shard`. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.length][b.length];
+}
+
 function didYouMean(key: string, known: string[]): string {
-  const close = known.find((k) => k.toLowerCase() === key.toLowerCase() || k.startsWith(key) || key.startsWith(k));
+  const close = known.find((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2);
   return close ? ` (did you mean '${close}'?)` : ` (known keys: ${known.join(', ')})`;
 }
 
