@@ -6,7 +6,7 @@
 import pLimit from 'p-limit';
 import { EcrxError } from '../core/errors.js';
 import type { CreateSettings, Plan, PlanEntry } from './plan.js';
-import { literalTags, selectTags } from './tags.js';
+import { literalTags, newestFirst, selectTags } from './tags.js';
 
 export interface SyncJob {
   /** The source image: `[host/]repo:tag` or `[host/]repo@digest`, as a source opener reads it. */
@@ -87,7 +87,7 @@ export async function expandPlan(
     plan.entries.map(async (entry): Promise<SyncJob[] | ExpansionFailure> => {
       if (!entry.tags) return jobsOf(entry, undefined);
       const literal = literalTags(entry.tags);
-      if (literal) return jobsOf(entry, literal);
+      if (literal) return jobsOf(entry, newestFirst(literal));
       try {
         return jobsOf(entry, selectTags(await listingOf(repositoryOf(entry)), entry.tags));
       } catch (error) {

@@ -132,12 +132,12 @@ export function formatDryRun(items: DryRunItem[], shard: Shard | undefined): str
   const rows = items.map((i) => [
     i.source,
     targetText(i),
-    i.error ? `cannot read: ${i.error.code}` : i.bytes === null ? '?' : formatBytes(i.bytes),
+    i.error ? '-' : i.bytes === null ? '?' : formatBytes(i.bytes),
   ]);
   const known = items.filter((i) => i.bytes !== null);
   const total = known.reduce((n, i) => n + (i.bytes ?? 0), 0);
   const out = items.length ? table(['SOURCE', 'TARGET', 'SIZE'], rows, [2]) : [];
-  for (const i of items.filter((x) => x.error)) out.push(`error: ${i.source}: ${i.error?.message}`);
+  for (const i of items.filter((x) => x.error)) out.push(`error: ${i.source}: ${i.error?.code}: ${i.error?.message}`);
   out.push(
     `Dry run${shard ? ` of shard ${shard.index}/${shard.count}` : ''}: ${plural(items.length, 'image')} would be synced, ${formatBytes(total)}${known.length < items.length ? ` known (${items.length - known.length} of unknown size)` : ''} at most; nothing was written.`,
   );
