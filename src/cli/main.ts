@@ -13,6 +13,7 @@ import { register as registerPush } from './commands/push.js';
 import { register as registerInspect } from './commands/inspect.js';
 import { register as registerTags } from './commands/tags.js';
 import { register as registerCopy } from './commands/copy.js';
+import { register as registerSync } from './commands/sync.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerRm } from './commands/rm.js';
 import { register as registerLogin } from './commands/login.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerReposCreate(program);
   registerTag(program);
   registerCopy(program);
+  registerSync(program);
   registerExport(program);
   registerRm(program);
   program.commandsGroup('Registry, cache and tools:');
