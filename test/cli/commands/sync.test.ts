@@ -1,0 +1,210 @@
+/**
+ * `ecrx sync` through the built CLI against a real `ecrx serve`: plan errors at their line and column, the dry run,
+ * a run that copies what is missing and reports what cannot be read, a rerun that writes nothing, and shards that
+ * together cover the plan exactly once.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchGetImageCommand, DescribeRepositoriesCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { startServe, type Serve } from '../../helpers/serve.js';
+import { runCli, testEnv } from '../../helpers/cli.js';
+import { createRepo, pushBuilt, putManifest, sdk } from '../../helpers/ecr.js';
+import { buildImage, buildIndex, type BuiltImage } from '../../../src/oci/build.js';
+
+let serve: Serve;
+let ecr: ECRClient;
+let work: string;
+const images: Record<string, BuiltImage> = {};
+let indexDigest: string;
+
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runCli([...args, '--cache-dir', join(work, 'cache')], { env: testEnv(serve.endpoint, env), cwd: work });
+const json = (stdout: string) => JSON.parse(stdout);
+/** The API operations the emulator logged since `since` (an ISO time: its log lines start with one). */
+const callsSince = (since: string) =>
+  serve
+    .log()
+    .split('\n')
+    .filter((l) => l.slice(0, 24) >= since)
+    .map((l) => l.split(' ')[1]);
+const WRITES = ['PutImage', 'InitiateLayerUpload', 'UploadLayerPart', 'CompleteLayerUpload', 'CreateRepository'];
+const writesSince = (since: string) => callsSince(since).filter((op) => WRITES.includes(op));
+
+const PLAN = `# mirror the src repositories
+target: mirror/{repo}
+create: {tagMutability: IMMUTABLE, scanOnPush: true}
+sync:
+  - source: src/app
+    tags: ["v*"]
+  - source: src/app
+    semver: "^1"
+    newest: 2
+  - source: src/app:multi
+    target: mirror/multi
+  - source: docker.io/library/alpine:3.20
+    target: mirror/alpine
+`;
+
+beforeAll(async () => {
+  serve = await startServe();
+  ecr = sdk(serve.endpoint);
+  work = mkdtempSync(join(tmpdir(), 'ecrx-sync-'));
+  await createRepo(ecr, 'src/app');
+  for (const tag of ['v1', 'v2', '1.0', '1.1', '1.2', '2.0']) {
+    images[tag] = await buildImage([[{ path: 'f', content: `image ${tag}` }]]);
+    await pushBuilt(ecr, 'src/app', images[tag], tag);
+  }
+  const amd = await buildImage([[{ path: 'p', content: 'amd' }]], { architecture: 'amd64' });
+  const arm = await buildImage([[{ path: 'p', content: 'arm' }]], { architecture: 'arm64' });
+  await pushBuilt(ecr, 'src/app', amd);
+  await pushBuilt(ecr, 'src/app', arm);
+  const index = buildIndex([amd, arm]);
+  indexDigest = index.digest;
+  await putManifest(ecr, 'src/app', index.bytes, 'multi');
+  writeFileSync(join(work, 'plan.yaml'), PLAN);
+});
+afterAll(async () => {
+  ecr?.destroy();
+  await serve?.dispose();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('a plan with mistakes: every one at plan.yaml:LINE:COL, exit 2, nothing called', async () => {
+  writeFileSync(
+    join(work, 'bad.yaml'),
+    `sync:
+  - source: src/app
+    target: mirror/app
+    tags: ["v*", 1.2]
+  - source: src/app:v1
+    traget: x
+`,
+  );
+  const start = new Date().toISOString();
+  const res = await cli(['sync', 'bad.yaml']);
+  expect(res).toExitWith(2);
+  expect(res.stdout).toBe('');
+  expect(res.stderr).toContain(
+    'ecrx: error VALIDATION_ERROR: bad.yaml:4:18: sync[0].tags[1]: write it as a quoted string ("1.2"): YAML reads it as a number',
+  );
+  expect(res.stderr).toContain("bad.yaml:6:5: sync[1].traget: unknown key (did you mean 'target'?)");
+  expect(res.stderr).toContain('hint: Fix the plan at the places named');
+  const j = await cli(['sync', 'bad.yaml', '--json']);
+  expect(j).toExitWith(2);
+  const err = json(j.stdout).error;
+  expect(err.code).toBe('VALIDATION_ERROR');
+  expect(err.details.problems[0]).toEqual({
+    line: 4,
+    column: 18,
+    path: 'sync[0].tags[1]',
+    message: 'write it as a quoted string ("1.2"): YAML reads it as a number',
+  });
+  expect(callsSince(start)).toEqual([]);
+  const shard = await cli(['sync', 'plan.yaml', '--shard', '2/2']);
+  expect(shard).toExitWith(2);
+  expect(shard.stderr).toContain('Shard index 2 is out of range for 2 shards: indexes run from 0 to 1');
+});
+
+test('--dry-run lists each image with its size, names what cannot be read, and writes nothing', async () => {
+  const start = new Date().toISOString();
+  const res = await cli(['sync', 'plan.yaml', '--dry-run', '--json']);
+  expect(res).toExitWith(10);
+  const out = json(res.stdout);
+  expect(out.success).toBe(false);
+  expect(out.error.code).toBe('SYNC_INCOMPLETE');
+  const byImage = Object.fromEntries(out.data.images.map((i: { source: string }) => [i.source, i]));
+  expect(Object.keys(byImage).sort()).toEqual(
+    ['src/app:v2', 'src/app:v1', 'src/app:1.2', 'src/app:1.1', 'src/app:multi', 'docker.io/library/alpine:3.20'].sort(),
+  );
+  expect(byImage['src/app:v1']).toMatchObject({
+    target: 'mirror/src/app',
+    tag: 'v1',
+    digest: images.v1.manifest.digest,
+    error: null,
+  });
+  expect(byImage['src/app:v1'].bytes).toBeGreaterThan(0);
+  expect(byImage['src/app:multi']).toMatchObject({ target: 'mirror/multi', digest: indexDigest });
+  expect(byImage['docker.io/library/alpine:3.20'].error.code).toBe('UNSUPPORTED_REGISTRY');
+  const human = await cli(['sync', 'plan.yaml', '--dry-run']);
+  expect(human).toExitWith(10);
+  expect(human.stdout).toMatch(/^SOURCE +TARGET +SIZE$/m);
+  expect(human.stdout).toMatch(/^src\/app:1\.2 +mirror\/src\/app:1\.2 +\d+ B$/m);
+  expect(human.stdout).toMatch(/Dry run: 6 images would be synced, .* nothing was written\.$/m);
+  expect(callsSince(start)).toContain('DescribeImages');
+  expect(writesSince(start)).toEqual([]);
+});
+
+test('a run copies every readable image, creates targets as asked, reports the rest; a rerun writes nothing', async () => {
+  const res = await cli(['sync', 'plan.yaml', '--json']);
+  expect(res).toExitWith(10);
+  const out = json(res.stdout);
+  expect(out.error).toMatchObject({
+    code: 'SYNC_INCOMPLETE',
+    message: '1 image of 6 failed to sync; the others are in place',
+  });
+  expect(out.data.totals).toMatchObject({ images: 6, moved: 5, skipped: 0, failed: 1 });
+  const failed = out.data.images.filter((i: { error: unknown }) => i.error);
+  expect(failed).toHaveLength(1);
+  expect(failed[0]).toMatchObject({ source: 'docker.io/library/alpine:3.20', error: { code: 'UNSUPPORTED_REGISTRY' } });
+  for (const tag of ['v1', 'v2', '1.1', '1.2']) {
+    const got = await ecr.send(
+      new BatchGetImageCommand({ repositoryName: 'mirror/src/app', imageIds: [{ imageTag: tag }] }),
+    );
+    expect(got.images?.[0].imageId?.imageDigest).toBe(images[tag].manifest.digest);
+  }
+  const notPicked = await ecr.send(
+    new BatchGetImageCommand({
+      repositoryName: 'mirror/src/app',
+      imageIds: [{ imageTag: '1.0' }, { imageTag: '2.0' }],
+    }),
+  );
+  expect(notPicked.images).toHaveLength(0);
+  const multi = await ecr.send(
+    new BatchGetImageCommand({ repositoryName: 'mirror/multi', imageIds: [{ imageTag: 'multi' }] }),
+  );
+  expect(multi.images?.[0].imageId?.imageDigest).toBe(indexDigest);
+  const repo = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['mirror/src/app'] })))
+    .repositories?.[0];
+  expect(repo).toMatchObject({ imageTagMutability: 'IMMUTABLE', imageScanningConfiguration: { scanOnPush: true } });
+
+  const start = new Date().toISOString();
+  const again = await cli(['sync', 'plan.yaml']);
+  expect(again).toExitWith(10);
+  expect(again.stdout).toMatch(/^src\/app:v1 +mirror\/src\/app:v1 +[0-9a-f]{12} +- +up to date$/m);
+  expect(again.stdout).toMatch(/^6 images: 0 copied \(0 B\), 5 up to date, 1 failed, in /m);
+  expect(again.stderr).toContain('ecrx: error SYNC_INCOMPLETE: 1 image of 6 failed to sync');
+  expect(callsSince(start)).toContain('DescribeImages');
+  expect(writesSince(start)).toEqual([]);
+});
+
+test('N shards run side by side cover every image exactly once; the index comes from the engine variable', async () => {
+  writeFileSync(
+    join(work, 'shards.yaml'),
+    `shards: 3
+target: sharded/{name}
+sync:
+  - source: src/app
+    tags: ["*"]
+`,
+  );
+  const runs = await Promise.all([
+    cli(['sync', 'shards.yaml', '--json'], { JOB_COMPLETION_INDEX: '0' }),
+    cli(['sync', 'shards.yaml', '--json'], { AWS_BATCH_JOB_ARRAY_INDEX: '1' }),
+    cli(['sync', 'shards.yaml', '--json', '--shard', '2/3']),
+  ]);
+  const seen: string[] = [];
+  runs.forEach((r, i) => {
+    expect(r).toExitWith(0);
+    const data = json(r.stdout).data;
+    expect(data.shard).toEqual({ index: i, count: 3 });
+    for (const img of data.images) {
+      expect(img.error).toBeNull();
+      seen.push(img.source);
+    }
+  });
+  expect(seen.sort()).toEqual(['1.0', '1.1', '1.2', '2.0', 'multi', 'v1', 'v2'].map((t) => `src/app:${t}`).sort());
+  const missing = await cli(['sync', 'shards.yaml']);
+  expect(missing).toExitWith(2);
+  expect(missing.stderr).toContain('3 shards, but no shard index');
+});
