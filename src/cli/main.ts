@@ -63,7 +63,7 @@ export function buildProgram(): Command {
       ['ecrx serve --port 0', 'a local ECR endpoint for tests and demos'],
       ['source <(ecrx completion bash)', 'tab completion, repositories and tags included'],
     ],
-    'Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 9 archived (restore first), 130 interrupted. ' +
+    'Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 9 archived (restore first), 10 sync incomplete, 130 interrupted. ' +
       "Credentials and region come from the AWS SDK's usual sources (env, profiles, SSO, web identity, instance roles). " +
       'ECRX_PLATFORM, ECRX_CONCURRENCY and ECRX_OUTPUT_FORMAT set defaults for the options of the same name.',
   );
