@@ -306,6 +306,10 @@ function entryAt(node: Node | null, index: number, d: Defaults, p: Problems): Pl
       include: keys.has('tags') ? patternsAt(keys.get('tags'), [...path, 'tags'], p) : [],
       exclude: keys.has('exclude') ? patternsAt(keys.get('exclude'), [...path, 'exclude'], p) : [],
     };
+    const tagsNode = keys.get('tags');
+    // An empty list would select every tag: say so instead of mirroring a whole repository by accident.
+    if (isSeq(tagsNode) && !tagsNode.items.length)
+      p.add(tagsNode, [...path, 'tags'], 'is empty: give at least one tag or pattern (["*"] for every tag)');
     if (keys.has('semver')) {
       const range = stringAt(keys.get('semver'), [...path, 'semver'], p, 'a semver range');
       if (range !== undefined) {

@@ -159,6 +159,12 @@ sync:
   ]);
 });
 
+test('an empty tags list is refused rather than read as every tag', () => {
+  expect(problems('sync:\n  - {source: team/app, target: a/b, tags: []}\n')).toEqual([
+    'plan.yaml:2:43: sync[0].tags: is empty: give at least one tag or pattern (["*"] for every tag)',
+  ]);
+});
+
 test('YAML syntax errors and duplicate keys point at their place', () => {
   const [first] = problems('sync:\n  - source: a\n    source: b\n');
   expect(first).toMatch(/^plan\.yaml:3:5: Map keys must be unique/);
