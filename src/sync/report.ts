@@ -49,6 +49,8 @@ export function buildReport(
   shard: Shard | undefined,
   images: (ImageReport & { throttledMs?: number })[],
   durationMs: number,
+  /** Throttled time the backend counted for the run as a whole (not per image). */
+  runThrottledMs = 0,
 ): SyncReport {
   const failed = images.filter((i) => i.error).length;
   const skipped = images.filter((i) => !i.error && i.skipped).length;
@@ -62,7 +64,7 @@ export function buildReport(
       skipped,
       failed,
       bytes: images.reduce((n, i) => n + i.bytes, 0),
-      throttledMs: images.reduce((n, i) => n + (i.throttledMs ?? 0), 0),
+      throttledMs: images.reduce((n, i) => n + (i.throttledMs ?? 0), runThrottledMs),
     },
     durationMs,
   };

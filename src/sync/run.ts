@@ -16,6 +16,8 @@ export interface SyncBackend {
   runJob(job: SyncJob, signal: AbortSignal): Promise<JobResult>;
   /** For `--dry-run`: the source image's digest and size when the source can tell, without moving anything. */
   describe(job: SyncJob, signal: AbortSignal): Promise<{ digest: string | null; bytes: number | null }>;
+  /** Milliseconds the run spent backing off from ECR's throttling so far, over all images, when the backend counts. */
+  throttledMs?(): number;
 }
 
 export interface RunOptions {
@@ -89,7 +91,7 @@ export async function runSync(plan: Plan, backend: SyncBackend, opts: RunOptions
       }),
     ),
   );
-  return buildReport(plan.file, opts.shard, [...images, ...done], now() - started);
+  return buildReport(plan.file, opts.shard, [...images, ...done], now() - started, backend.throttledMs?.() ?? 0);
 }
 
 export async function dryRun(plan: Plan, backend: SyncBackend, opts: RunOptions): Promise<DryRunItem[]> {

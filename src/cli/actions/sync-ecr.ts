@@ -7,17 +7,19 @@
  */
 import { EcrxError } from '../../core/errors.js';
 import { parseAnyReference, parseReference, type ImageRef } from '../../core/reference.js';
-import type { Ecr } from '../../ecr/client.js';
+import { Ecr } from '../../ecr/client.js';
 import { copyImage, type CopyFlags } from '../../engine/copy.js';
-import { openCache, openSession } from '../../engine/session.js';
+import { openCache } from '../../engine/session.js';
+import { setHttpDebug } from '../../net/http.js';
+import { createReporter, type Reporter } from '../../report/reporter.js';
 import { resolveFromEcr } from '../../sources/ecr.js';
 import type { BlobCache } from '../../store/blob-cache.js';
-import type { Reporter } from '../../report/reporter.js';
 import type { SyncJob } from '../../sync/expand.js';
 import type { CreateSettings } from '../../sync/plan.js';
 import type { JobResult } from '../../sync/report.js';
 import type { SyncBackend } from '../../sync/run.js';
-import type { EcrFlags } from '../common.js';
+import { connectionFor, type EcrFlags } from '../common.js';
+import { printDebug, printNote } from '../output.js';
 
 export interface SyncFlags extends EcrFlags {
   concurrency: number;
@@ -45,14 +47,29 @@ type Session = { ecr: Ecr; reporter: Reporter };
 /** One connection per registry and region, opened on first use and shared by every image that needs it. */
 class Sessions {
   private readonly open = new Map<string, Promise<Session>>();
+  /** Milliseconds of backoff after ThrottlingException, over every connection: ECR's quotas, not ecrx, set that pace. */
+  throttledMs = 0;
   constructor(private readonly flags: SyncFlags) {}
 
   for(ref: ImageRef): Promise<Session> {
     const key = `${ref.registryId ?? ''}|${ref.region ?? ''}|${ref.fips ? 'fips' : ''}|${ref.dualStack ? 'ds' : ''}`;
     let s = this.open.get(key);
-    // Quiet sessions: the run's report is the output; per-blob progress of many images at once would be noise.
-    if (!s) this.open.set(key, (s = openSession({ ...this.flags, quiet: true }, 'sync', ref)));
+    if (!s) this.open.set(key, (s = this.connect(ref)));
     return s;
+  }
+
+  private async connect(ref: ImageRef): Promise<Session> {
+    // Silent: the run's report is the output; per-blob progress of many images at once would be noise.
+    const reporter = await createReporter('silent', 'sync');
+    if (this.flags.debug) setHttpDebug(printDebug);
+    const ecr = await Ecr.connect(connectionFor(this.flags, ref), {
+      onRetry: (_op, _attempt, reason, delay) => {
+        if (/^Throttling|Rate exceeded|TooManyRequests/i.test(reason)) this.throttledMs += delay;
+      },
+      notice: (line) => printNote(this.flags, line),
+      debug: this.flags.debug ? printDebug : undefined,
+    });
+    return { reporter, ecr };
   }
 
   async close(): Promise<void> {
@@ -202,5 +219,5 @@ export function ecrBackend(flags: SyncFlags): SyncBackend & { close(): Promise<v
     return { digest: out.set.top.digest, bytes: out.result.bytesUploaded, skipped: false };
   };
 
-  return { listTags, describe, runJob, close: () => sessions.close() };
+  return { listTags, describe, runJob, throttledMs: () => sessions.throttledMs, close: () => sessions.close() };
 }

@@ -208,3 +208,37 @@ sync:
   expect(missing).toExitWith(2);
   expect(missing.stderr).toContain('3 shards, but no shard index');
 });
+
+test('when ECR throttles, every image still lands and the report says the quotas set the pace', async () => {
+  // The same images, served by an endpoint that answers ThrottlingException to 30% of calls.
+  const dir = mkdtempSync(join(tmpdir(), 'ecrx-sync-throttle-'));
+  const seed = await startServe([], dir);
+  const seedEcr = sdk(seed.endpoint);
+  try {
+    await createRepo(seedEcr, 'src/app');
+    for (const tag of ['v1', 'v2', '1.1']) await pushBuilt(seedEcr, 'src/app', images[tag], tag);
+  } finally {
+    seedEcr.destroy();
+    await seed.stop();
+  }
+  const throttled = await startServe(['--fault-throttle', '0.3', '--fault-seed', '7'], dir);
+  try {
+    writeFileSync(join(work, 'throttled.yaml'), 'sync:\n  - {source: src/app, tags: ["*"], target: throttled/app}\n');
+    const run = (extra: string[]) =>
+      runCli(['sync', 'throttled.yaml', '--cache-dir', join(work, 'cache-throttled'), ...extra], {
+        env: testEnv(throttled.endpoint),
+        cwd: work,
+      });
+    const res = await run([]);
+    expect(res).toExitWith(0);
+    expect(res.stdout).toMatch(/^3 images: 3 copied \(.*\), 0 up to date, 0 failed, in /m);
+    expect(res.stdout).toMatch(/^ECR's API quotas set the pace: .* spent waiting on them/m);
+    expect(throttled.log()).toContain('ThrottlingException');
+    const again = await run(['--json']);
+    expect(again).toExitWith(0);
+    expect(json(again.stdout).data.totals).toMatchObject({ images: 3, moved: 0, skipped: 3, failed: 0 });
+  } finally {
+    await throttled.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
