@@ -12,7 +12,8 @@ import { copyImage, type CopyFlags } from '../../engine/copy.js';
 import { openCache } from '../../engine/session.js';
 import { setHttpDebug } from '../../net/http.js';
 import { createReporter, type Reporter } from '../../report/reporter.js';
-import { resolveFromEcr } from '../../sources/ecr.js';
+import { resolveFromEcr, type ResolvedImage } from '../../sources/ecr.js';
+import { referrerTree } from '../../engine/referrers.js';
 import type { BlobCache } from '../../store/blob-cache.js';
 import type { SyncJob } from '../../sync/expand.js';
 import type { CreateSettings } from '../../sync/plan.js';
@@ -161,6 +162,27 @@ function platformOf(job: SyncJob): string {
   );
 }
 
+/**
+ * With `referrers: true`, an image already at its target counts as in place only when every referrer of the source
+ * (recursively) is there too: a run cut off between the image and its signatures finishes them on the next run.
+ */
+async function referrersInPlace(
+  job: SyncJob,
+  from: Ecr,
+  src: ImageRef,
+  to: Ecr,
+  dst: ImageRef,
+  resolved: ResolvedImage,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (!job.referrers) return true;
+  const subjects = resolved.set.manifests.map((m) => m.digest);
+  const wanted = await referrerTree(from, src.repository, subjects, { signal });
+  if (!wanted.length) return true;
+  const present = new Set((await referrerTree(to, dst.repository, subjects, { signal })).map((r) => r.digest));
+  return wanted.every((r) => present.has(r.digest));
+}
+
 export function ecrBackend(flags: SyncFlags): SyncBackend & { close(): Promise<void> } {
   const sessions = new Sessions(flags);
   const repositories = new Map<string, Promise<void>>();
@@ -200,7 +222,8 @@ export function ecrBackend(flags: SyncFlags): SyncBackend & { close(): Promise<v
       job.tag ? { imageTag: job.tag } : { imageDigest: digest },
       signal,
     );
-    if (there?.imageDigest === digest) return { digest, bytes: 0, skipped: true };
+    if (there?.imageDigest === digest && (await referrersInPlace(job, from.ecr, src, to.ecr, dst, resolved, signal)))
+      return { digest, bytes: 0, skipped: true };
     const repoKey = `${dst.registryId ?? ''}|${dst.region ?? ''}|${dst.repository}`;
     let ensured = repositories.get(repoKey);
     if (!ensured) repositories.set(repoKey, (ensured = ensureRepository(to.ecr, dst.repository, job.create, signal)));

@@ -6,10 +6,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchGetImageCommand, DescribeRepositoriesCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  DescribeRepositoriesCommand,
+  ListImageReferrersCommand,
+  type ECRClient,
+} from '@aws-sdk/client-ecr';
 import { startServe, type Serve } from '../../helpers/serve.js';
 import { runCli, testEnv } from '../../helpers/cli.js';
-import { createRepo, pushBuilt, putManifest, sdk } from '../../helpers/ecr.js';
+import { createRepo, pushBuilt, putManifest, sdk, uploadBlob } from '../../helpers/ecr.js';
+import { asSubject, spdxSbom, type Artifact } from '../../helpers/artifacts.js';
 import { buildImage, buildIndex, type BuiltImage } from '../../../src/oci/build.js';
 
 let serve: Serve;
@@ -17,6 +23,7 @@ let ecr: ECRClient;
 let work: string;
 const images: Record<string, BuiltImage> = {};
 let indexDigest: string;
+let sbom: Artifact;
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   runCli([...args, '--cache-dir', join(work, 'cache')], { env: testEnv(serve.endpoint, env), cwd: work });
@@ -62,6 +69,10 @@ beforeAll(async () => {
   const index = buildIndex([amd, arm]);
   indexDigest = index.digest;
   await putManifest(ecr, 'src/app', index.bytes, 'multi');
+  // An SBOM of v1: a referrer, untagged, whose subject is v1.
+  sbom = spdxSbom(asSubject(images.v1));
+  for (const b of sbom.blobs) await uploadBlob(ecr, 'src/app', b.bytes);
+  await putManifest(ecr, 'src/app', sbom.manifest.bytes);
   writeFileSync(join(work, 'plan.yaml'), PLAN);
 });
 afterAll(async () => {
@@ -241,4 +252,31 @@ test('when ECR throttles, every image still lands and the report says the quotas
     await throttled.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("referrers: true copies an image's referrers, and a rerun finishes referrers a cut-off run left behind", async () => {
+  writeFileSync(
+    join(work, 'referrers.yaml'),
+    'referrers: true\nsync:\n  - {source: src/app:v1, target: signed/app}\n  - {source: src/app:v2, target: signed/app}\n',
+  );
+  const referrersOf = async (repositoryName: string) =>
+    (
+      await ecr.send(
+        new ListImageReferrersCommand({ repositoryName, subjectId: { imageDigest: images.v1.manifest.digest } }),
+      )
+    ).referrers?.map((r) => r.digest);
+  // As a run cut off after the image and before its SBOM would have left it: the image there, the referrer not.
+  await createRepo(ecr, 'signed/app');
+  await pushBuilt(ecr, 'signed/app', images.v1, 'v1');
+  expect(await referrersOf('signed/app')).toEqual([]);
+  const res = await cli(['sync', 'referrers.yaml', '--json']);
+  expect(res).toExitWith(0);
+  expect(json(res.stdout).data.totals).toMatchObject({ images: 2, moved: 2, skipped: 0, failed: 0 });
+  expect(await referrersOf('signed/app')).toEqual([sbom.manifest.digest]);
+  const rerun = new Date().toISOString();
+  const again = await cli(['sync', 'referrers.yaml', '--json']);
+  expect(again).toExitWith(0);
+  expect(json(again.stdout).data.totals).toMatchObject({ images: 2, moved: 0, skipped: 2, failed: 0 });
+  expect(callsSince(rerun)).toContain('ListImageReferrers');
+  expect(writesSince(rerun)).toEqual([]);
 });
