@@ -3,6 +3,7 @@
  * a run that copies what is missing and reports what cannot be read, a rerun that writes nothing, and shards that
  * together cover the plan exactly once.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import {
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import { startServe, type Serve } from '../../helpers/serve.js';
-import { runCli, testEnv } from '../../helpers/cli.js';
+import { BIN, runCli, testEnv } from '../../helpers/cli.js';
 import { createRepo, pushBuilt, putManifest, sdk, uploadBlob } from '../../helpers/ecr.js';
 import { asSubject, spdxSbom, type Artifact } from '../../helpers/artifacts.js';
 import { buildImage, buildIndex, type BuiltImage } from '../../../src/oci/build.js';
@@ -279,4 +280,50 @@ test("referrers: true copies an image's referrers, and a rerun finishes referrer
   expect(json(again.stdout).data.totals).toMatchObject({ images: 2, moved: 0, skipped: 2, failed: 0 });
   expect(callsSince(rerun)).toContain('ListImageReferrers');
   expect(writesSince(rerun)).toEqual([]);
+});
+
+test('Ctrl-C part-way: exit 130 after the images in flight stop; the rerun moves only the rest, digests equal', async () => {
+  // A slow link, one image at a time, so the run is still going when the first image is reported done.
+  const slow = await startServe(['--latency', '40'], serve.dataDir);
+  const slowEcr = sdk(slow.endpoint);
+  try {
+    writeFileSync(join(work, 'cut.yaml'), 'sync:\n  - {source: src/app, tags: ["*"], target: cut/app}\n');
+    const args = ['sync', 'cut.yaml', '-j', '1', '--cache-dir', join(work, 'cache-cut')];
+    const child = spawn(process.execPath, [BIN, ...args], { env: testEnv(slow.endpoint), cwd: work });
+    let stderr = '';
+    let interrupted = false;
+    child.stdout.resume();
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      // The first image's line: interrupt then, with the other six still to go.
+      if (!interrupted && /^copied .*: src\/app:/m.test(stderr)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(interrupted).toBe(true);
+    expect(code).toBe(130);
+    expect(stderr).toContain('ecrx: error INTERRUPTED');
+    const rerun = await runCli([...args, '--json'], { env: testEnv(slow.endpoint), cwd: work });
+    expect(rerun).toExitWith(0);
+    const totals = json(rerun.stdout).data.totals;
+    expect(totals.images).toBe(7);
+    expect(totals.failed).toBe(0);
+    expect(totals.skipped).toBeGreaterThanOrEqual(1);
+    expect(totals.moved).toBeLessThan(7);
+    for (const tag of ['v1', 'v2', '1.0', '1.1', '1.2', '2.0']) {
+      const got = await slowEcr.send(
+        new BatchGetImageCommand({ repositoryName: 'cut/app', imageIds: [{ imageTag: tag }] }),
+      );
+      expect(got.images?.[0].imageId?.imageDigest).toBe(images[tag].manifest.digest);
+    }
+    const multi = await slowEcr.send(
+      new BatchGetImageCommand({ repositoryName: 'cut/app', imageIds: [{ imageTag: 'multi' }] }),
+    );
+    expect(multi.images?.[0].imageId?.imageDigest).toBe(indexDigest);
+  } finally {
+    slowEcr.destroy();
+    await slow.stop();
+  }
 });
