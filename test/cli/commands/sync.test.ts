@@ -190,35 +190,45 @@ test('a run copies every readable image, creates targets as asked, reports the r
   expect(writesSince(start)).toEqual([]);
 });
 
-test('N shards run side by side cover every image exactly once; the index comes from the engine variable', async () => {
+test("4 shards side by side under ECR's quotas cover every image exactly once; the index from the engine variable", async () => {
   writeFileSync(
     join(work, 'shards.yaml'),
-    `shards: 3
+    `shards: 4
 target: sharded/{name}
 sync:
   - source: src/app
     tags: ["*"]
 `,
   );
-  const runs = await Promise.all([
-    cli(['sync', 'shards.yaml', '--json'], { JOB_COMPLETION_INDEX: '0' }),
-    cli(['sync', 'shards.yaml', '--json'], { AWS_BATCH_JOB_ARRAY_INDEX: '1' }),
-    cli(['sync', 'shards.yaml', '--json', '--shard', '2/3']),
-  ]);
-  const seen: string[] = [];
-  runs.forEach((r, i) => {
-    expect(r).toExitWith(0);
-    const data = json(r.stdout).data;
-    expect(data.shard).toEqual({ index: i, count: 3 });
-    for (const img of data.images) {
-      expect(img.error).toBeNull();
-      seen.push(img.source);
-    }
-  });
-  expect(seen.sort()).toEqual(['1.0', '1.1', '1.2', '2.0', 'multi', 'v1', 'v2'].map((t) => `src/app:${t}`).sort());
-  const missing = await cli(['sync', 'shards.yaml']);
-  expect(missing).toExitWith(2);
-  expect(missing.stderr).toContain('3 shards, but no shard index');
+  // The same data, served with ECR's per-operation rates enforced (ThrottlingException over them).
+  const quotas = await startServe(['--quotas', 'ecr'], serve.dataDir);
+  try {
+    const shard = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      runCli(['sync', 'shards.yaml', '--json', '--cache-dir', join(work, 'cache-shards'), ...args], {
+        env: testEnv(quotas.endpoint, env),
+        cwd: work,
+      });
+    const runs = await Promise.all([
+      shard([], { JOB_COMPLETION_INDEX: '0' }),
+      shard([], { AWS_BATCH_JOB_ARRAY_INDEX: '1' }),
+      shard(['--shard', '2/4']),
+      shard(['--shard', '4'], { JOB_COMPLETION_INDEX: '3' }),
+    ]);
+    const seen: string[] = [];
+    runs.forEach((r, i) => {
+      expect(r).toExitWith(0);
+      const data = json(r.stdout).data;
+      expect(data.shard).toEqual({ index: i, count: 4 });
+      expect(data.totals.failed).toBe(0);
+      seen.push(...data.images.map((img: { source: string }) => img.source));
+    });
+    expect(seen.sort()).toEqual(['1.0', '1.1', '1.2', '2.0', 'multi', 'v1', 'v2'].map((t) => `src/app:${t}`).sort());
+    const missing = await shard([]);
+    expect(missing).toExitWith(2);
+    expect(json(missing.stdout).error.message).toContain('4 shards, but no shard index');
+  } finally {
+    await quotas.stop();
+  }
 });
 
 test('when ECR throttles, every image still lands and the report says the quotas set the pace', async () => {
