@@ -64,6 +64,6 @@ function finishIncomplete(flags: SyncCommandFlags, data: unknown, human: () => s
     process.exitCode = err.exitCode;
     return;
   }
-  printSuccess({ ...flags, quiet: false }, data, human);
+  printSuccess(flags, data, human);
   throw err;
 }
