@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import {
   BatchGetImageCommand,
   DescribeRepositoriesCommand,
+  GetAuthorizationTokenCommand,
   ListImageReferrersCommand,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import { startServe, type Serve } from '../../helpers/serve.js';
-import { BIN, runCli, testEnv } from '../../helpers/cli.js';
+import { BIN, runCli, testEnv, type CliResult } from '../../helpers/cli.js';
 import { createRepo, pushBuilt, putManifest, sdk, uploadBlob } from '../../helpers/ecr.js';
 import { asSubject, spdxSbom, type Artifact } from '../../helpers/artifacts.js';
 import { buildImage, buildIndex, type BuiltImage } from '../../../src/oci/build.js';
@@ -29,15 +30,33 @@ let sbom: Artifact;
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   runCli([...args, '--cache-dir', join(work, 'cache')], { env: testEnv(serve.endpoint, env), cwd: work });
 const json = (stdout: string) => JSON.parse(stdout);
-/** The API operations the emulator logged since `since` (an ISO time: its log lines start with one). */
-const callsSince = (since: string) =>
-  serve
-    .log()
-    .split('\n')
-    .filter((l) => l.slice(0, 24) >= since)
+const logLines = () => serve.log().split('\n');
+let marks = 0;
+/**
+ * A point in the emulator's log with every call made before it logged: a marker call (GetAuthorizationToken, which
+ * sync never makes) whose line is waited for, since a line lands on the log pipe after its response.
+ */
+async function logMark(): Promise<number> {
+  const n = ++marks;
+  await ecr.send(new GetAuthorizationTokenCommand({}));
+  for (;;) {
+    const at = logLines().flatMap((l, i) => (/ GetAuthorizationToken /.test(l) ? [i] : []));
+    if (at.length >= n) return at[n - 1];
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+/** The API operations logged between two marks. */
+const callsBetween = (from: number, to: number) =>
+  logLines()
+    .slice(from + 1, to)
     .map((l) => l.split(' ')[1]);
 const WRITES = ['PutImage', 'InitiateLayerUpload', 'UploadLayerPart', 'CompleteLayerUpload', 'CreateRepository'];
-const writesSince = (since: string) => callsSince(since).filter((op) => WRITES.includes(op));
+/** Runs `body` and returns the API operations it made. */
+async function callsOf(body: () => Promise<void>): Promise<string[]> {
+  const from = await logMark();
+  await body();
+  return callsBetween(from, await logMark());
+}
 
 const PLAN = `# mirror the src repositories
 target: mirror/{repo}
@@ -93,8 +112,13 @@ test('a plan with mistakes: every one at plan.yaml:LINE:COL, exit 2, nothing cal
     traget: x
 `,
   );
-  const start = new Date().toISOString();
-  const res = await cli(['sync', 'bad.yaml']);
+  let res!: CliResult;
+  let j!: CliResult;
+  const calls = await callsOf(async () => {
+    res = await cli(['sync', 'bad.yaml']);
+    j = await cli(['sync', 'bad.yaml', '--json']);
+  });
+  expect(calls).toEqual([]);
   expect(res).toExitWith(2);
   expect(res.stdout).toBe('');
   expect(res.stderr).toContain(
@@ -102,7 +126,6 @@ test('a plan with mistakes: every one at plan.yaml:LINE:COL, exit 2, nothing cal
   );
   expect(res.stderr).toContain("bad.yaml:6:5: sync[1].traget: unknown key (did you mean 'target'?)");
   expect(res.stderr).toContain('hint: Fix the plan at the places named');
-  const j = await cli(['sync', 'bad.yaml', '--json']);
   expect(j).toExitWith(2);
   const err = json(j.stdout).error;
   expect(err.code).toBe('VALIDATION_ERROR');
@@ -112,15 +135,20 @@ test('a plan with mistakes: every one at plan.yaml:LINE:COL, exit 2, nothing cal
     path: 'sync[0].tags[1]',
     message: 'write it as a quoted string ("1.2"): YAML reads it as a number',
   });
-  expect(callsSince(start)).toEqual([]);
   const shard = await cli(['sync', 'plan.yaml', '--shard', '2/2']);
   expect(shard).toExitWith(2);
   expect(shard.stderr).toContain('Shard index 2 is out of range for 2 shards: indexes run from 0 to 1');
 });
 
 test('--dry-run lists each image with its size, names what cannot be read, and writes nothing', async () => {
-  const start = new Date().toISOString();
-  const res = await cli(['sync', 'plan.yaml', '--dry-run', '--json']);
+  let res!: CliResult;
+  let human!: CliResult;
+  const calls = await callsOf(async () => {
+    res = await cli(['sync', 'plan.yaml', '--dry-run', '--json']);
+    human = await cli(['sync', 'plan.yaml', '--dry-run']);
+  });
+  expect(calls).toContain('DescribeImages');
+  expect(calls.filter((op) => WRITES.includes(op))).toEqual([]);
   expect(res).toExitWith(10);
   const out = json(res.stdout);
   expect(out.success).toBe(false);
@@ -138,13 +166,10 @@ test('--dry-run lists each image with its size, names what cannot be read, and w
   expect(byImage['src/app:v1'].bytes).toBeGreaterThan(0);
   expect(byImage['src/app:multi']).toMatchObject({ target: 'mirror/multi', digest: indexDigest });
   expect(byImage['docker.io/library/alpine:3.20'].error.code).toBe('UNSUPPORTED_REGISTRY');
-  const human = await cli(['sync', 'plan.yaml', '--dry-run']);
   expect(human).toExitWith(10);
   expect(human.stdout).toMatch(/^SOURCE +TARGET +SIZE$/m);
   expect(human.stdout).toMatch(/^src\/app:1\.2 +mirror\/src\/app:1\.2 +\d+ B$/m);
   expect(human.stdout).toMatch(/Dry run: 6 images would be synced, .* nothing was written\.$/m);
-  expect(callsSince(start)).toContain('DescribeImages');
-  expect(writesSince(start)).toEqual([]);
 });
 
 test('a run copies every readable image, creates targets as asked, reports the rest; a rerun writes nothing', async () => {
@@ -180,14 +205,16 @@ test('a run copies every readable image, creates targets as asked, reports the r
     .repositories?.[0];
   expect(repo).toMatchObject({ imageTagMutability: 'IMMUTABLE', imageScanningConfiguration: { scanOnPush: true } });
 
-  const start = new Date().toISOString();
-  const again = await cli(['sync', 'plan.yaml']);
+  let again!: CliResult;
+  const calls = await callsOf(async () => {
+    again = await cli(['sync', 'plan.yaml']);
+  });
+  expect(calls).toContain('DescribeImages');
+  expect(calls.filter((op) => WRITES.includes(op))).toEqual([]);
   expect(again).toExitWith(10);
   expect(again.stdout).toMatch(/^src\/app:v1 +mirror\/src\/app:v1 +[0-9a-f]{12} +- +up to date$/m);
   expect(again.stdout).toMatch(/^6 images: 0 copied \(0 B\), 5 up to date, 1 failed, in /m);
   expect(again.stderr).toContain('ecrx: error SYNC_INCOMPLETE: 1 image of 6 failed to sync');
-  expect(callsSince(start)).toContain('DescribeImages');
-  expect(writesSince(start)).toEqual([]);
 });
 
 test("4 shards side by side under ECR's quotas cover every image exactly once; the index from the engine variable", async () => {
@@ -284,12 +311,14 @@ test("referrers: true copies an image's referrers, and a rerun finishes referrer
   expect(res).toExitWith(0);
   expect(json(res.stdout).data.totals).toMatchObject({ images: 2, moved: 2, skipped: 0, failed: 0 });
   expect(await referrersOf('signed/app')).toEqual([sbom.manifest.digest]);
-  const rerun = new Date().toISOString();
-  const again = await cli(['sync', 'referrers.yaml', '--json']);
+  let again!: CliResult;
+  const calls = await callsOf(async () => {
+    again = await cli(['sync', 'referrers.yaml', '--json']);
+  });
+  expect(calls).toContain('ListImageReferrers');
+  expect(calls.filter((op) => WRITES.includes(op))).toEqual([]);
   expect(again).toExitWith(0);
   expect(json(again.stdout).data.totals).toMatchObject({ images: 2, moved: 0, skipped: 2, failed: 0 });
-  expect(callsSince(rerun)).toContain('ListImageReferrers');
-  expect(writesSince(rerun)).toEqual([]);
 });
 
 test('Ctrl-C part-way: exit 130 after the images in flight stop; the rerun moves only the rest, digests equal', async () => {
