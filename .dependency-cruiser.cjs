@@ -64,6 +64,11 @@ module.exports = {
       'sources and sinks are used by the engine, never the reverse',
     ),
     layer('engine', above('report', 'cli', 'serve'), 'the engine emits events; it never prints'),
+    layer(
+      'sync',
+      above('ecr', 'registry', 'store', 'sources', 'sinks', 'engine', 'cli', 'serve'),
+      'the sync plan is pure logic: images move through the backend the CLI injects (src/sync/run.ts)',
+    ),
     layer('report', above('cli', 'serve', 'sources', 'sinks', 'ecr', 'registry', 'store'), 'reporters render events'),
     layer(
       'serve',

@@ -22,6 +22,7 @@ const ARGUMENTS: Record<string, string[]> = {
   inspect: ['image'],
   tags: ['repository'],
   copy: ['image', 'image'],
+  sync: ['file'],
   export: ['image', 'file'],
   rm: ['image'],
   completion: ['shell'],

@@ -13,6 +13,7 @@ import { register as registerPush } from './commands/push.js';
 import { register as registerInspect } from './commands/inspect.js';
 import { register as registerTags } from './commands/tags.js';
 import { register as registerCopy } from './commands/copy.js';
+import { register as registerSync } from './commands/sync.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerConvert } from './commands/convert.js';
 import { register as registerRm } from './commands/rm.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerReposCreate(program);
   registerTag(program);
   registerCopy(program);
+  registerSync(program);
   registerExport(program);
   registerConvert(program);
   registerRm(program);
@@ -63,7 +65,7 @@ export function buildProgram(): Command {
       ['ecrx serve --port 0', 'a local ECR endpoint for tests and demos'],
       ['source <(ecrx completion bash)', 'tab completion, repositories and tags included'],
     ],
-    'Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 9 archived (restore first), 130 interrupted. ' +
+    'Exit codes: 0 ok, 2 usage, 3 not found, 4 auth, 5 integrity, 6 network/throttling, 7 conflict, 8 local I/O, 9 archived (restore first), 10 sync incomplete, 130 interrupted. ' +
       "Credentials and region come from the AWS SDK's usual sources (env, profiles, SSO, web identity, instance roles). " +
       'ECRX_PLATFORM, ECRX_CONCURRENCY and ECRX_OUTPUT_FORMAT set defaults for the options of the same name.',
   );

@@ -13,6 +13,8 @@ export const ExitCode = {
   CONFLICT: 7,
   LOCAL: 8,
   ARCHIVED: 9,
+  /** `ecrx sync`: some images failed, the others moved; the report names each. */
+  INCOMPLETE: 10,
   INTERRUPTED: 130,
   /** The reader of stdout went away (`| head`): 128 + SIGPIPE, what the shell reports for cat or tar there. */
   STDOUT_CLOSED: 141,
@@ -46,6 +48,7 @@ export const errorCodes = [
   ['PERMISSION_DENIED', ExitCode.LOCAL],
   ['PORT_IN_USE', ExitCode.LOCAL],
   ['IMAGE_ARCHIVED', ExitCode.ARCHIVED],
+  ['SYNC_INCOMPLETE', ExitCode.INCOMPLETE],
   ['INTERRUPTED', ExitCode.INTERRUPTED],
   ['INTERNAL_ERROR', ExitCode.FAILURE],
 ] as const;
