@@ -76,6 +76,18 @@ export const concurrencyOption = () =>
     .env('ECRX_CONCURRENCY')
     .argParser(intBetween(1, 64));
 
+/** --no-resume: unfinished downloads left by earlier runs (partials) are discarded and fetched from byte 0. */
+export const noResumeOption = () =>
+  new Option('--no-resume', 'discard unfinished downloads earlier runs left in the cache and start them from byte 0');
+
+/** Applies the run-wide options a command was given (or the program, before it): -j and --no-resume. */
+export async function applyRunOptions(opts: { resume?: boolean; concurrency?: unknown }): Promise<void> {
+  const { ingestDefaults } = await import('../store/ingest.js');
+  const { setRunConcurrency } = await import('../net/budget.js');
+  if (opts.resume === false) ingestDefaults.resume = false;
+  if (typeof opts.concurrency === 'number') setRunConcurrency(opts.concurrency);
+}
+
 /** --platform; with `fromEnv`, ECRX_PLATFORM is its default (pull and export: the commands that pick one). */
 export const platformOption = (flags: string, description: string, fromEnv = false) => {
   const o = new Option(flags, description);

@@ -23,6 +23,7 @@ export interface ServeFlags {
   faultThrottle?: number;
   faultServerError?: number;
   faultCut?: number;
+  faultIgnoreRange?: number;
   faultSlowdown?: number;
   faultExpire?: number;
   faultLosePartResponse?: number;
@@ -127,6 +128,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
       throttle: flags.faultThrottle,
       serverError: flags.faultServerError,
       cut: flags.faultCut,
+      ignoreRange: flags.faultIgnoreRange,
       slowdown: flags.faultSlowdown,
       expire: flags.faultExpire,
       losePartResponse: flags.faultLosePartResponse,

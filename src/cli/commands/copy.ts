@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption } from '../common.js';
+import { addEcrOptions, concurrencyOption, noResumeOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
 
@@ -16,6 +16,7 @@ export function register(program: Command): void {
     .description('copy an image between ECR repositories, regions or accounts, keeping its digest')
     .option('--platform <os/arch[/variant]|all>', 'copy one platform of a multi-platform image (default: all)')
     .addOption(concurrencyOption())
+    .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache the copy streams through')
     .option(
       '--referrers',
