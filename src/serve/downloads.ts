@@ -115,7 +115,7 @@ export function serveDownload(
   // What was handed to the connection (kernel buffers included): tests measure bytes sent again after a kill.
   let handed = 0;
   stream.on('data', (chunk: Buffer) => (handed += chunk.length));
-  res.once('close', () => sent(status, `${handed} bytes of ${start}-${end}`));
+  res.once('close', () => sent(status, `${handed} bytes of ${start}-${end} of ${digest}`));
   file.on('error', () => res.destroy());
   log(status, cutAt >= 0 ? `cut at byte ${cutAt}` : undefined);
   if (cutAt >= 0) {
