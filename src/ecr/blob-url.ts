@@ -8,13 +8,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { EcrxError } from '../core/errors.js';
-import { httpGet, readSmallBody, safeUrl } from '../net/http.js';
+import { httpGet, readSmallBody, safeUrl, stallOf } from '../net/http.js';
 import { isNetworkError } from './errors.js';
 
 export interface OpenedRange {
   body: IncomingMessage;
   offset: number;
   total?: number;
+  why: () => string | undefined;
 }
 
 /** A failure worth another attempt (structurally the store's TransientError: reason and options). */
@@ -69,14 +70,15 @@ export function blobUrlOpener(o: BlobUrlOpenerOptions) {
       throw retry(`connection failed: ${(err as Error).message} (resuming at byte ${range.offset})`, {});
     }
     const status = res.statusCode ?? 0;
-    if (status === 200) return { body: res, offset: 0, total: contentLength(res) };
+    const why = () => stallOf(res);
+    if (status === 200) return { body: res, offset: 0, total: contentLength(res), why };
     if (status === 206) {
       const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers['content-range'] ?? '').trim());
       if (!m) {
         res.destroy();
         throw retry('the server answered 206 without a readable Content-Range', {});
       }
-      return { body: res, offset: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) };
+      return { body: res, offset: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]), why };
     }
     if (status === 416) {
       // Asked for bytes past the blob's end: it is shorter than the manifest says.

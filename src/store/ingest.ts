@@ -33,6 +33,8 @@ export interface IngestOpened {
   offset: number;
   /** The blob's whole size when the answer says it (Content-Range total, a 200's Content-Length). */
   total?: number;
+  /** Why the body stopped early, when the opener knows (a read timeout it enforced). */
+  why?: () => string | undefined;
 }
 
 /** Structurally ImageSource.openBlob bound to one descriptor. */
@@ -145,7 +147,8 @@ export async function ingest(req: IngestRequest): Promise<IngestResult> {
       return result;
     } catch (err) {
       if (err instanceof EcrxError && (err.code === 'DIGEST_MISMATCH' || err.code === 'SIZE_MISMATCH')) keep = false;
-      else if (keep) await job.saveRecord();
+      // A partial is kept only when it holds bytes worth continuing from.
+      else if (keep) keep = await job.saveRecord();
       throw err;
     } finally {
       await fh.close().catch(() => undefined);
@@ -191,7 +194,8 @@ class Job {
   private downloaded = 0;
   private stalled = 0;
   private failures = 0;
-  private downloadedAtLastFailure = 0;
+  /** Bytes on disk at the last failure: an attempt that got no further than that moved nothing. */
+  private onDiskAtLastFailure = 0;
   private mismatches = 0;
   private lastRecord = 0;
   private recording: Promise<void> = Promise.resolve();
@@ -332,7 +336,8 @@ class Job {
           throw new TransientError(`the server answered from byte ${opened.offset} when asked for byte ${at}`);
         }
         at = await this.stream(opened.body, at, end, signal);
-        if (at < end) throw new TransientError(`connection cut at byte ${at} of ${this.req.size}: resuming there`);
+        if (at < end)
+          throw new TransientError(`connection ${cutWhy(opened)} at byte ${at} of ${this.req.size}: resuming there`);
       } catch (err) {
         onAnswer?.();
         if (!isTransient(err) || signal.aborted) throw err;
@@ -353,12 +358,12 @@ class Job {
         const reached = await this.stream(opened.body, 0, size, signal);
         if (reached >= size) return;
         throw new TransientError(
-          `connection cut at byte ${reached} of ${size}; the server ignores Range: from 0 again`,
+          `connection ${cutWhy(opened)} at byte ${reached} of ${size}; the server ignores Range: from 0 again`,
         );
       } catch (err) {
         if (!isTransient(err) || signal.aborted) throw err;
-        await this.restart();
         await this.failed(err, signal);
+        await this.restart();
       } finally {
         slot();
       }
@@ -380,8 +385,10 @@ class Job {
     const t = err instanceof TransientError ? err : undefined;
     const reason = t?.reason ?? `connection failed: ${(err as Error).message}`;
     this.failures++;
-    this.stalled = this.downloaded > this.downloadedAtLastFailure ? 0 : this.stalled + 1;
-    this.downloadedAtLastFailure = this.downloaded;
+    // Progress is bytes on disk, not bytes received: a server that sends the same first half again and again,
+    // ignoring Range, gets no further and runs out of attempts.
+    this.stalled = this.done.total > this.onDiskAtLastFailure ? 0 : this.stalled + 1;
+    this.onDiskAtLastFailure = this.done.total;
     this.budget.onThrottle();
     if (this.stalled >= this.maxStalled) {
       throw new EcrxError(
@@ -526,12 +533,15 @@ class Job {
   }
 
   /** The record as it stands, for a run that stops here (a failure, Ctrl-C): the next run continues from it. */
-  async saveRecord(): Promise<void> {
+  async saveRecord(): Promise<boolean> {
     await this.recording;
-    if (this.done.total === 0) return;
-    await this.partials
+    if (this.done.total === 0) return false;
+    return this.partials
       .writeRecord({ v: 1, digest: this.req.digest, size: this.req.size, ranges: this.done.toJSON() })
-      .catch(() => undefined);
+      .then(
+        () => true,
+        () => false,
+      );
   }
 
   /** Rewrites the partial's record now and then, claiming only bytes whose writes completed. */
@@ -596,6 +606,11 @@ function mismatchError(m: Mismatch, digest: string): EcrxError {
     details: m.details,
     hint: 'The bytes were discarded and nothing was written. The registry holds a blob that does not match its digest, or something on the way changes it.',
   });
+}
+
+function cutWhy(opened: IngestOpened): string {
+  const why = opened.why?.();
+  return why ? `cut (${why})` : 'cut';
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
