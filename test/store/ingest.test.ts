@@ -45,6 +45,8 @@ interface Blob {
   active: number;
   maxActive: number;
   tokensIssued: number;
+  /** Requests not yet closed: a test waits for 0 before it counts what was sent. */
+  pending: number;
 }
 
 let work: string;
@@ -70,6 +72,7 @@ async function serveBlob(size: number, knobs: Knobs = {}): Promise<Blob> {
     active: 0,
     maxActive: 0,
     tokensIssued: 0,
+    pending: 0,
     server: undefined as unknown as Server,
     base: '',
   };
@@ -105,6 +108,7 @@ async function serveBlob(size: number, knobs: Knobs = {}): Promise<Blob> {
     blob.maxActive = Math.max(blob.maxActive, blob.active);
     res.on('close', () => blob.active--);
     const send = () => {
+      if (res.destroyed) return; // the client left during the delay: nothing is sent
       res.writeHead(status, headers);
       const slice = body.subarray(start, end + 1);
       if (k.cut && random() < k.cut) {
@@ -116,12 +120,20 @@ async function serveBlob(size: number, knobs: Knobs = {}): Promise<Blob> {
       blob.sent += slice.length;
       res.end(slice);
     };
+    blob.pending++;
+    res.on('close', () => blob.pending--);
     if (k.delayMs) setTimeout(send, k.delayMs);
     else send();
   });
   await new Promise<void>((r) => blob.server.listen(0, '127.0.0.1', r));
   blob.base = `http://127.0.0.1:${(blob.server.address() as AddressInfo).port}/blob`;
   return blob;
+}
+
+/** Waits until every request the server took has been answered or closed. */
+async function quiet(blob: Blob): Promise<void> {
+  for (let i = 0; i < 400 && blob.pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(blob.pending).toBe(0);
 }
 
 function close(blob: Blob): Promise<void> {
@@ -317,6 +329,7 @@ describe('ingest: partials across runs', () => {
         cacheDir,
       );
       await expect(ingest(first)).rejects.toThrow('stopped by the test');
+      await quiet(blob);
       const partials = new PartialStore(cacheDir).list();
       expect(partials).toHaveLength(1);
       expect(partials[0]).toMatchObject({ digest: blob.digest, size: blob.data.length, locked: false });
@@ -350,6 +363,7 @@ describe('ingest: partials across runs', () => {
         cacheDir,
       );
       await expect(ingest(first)).rejects.toThrow('stop');
+      await quiet(blob);
       const data = join(cacheDir, 'partial-v1', blob.digest.slice(7));
       const bytes = readFileSync(data);
       bytes[100] ^= 0xff;
@@ -380,6 +394,7 @@ describe('ingest: partials across runs', () => {
         cacheDir,
       );
       await expect(ingest(first)).rejects.toThrow('stop');
+      await quiet(blob);
       expect(new PartialStore(cacheDir).list()).toHaveLength(1);
       blob.knobs.delayMs = 0;
       const sentBefore = blob.sent;
