@@ -12,6 +12,7 @@
  * A partial left by an earlier run is continued, its bytes hashed again like any others: never trusted unverified.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { EcrxError } from '../core/errors.js';
@@ -275,6 +276,9 @@ class Job {
    */
   private async runWorkers(ranged: boolean): Promise<void> {
     const stop = new AbortController();
+    // Each worker listens on it a few times (waiting for a connection, its request, its body): bounded by the
+    // workers, not a leak, so Node's warning at 10 is raised to what this many workers may hold.
+    setMaxListeners(4 * this.budget.ceiling + 10, stop.signal);
     const onAbort = () => stop.abort(this.req.signal?.reason);
     this.req.signal?.addEventListener('abort', onAbort, { once: true });
     const probeIndex = this.queue.findIndex(([s]) => s > 0);
