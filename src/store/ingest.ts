@@ -93,6 +93,8 @@ export const RANGE_SIZE = 16 << 20;
 const FLUSH_BYTES = 1 << 20;
 /** How often the partial's record is rewritten while bytes arrive: what a kill can lose per piece in flight. */
 const RECORD_EVERY_MS = 500;
+/** ... or every this many new bytes, so on a fast link a kill still loses less than one range. */
+const RECORD_EVERY_BYTES = 8 << 20;
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN']);
 
@@ -199,6 +201,8 @@ class Job {
   private onDiskAtLastFailure = 0;
   private mismatches = 0;
   private lastRecord = 0;
+  private recordedTotal = 0;
+  private recordInFlight = false;
   private recording: Promise<void> = Promise.resolve();
   private queue: Span[] = [];
   /** Set once any answer showed the server ignores Range: from then on only whole streams from 0. */
@@ -244,6 +248,7 @@ class Job {
     await this.catchUpDone;
     await this.fh.truncate(0);
     this.done.clear();
+    this.recordedTotal = 0;
     this.hash = createHash('sha256');
     this.hashed = 0;
     await this.partials.dropRecord(this.req.digest);
@@ -551,13 +556,19 @@ class Job {
   /** Rewrites the partial's record now and then, claiming only bytes whose writes completed. */
   private maybeRecord(): void {
     const now = Date.now();
-    if (now - this.lastRecord < RECORD_EVERY_MS) return;
+    const due = now - this.lastRecord >= RECORD_EVERY_MS || this.done.total - this.recordedTotal >= RECORD_EVERY_BYTES;
+    // One write at a time: the next one, when due, takes the ranges as they are then.
+    if (!due || this.recordInFlight) return;
     this.lastRecord = now;
+    this.recordInFlight = true;
     this.recording = this.recording
-      .then(() =>
-        this.partials.writeRecord({ v: 1, digest: this.req.digest, size: this.req.size, ranges: this.done.toJSON() }),
-      )
-      .catch(() => undefined); // a record that cannot be written only costs the next run its head start
+      .then(() => {
+        const ranges = this.done.toJSON();
+        this.recordedTotal = this.done.total;
+        return this.partials.writeRecord({ v: 1, digest: this.req.digest, size: this.req.size, ranges });
+      })
+      .catch(() => undefined) // a record that cannot be written only costs the next run its head start
+      .finally(() => (this.recordInFlight = false));
   }
 
   /** Every byte on disk and hashed, the size and digest right: or a Mismatch. */
