@@ -160,6 +160,31 @@ describe('pull resumes across runs', () => {
 
 const blobsDir = () => join(work, 'layout-resume-app', 'blobs', 'sha256');
 
+describe('a server that ignores Range', () => {
+  test('a large layer from `ecrx serve --fault-ignore-range 1` is read as one stream and verified', async () => {
+    const plain = await startServe(['--fault-ignore-range', '1']);
+    try {
+      const dir = mkdtempSync(join(work, 'ignore-range-'));
+      await pushSlowImage(plain.endpoint, dir, 'whole/app', 1, 40 << 20);
+      const res = await runCli(
+        ['pull', 'whole/app:v1', '-o', join(dir, 'out'), '--cache-dir', join(dir, 'cache'), '--json'],
+        { env: testEnv(plain.endpoint) },
+      );
+      expect(res).toExitWith(0);
+      // The probe asked for a range and got the whole blob (200); no 206 was ever served.
+      // The config, the layer's ranged probe (answered whole, dropped) and the layer read whole from byte 0.
+      expect((plain.log().match(/GET blob 200/g) ?? []).length).toBe(3);
+      expect(plain.log()).not.toMatch(/GET blob 206/);
+      const layout = join(dir, 'layout-whole-app', 'blobs', 'sha256');
+      for (const hex of readdirSync(layout))
+        expect(sha256File(join(dir, 'out', 'blobs', 'sha256', hex))).toBe(`sha256:${hex}`);
+      expect(readdirSync(join(dir, 'cache', 'partial-v1'))).toEqual([]);
+    } finally {
+      await plain.dispose();
+    }
+  }, 120_000);
+});
+
 function LAYER_SIZE(): number {
   return statSize(join(blobsDir(), layerDigest.slice(7)));
 }
