@@ -185,6 +185,39 @@ describe('a server that ignores Range', () => {
   }, 120_000);
 });
 
+describe('memory', () => {
+  test('a 512 MiB layer in 16 ranged connections (-j 16) peaks under 200 MB of resident memory', async () => {
+    const fast = await startServe([]);
+    try {
+      const dir = mkdtempSync(join(work, 'rss-'));
+      await pushSlowImage(fast.endpoint, dir, 'big/app', 1, 512 << 20);
+      const child = spawn(
+        process.execPath,
+        [BIN, 'pull', 'big/app:v1', '-o', join(dir, 'out'), '--cache-dir', join(dir, 'cache'), '-j', '16', '-q'],
+        { env: testEnv(fast.endpoint), stdio: 'ignore' },
+      );
+      let peak = 0;
+      const poll = setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+        } catch {
+          // exited between two polls
+        }
+      }, 20);
+      const [code] = await once(child, 'exit');
+      clearInterval(poll);
+      expect(code).toBe(0);
+      expect(peak).toBeGreaterThan(0);
+      expect(peak).toBeLessThan(200e6);
+      expect((fast.log().match(/GET blob 206/g) ?? []).length).toBeGreaterThanOrEqual(32);
+      rmSync(dir, { recursive: true, force: true });
+    } finally {
+      await fast.dispose();
+    }
+  }, 300_000);
+});
+
 function LAYER_SIZE(): number {
   return statSize(join(blobsDir(), layerDigest.slice(7)));
 }
