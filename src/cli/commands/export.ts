@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption, platformOption } from '../common.js';
+import { addEcrOptions, concurrencyOption, noResumeOption, platformOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
 
@@ -18,6 +18,7 @@ export function register(program: Command): void {
       ),
     )
     .addOption(concurrencyOption())
+    .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache');
   addEcrOptions(cmd);
   addExamples(cmd, [

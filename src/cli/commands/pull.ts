@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption, platformOption } from '../common.js';
+import { addEcrOptions, concurrencyOption, noResumeOption, platformOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
 
@@ -30,6 +30,7 @@ export function register(program: Command): void {
       "also pull the image's signatures, SBOMs and attestations (OCI referrers) into the layout, recursively",
     )
     .addOption(concurrencyOption())
+    .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)')
     .option('--no-cache', 'download every blob, use and keep nothing in the cache');
   addEcrOptions(cmd);
