@@ -5,7 +5,7 @@
  */
 import type { BlobCache } from '../store/blob-cache.js';
 import type { Ecr } from '../ecr/client.js';
-import { downloadToCache } from '../ecr/download.js';
+import { downloadToCache } from '../sources/ecr-download.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { blobLabel, type ImageEntry } from '../oci/image-set.js';
 import type { TransferEvents } from './events.js';

@@ -7,7 +7,7 @@
  */
 import type { BlobStore } from '../store/blob-store.js';
 import { ingest, TransientError, type IngestResult } from '../store/ingest.js';
-import { blobUrlOpener } from './blob-url.js';
+import { blobUrlOpener } from '../ecr/blob-url.js';
 
 export interface DownloadRequest {
   digest: string;
