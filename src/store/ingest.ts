@@ -18,6 +18,8 @@ import type { Readable } from 'node:stream';
 import { EcrxError } from '../core/errors.js';
 import { backoffDelay, sleep } from '../core/retry.js';
 import { writeAll } from '../core/write-all.js';
+import { sha256Digest } from '../core/digest.js';
+import { sizeMismatch } from '../core/verify.js';
 import { runBudget, type ConnectionBudget } from '../net/budget.js';
 import type { BlobStore } from './blob-store.js';
 import { PartialStore } from './partials.js';
@@ -126,7 +128,16 @@ class Mismatch extends Error {
   }
 }
 
+/** The one digest a 0-byte blob can have. */
+const EMPTY_DIGEST = sha256Digest(Buffer.alloc(0));
+
 export async function ingest(req: IngestRequest): Promise<IngestResult> {
+  // No request could verify a descriptor that says 0 bytes for content that is not empty: its size is the lie.
+  if (req.size === 0 && req.digest !== EMPTY_DIGEST)
+    throw sizeMismatch(`Blob ${req.digest}`, 0, Number.NaN, {
+      message: `Blob ${req.digest} is described as 0 bytes, but that is not the digest of empty content`,
+      details: { digest: req.digest },
+    });
   const partials = new PartialStore(req.cache.root);
   const resume = req.resume ?? ingestDefaults.resume;
   const release = await partials.lock(req.digest, {
