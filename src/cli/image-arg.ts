@@ -5,12 +5,20 @@
  * touches the network; what is not a valid reference at all stays a VALIDATION_ERROR.
  */
 import { parseAnyReference, parseReference, type ImageRef } from '../core/reference.js';
+import { formatRegistryReference } from '../registry/reference.js';
 import { parseRegistryReference, type RegistryRef } from '../registry/reference.js';
 import { RegistrySource } from '../sources/registry.js';
 import { RegistrySink } from '../sinks/registry.js';
 import type { RegistryClientOptions } from '../registry/client.js';
 import { Option } from 'commander';
 import { printDebug } from './output.js';
+import { registryHost } from '../core/reference.js';
+import { EcrSource } from '../sources/ecr.js';
+import type { Ecr } from '../ecr/client.js';
+import { createReporter } from '../report/create-reporter.js';
+import { reporterKind, type Reporter } from '../report/reporter.js';
+import { openSession } from './session.js';
+import type { EcrFlags } from './common.js';
 
 export type ImageArg = { kind: 'ecr'; ref: ImageRef } | { kind: 'registry'; ref: RegistryRef };
 
@@ -50,3 +58,36 @@ export const insecureOption = () =>
     '--insecure',
     'allow plain HTTP and unverified TLS for a registry that is not on loopback (as docker insecure-registries)',
   );
+
+/** The reporter, and an ECR connection only for an ECR image: a registry pull needs no AWS credentials. */
+export async function openSide(
+  arg: ImageArg,
+  flags: EcrFlags & RegistryFlags,
+  prefix: string,
+): Promise<{ reporter: Reporter; ecr?: Ecr }> {
+  if (arg.kind === 'ecr') return openSession(flags, prefix, arg.ref);
+  return { reporter: await createReporter(reporterKind(flags), prefix) };
+}
+
+/** The image source, the host its names carry, and (ECR) the registry id once resolved. */
+export async function sourceOf(
+  arg: ImageArg,
+  ecr: Ecr | undefined,
+  flags: EcrFlags & RegistryFlags,
+  reporter: Reporter,
+) {
+  if (arg.kind === 'registry') {
+    const source = registrySource(formatRegistryReference(arg.ref), flags, reporter);
+    return { source, host: arg.ref.registry, registryId: () => '' };
+  }
+  const source = new EcrSource(ecr!, arg.ref);
+  const region = await ecr!.region();
+  // The host is known only once the registry id is (from the URI, or from the first answer).
+  return {
+    source,
+    get host() {
+      return registryHost(source.registryId ?? arg.ref.registryId ?? '', region, arg.ref.fips, arg.ref.dualStack);
+    },
+    registryId: () => source.registryId ?? '',
+  };
+}

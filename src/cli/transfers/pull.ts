@@ -3,15 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { EcrxError } from '../../core/errors.js';
-import { formatReference, registryHost } from '../../core/reference.js';
+import { formatReference } from '../../core/reference.js';
 import { formatRegistryReference } from '../../registry/reference.js';
-import { EcrSource } from '../../sources/ecr.js';
-import { parseImageArg, registrySource, type ImageArg, type RegistryFlags } from '../image-arg.js';
-import { createReporter } from '../../report/create-reporter.js';
-import { reporterKind, type Reporter } from '../../report/reporter.js';
-import type { Ecr } from '../../ecr/client.js';
+import { openSide, parseImageArg, sourceOf, type RegistryFlags } from '../image-arg.js';
 import { BlobCache, defaultCacheDir } from '../../store/blob-cache.js';
-import { openCache, openSession } from '../session.js';
+import { openCache } from '../session.js';
 import type { EcrFlags } from '../common.js';
 import { formatBytes, formatDuration, plural } from '../../report/format.js';
 import { printNote, printSuccess } from '../output.js';
@@ -95,7 +91,7 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
   // Where the output goes is settled before the first API call: a refusal costs no download.
   const plan = toStdout ? undefined : await planOutput(output, format === 'oci' ? 'directory' : 'file', { cacheRoot });
 
-  const { reporter, ecr } = await openSide(arg, flags);
+  const { reporter, ecr } = await openSide(arg, flags, 'pull');
   // --no-cache: a store of this run's own beside the output (or in TMPDIR for stdout), removed at the end.
   const scratch =
     flags.cache === false
@@ -152,28 +148,4 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     ecr?.destroy();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-/** The reporter, and an ECR connection only for an ECR image: a registry pull needs no AWS credentials. */
-async function openSide(arg: ImageArg, flags: PullFlags): Promise<{ reporter: Reporter; ecr?: Ecr }> {
-  if (arg.kind === 'ecr') return openSession(flags, 'pull', arg.ref);
-  return { reporter: await createReporter(reporterKind(flags), 'pull') };
-}
-
-/** The image source, the host its names carry, and (ECR) the registry id once resolved. */
-async function sourceOf(arg: ImageArg, ecr: Ecr | undefined, flags: PullFlags, reporter: Reporter) {
-  if (arg.kind === 'registry') {
-    const source = registrySource(formatRegistryReference(arg.ref), flags, reporter);
-    return { source, host: arg.ref.registry, registryId: () => '' };
-  }
-  const source = new EcrSource(ecr!, arg.ref);
-  const region = await ecr!.region();
-  // The host is known only once the registry id is (from the URI, or from the first answer).
-  return {
-    source,
-    get host() {
-      return registryHost(source.registryId ?? arg.ref.registryId ?? '', region, arg.ref.fips, arg.ref.dualStack);
-    },
-    registryId: () => source.registryId ?? '',
-  };
 }
