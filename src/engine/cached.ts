@@ -78,7 +78,9 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
     });
   const fillOne = async (d: Descriptor, signal?: AbortSignal): Promise<void> => {
     if (source.fill) return source.fill(d, store, { signal, events });
-    bytesFilled += await fillFromOpen(source, d, store, events, signal);
+    // Summed after the await: `x += await y` would read x before it and lose a concurrent fill's bytes.
+    const filled = await fillFromOpen(source, d, store, events, signal);
+    bytesFilled += filled;
   };
   const ensure = (d: Descriptor, signal?: AbortSignal) =>
     memo(filling, d.digest, async () => {

@@ -1,0 +1,144 @@
+/**
+ * pull and export read an OCI distribution registry reference through the registry source (a real docker-registry
+ * on loopback, populated through the registry sink): every output read back by skopeo (and a layout unpacked by
+ * umoci) with the registry's digests, a warm pull served from the cache, one platform picked from an index.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { runCli, testEnv } from '../../helpers/cli.js';
+import { describeWithTool } from '../../helpers/tools.js';
+import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { buildImage, buildIndex, type BuiltBlob, type BuiltImage } from '../../../src/oci/build.js';
+import { RegistrySink } from '../../../src/sinks/registry.js';
+import { pushThrough } from '../../registry/push-read.js';
+
+function run(cmd: string, args: string[]) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+const anon = { credentials: null } as const;
+
+describeWithTool(['docker-registry', 'skopeo', 'umoci'], 'pull and export from a registry', () => {
+  let work: string;
+  let reg: TestRegistry;
+  let image: BuiltImage;
+  let amd: BuiltImage;
+  let arm: BuiltImage;
+  let index: BuiltBlob;
+  const env = () => testEnv(undefined, { DOCKER_CONFIG: join(work, 'docker') });
+  const ecrx = (...args: string[]) => runCli([...args, '--cache-dir', join(work, 'cache')], { env: env(), cwd: work });
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'ecrx-pull-registry-'));
+    mkdirSync(join(work, 'docker'));
+    reg = await startRegistry();
+    image = await buildImage([
+      [
+        { path: 'etc/', type: 'directory' },
+        { path: 'etc/os-release', content: 'NAME=from-a-registry\n' },
+      ],
+      [{ path: 'data.bin', content: randomBytes(400_000) }],
+    ]);
+    await pushThrough(RegistrySink.open(`${reg.host}/team/app:1.0`, anon), [image], []);
+    amd = await buildImage([[{ path: 'arch', content: 'amd64\n' }]], { architecture: 'amd64' });
+    arm = await buildImage([[{ path: 'arch', content: 'arm64\n' }]], { architecture: 'arm64' });
+    index = buildIndex([amd, arm]);
+    await pushThrough(RegistrySink.open(`${reg.host}/team/multi:1`, anon), [amd, arm], [], index);
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test('into an OCI layout: skopeo reads the registry digest, umoci unpacks it, the JSON names the registry', async () => {
+    const res = await ecrx('pull', `${reg.host}/team/app:1.0`, '-o', 'layout', '--json');
+    expect(res).toExitWith(0);
+    const data = JSON.parse(res.stdout).data;
+    expect(data).toMatchObject({
+      image: `${reg.host}/team/app:1.0`,
+      registry: reg.host,
+      repository: 'team/app',
+      tag: '1.0',
+      digest: image.manifest.digest,
+      format: 'oci',
+      replaced: false,
+      bytesDownloaded: image.config.size + image.layers.reduce((n, l) => n + l.size, 0),
+    });
+    expect(data.layers.map((l: { digest: string }) => l.digest)).toEqual([
+      image.config.digest,
+      ...image.layers.map((l) => l.digest),
+    ]);
+    expect(data.layers.every((l: { cached: boolean }) => !l.cached)).toBe(true);
+    expect(existsSync(join(work, 'layout', '.ecrx-output'))).toBe(true);
+    const raw = run('skopeo', ['inspect', '--raw', `oci:${join(work, 'layout')}:1.0`]);
+    expect(Buffer.from(raw).equals(image.manifest.bytes)).toBe(true);
+    const bundle = join(work, 'bundle');
+    run('umoci', ['unpack', '--rootless', '--image', `${join(work, 'layout')}:1.0`, bundle]);
+    expect(readFileSync(join(bundle, 'rootfs', 'etc', 'os-release'), 'utf8')).toBe('NAME=from-a-registry\n');
+  });
+
+  test('a warm pull is served from the cache: nothing downloaded, every blob cached', async () => {
+    const res = await ecrx('pull', `${reg.host}/team/app:1.0`, '-o', 'warm', '--json');
+    expect(res).toExitWith(0);
+    const data = JSON.parse(res.stdout).data;
+    expect(data.bytesDownloaded).toBe(0);
+    expect(data.layers.every((l: { cached: boolean }) => l.cached)).toBe(true);
+    expect(run('skopeo', ['inspect', '--format', '{{.Digest}}', `oci:${join(work, 'warm')}:1.0`]).trim()).toBe(
+      image.manifest.digest,
+    );
+  });
+
+  test.each([
+    ['oci-archive', 'oci-archive'],
+    ['docker-archive', 'docker-archive'],
+  ])('into a %s that skopeo reads, with the same config', async (format, transport) => {
+    const out = join(work, `image-${format}.tar`);
+    const res = await ecrx('pull', `${reg.host}/team/app@${image.manifest.digest}`, '--format', format, '-o', out);
+    expect(res).toExitWith(0);
+    const config = JSON.parse(run('skopeo', ['inspect', '--config', `${transport}:${out}`]));
+    expect(config).toEqual(JSON.parse(image.config.bytes.toString('utf8')));
+  });
+
+  test('to stdout as an OCI archive', async () => {
+    const res = await ecrx('pull', `${reg.host}/team/app:1.0`, '--format', 'oci-archive', '-o', '-');
+    expect(res).toExitWith(0);
+    expect(res.stdoutBytes.length).toBeGreaterThan(400_000);
+    expect(res.stdoutBytes.includes(Buffer.from('oci-layout'))).toBe(true);
+  });
+
+  test('one platform of an index, by --platform; --platform all keeps the index digest', async () => {
+    const one = await ecrx('pull', `${reg.host}/team/multi:1`, '--platform', 'linux/arm64', '-o', 'arm', '--json');
+    expect(one).toExitWith(0);
+    expect(JSON.parse(one.stdout).data).toMatchObject({ digest: arm.manifest.digest, platform: 'linux/arm64' });
+    const all = await ecrx('pull', `${reg.host}/team/multi:1`, '--platform', 'all', '-o', 'all', '--json');
+    expect(all).toExitWith(0);
+    expect(JSON.parse(all.stdout).data).toMatchObject({ digest: index.digest, platform: 'all' });
+    expect(run('skopeo', ['inspect', '--raw', `oci:${join(work, 'all')}:1`])).toBe(index.bytes.toString('utf8'));
+  });
+
+  test('--referrers is refused for a registry before any request; a missing image is IMAGE_NOT_FOUND', async () => {
+    const refused = await ecrx('pull', `${reg.host}/team/app:1.0`, '--referrers', '-o', 'r', '--json');
+    expect(refused).toExitWith(2);
+    expect(JSON.parse(refused.stdout).error.code).toBe('VALIDATION_ERROR');
+    const missing = await ecrx('pull', `${reg.host}/team/app:nope`, '-o', 'nope', '--json');
+    expect(missing).toExitWith(3);
+    expect(JSON.parse(missing.stdout).error.code).toBe('IMAGE_NOT_FOUND');
+    expect(existsSync(join(work, 'nope'))).toBe(false);
+  });
+
+  test('export flattens a registry image into a directory', async () => {
+    const res = await ecrx('export', `${reg.host}/team/app:1.0`, 'rootfs', '--json');
+    expect(res).toExitWith(0);
+    expect(JSON.parse(res.stdout).data).toMatchObject({
+      image: `${reg.host}/team/app:1.0`,
+      digest: image.manifest.digest,
+    });
+    expect(readFileSync(join(work, 'rootfs', 'etc', 'os-release'), 'utf8')).toBe('NAME=from-a-registry\n');
+    expect(readFileSync(join(work, 'rootfs', 'data.bin')).length).toBe(400_000);
+  });
+});
