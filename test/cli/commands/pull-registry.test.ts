@@ -14,6 +14,9 @@ import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { buildImage, buildIndex, type BuiltBlob, type BuiltImage } from '../../../src/oci/build.js';
 import { RegistrySink } from '../../../src/sinks/registry.js';
 import { pushThrough } from '../../registry/push-read.js';
+import { startServe, type Serve } from '../../helpers/serve.js';
+import { createRepo, sdk } from '../../helpers/ecr.js';
+import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
 
 function run(cmd: string, args: string[]) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -23,20 +26,22 @@ function run(cmd: string, args: string[]) {
 
 const anon = { credentials: null } as const;
 
-describeWithTool(['docker-registry', 'skopeo', 'umoci'], 'pull and export from a registry', () => {
+describeWithTool(['docker-registry', 'skopeo', 'umoci'], 'pull, export and copy with a registry', () => {
   let work: string;
   let reg: TestRegistry;
   let image: BuiltImage;
   let amd: BuiltImage;
   let arm: BuiltImage;
   let index: BuiltBlob;
-  const env = () => testEnv(undefined, { DOCKER_CONFIG: join(work, 'docker') });
+  let serve: Serve;
+  const env = () => testEnv(serve.endpoint, { DOCKER_CONFIG: join(work, 'docker') });
   const ecrx = (...args: string[]) => runCli([...args, '--cache-dir', join(work, 'cache')], { env: env(), cwd: work });
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'ecrx-pull-registry-'));
     mkdirSync(join(work, 'docker'));
     reg = await startRegistry();
+    serve = await startServe();
     image = await buildImage([
       [
         { path: 'etc/', type: 'directory' },
@@ -52,6 +57,7 @@ describeWithTool(['docker-registry', 'skopeo', 'umoci'], 'pull and export from a
   });
   afterAll(async () => {
     await reg?.stop();
+    await serve?.dispose();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -140,5 +146,47 @@ describeWithTool(['docker-registry', 'skopeo', 'umoci'], 'pull and export from a
     });
     expect(readFileSync(join(work, 'rootfs', 'etc', 'os-release'), 'utf8')).toBe('NAME=from-a-registry\n');
     expect(readFileSync(join(work, 'rootfs', 'data.bin')).length).toBe(400_000);
+  });
+
+  test('copy from the registry into ECR (ecrx serve): the same digest on both sides, a rerun moves nothing', async () => {
+    const ecr = sdk(serve.endpoint);
+    await createRepo(ecr, 'mirror/multi');
+    const res = await ecrx('copy', `${reg.host}/team/multi:1`, 'mirror/multi:1', '--json');
+    expect(res).toExitWith(0);
+    const data = JSON.parse(res.stdout).data;
+    expect(data).toMatchObject({ source: `${reg.host}/team/multi:1`, digest: index.digest, platform: 'all' });
+    const got = await ecr.send(
+      new BatchGetImageCommand({
+        repositoryName: 'mirror/multi',
+        imageIds: [{ imageTag: '1' }],
+        acceptedMediaTypes: [JSON.parse(index.bytes.toString('utf8')).mediaType],
+      }),
+    );
+    ecr.destroy();
+    expect(got.images?.[0].imageId?.imageDigest).toBe(index.digest);
+    expect(got.images?.[0].imageManifest).toBe(index.bytes.toString('utf8'));
+    const again = await ecrx('copy', `${reg.host}/team/multi:1`, 'mirror/multi:1', '--json');
+    expect(again).toExitWith(0);
+    expect(JSON.parse(again.stdout).data.bytesUploaded).toBe(0);
+    const pulled = await ecrx('pull', 'mirror/multi:1', '--platform', 'all', '-o', 'from-ecr', '--json');
+    expect(pulled).toExitWith(0);
+    expect(JSON.parse(pulled.stdout).data.digest).toBe(index.digest);
+  });
+
+  test('copy from ECR into the registry: skopeo reads the same digest there', async () => {
+    const res = await ecrx('copy', 'mirror/multi:1', `${reg.host}/back/multi:2`, '--json');
+    expect(res).toExitWith(0);
+    expect(JSON.parse(res.stdout).data).toMatchObject({
+      destination: `${reg.host}/back/multi:2`,
+      digest: index.digest,
+    });
+    const raw = run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/back/multi:2`]);
+    expect(raw).toBe(index.bytes.toString('utf8'));
+  });
+
+  test('copy --referrers with a registry side is refused before any request', async () => {
+    const res = await ecrx('copy', `${reg.host}/team/app:1.0`, 'mirror/app:1', '--referrers', '--json');
+    expect(res).toExitWith(2);
+    expect(JSON.parse(res.stdout).error.code).toBe('VALIDATION_ERROR');
   });
 });
