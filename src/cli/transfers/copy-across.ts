@@ -12,15 +12,25 @@ import { formatBytes, formatDuration, plural } from '../../report/format.js';
 import { printSuccess } from '../output.js';
 import { openCache, openSession } from '../session.js';
 import { openSide, registrySink, sourceOf, type ImageArg } from '../image-arg.js';
-import { destinationFlags, type CopyFlags } from './copy.js';
+import type { RegistryFlags } from '../image-arg.js';
+import type { EcrFlags } from '../common.js';
 import type { Ecr } from '../../ecr/client.js';
+
+/** What this side of copy reads of copy's flags (copy.ts owns them; not imported, to keep the import one way). */
+export interface AcrossFlags extends EcrFlags, RegistryFlags {
+  concurrency: number;
+  cacheDir?: string;
+  referrers?: boolean;
+}
 
 const shown = (arg: ImageArg) => (arg.kind === 'ecr' ? formatReference(arg.ref) : formatRegistryReference(arg.ref));
 
 export async function copyWithRegistry(
   src: ImageArg,
   dst: ImageArg,
-  flags: CopyFlags,
+  flags: AcrossFlags,
+  /** The flags the ECR destination connects with (--to-endpoint-url, --to-profile). */
+  toFlags: EcrFlags,
   platform: string,
   signal: AbortSignal,
 ): Promise<void> {
@@ -39,7 +49,7 @@ export async function copyWithRegistry(
     let sink: ImageSink;
     let ecrSink: EcrSink | undefined;
     if (dst.kind === 'ecr') {
-      to = (await openSession(destinationFlags(flags), 'copy', dst.ref)).ecr;
+      to = (await openSession(toFlags, 'copy', dst.ref)).ecr;
       sink = ecrSink = new EcrSink(to, dst.ref.repository, { spool: cache, events: reporter });
     } else sink = registrySink(formatRegistryReference(dst.ref), flags, reporter);
     const r = await copyAcross({

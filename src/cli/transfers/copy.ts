@@ -47,7 +47,7 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
   // Another registry on either side: any source into any sink (copy-across.ts).
   if (srcArg.kind === 'registry' || dstArg.kind === 'registry') {
     const { copyWithRegistry } = await import('./copy-across.js');
-    return copyWithRegistry(srcArg, dstArg, flags, platform, signal);
+    return copyWithRegistry(srcArg, dstArg, flags, destinationFlags(flags), platform, signal);
   }
   const src = srcArg.ref;
   const dst = dstArg.ref;
