@@ -137,6 +137,33 @@ describeWithTool(['docker-registry', 'skopeo', 'umoci'], 'pull, export and copy 
     expect(existsSync(join(work, 'nope'))).toBe(false);
   });
 
+  test('inspect: an index lists its platforms, one platform shows its config, --raw is the stored bytes', async () => {
+    const idx = await ecrx('inspect', `${reg.host}/team/multi:1`, '--json');
+    expect(idx).toExitWith(0);
+    expect(JSON.parse(idx.stdout).data).toMatchObject({
+      image: `${reg.host}/team/multi:1`,
+      registry: reg.host,
+      digest: index.digest,
+      platforms: [
+        { platform: 'linux/amd64', digest: amd.manifest.digest },
+        { platform: 'linux/arm64', digest: arm.manifest.digest },
+      ],
+      referrers: null,
+    });
+    const one = await ecrx('inspect', `${reg.host}/team/multi:1`, '--platform', 'linux/arm64', '--json');
+    expect(one).toExitWith(0);
+    expect(JSON.parse(one.stdout).data).toMatchObject({
+      digest: arm.manifest.digest,
+      indexDigest: index.digest,
+      platform: 'linux/arm64',
+      config: { digest: arm.config.digest },
+      layers: [{ digest: arm.layers[0].digest }],
+    });
+    const raw = await ecrx('inspect', `${reg.host}/team/app:1.0`, '--raw');
+    expect(raw).toExitWith(0);
+    expect(raw.stdoutBytes.equals(image.manifest.bytes)).toBe(true);
+  });
+
   test('export flattens a registry image into a directory', async () => {
     const res = await ecrx('export', `${reg.host}/team/app:1.0`, 'rootfs', '--json');
     expect(res).toExitWith(0);
