@@ -5,7 +5,7 @@
  */
 import { formatReference, registryHost } from '../../core/reference.js';
 import { fetchRoot } from '../../ecr/batch-get.js';
-import { resolveFromEcr, EcrSource } from '../../sources/ecr.js';
+import { EcrSource } from '../../sources/ecr.js';
 import type { ImageSource } from '../../sources/source.js';
 import { parseManifest, type ParsedManifest } from '../../oci/manifest.js';
 import type { ImageEntry } from '../../oci/image-set.js';
@@ -58,6 +58,8 @@ export async function openInspectSide(
       reporter.phase(`resolving ${formatReference(ref)}`);
       const { root, parsed } = await fetchRoot(ecr!, ref, signal);
       const region = await ecr!.region();
+      // One source for the image and its config: a layer ECR has archived is then named by its image.
+      const source = new EcrSource(ecr!, ref);
       return {
         reporter,
         shown: formatReference(ref),
@@ -69,8 +71,8 @@ export async function openInspectSide(
           repository: ref.repository,
           tag: ref.tag ?? null,
         },
-        image: async (platform, s) => (await resolveFromEcr(ecr!, ref, platform, s)).set.images[0],
-        config: (image, f, s) => configThrough(new EcrSource(ecr!, ref), image, f, s),
+        image: async (platform, s) => (await source.resolve({ platform, signal: s })).set.images[0],
+        config: (image, f, s) => configThrough(source, image, f, s),
         referrers: (digest, s) => countReferrers(ecr!, ref.repository, digest, s),
         close: async () => ecr!.destroy(),
       };
