@@ -97,7 +97,15 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
     watched,
     sink,
     { platform: o.platform },
-    { concurrency: o.concurrency, events, signal, attempts: 1, direction: 'download', reportHits: true },
+    {
+      concurrency: o.concurrency,
+      events,
+      signal,
+      attempts: 1,
+      direction: 'download',
+      reportHits: true,
+      movePhase: (n) => `fetching ${n} blob${n === 1 ? '' : 's'}`,
+    },
   ).finally(() => source.close?.());
   const { set } = r;
   // A single-platform image names its platform in its config, read from the cache (healed if it rotted meanwhile).

@@ -42,6 +42,8 @@ export interface TransferOptions {
   direction?: Direction;
   /** Report a blob the source already holds (a cache hit) as skipped, "cached", rather than as a transfer (pull). */
   reportHits?: boolean;
+  /** The phase said before the blobs move, given how many will ("fetching 4 blobs"); none when absent. */
+  movePhase?: (count: number) => string;
   /** The first phase's text; "resolving <source>" when absent. */
   resolvePhase?: string;
 }
@@ -107,6 +109,7 @@ export async function transfer(
       bytesMoved += sent;
       if (!hit) events.blobDone(d.digest);
     };
+    if (options.movePhase) events.phase(options.movePhase(toMove.length));
     await pool(toMove, options.concurrency, move, signal);
     events.phase(`writing ${sink.name}`);
     const written = await sink.writeImage(set, plan.tags ?? resolved.names ?? [], signal);
