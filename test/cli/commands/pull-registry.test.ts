@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runCli, testEnv } from '../../helpers/cli.js';
 import { describeWithTool } from '../../helpers/tools.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { selfSignedCert, startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { buildImage, buildIndex, type BuiltBlob, type BuiltImage } from '../../../src/oci/build.js';
 import { RegistrySink } from '../../../src/sinks/registry.js';
 import { pushThrough } from '../../registry/push-read.js';
@@ -215,5 +215,28 @@ describeWithTool(['docker-registry', 'skopeo', 'umoci'], 'pull, export and copy 
     const res = await ecrx('copy', `${reg.host}/team/app:1.0`, 'mirror/app:1', '--referrers', '--json');
     expect(res).toExitWith(2);
     expect(JSON.parse(res.stdout).error.code).toBe('VALIDATION_ERROR');
+  });
+
+  test('--insecure: a registry with a certificate nobody trusts is refused without it, read with it', async () => {
+    const tls = await startRegistry({ tls: selfSignedCert(work) });
+    try {
+      const ca = readFileSync(join(work, '127.0.0.1.crt'));
+      await pushThrough(RegistrySink.open(`${tls.host}/tls/app:1`, { ...anon, ca }), [image], []);
+      const noCa = { ...env(), SSL_CERT_FILE: '', NODE_EXTRA_CA_CERTS: '' };
+      const run = (...args: string[]) =>
+        runCli([...args, '--cache-dir', join(work, 'tls-cache'), '--json'], { env: noCa, cwd: work });
+      const refused = await run('pull', `${tls.host}/tls/app:1`, '-o', 'tls-refused');
+      expect(refused).toExitWith(6);
+      expect(JSON.parse(refused.stdout).error.code).toBe('NETWORK_ERROR');
+      expect(existsSync(join(work, 'tls-refused'))).toBe(false);
+      const insecure = await run('pull', `${tls.host}/tls/app:1`, '-o', 'tls-insecure', '--insecure');
+      expect(insecure).toExitWith(0);
+      expect(JSON.parse(insecure.stdout).data.digest).toBe(image.manifest.digest);
+      const inspected = await run('inspect', `${tls.host}/tls/app:1`, '--insecure');
+      expect(inspected).toExitWith(0);
+      expect(JSON.parse(inspected.stdout).data.digest).toBe(image.manifest.digest);
+    } finally {
+      await tls.stop();
+    }
   });
 });
