@@ -5,8 +5,9 @@
  * store's file to the sink as it is.
  *
  * A source that can write a blob into a store by itself (StoreFiller: ECR's downloadToCache, with its URL refresh
- * and resume) fills it that way; any other source (a registry) is read through openBlob into a temporary file of
- * the store, hashed on the way, and committed under its digest only when it matches.
+ * and resume) fills it that way; a remote source (a registry) goes through store/ingest.ts over its openBlob
+ * (ranged, resumable, verified); a local one is read through openBlob into a temporary file of the store, hashed
+ * on the way, and committed under its digest only when it matches.
  */
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { Transform } from 'node:stream';
@@ -16,6 +17,8 @@ import type { BlobStore } from '../store/blob-store.js';
 import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage } from '../sources/source.js';
 import { noEvents, type TransferEvents } from './events.js';
 import { verifier } from './verify.js';
+import { ingest } from '../store/ingest.js';
+import { shortDigest } from '../core/digest.js';
 
 export interface FillOptions {
   signal?: AbortSignal;
@@ -118,7 +121,7 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
   return wrapper;
 }
 
-/** A blob read through openBlob into the store: hashed on the way, committed only on a match. Returns its size. */
+/** A blob read through openBlob into the store: hashed on the way, committed only on a match. Returns the bytes read. */
 async function fillFromOpen(
   source: ImageSource,
   d: Descriptor,
@@ -126,6 +129,20 @@ async function fillFromOpen(
   events: TransferEvents,
   signal?: AbortSignal,
 ): Promise<number> {
+  // A remote source (a registry) gets what ECR downloads get: ranges over several connections for a large blob,
+  // cut ranges resumed, and a partial kept for the next run when this one is stopped.
+  if (source.ranged) {
+    const r = await ingest({
+      digest: d.digest,
+      size: d.size,
+      cache: store,
+      signal,
+      open: (range, s) => source.openBlob(d, { range, signal: s }),
+      onProgress: (bytes) => events.blobProgress(d.digest, bytes),
+      onRetry: (reason) => events.retry(shortDigest(d.digest), reason),
+    });
+    return r.downloadedBytes;
+  }
   const check = verifier(d, source.name);
   const tmp = store.tmpPath(d.digest.slice(7, 19));
   let bytes = 0;
