@@ -39,7 +39,7 @@ export function registrySourceError(source: string): EcrxError {
 }
 
 /** The ECR reference of a source or target, or the registry-source error for anything else. */
-function ecrRef(text: string): ImageRef {
+export function ecrRef(text: string): ImageRef {
   const any = parseAnyReference(text, { defaultTag: false });
   if (any.registry && any.registry.kind !== 'ecr') throw registrySourceError(text);
   return parseReference(text, { defaultTag: false });
@@ -48,7 +48,7 @@ function ecrRef(text: string): ImageRef {
 type Session = { ecr: Ecr; reporter: Reporter };
 
 /** One connection per registry and region, opened on first use and shared by every image that needs it. */
-class Sessions {
+export class Sessions {
   private readonly open = new Map<string, Promise<Session>>();
   /** Milliseconds of backoff after ThrottlingException, over every connection: ECR's quotas, not ecrx, set that pace. */
   throttledMs = 0;
@@ -106,7 +106,7 @@ interface ImageDetail {
 }
 
 /** The image the id names in the repository, or undefined when it (or the repository) does not exist. */
-async function describeImage(
+export async function describeImage(
   ecr: Ecr,
   repository: string,
   imageId: { imageTag?: string; imageDigest?: string },
@@ -127,7 +127,7 @@ async function describeImage(
   }
 }
 
-async function ensureRepository(ecr: Ecr, name: string, create: CreateSettings, signal: AbortSignal): Promise<void> {
+export async function ensureRepository(ecr: Ecr, name: string, create: CreateSettings, signal: AbortSignal): Promise<void> {
   try {
     await ecr.request(
       'DescribeRepositories',
@@ -154,7 +154,7 @@ async function ensureRepository(ecr: Ecr, name: string, create: CreateSettings, 
 }
 
 /** copyImage takes one platform or all; a list of several arrives with the engine's platform filter. */
-function platformOf(job: SyncJob): string {
+export function platformOf(job: SyncJob): string {
   if (job.platforms === 'all') return 'all';
   if (job.platforms.length === 1) return job.platforms[0];
   throw new EcrxError(

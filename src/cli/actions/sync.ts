@@ -4,9 +4,11 @@ import { formatBytes } from '../../report/format.js';
 import { loadPlan } from '../../sync/plan.js';
 import { formatDryRun, formatReport, incompleteError } from '../../sync/report.js';
 import { dryRun, runSync, type SyncBackend } from '../../sync/run.js';
-import { resolveShard } from '../../sync/shard.js';
+import { quotaShare, resolveShard } from '../../sync/shard.js';
+import { setQuotaShare } from '../../ecr/pacer.js';
 import { errorEnvelope, printNote, printSuccess, writeJson } from '../output.js';
-import { ecrBackend, type SyncFlags } from './sync-ecr.js';
+import type { SyncFlags } from './sync-ecr.js';
+import { syncBackend } from './sync-backend.js';
 
 export interface SyncCommandFlags extends SyncFlags {
   dryRun?: boolean;
@@ -21,10 +23,12 @@ export async function sync(
   planPath: string,
   flags: SyncCommandFlags,
   signal: AbortSignal,
-  backend: SyncBackend & { close(): Promise<void> } = ecrBackend(flags),
+  backend: SyncBackend & { close(): Promise<void> } = syncBackend(flags),
 ): Promise<void> {
   const plan = loadPlan(planPath);
   const shard = resolveShard(flags.shard, plan.shards);
+  // N shards side by side each take 1/N of ECR's rates, so that together they stay under the quotas.
+  if (shard) setQuotaShare(quotaShare(shard.count));
   const opts = { shard, concurrency: flags.concurrency, signal };
   try {
     if (flags.dryRun) {
