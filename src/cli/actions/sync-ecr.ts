@@ -127,7 +127,12 @@ export async function describeImage(
   }
 }
 
-export async function ensureRepository(ecr: Ecr, name: string, create: CreateSettings, signal: AbortSignal): Promise<void> {
+export async function ensureRepository(
+  ecr: Ecr,
+  name: string,
+  create: CreateSettings,
+  signal: AbortSignal,
+): Promise<void> {
   try {
     await ecr.request(
       'DescribeRepositories',

@@ -85,7 +85,10 @@ export function moveJob(
         const sink = await to.sink(job, signal);
         const moved = await transfer(await from.open(job, r.digest), sink, { platform: 'all', tags: [] }, options);
         if (moved.set.top.digest !== r.digest)
-          throw new EcrxError('DIGEST_MISMATCH', `Referrer ${r.digest} of ${job.source} came back as ${moved.set.top.digest}`);
+          throw new EcrxError(
+            'DIGEST_MISMATCH',
+            `Referrer ${r.digest} of ${job.source} came back as ${moved.set.top.digest}`,
+          );
         bytes += moved.bytesMoved;
       }
     return { digest, bytes, skipped: false };

@@ -173,8 +173,7 @@ sync:
       expect(calls).toContain('DescribeImages');
       expect(calls).toContain('ListImageReferrers');
       expect(calls.filter((op) => WRITES.includes(op))).toEqual([]);
-      for (const image of json(again.stdout).data.images)
-        expect(image.sourceDigest).toBe(expected.get(image.source));
+      for (const image of json(again.stdout).data.images) expect(image.sourceDigest).toBe(expected.get(image.source));
     } finally {
       ecr.destroy();
       await serve.dispose();
