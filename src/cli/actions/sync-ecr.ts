@@ -84,7 +84,7 @@ export class Sessions {
   }
 }
 
-async function listEcrTags(ecr: Ecr, repository: string, signal?: AbortSignal): Promise<string[]> {
+export async function listEcrTags(ecr: Ecr, repository: string, signal?: AbortSignal): Promise<string[]> {
   const tags: string[] = [];
   let nextToken: string | undefined;
   do {

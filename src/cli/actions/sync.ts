@@ -7,10 +7,9 @@ import { dryRun, runSync, type SyncBackend } from '../../sync/run.js';
 import { quotaShare, resolveShard } from '../../sync/shard.js';
 import { setQuotaShare } from '../../ecr/pacer.js';
 import { errorEnvelope, printNote, printSuccess, writeJson } from '../output.js';
-import type { SyncFlags } from './sync-ecr.js';
-import { syncBackend } from './sync-backend.js';
+import { syncBackend, type BackendFlags } from './sync-backend.js';
 
-export interface SyncCommandFlags extends SyncFlags {
+export interface SyncCommandFlags extends BackendFlags {
   dryRun?: boolean;
   shard?: string;
 }

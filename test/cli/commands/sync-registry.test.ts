@@ -5,7 +5,8 @@
  * target digest equal to its source's; and 4 shards at once under ECR's quotas covering every image exactly once.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -20,7 +21,7 @@ import { sdk } from '../../helpers/ecr.js';
 import { asSubject, spdxSbom, type Artifact } from '../../helpers/artifacts.js';
 import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { describeWithTool } from '../../helpers/tools.js';
-import { pushThrough } from '../../registry/push-read.js';
+import { pushThrough, sha } from '../../registry/push-read.js';
 import { buildImage, buildIndex, type BuiltImage } from '../../../src/oci/build.js';
 import { RegistrySink } from '../../../src/sinks/registry.js';
 import { RegistryClient } from '../../../src/registry/client.js';
@@ -34,7 +35,7 @@ const json = (stdout: string) => JSON.parse(stdout);
 const asImage = (a: Artifact): BuiltImage =>
   ({ manifest: a.manifest, config: a.blobs[0], layers: a.blobs.slice(1) }) as unknown as BuiltImage;
 
-describeWithTool('docker-registry', 'ecrx sync from a registry', () => {
+describeWithTool(['docker-registry', 'skopeo'], 'ecrx sync from a registry', () => {
   let reg: TestRegistry;
   let work: string;
   /** source reference -> the digest it names. */
@@ -225,6 +226,72 @@ sync:
       }
       expect(serve.log()).not.toMatch(/ (PutImage|CreateRepository|InitiateLayerUpload) /);
     } finally {
+      await serve.dispose();
+    }
+  });
+
+  // Last: it stops the registry, to show the disconnected side never needs it.
+  test('air gap: --to-dir from the registry, carried over, --from-dir into ECR: the same report, digests equal', async () => {
+    const serve = await startServe();
+    const ecr = sdk(serve.endpoint);
+    const dir = join(work, 'carried');
+    const run = (args: string[]) =>
+      runCli(['sync', 'plan.yaml', '--json', '--cache-dir', join(work, 'cache-gap'), ...args], {
+        env: testEnv(serve.endpoint),
+        cwd: work,
+      });
+    const summary = (stdout: string) =>
+      json(stdout)
+        .data.images.map((i: { source: string; sourceDigest: string; target: string; tag: string }) =>
+          [i.source, i.sourceDigest, i.target, i.tag].join(' '),
+        )
+        .sort();
+    try {
+      const out = await run(['--to-dir', dir]);
+      expect(out).toExitWith(0);
+      expect(json(out.stdout).data.totals).toMatchObject({ images: 30, moved: 30, failed: 0 });
+      // The connected side writes files only: not one ECR call.
+      expect(serve.log()).toBe('');
+      // One OCI layout per source repository, tags as ref names, readable by other tools.
+      const host = reg.host.replace(':', '_');
+      const app = join(dir, host, 'lib', 'app');
+      const refNames = JSON.parse(readFileSync(join(app, 'index.json'), 'utf8')).manifests.map(
+        (m: { annotations: Record<string, string> }) => m.annotations['org.opencontainers.image.ref.name'],
+      );
+      expect(refNames.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `1.${i}`).sort());
+      const inspected = spawnSync('skopeo', ['inspect', '--raw', `oci:${app}:1.7`]);
+      expect(inspected.status).toBe(0);
+      expect(sha(inspected.stdout)).toBe(expected.get(`${reg.host}/lib/app:1.7`));
+      const signedLayout = JSON.parse(readFileSync(join(dir, host, 'lib', 'signed', 'index.json'), 'utf8'));
+      expect(signedLayout.manifests.map((m: { digest: string }) => m.digest).sort()).toEqual(
+        [signed.manifest.digest, sbom.manifest.digest].sort(),
+      );
+      const outAgain = await run(['--to-dir', dir]);
+      expect(outAgain).toExitWith(0);
+      expect(json(outAgain.stdout).data.totals).toMatchObject({ images: 30, moved: 0, skipped: 30 });
+
+      await reg.stop();
+      const into = await run(['--from-dir', dir]);
+      expect(into).toExitWith(0);
+      expect(json(into.stdout).data.totals).toMatchObject({ images: 30, moved: 30, failed: 0 });
+      expect(summary(into.stdout)).toEqual(summary(out.stdout));
+      await expectMirrored(ecr);
+      const before = serve.log().length;
+      const intoAgain = await run(['--from-dir', dir]);
+      // Every call of the rerun is in the log once a call made after it is.
+      await ecr.send(new GetAuthorizationTokenCommand({}));
+      while (!serve.log().includes(' GetAuthorizationToken ')) await new Promise((r) => setTimeout(r, 20));
+      expect(intoAgain).toExitWith(0);
+      expect(json(intoAgain.stdout).data.totals).toMatchObject({ images: 30, moved: 0, skipped: 30, failed: 0 });
+      const calls = serve
+        .log()
+        .slice(before)
+        .split('\n')
+        .map((l) => l.split(' ')[1]);
+      expect(calls).toContain('DescribeImages');
+      expect(calls.filter((op) => WRITES.includes(op))).toEqual([]);
+    } finally {
+      ecr.destroy();
       await serve.dispose();
     }
   });
