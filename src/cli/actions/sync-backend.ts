@@ -24,6 +24,7 @@ export interface BackendFlags extends SyncFlags {
 export function dispatch(pick: (source: string) => ClosableBackend, all: ClosableBackend[]): ClosableBackend {
   return {
     listTags: (repository, signal) => pick(repository).listTags(repository, signal),
+    check: async (job, signal) => pick(job.source).check?.(job, signal),
     runJob: (job, signal) => pick(job.source).runJob(job, signal),
     describe: (job, signal) => pick(job.source).describe(job, signal),
     throttledMs: () => all.reduce((n, b) => n + (b.throttledMs?.() ?? 0), 0),

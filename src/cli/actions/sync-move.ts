@@ -46,33 +46,55 @@ function resolvedOnce(source: ImageSource, resolved: ResolvedImage): ImageSource
   return Object.assign(Object.create(source) as ImageSource, { resolve: async () => resolved });
 }
 
-export function moveJob(
-  from: SourceSide,
-  to: TargetSide,
-  concurrency: number,
-): (job: SyncJob, signal: AbortSignal) => Promise<JobResult> {
-  return async (job, signal) => {
-    const platform = platformOf(job);
+interface Looked {
+  source: ImageSource;
+  resolved: ResolvedImage;
+  /** Whether the target has the image (and its referrers, when asked): nothing to write. */
+  inPlace: boolean;
+  /** The referrers the target lacks (when asked). */
+  missing: () => Promise<{ digest: string }[]>;
+}
+
+export function moveJob(from: SourceSide, to: TargetSide, concurrency: number) {
+  /** What check() learned, for the runJob() of the same image: resolved once per run. */
+  const looked = new Map<SyncJob, Promise<Looked>>();
+
+  const look = async (job: SyncJob, signal: AbortSignal): Promise<Looked> => {
     const source = await from.open(job);
-    const resolved = await source.resolve({ platform, signal });
+    const resolved = await source.resolve({ platform: platformOf(job), signal });
     const digest = resolved.set.top.digest;
     const subjects = resolved.set.manifests.map((m) => m.digest);
     let wanted: { digest: string }[] | undefined;
-    const missingReferrers = async () => {
+    const missing = async () => {
       wanted ??= await from.referrers(job, subjects, signal);
       if (!wanted.length) return [];
       const there = await to.present(job, subjects, signal);
       return wanted.filter((r) => !there.has(r.digest));
     };
-    if ((await to.current(job, digest, signal)) === digest && (!job.referrers || !(await missingReferrers()).length))
-      return { digest, bytes: 0, skipped: true };
+    const inPlace = (await to.current(job, digest, signal)) === digest && (!job.referrers || !(await missing()).length);
+    return { source, resolved, inPlace, missing };
+  };
+
+  const check = async (job: SyncJob, signal: AbortSignal): Promise<JobResult | undefined> => {
+    const p = look(job, signal);
+    looked.set(job, p);
+    const { inPlace, resolved } = await p;
+    return inPlace ? { digest: resolved.set.top.digest, bytes: 0, skipped: true } : undefined;
+  };
+
+  const run = async (job: SyncJob, signal: AbortSignal): Promise<JobResult> => {
+    const earlier = looked.get(job);
+    looked.delete(job);
+    const { source, resolved, inPlace, missing } = await (earlier?.catch(() => look(job, signal)) ?? look(job, signal));
+    const digest = resolved.set.top.digest;
+    if (inPlace) return { digest, bytes: 0, skipped: true };
     const options = { concurrency, signal, events: noEvents };
     let bytes = 0;
     try {
       const r = await transfer(
         resolvedOnce(source, resolved),
         await to.sink(job, signal),
-        { platform, tags: job.tag ? [job.tag] : [] },
+        { platform: platformOf(job), tags: job.tag ? [job.tag] : [] },
         options,
       );
       bytes += r.bytesMoved;
@@ -81,7 +103,7 @@ export function moveJob(
       if ((err as EcrxError).code !== 'TAG_IMMUTABLE' || (await to.current(job, digest, signal)) !== digest) throw err;
     }
     if (job.referrers)
-      for (const r of await missingReferrers()) {
+      for (const r of await missing()) {
         const sink = await to.sink(job, signal);
         const moved = await transfer(await from.open(job, r.digest), sink, { platform: 'all', tags: [] }, options);
         if (moved.set.top.digest !== r.digest)
@@ -93,6 +115,8 @@ export function moveJob(
       }
     return { digest, bytes, skipped: false };
   };
+
+  return { check, run };
 }
 
 /** ECR as the target side: DescribeImages for what is there, ListImageReferrers for referrers, an EcrSink. */
@@ -140,9 +164,10 @@ export function sideBackend(
   to: TargetSide,
   concurrency: number,
 ): SyncBackend & { close(): Promise<void> } {
-  const run = moveJob(from, to, concurrency);
+  const { check, run } = moveJob(from, to, concurrency);
   return {
     listTags: (repository, signal) => from.listTags(repository, signal),
+    check,
     runJob: run,
     async describe(job, signal) {
       const resolved = await (await from.open(job)).resolve({ platform: platformOf(job), signal });
