@@ -1,8 +1,8 @@
 /**
  * One sync run, independent of how images move: expand the plan, keep this shard's images, move each through the
  * backend's `runJob` with bounded concurrency (one failing image does not stop the others), and build the report.
- * The backend is the seam: today's moves ECR sources (src/cli/actions/sync-ecr.ts); a registry source plugs in the
- * same way, by answering `listTags`, `runJob` and `describe` for its references.
+ * The backend is the seam (src/cli/actions/sync-backend.ts): ECR sources, registry sources and the air gap's
+ * directories each answer `listTags`, `check`, `runJob` and `describe` for their references.
  */
 import pLimit from 'p-limit';
 import { expandPlan, jobKey, type ListTags, type SyncJob } from './expand.js';

@@ -2,8 +2,7 @@
  * The sync backend for sources in ECR (any account, region or endpoint ecrx reaches): tags from ListImages,
  * sizes from DescribeImages, and each image moved by the copy engine (only missing blobs move, digest kept).
  * An image whose target tag already points at the source digest is skipped with no write call, so a rerun is
- * read-only. Sources in other registries are refused here until the registry source lands: it plugs in as another
- * backend answering the same three calls (src/sync/run.ts, SyncBackend).
+ * read-only. Sources in other registries go to the registry backend (sync-registry.ts, sync-backend.ts picks).
  */
 import { EcrxError } from '../../core/errors.js';
 import { parseAnyReference, parseReference, type ImageRef } from '../../core/reference.js';
@@ -29,7 +28,7 @@ export interface SyncFlags extends EcrFlags {
   cacheDir?: string;
 }
 
-/** The error every non-ECR source gets until the registry source is wired in. */
+/** The error a non-ECR reference gets where only ECR can be (the ECR backend's own calls). */
 export function registrySourceError(source: string): EcrxError {
   return new EcrxError(
     'UNSUPPORTED_REGISTRY',
