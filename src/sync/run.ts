@@ -4,6 +4,7 @@
  * The backend is the seam (src/cli/actions/sync-backend.ts): ECR sources, registry sources and the air gap's
  * directories each answer `listTags`, `check`, `runJob` and `describe` for their references.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { expandPlan, jobKey, type ListTags, type SyncJob } from './expand.js';
 import type { Plan } from './plan.js';
@@ -68,6 +69,8 @@ export async function runSync(plan: Plan, backend: SyncBackend, opts: RunOptions
   const { jobs, failures } = await shardJobs(plan, backend, opts);
   const limit = pLimit(opts.concurrency);
   const checkLimit = pLimit(opts.concurrency * CHECK_FACTOR);
+  // Every image in flight listens to the run's signal (several times: its requests, its blobs).
+  setMaxListeners(Math.max(64, opts.concurrency * CHECK_FACTOR * 8), opts.signal);
   // A failed check is not a verdict: runJob then tries the image and reports what happens.
   const checked = (job: SyncJob) =>
     backend.check ? checkLimit(() => backend.check!(job, opts.signal).catch(() => undefined)) : undefined;

@@ -79,6 +79,7 @@ export function moveJob(from: SourceSide, to: TargetSide, concurrency: number) {
     const p = look(job, signal);
     looked.set(job, p);
     const { inPlace, resolved } = await p;
+    if (inPlace) looked.delete(job);
     return inPlace ? { digest: resolved.set.top.digest, bytes: 0, skipped: true } : undefined;
   };
 

@@ -6,7 +6,7 @@
 import { parseAnyReference } from '../../core/reference.js';
 import { cached } from '../../engine/cached.js';
 import { RegistryClient } from '../../registry/client.js';
-import { parseRegistryReference } from '../../registry/reference.js';
+import { parseRegistryReference, type RegistryRef } from '../../registry/reference.js';
 import { registryReferrerTree } from '../../registry/referrers.js';
 import { RegistrySource } from '../../sources/registry.js';
 import type { BlobCache } from '../../store/blob-cache.js';
@@ -38,6 +38,21 @@ export function registrySource(flags: SyncFlags & { insecure?: boolean }, cache:
     return c;
   };
   const refOf = (job: SyncJob) => parseRegistryReference(job.source, { defaultTag: false });
+  // One download per blob per run, even when images sharing a layer are read at the same time.
+  const fills = new Map<string, Promise<void>>();
+  const sourceOf = (ref: RegistryRef) => {
+    const source = new RegistrySource(ref, clientOf(ref.registry));
+    const fill = source.fill.bind(source);
+    source.fill = (d, store, o) => {
+      let p = fills.get(d.digest);
+      if (!p) {
+        fills.set(d.digest, (p = fill(d, store, o)));
+        p.catch(() => fills.delete(d.digest));
+      }
+      return p;
+    };
+    return source;
+  };
   return {
     listTags(repository, signal) {
       const ref = parseRegistryReference(repository, { defaultTag: false });
@@ -46,7 +61,7 @@ export function registrySource(flags: SyncFlags & { insecure?: boolean }, cache:
     async open(job, digest) {
       const ref = refOf(job);
       const at = digest ? { registry: ref.registry, repository: ref.repository, digest } : ref;
-      return cached(new RegistrySource(at, clientOf(ref.registry)), cache());
+      return cached(sourceOf(at), cache());
     },
     referrers(job, subjects, signal) {
       const ref = refOf(job);

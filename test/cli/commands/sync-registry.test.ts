@@ -42,6 +42,8 @@ describeWithTool(['docker-registry', 'skopeo'], 'ecrx sync from a registry', () 
   const expected = new Map<string, string>();
   let sbom: Artifact;
   let signed: BuiltImage;
+  /** The layer every image of lib/app and lib/tools shares. */
+  let baseLayer: string;
 
   const plan = () => `target: mirror/{repo}
 sync:
@@ -55,7 +57,7 @@ sync:
 `;
 
   beforeAll(async () => {
-    reg = await startRegistry();
+    reg = await startRegistry({ accessLog: true });
     work = mkdtempSync(join(tmpdir(), 'ecrx-sync-registry-'));
     // One base layer shared by every image of lib/app and lib/tools: downloaded once per run.
     const base = [{ path: 'etc/base', content: 'base layer '.repeat(5000) }];
@@ -65,8 +67,11 @@ sync:
       sink.close();
       expected.set(`${reg.host}/${repo}:${tag}`, (index ?? images[0].manifest).digest);
     };
-    for (let i = 0; i < 20; i++)
-      await push('lib/app', `1.${i}`, [await buildImage([base, [{ path: 'app', content: `app ${i}` }]])]);
+    for (let i = 0; i < 20; i++) {
+      const image = await buildImage([base, [{ path: 'app', content: `app ${i}` }]]);
+      baseLayer = image.layers[0].digest;
+      await push('lib/app', `1.${i}`, [image]);
+    }
     for (let i = 0; i < 8; i++)
       await push('lib/tools', `t${i}`, [await buildImage([base, [{ path: 'tool', content: `tool ${i}` }]])]);
     const amd = await buildImage([[{ path: 'p', content: 'amd' }]], { architecture: 'amd64' });
@@ -247,8 +252,16 @@ sync:
         )
         .sort();
     try {
+      const logged = reg.log().length;
       const out = await run(['--to-dir', dir]);
       expect(out).toExitWith(0);
+      // 28 images in two repositories share one layer: through the cache, it was downloaded once.
+      const baseGets = reg
+        .log()
+        .slice(logged)
+        .split('\n')
+        .filter((l) => l.includes(`"GET /v2/`) && l.includes(`/blobs/${baseLayer} `));
+      expect(baseGets).toHaveLength(1);
       expect(json(out.stdout).data.totals).toMatchObject({ images: 30, moved: 30, failed: 0 });
       // The connected side writes files only: not one ECR call.
       expect(serve.log()).toBe('');
