@@ -5,7 +5,9 @@
  * reads the same plan's images from it into ECR. Both sides expand the plan the same way (the tags of a repository
  * come from its registry on one side, from its layout on the other), so both report the same images.
  */
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { EcrxError } from '../../core/errors.js';
 import { cached } from '../../engine/cached.js';
 import { referrerTree } from '../../engine/referrers.js';
 import { LayoutDirSink, layoutEntries, REF_NAME } from '../../sinks/layout-dir.js';
@@ -42,8 +44,20 @@ export function dirTarget(dir: string): TargetSide {
 
 /** The directory as the source side (the disconnected machine). */
 export function dirSource(dir: string): SourceSide {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+    throw new EcrxError('VALIDATION_ERROR', `--from-dir ${dir}: no such directory`, {
+      hint: 'Give the directory `ecrx sync PLAN --to-dir DIR` wrote on the connected side.',
+    });
   return {
-    listTags: async (repository) => layoutTags(layoutOf(dir, { repository })),
+    async listTags(repository) {
+      const layout = layoutOf(dir, { repository });
+      // A repository the connected side never wrote is an error, not an empty list: nothing would be synced, silently.
+      if (!existsSync(join(layout, 'index.json')))
+        throw new EcrxError('REPOSITORY_NOT_FOUND', `${repository} is not in ${dir} (no ${layout}/index.json)`, {
+          hint: 'Run `ecrx sync PLAN --to-dir DIR` with this plan on the connected side, and carry all of DIR over.',
+        });
+      return layoutTags(layout);
+    },
     open: async (job, digest) =>
       layoutDirSource(
         layoutOf(dir, job),

@@ -284,6 +284,19 @@ sync:
       expect(json(outAgain.stdout).data.totals).toMatchObject({ images: 30, moved: 0, skipped: 30 });
 
       await reg.stop();
+      const nowhere = await run(['--from-dir', join(work, 'not-carried')]);
+      expect(nowhere).toExitWith(2);
+      expect(json(nowhere.stdout).error.message).toContain('not-carried: no such directory');
+      // A repository missing from the directory fails its entry (exit 10), never an empty success.
+      writeFileSync(join(work, 'more.yaml'), `${plan()}  - source: ${reg.host}/lib/never\n    tags: ["*"]\n`);
+      const partial = await runCli(
+        ['sync', 'more.yaml', '--json', '--dry-run', '--from-dir', dir, '--cache-dir', join(work, 'cache-gap')],
+        { env: testEnv(serve.endpoint), cwd: work },
+      );
+      expect(partial).toExitWith(10);
+      const never = json(partial.stdout).data.images.filter((i: { error: unknown }) => i.error);
+      expect(never).toEqual([expect.objectContaining({ source: `${reg.host}/lib/never` })]);
+      expect(never[0].error.code).toBe('REPOSITORY_NOT_FOUND');
       const into = await run(['--from-dir', dir]);
       expect(into).toExitWith(0);
       expect(json(into.stdout).data.totals).toMatchObject({ images: 30, moved: 30, failed: 0 });
