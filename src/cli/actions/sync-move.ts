@@ -30,7 +30,10 @@ export interface SourceSide {
 
 /** Where a sync writes images. */
 export interface TargetSide {
-  /** The digest the target has under the job's tag (or `digest` itself, for a job by digest); undefined: none. */
+  /**
+   * The digest the target has under the job's tag, or (a job by digest, without a tag) `digest` itself when it has
+   * that image; undefined: none. `digest` is read only for a job without a tag.
+   */
   current(job: SyncJob, digest: string, signal: AbortSignal): Promise<string | undefined>;
   /** Of these referrer digests, the ones the target already holds. */
   present(job: SyncJob, subjects: string[], signal: AbortSignal): Promise<Set<string>>;
@@ -61,6 +64,9 @@ export function moveJob(from: SourceSide, to: TargetSide, concurrency: number) {
 
   const look = async (job: SyncJob, signal: AbortSignal): Promise<Looked> => {
     const source = await from.open(job);
+    // A tagged target is looked up while the source resolves (the digest matters only to a job by digest).
+    const early = job.tag ? to.current(job, '', signal) : undefined;
+    early?.catch(() => undefined);
     const resolved = await source.resolve({ platform: platformOf(job), signal });
     const digest = resolved.set.top.digest;
     const subjects = resolved.set.manifests.map((m) => m.digest);
@@ -71,7 +77,8 @@ export function moveJob(from: SourceSide, to: TargetSide, concurrency: number) {
       const there = await to.present(job, subjects, signal);
       return wanted.filter((r) => !there.has(r.digest));
     };
-    const inPlace = (await to.current(job, digest, signal)) === digest && (!job.referrers || !(await missing()).length);
+    const current = await (early ?? to.current(job, digest, signal));
+    const inPlace = current === digest && (!job.referrers || !(await missing()).length);
     return { source, resolved, inPlace, missing };
   };
 
