@@ -81,9 +81,23 @@ export const concurrencyOption = () =>
     .env('ECRX_CONCURRENCY')
     .argParser(intBetween(1, 64));
 
-/** --no-resume: every upload starts from byte 0, ignoring what an earlier run left in the push journal. */
+/**
+ * --no-resume: unfinished downloads left by earlier runs (partials) are discarded and fetched from byte 0, and
+ * uploads an interrupted push left open are not continued.
+ */
 export const noResumeOption = () =>
-  new Option('--no-resume', 'do not continue uploads an earlier, interrupted run left unfinished');
+  new Option(
+    '--no-resume',
+    'start from byte 0: discard unfinished downloads and do not continue uploads earlier runs left',
+  );
+
+/** Applies the run-wide options a command was given (or the program, before it): -j and --no-resume. */
+export async function applyRunOptions(opts: { resume?: boolean; concurrency?: unknown }): Promise<void> {
+  const { ingestDefaults } = await import('../store/ingest.js');
+  const { setRunConcurrency } = await import('../net/budget.js');
+  if (opts.resume === false) ingestDefaults.resume = false;
+  if (typeof opts.concurrency === 'number') setRunConcurrency(opts.concurrency);
+}
 
 /** --platform; with `fromEnv`, ECRX_PLATFORM is its default (pull and export: the commands that pick one). */
 export const platformOption = (flags: string, description: string, fromEnv = false) => {

@@ -6,6 +6,7 @@ import { Command, type CommanderError } from 'commander';
 import { packageVersion } from './version.js';
 import { addExamples, configureHelp } from './help.js';
 import { writeJson } from './output.js';
+import { applyRunOptions, noResumeOption } from './common.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerPull } from './commands/pull.js';
@@ -34,6 +35,10 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-v, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)');
   configureHelp(program);
+  // --no-resume also works before the command (`ecrx --no-resume pull ...`); -j is the run's connection ceiling.
+  program
+    .addOption(noResumeOption())
+    .hook('preAction', (_program, action) => applyRunOptions({ ...program.opts(), ...action.opts() }));
   program.commandsGroup('Images:');
   registerPull(program);
   registerPush(program);

@@ -21,7 +21,7 @@ export interface RetryPolicy {
   readonly resetsOn: string;
 }
 
-/** The table. ecr/client.ts, ecr/upload.ts, ecr/download.ts and sinks/ecr.ts each name their row. */
+/** The table. ecr/client.ts, ecr/upload.ts, sources/ecr-download.ts (store/ingest.ts) and sinks/ecr.ts each name their row. */
 export const retryPolicies = {
   /** One ECR API call (ecr/client.ts `call`). */
   apiCall: {
@@ -37,7 +37,7 @@ export const retryPolicies = {
     backoff: { kind: 'exponential', baseMs: 100, capMs: 5_000 },
     resetsOn: 'a part ECR acknowledges',
   },
-  /** A blob download from a pre-signed URL (ecr/download.ts). */
+  /** A blob download from a pre-signed URL (store/ingest.ts). */
   blobDownload: {
     retries: '5xx, S3 SlowDown, a cut or silent connection (resumed with Range), an expired URL (a fresh one)',
     attempts: 'max-attempts',

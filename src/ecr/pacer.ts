@@ -7,21 +7,10 @@
  * The clock and the sleep are injected so the arithmetic is tested without waiting.
  */
 import { sleep as realSleep } from '../core/retry.js';
+import { ECR_DEFAULT_RATES } from '../core/ecr-quotas.js';
 
-/**
- * ECR's default API rates per account and region, requests per second (ECR user guide, "Amazon ECR service
- * quotas"; the same table as `ecrx serve --quotas ecr`). Operations not listed are not paced.
- */
-export const ECR_API_RATES: Readonly<Record<string, number>> = {
-  BatchGetImage: 2000,
-  GetDownloadUrlForLayer: 3000,
-  BatchCheckLayerAvailability: 1000,
-  InitiateLayerUpload: 100,
-  UploadLayerPart: 500,
-  CompleteLayerUpload: 100,
-  PutImage: 10,
-  GetAuthorizationToken: 500,
-};
+/** The rates paced at: ECR's defaults (core/ecr-quotas.ts, the table `ecrx serve --quotas ecr` enforces). */
+export const ECR_API_RATES: Readonly<Record<string, number>> = ECR_DEFAULT_RATES;
 
 /** The share of the quota aimed at: the margin absorbs timing jitter between our clock and ECR's. */
 export const HEADROOM = 0.9;

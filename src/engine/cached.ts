@@ -4,14 +4,18 @@
  * when it entered (and a hit is re-hashed by hasVerified), so the wrapper is `trusted`: the engine hands the
  * store's file to the sink as it is.
  *
- * Filling needs a source that can write a blob into a store by itself (StoreFiller: ECR's downloadToCache, with its
- * URL refresh and resume); a generic fill from openBlob arrives with store/ingest.ts.
+ * A source that can write a blob into a store by itself (StoreFiller: ECR's downloadToCache, with its URL refresh
+ * and resume) fills it that way; any other source (a registry) is read through openBlob into a temporary file of
+ * the store, hashed on the way, and committed under its digest only when it matches.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../oci/manifest.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage } from '../sources/source.js';
 import { noEvents, type TransferEvents } from './events.js';
+import { verifier } from './verify.js';
 
 export interface FillOptions {
   signal?: AbortSignal;
@@ -25,35 +29,72 @@ export interface StoreFiller {
 
 export interface CachedOptions {
   events?: TransferEvents;
-  /** Re-hash a hit before trusting it (default true). */
-  verifyHits?: boolean;
+  /**
+   * Re-hash a hit before trusting it (default true). Off (for all blobs, or those the function declines) only for a
+   * caller that hashes every cached blob as it copies it anyway (pull into a file or directory).
+   */
+  verifyHits?: boolean | ((d: Descriptor) => boolean);
 }
 
-export function cached(source: ImageSource & StoreFiller, store: BlobStore, opts: CachedOptions = {}): ImageSource {
+/** The wrapper, with what a pull reports and heals by. */
+export interface CachedSource extends ImageSource {
+  /** Blobs the store already held in this run (not filled). */
+  readonly hits: ReadonlySet<string>;
+  /** Bytes this wrapper read from a source without a fill of its own (a registry). */
+  readonly bytesFilled: number;
+  /** Fills a blob again after it was found corrupt (and removed) in the store. */
+  refill(d: Descriptor, signal?: AbortSignal): Promise<void>;
+}
+
+/** One promise per digest, however many readers ask at once; forgotten if it fails, so a later ask tries again. */
+function memo<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let p = map.get(key);
+  if (!p) {
+    p = make();
+    map.set(key, p);
+    p.catch(() => map.delete(key));
+  }
+  return p;
+}
+
+export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobStore, opts: CachedOptions = {}) {
   const events = opts.events ?? noEvents;
-  // One fill per digest, however many readers ask for it at once.
+  const checks = new Map<string, Promise<boolean>>();
   const filling = new Map<string, Promise<void>>();
   const ready = new Set<string>();
-  const ensure = (d: Descriptor, signal?: AbortSignal): Promise<void> => {
-    let p = filling.get(d.digest);
-    if (!p) {
-      p = (async () => {
-        const hit =
-          opts.verifyHits === false
-            ? store.has(d.digest, d.size)
-            : await store.hasVerified(d.digest, d.size, { signal });
-        if (!hit) await source.fill(d, store, { signal, events });
-        ready.add(d.digest);
-      })();
-      filling.set(d.digest, p);
-      p.catch(() => filling.delete(d.digest));
-    }
-    return p;
+  const hits = new Set<string>();
+  let bytesFilled = 0;
+  const verify = (d: Descriptor) =>
+    typeof opts.verifyHits === 'function' ? opts.verifyHits(d) : opts.verifyHits !== false;
+  const onCorrupt = (digest: string, actual: string) =>
+    events.notice(`cache: ${digest} was corrupt (its content hashes to ${actual}): removed it, downloading it again`);
+  const check = (d: Descriptor, signal?: AbortSignal) =>
+    memo(checks, d.digest, async () => {
+      // BlobCache also takes onCorrupt; a BlobStore without it ignores the extra field.
+      const checkOpts = { signal, onCorrupt };
+      const hit = verify(d) ? await store.hasVerified(d.digest, d.size, checkOpts) : store.has(d.digest, d.size);
+      if (hit) hits.add(d.digest);
+      return hit;
+    });
+  const fillOne = async (d: Descriptor, signal?: AbortSignal): Promise<void> => {
+    if (source.fill) return source.fill(d, store, { signal, events });
+    // Summed after the await: `x += await y` would read x before it and lose a concurrent fill's bytes.
+    const filled = await fillFromOpen(source, d, store, events, signal);
+    bytesFilled += filled;
   };
-  return {
+  const ensure = (d: Descriptor, signal?: AbortSignal) =>
+    memo(filling, d.digest, async () => {
+      if (!(await check(d, signal))) await fillOne(d, signal);
+      ready.add(d.digest);
+    });
+  const wrapper: CachedSource = {
     name: source.name,
     ranged: false,
     trusted: true,
+    hits,
+    get bytesFilled() {
+      return bytesFilled;
+    },
     resolve: (o): Promise<ResolvedImage> => source.resolve(o),
     async openBlob(d: Descriptor, o: { range?: BlobRange; signal?: AbortSignal }): Promise<OpenedBlob> {
       await ensure(d, o.signal);
@@ -61,9 +102,48 @@ export function cached(source: ImageSource & StoreFiller, store: BlobStore, opts
       const end = o.range?.length !== undefined ? start + o.range.length - 1 : undefined;
       return { body: createReadStream(store.path(d.digest), { start, end, highWaterMark: 1 << 20 }), offset: start };
     },
+    hit: (d, o) => check(d, o.signal),
     // Only a blob checked or filled in this run: a file merely present may have rotted since it entered.
     prepare: (d, o) => ensure(d, o.signal),
     localPath: (digest) => (ready.has(digest) ? store.path(digest) : undefined),
+    refill: (d, signal) => {
+      hits.delete(d.digest);
+      ready.delete(d.digest);
+      filling.delete(d.digest);
+      checks.set(d.digest, Promise.resolve(false));
+      return ensure(d, signal);
+    },
     close: () => source.close?.() ?? Promise.resolve(),
   };
+  return wrapper;
+}
+
+/** A blob read through openBlob into the store: hashed on the way, committed only on a match. Returns its size. */
+async function fillFromOpen(
+  source: ImageSource,
+  d: Descriptor,
+  store: BlobStore,
+  events: TransferEvents,
+  signal?: AbortSignal,
+): Promise<number> {
+  const check = verifier(d, source.name);
+  const tmp = store.tmpPath(d.digest.slice(7, 19));
+  let bytes = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      events.blobProgress(d.digest, bytes);
+      cb(null, chunk);
+    },
+  });
+  try {
+    const opened = await source.openBlob(d, { signal });
+    await pipeline(check.watch(opened.body, 0), count, createWriteStream(tmp, { flags: 'wx' }), { signal });
+    await check.verified;
+    await store.commit(tmp, d.digest);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  return bytes;
 }

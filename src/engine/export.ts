@@ -1,21 +1,18 @@
 /**
- * Export, a preset of transfer(): ECR through the cache into the rootfs sink (sinks/rootfs/sink.ts), which applies
+ * Export, a preset of transfer(): an image source (ECR, or another registry) through the cache into the rootfs sink (sinks/rootfs/sink.ts), which applies
  * the layers in a work directory the caller owns and places the result. Emits events; never prints.
  */
 import type { Writable } from 'node:stream';
-import type { ImageRef } from '../core/reference.js';
-import type { Ecr } from '../ecr/client.js';
 import type { BlobCache } from '../store/blob-cache.js';
-import { EcrSource } from '../sources/ecr.js';
+import type { ImageSource } from '../sources/source.js';
 import { RootfsSink } from '../sinks/rootfs/sink.js';
 import type { Target } from '../sinks/rootfs/target.js';
-import { cached } from './cached.js';
+import { cached, type StoreFiller } from './cached.js';
 import { transfer } from './transfer.js';
 import type { TransferEvents } from './events.js';
 
 export interface ExportOptions {
-  ecr: Ecr;
-  ref: ImageRef;
+  source: ImageSource & Partial<StoreFiller>;
   target: Target;
   /** An empty directory beside the target (or in TMPDIR for a stream): only ecrx writes there. */
   work: string;
@@ -38,12 +35,13 @@ export interface ExportResult {
 export async function exportRootfs(o: ExportOptions): Promise<ExportResult> {
   const { events } = o;
   const sink = new RootfsSink(o.target, o.work, { stream: o.stream, events });
+  const source = cached(o.source, o.cache, { events });
   const r = await transfer(
-    cached(new EcrSource(o.ecr, o.ref), o.cache, { events }),
+    source,
     sink,
     { platform: o.platform },
     { concurrency: o.concurrency, events, signal: o.signal, attempts: 1, direction: 'download' },
-  );
+  ).finally(() => source.close?.());
   const image = r.set.images[0];
   return {
     digest: image.digest,

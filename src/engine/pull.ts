@@ -1,182 +1,174 @@
-/** Pull: resolve in ECR, fill the store, write the chosen format. Emits events and returns what it did; never prints. */
+/**
+ * Pull, a preset of transfer(): an image source (ECR, or an OCI distribution registry) through the cache into a
+ * layout, an OCI archive or a docker-archive (sinks/local.ts), written from the cache. Into a file or directory every
+ * cached blob is hashed as it is copied (no second read; a corrupt one is fetched again and the output written once
+ * more); for stdout, which cannot be taken back, cached blobs are re-hashed before the first byte leaves. Emits
+ * events and returns what it did; never prints.
+ */
 import type { Writable } from 'node:stream';
-import { CorruptBlobError, type BlobCache } from '../store/blob-cache.js';
-import { formatReference, registryHost, type ImageRef } from '../core/reference.js';
+import type { BlobCache } from '../store/blob-cache.js';
+import { CorruptBlobError } from '../store/blob-cache.js';
 import type { Ecr } from '../ecr/client.js';
-import { resolveFromEcr, type ResolvedImage } from '../sources/ecr.js';
-import { dockerArchiveEntries, ociLayoutEntries } from '../sinks/entries.js';
-import { writeDirectory, writeTar, writeTarFile } from '../sinks/write.js';
-import { withReferrers } from '../sinks/referrers-layout.js';
+import type { ImageSource } from '../sources/source.js';
+import { EcrSource } from '../sources/ecr.js';
+import { LocalSink, type LocalFormat } from '../sinks/local.js';
+import type { LayoutReferrerInput } from '../sinks/referrers-layout.js';
 import type { OutputPlan } from '../sinks/output-target.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { ImageSet } from '../oci/image-set.js';
-import { fetchBlobs, type FetchResult } from './fetch-blobs.js';
-import { configPlatform, configToCheckFirst } from './platform-check.js';
+import { cached, type CachedSource, type StoreFiller } from './cached.js';
+import { configPlatform } from './platform-check.js';
 import { fetchReferrers, referrerTree } from './referrers.js';
+import { transfer } from './transfer.js';
 import type { TransferEvents } from './events.js';
 
-export type OutputFormat = 'oci' | 'oci-archive' | 'docker-archive';
+export type OutputFormat = LocalFormat;
 
 export interface PullOptions {
-  ecr: Ecr;
-  ref: ImageRef;
+  source: ImageSource & Partial<StoreFiller>;
   format: OutputFormat;
   /** Where the output goes: a planned file or directory, or a stream (stdout) when absent. */
   plan?: OutputPlan;
   stream?: Writable;
   platform?: string;
+  /**
+   * The names written into the output (`host/repo:tag`): a docker-archive's RepoTags, a layout's ref name. Asked for
+   * once the image is resolved (an ECR host needs the registry id the answer names).
+   */
+  tags: () => string[];
   concurrency: number;
   cache: BlobCache;
-  /** Also pull the image's referrers (signatures, SBOMs, attestations) into the layout. */
-  referrers?: boolean;
+  /** Also pull the image's referrers (signatures, SBOMs, attestations) into the layout: ECR only. */
+  referrers?: { ecr: Ecr; repository: string };
   events: TransferEvents;
   signal: AbortSignal;
 }
 
+export interface PulledReferrer {
+  digest: string;
+  artifactType: string | null;
+  subject: string;
+}
+
 export interface PullResult {
-  resolved: ResolvedImage;
   set: ImageSet;
-  host: string;
   platform?: string;
   replaced: boolean;
   layers: { digest: string; size: number; mediaType: string; cached: boolean }[];
   bytesDownloaded: number;
-  referrers?: { digest: string; artifactType: string | null; subject: string }[];
+  referrers?: PulledReferrer[];
 }
 
 export async function pullImage(o: PullOptions): Promise<PullResult> {
-  const { ecr, ref, cache, events, signal, format } = o;
-  events.phase(`resolving ${formatReference(ref)}`);
-  const resolved = await resolveFromEcr(ecr, ref, o.platform, signal);
-  const { set } = resolved;
-  let bytesDownloaded = 0;
-  const fetch = (blobs: Descriptor[], verifyHits: boolean) =>
-    fetchBlobs({
-      ecr,
-      repository: ref.repository,
-      blobs,
-      images: set.images,
-      cache,
-      concurrency: o.concurrency,
-      reporter: events,
-      signal,
-      verifyHits,
-      onBytes: (n) => (bytesDownloaded += n),
-    });
-  // A single-platform image's platform is in its config: with --platform, fetch that first (a cache hit re-hashed,
-  // it is small) and check it before any layer moves.
-  const checkFirst = configToCheckFirst(set, resolved.platform, o.platform);
-  const results = await fetch(checkFirst, true);
-  if (checkFirst.length) await configPlatform(set, cache, o.platform, formatReference(ref));
-  events.phase(`fetching ${set.blobs.length} blob${set.blobs.length === 1 ? '' : 's'}`);
-  // Into a file or directory every cached blob is hashed as it is copied; a stream cannot be taken back, so for
-  // stdout they are checked first.
-  for (const [digest, r] of await fetch(
-    set.blobs.filter((b) => !results.has(b.digest)),
-    !o.plan,
-  ))
-    results.set(digest, r);
-  const healing = healer(
-    set,
-    async (blob) => {
-      for (const [digest, r] of await fetch([blob], false)) results.set(digest, r);
+  const { cache, events, signal } = o;
+  // Configs are read for the platform before any layer moves: they are re-hashed even when the write would.
+  const configs = new Set<string>();
+  const source = cached(o.source, cache, {
+    events,
+    verifyHits: (d) => !o.plan || configs.has(d.digest),
+  });
+  const watched: ImageSource = {
+    ...source,
+    resolve: async (opts) => {
+      const r = await source.resolve(opts);
+      for (const i of r.set.images) configs.add(i.manifest.config.digest);
+      return { ...r, names: o.tags() };
     },
-    (text) => events.notice(text),
-  );
-  const platform =
-    resolved.platform ?? (await healing(() => configPlatform(set, cache, o.platform, formatReference(ref))));
-  const referrers = o.referrers ? await pullReferrers(o, set) : undefined;
-
-  const region = await ecr.region();
-  const host = registryHost(resolved.registryId, region, ref.fips, ref.dualStack);
-  const repoTags = ref.tag ? [`${host}/${ref.repository}:${ref.tag}`] : [];
-  let entries =
-    format === 'docker-archive'
-      ? dockerArchiveEntries(set, cache, repoTags)
-      : ociLayoutEntries(set, cache, { refName: ref.tag });
-  if (referrers)
-    entries = withReferrers(
-      entries,
-      referrers.map((r) => ({ subject: r.referrer.subject, artifactType: r.referrer.artifactType, set: r.set })),
-      cache,
-    );
-  events.phase(`writing ${format}`);
-  if (signal.aborted) throw signal.reason;
-  const opts = {
-    signal,
-    onReplace: (target: string, previous: string) =>
-      events.notice(`replacing earlier ecrx output at ${target} (${previous})`),
   };
-  const plan = o.plan;
-  let replaced = false;
-  if (!plan) await healing(() => writeTar(entries, o.stream!, { format, signal }), false);
-  else if (plan.kind === 'directory') replaced = (await healing(() => writeDirectory(entries, plan, opts))).replaced;
-  else replaced = (await healing(() => writeTarFile(entries, plan, format, opts))).replaced;
+  let referrers: PulledReferrer[] | undefined;
+  const sink = new LocalSink(o.plan, o.format, {
+    store: cache,
+    stream: o.stream,
+    onReplace: (target, previous) => events.notice(`replacing earlier ecrx output at ${target} (${previous})`),
+    heal: (err, set) => heal(source, set, err, events, signal),
+    referrers: o.referrers
+      ? async (set) => {
+          const found = await pullReferrers(o, o.referrers!, set);
+          referrers = found.map((r) => ({
+            subject: r.subject,
+            artifactType: r.artifactType,
+            digest: r.set.top.digest,
+          }));
+          return found;
+        }
+      : undefined,
+  });
+  const r = await transfer(
+    watched,
+    sink,
+    { platform: o.platform },
+    {
+      concurrency: o.concurrency,
+      events,
+      signal,
+      attempts: 1,
+      direction: 'download',
+      reportHits: true,
+      movePhase: (n) => `fetching ${n} blob${n === 1 ? '' : 's'}`,
+    },
+  ).finally(() => source.close?.());
+  const { set } = r;
+  // A single-platform image names its platform in its config, read from the cache (healed if it rotted meanwhile).
+  const platform =
+    r.platform ??
+    (await configPlatform(set, cache, o.platform, source.name).catch(async (err) => {
+      if (!(await heal(source, set, err, events, signal))) throw err;
+      return configPlatform(set, cache, o.platform, source.name);
+    }));
+  const downloaded = source.bytesFilled + (o.source instanceof EcrSource ? o.source.bytesDownloaded : 0);
   return {
-    resolved,
     set,
-    host,
     platform,
-    replaced,
-    layers: set.blobs.map((d) => layerOf(d, results)),
-    bytesDownloaded,
-    referrers: referrers?.map((r) => ({
-      digest: r.referrer.digest,
-      artifactType: r.referrer.artifactType,
-      subject: r.referrer.subject,
+    replaced: sink.replaced,
+    layers: set.blobs.map((d: Descriptor) => ({
+      digest: d.digest,
+      size: d.size,
+      mediaType: d.mediaType,
+      cached: source.hits.has(d.digest),
     })),
+    bytesDownloaded: downloaded,
+    referrers,
   };
 }
 
-const layerOf = (d: Descriptor, results: Map<string, FetchResult>) => ({
-  digest: d.digest,
-  size: d.size,
-  mediaType: d.mediaType,
-  cached: results.get(d.digest)?.cached ?? false,
-});
+/** A blob of the image found corrupt in the cache (already removed): said, and fetched again. */
+async function heal(
+  source: CachedSource,
+  set: ImageSet,
+  err: unknown,
+  events: TransferEvents,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (!(err instanceof CorruptBlobError)) return false;
+  const blob = set.blobs.find((b) => b.digest === err.digest);
+  if (!blob) return false;
+  events.notice(
+    `cache: ${blob.digest} ${err.actual ? `was corrupt (its content hashes to ${err.actual}): removed it` : 'vanished from the cache while in use'}, downloading it again`,
+  );
+  await source.refill(blob, signal);
+  return true;
+}
 
-async function pullReferrers(o: PullOptions, set: ImageSet) {
+async function pullReferrers(
+  o: PullOptions,
+  from: { ecr: Ecr; repository: string },
+  set: ImageSet,
+): Promise<(LayoutReferrerInput & { set: ImageSet })[]> {
   o.events.phase('looking for referrers');
   const found = await referrerTree(
-    o.ecr,
-    o.ref.repository,
+    from.ecr,
+    from.repository,
     set.manifests.map((m) => m.digest),
     { signal: o.signal },
   );
-  return fetchReferrers({
-    ecr: o.ecr,
-    repository: o.ref.repository,
+  const sets = await fetchReferrers({
+    ecr: from.ecr,
+    repository: from.repository,
     referrers: found,
     cache: o.cache,
     concurrency: o.concurrency,
     reporter: o.events,
     signal: o.signal,
   });
-}
-
-/**
- * Runs a step that reads cached blobs. A blob found corrupt on the way was already removed from the cache: it is
- * fetched again and the step redone, once per blob. A step whose output cannot be taken back (stdout) is not.
- */
-function healer(set: ImageSet, refetch: (blob: Descriptor) => Promise<void>, notice: (text: string) => void) {
-  const healed = new Set<string>();
-  return async <T>(step: () => Promise<T>, canRedo = true): Promise<T> => {
-    for (;;) {
-      try {
-        return await step();
-      } catch (err) {
-        const blob =
-          err instanceof CorruptBlobError && canRedo && !healed.has(err.digest)
-            ? set.blobs.find((b) => b.digest === err.digest)
-            : undefined;
-        if (!blob) throw err;
-        healed.add(blob.digest);
-        const { actual } = err as CorruptBlobError;
-        notice(
-          `cache: ${blob.digest} ${actual ? `was corrupt (its content hashes to ${actual}): removed it` : 'vanished from the cache while in use'}, downloading it again`,
-        );
-        await refetch(blob);
-      }
-    }
-  };
+  return sets.map((r) => ({ subject: r.referrer.subject, artifactType: r.referrer.artifactType, set: r.set }));
 }

@@ -7,12 +7,14 @@
 import type { ArtifactStatusFilter } from '@aws-sdk/client-ecr';
 import { EcrxError } from '../core/errors.js';
 import type { Ecr } from '../ecr/client.js';
-import type { ImageSet } from '../oci/image-set.js';
+import { blobLabel, type ImageSet } from '../oci/image-set.js';
+import type { Descriptor } from '../oci/manifest.js';
 import type { BlobCache } from '../store/blob-cache.js';
 import type { TransferEvents } from './events.js';
-import { resolveFromEcr } from '../sources/ecr.js';
+import { EcrSource } from '../sources/ecr.js';
 import { availableBlobs, pushToEcr } from '../sinks/ecr.js';
-import { fetchBlobs } from './fetch-blobs.js';
+import { cached, type CachedSource } from './cached.js';
+import { pool } from './transfer.js';
 
 export interface Referrer {
   digest: string;
@@ -127,26 +129,41 @@ export async function fetchReferrers(o: {
 }): Promise<ReferrerSets[]> {
   const out: ReferrerSets[] = [];
   for (const referrer of o.referrers) {
-    const { set } = await resolveFromEcr(o.ecr, { repository: o.repository, digest: referrer.digest }, 'all', o.signal);
+    const source = new EcrSource(o.ecr, { repository: o.repository, digest: referrer.digest });
+    const { set } = await source.resolve({ platform: 'all', signal: o.signal });
     if (set.top.digest !== referrer.digest) {
       throw new EcrxError('DIGEST_MISMATCH', `Referrer ${referrer.digest} came back as ${set.top.digest}`, {
         details: { expected: referrer.digest, actual: set.top.digest },
       });
     }
     const present = o.skip ? await o.skip(set.blobs.map((b) => b.digest)) : new Set<string>();
-    await fetchBlobs({
-      ecr: o.ecr,
-      repository: o.repository,
-      blobs: set.blobs.filter((b) => !present.has(b.digest)),
-      images: set.images,
-      cache: o.cache,
-      concurrency: o.concurrency,
-      reporter: o.reporter,
-      signal: o.signal,
-    });
+    const blobs = set.blobs.filter((b) => !present.has(b.digest));
+    await fillCache(cached(source, o.cache, { events: o.reporter }), blobs, set, o);
     out.push({ referrer, set });
   }
   return out;
+}
+
+/** The blobs into the cache, each reported as cached or downloaded, `concurrency` at once. */
+async function fillCache(
+  source: CachedSource,
+  blobs: Descriptor[],
+  set: ImageSet,
+  o: { concurrency: number; reporter: TransferEvents; signal?: AbortSignal },
+): Promise<void> {
+  const info = (d: Descriptor) => ({ digest: d.digest, size: d.size, label: blobLabel(set.images, d.digest) });
+  o.reporter.expect?.(blobs.map(info), 'download');
+  await pool(
+    blobs,
+    o.concurrency,
+    async (d, signal) => {
+      if (await source.hit!(d, { signal })) return o.reporter.blobSkipped(info(d), 'cached');
+      o.reporter.blobStart(info(d));
+      await source.prepare!(d, { signal });
+      o.reporter.blobDone(d.digest);
+    },
+    o.signal,
+  );
 }
 
 export interface CopiedReferrer {

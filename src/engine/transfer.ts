@@ -40,6 +40,10 @@ export interface TransferOptions {
   attempts?: number;
   /** How the bars label the blobs: "download" when the source is the remote side (export), else "upload". */
   direction?: Direction;
+  /** Report a blob the source already holds (a cache hit) as skipped, "cached", rather than as a transfer (pull). */
+  reportHits?: boolean;
+  /** The phase said before the blobs move, given how many will ("fetching 4 blobs"); none when absent. */
+  movePhase?: (count: number) => string;
   /** The first phase's text; "resolving <source>" when absent. */
   resolvePhase?: string;
 }
@@ -98,11 +102,14 @@ export async function transfer(
     }
     let bytesMoved = 0;
     const move = async (d: Descriptor, s: AbortSignal) => {
-      events.blobStart(info(d));
+      const hit = options.reportHits && source.hit ? await source.hit(d, { signal: s }) : false;
+      if (hit) events.blobSkipped(info(d), 'cached');
+      else events.blobStart(info(d));
       const sent = await moveBlob(source, sink, d, { ...options, events, signal: s });
       bytesMoved += sent;
-      events.blobDone(d.digest);
+      if (!hit) events.blobDone(d.digest);
     };
+    if (options.movePhase) events.phase(options.movePhase(toMove.length));
     await pool(toMove, options.concurrency, move, signal);
     events.phase(`writing ${sink.name}`);
     const written = await sink.writeImage(set, plan.tags ?? resolved.names ?? [], signal);

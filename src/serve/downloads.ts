@@ -12,6 +12,8 @@ export { DOWNLOAD_PREFIX, Presigner } from './presign.js';
 export { sendS3Error } from './s3-errors.js';
 
 export type DownloadLog = (status: number, note?: string) => void;
+/** Called when a download's body has been handed over (or cut): how many bytes of which range. */
+export type SentLog = (status: number, note: string) => void;
 
 export function serveDownload(
   ctx: Context,
@@ -20,6 +22,7 @@ export function serveDownload(
   res: ServerResponse,
   url: URL,
   log: DownloadLog = () => undefined,
+  sent: SentLog = () => undefined,
 ): void {
   const method = req.method ?? 'GET';
   const fail = (err: S3Error, headers?: Record<string, string>) => {
@@ -37,7 +40,9 @@ export function serveDownload(
   } catch {
     return fail(noSuchKey);
   }
-  const range = rangeOf(req.headers.range, size);
+  // --fault-ignore-range: answer 200 with the whole blob, as a server that does not do ranges would.
+  const range =
+    req.headers.range && ctx.faults.ignoreRange() ? rangeOf(undefined, size) : rangeOf(req.headers.range, size);
   if ('error' in range) return fail(range.error, { 'Content-Range': `bytes */${size}` });
   const { start, end, status } = range;
   const length = end - start + 1;
@@ -54,7 +59,7 @@ export function serveDownload(
     res.end();
     return;
   }
-  streamBlob(ctx, res, path, { start, end, status }, log);
+  streamBlob(ctx, res, path, { start, end, status }, log, (note) => sent(status, `${note} of ${digest}`));
 }
 
 /** Why S3 would refuse the request before looking for the object: auth, signature, or an injected fault. */
@@ -125,6 +130,7 @@ function streamBlob(
   path: string,
   { start, end, status }: { start: number; end: number; status: number },
   log: DownloadLog,
+  sent: (note: string) => void,
 ): void {
   const length = end - start + 1;
   // A cut download sends part of the body and then drops the connection, as a flaky link does.
@@ -136,6 +142,10 @@ function streamBlob(
   });
   const pace = ctx.link.pace();
   const stream = pace ? file.pipe(pace) : file;
+  // What was handed to the connection (kernel buffers included): tests measure bytes sent again after a kill.
+  let handed = 0;
+  stream.on('data', (chunk: Buffer) => (handed += chunk.length));
+  res.once('close', () => sent(`${handed} bytes of ${start}-${end}`));
   file.on('error', () => res.destroy());
   log(status, cutAt >= 0 ? `cut at byte ${cutAt}` : undefined);
   if (cutAt >= 0) {

@@ -3,6 +3,8 @@ export interface FaultOptions {
   throttle?: number;
   serverError?: number;
   cut?: number;
+  /** Answer a ranged download with the whole blob, as a server without Range support does. */
+  ignoreRange?: number;
   slowdown?: number;
   expire?: number;
   losePartResponse?: number;
@@ -35,6 +37,7 @@ export class Faults {
   throttle = () => this.fires(this.opts.throttle);
   serverError = () => this.fires(this.opts.serverError);
   cut = () => this.fires(this.opts.cut);
+  ignoreRange = () => this.fires(this.opts.ignoreRange);
   slowdown = () => this.fires(this.opts.slowdown);
   expire = () => this.fires(this.opts.expire);
   losePartResponse = () => this.fires(this.opts.losePartResponse);
@@ -42,7 +45,14 @@ export class Faults {
   get active(): boolean {
     const o = this.opts;
     return Boolean(
-      o.throttle || o.serverError || o.cut || o.slowdown || o.expire || o.losePartResponse || o.layerLagMs,
+      o.throttle ||
+      o.serverError ||
+      o.cut ||
+      o.ignoreRange ||
+      o.slowdown ||
+      o.expire ||
+      o.losePartResponse ||
+      o.layerLagMs,
     );
   }
 }

@@ -24,6 +24,7 @@ export interface ServeFlags {
   faultThrottle?: number;
   faultServerError?: number;
   faultCut?: number;
+  faultIgnoreRange?: number;
   faultSlowdown?: number;
   faultExpire?: number;
   faultLosePartResponse?: number;
@@ -118,6 +119,7 @@ const faultOptions = (flags: ServeFlags) => ({
   throttle: flags.faultThrottle,
   serverError: flags.faultServerError,
   cut: flags.faultCut,
+  ignoreRange: flags.faultIgnoreRange,
   slowdown: flags.faultSlowdown,
   expire: flags.faultExpire,
   losePartResponse: flags.faultLosePartResponse,

@@ -94,8 +94,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       // The link's latency comes before the first byte of the answer, whatever the answer is.
       void ctx.link.delay().then(() => {
         if (res.destroyed || req.socket.destroyed) return; // the client left during the latency
-        serveDownload(ctx, presigner, req, res, url, (status, note) =>
-          opts.onRequest?.({ operation: `${req.method} blob`, status, errorType: note, ms: Date.now() - started }),
+        serveDownload(
+          ctx,
+          presigner,
+          req,
+          res,
+          url,
+          (status, note) =>
+            opts.onRequest?.({ operation: `${req.method} blob`, status, errorType: note, ms: Date.now() - started }),
+          (status, note) =>
+            opts.onRequest?.({
+              operation: `${req.method} blob-sent`,
+              status,
+              errorType: note,
+              ms: Date.now() - started,
+            }),
         );
       });
       return;

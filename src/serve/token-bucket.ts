@@ -3,6 +3,8 @@
  * and refilled continuously at `rate` per second. A request takes one token or is refused. The clock is injected
  * so the arithmetic can be tested without waiting.
  */
+import { ECR_DEFAULT_RATES } from '../core/ecr-quotas.js';
+
 export type Clock = () => number;
 
 export class TokenBucket {
@@ -29,20 +31,7 @@ export class TokenBucket {
   }
 }
 
-/**
- * ECR's default API rates per account and region (requests per second), from the ECR user guide's
- * "Amazon ECR service quotas" page. All are adjustable there; these are what a new account gets.
- */
-export const ECR_DEFAULT_RATES: Readonly<Record<string, number>> = {
-  BatchGetImage: 2000,
-  GetDownloadUrlForLayer: 3000,
-  BatchCheckLayerAvailability: 1000,
-  InitiateLayerUpload: 100,
-  UploadLayerPart: 500,
-  CompleteLayerUpload: 100,
-  PutImage: 10,
-  GetAuthorizationToken: 500,
-};
+export { ECR_DEFAULT_RATES };
 
 /** A bucket per rated operation; operations without a rate are never refused. */
 export class Quotas {

@@ -5,18 +5,20 @@
  * it into place (sinks/write.ts), replacing only a provable earlier ecrx output (sinks/output-target.ts).
  */
 import { mkdtempSync, promises as fsp, createWriteStream } from 'node:fs';
-import { dirname } from 'node:path';
-import { Transform } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EcrxError } from '../core/errors.js';
-import { BlobCache } from '../store/blob-cache.js';
+import { BlobCache, CorruptBlobError } from '../store/blob-cache.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { ImageSet } from '../oci/image-set.js';
 import type { TransferEvents } from '../engine/events.js';
-import { dockerArchiveEntries, ociLayoutEntries } from './entries.js';
+import { dockerArchiveEntries, ociLayoutEntries, type Entry } from './entries.js';
 import type { OutputPlan } from './output-target.js';
+import { withReferrers, type LayoutReferrerInput } from './referrers-layout.js';
 import { scratchPrefix } from './temp-names.js';
-import { writeDirectory, writeTarFile } from './write.js';
+import { writeDirectory, writeTar, writeTarFile } from './write.js';
 import type { BlobInput, BlobWritten, ImageSink, SinkResult } from './sink.js';
 
 export type LocalFormat = 'oci' | 'oci-archive' | 'docker-archive';
@@ -24,6 +26,20 @@ export type LocalFormat = 'oci' | 'oci-archive' | 'docker-archive';
 export interface LocalSinkOptions {
   /** Called just before an earlier ecrx output at the target is replaced. */
   onReplace?: (target: string, previousFormat: string) => void;
+  /**
+   * The store the source's blobs already sit in (pull's cache): a blob handed over as that store's file is not
+   * staged again, it is copied (or reflinked) from there into the output, hashed on the way, with no second read.
+   */
+  store?: BlobCache;
+  /** Where a tar goes when there is no plan (stdout). */
+  stream?: Writable;
+  /**
+   * A blob of the store found corrupt while the output was written (already removed): fetch it again and the output
+   * is written once more, once per blob. Returns false for a blob it cannot fetch (the error then stands).
+   */
+  heal?: (err: CorruptBlobError, set: ImageSet) => Promise<boolean>;
+  /** Referrers written into the layout beside the image (their blobs in `store`), asked for once the image's blobs are in. */
+  referrers?: (set: ImageSet) => Promise<LayoutReferrerInput[]>;
 }
 
 /** The tag part of an image name ("alpine:3.20" -> "3.20"; a bare tag stays as it is). */
@@ -36,16 +52,17 @@ export class LocalSink implements ImageSink {
   replaced = false;
 
   constructor(
-    private readonly plan: OutputPlan,
+    private readonly plan: OutputPlan | undefined,
     private readonly format: LocalFormat,
     private readonly opts: LocalSinkOptions = {},
   ) {
-    this.name = `${format} ${plan.target}`;
+    this.name = `${format} ${plan?.target ?? 'stdout'}`;
   }
 
   private store(): BlobCache {
+    if (this.opts.store) return this.opts.store;
     if (!this.staging) {
-      const dir = mkdtempSync(scratchPrefix(dirname(this.plan.target)));
+      const dir = mkdtempSync(this.plan ? scratchPrefix(dirname(this.plan.target)) : join(tmpdir(), '.ecrx-stage-'));
       this.staging = { dir, store: new BlobCache(dir) };
     }
     return this.staging.store;
@@ -71,6 +88,10 @@ export class LocalSink implements ImageSink {
   async writeBlob(input: BlobInput, events: TransferEvents, signal?: AbortSignal): Promise<BlobWritten> {
     const { digest } = input.descriptor;
     const store = this.store();
+    if (input.path && input.path === this.opts.store?.path(digest)) {
+      await input.verified;
+      return { bytes: 0 };
+    }
     const tmp = store.tmpPath(digest.slice(7, 19));
     let bytes = 0;
     const count = new Transform({
@@ -93,7 +114,7 @@ export class LocalSink implements ImageSink {
 
   async writeImage(set: ImageSet, tags: string[], signal?: AbortSignal): Promise<SinkResult> {
     const store = this.store();
-    const entries =
+    let entries: Entry[] =
       this.format === 'docker-archive'
         ? dockerArchiveEntries(
             set,
@@ -101,18 +122,44 @@ export class LocalSink implements ImageSink {
             tags.filter((t) => t.includes(':')),
           )
         : ociLayoutEntries(set, store, { refName: tags[0] ? tagOf(tags[0]) : undefined });
+    if (this.opts.referrers) entries = withReferrers(entries, await this.opts.referrers(set), store);
     const opts = { signal, onReplace: this.opts.onReplace };
-    const written =
-      this.plan.kind === 'directory'
-        ? await writeDirectory(entries, this.plan, opts)
-        : await writeTarFile(entries, this.plan, this.format, opts);
-    this.replaced = written.replaced;
+    const plan = this.plan;
+    if (!plan) {
+      // A stream cannot be taken back: no second try.
+      await writeTar(entries, this.opts.stream ?? process.stdout, { format: this.format, signal });
+    } else {
+      const written = await this.healing(set, () =>
+        plan.kind === 'directory'
+          ? writeDirectory(entries, plan, opts)
+          : writeTarFile(entries, plan, this.format, opts),
+      );
+      this.replaced = written.replaced;
+    }
     await this.abort();
-    return { target: this.plan.target, digest: set.top.digest };
+    return { target: plan?.target ?? '-', digest: set.top.digest };
+  }
+
+  /** Runs a write again after opts.heal fetched a blob found corrupt on the way, once per blob. */
+  private async healing<T>(set: ImageSet, step: () => Promise<T>): Promise<T> {
+    const healed = new Set<string>();
+    for (;;) {
+      try {
+        return await step();
+      } catch (err) {
+        const again =
+          err instanceof CorruptBlobError &&
+          this.opts.heal &&
+          !healed.has(err.digest) &&
+          (healed.add(err.digest), await this.opts.heal(err, set));
+        if (!again) throw err;
+      }
+    }
   }
 
   /** Removes the staged blobs; the target itself is only ever written by a complete writeImage. */
   async abort(): Promise<void> {
+    // opts.store is the caller's (the cache): never removed here.
     if (this.staging) await fsp.rm(this.staging.dir, { recursive: true, force: true });
     this.staging = undefined;
   }

@@ -10,7 +10,7 @@ import { choosePlatform, formatPlatform, hostPlatform, parsePlatform } from '../
 import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../oci/image-set.js';
 import { batchGet, fetchRoot, type FetchedManifest } from '../ecr/batch-get.js';
 import { inaccessibleLayerError } from '../ecr/archived.js';
-import { downloadToCache } from '../ecr/download.js';
+import { downloadToCache } from './ecr-download.js';
 import { httpGet, readSmallBody } from '../net/http.js';
 import { shortDigest } from '../core/digest.js';
 import type { BlobStore } from '../store/blob-store.js';

@@ -42,6 +42,8 @@ export interface ImageSource {
    * hands its local files to the sink as they are, without hashing them again.
    */
   readonly trusted?: boolean;
+  /** Whether the blob is already at hand (a cache hit, checked): the engine can report it as cached, not moved. */
+  hit?(d: Descriptor, opts: { signal?: AbortSignal }): Promise<boolean>;
   /** Makes localPath(d) answer for this blob (a cache fills itself); the engine calls it before handing the blob over. */
   prepare?(d: Descriptor, opts: { signal?: AbortSignal }): Promise<void>;
   /** A local file holding the blob, when the source has one (a layout directory): copied or reflinked, not read. */

@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../core/atomic-write.js';
 import { fileDigest, SHA256_DIGEST, SHA256_HEX, sha256Digest } from '../core/digest.js';
 import { EcrxError } from '../core/errors.js';
 import { isAlive } from '../core/pid.js';
+import { PartialStore } from './partials.js';
 
 export function defaultCacheDir(): string {
   if (process.env.ECRX_CACHE_DIR) return process.env.ECRX_CACHE_DIR;
@@ -93,6 +94,11 @@ export class BlobCache implements BlobStore {
     this.tmpDir = join(root, 'tmp');
     this.indexDir = join(root, 'index-v1');
     if (opts.create ?? true) for (const dir of [this.blobsDir, this.tmpDir]) makeDir(dir, root);
+  }
+
+  /** Unfinished downloads kept for the next run (`partial-v1/`). */
+  get partials(): PartialStore {
+    return new PartialStore(this.root);
   }
 
   /** Whether the cache's blobs directory exists (a cache opened with create: false may not). */

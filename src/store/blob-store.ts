@@ -4,6 +4,8 @@
  * removed when found, so the store heals itself.
  */
 export interface BlobStore {
+  /** The store's directory: unfinished downloads (partials) and their locks live under it too. */
+  readonly root: string;
   /** Path of the blob's file (present or not). */
   path(digest: string): string;
   /** Present with this size; cheap and unverified. */

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EcrxError } from '../core/errors.js';
+import { ECR_DEFAULT_RATES } from '../core/ecr-quotas.js';
 
 export interface Shard {
   /** 0-based, as Kubernetes Indexed Jobs and AWS Batch array jobs count. */
@@ -84,13 +85,7 @@ export function quotaShare(count: number): number {
 }
 
 /** ECR's default request rates (per second, per account and region) that bound a mirror's pace. */
-export const ECR_WRITE_QUOTAS = {
-  PutImage: 10,
-  InitiateLayerUpload: 100,
-  CompleteLayerUpload: 100,
-  UploadLayerPart: 500,
-  BatchCheckLayerAvailability: 1000,
-} as const;
+export const ECR_WRITE_QUOTAS = ECR_DEFAULT_RATES;
 
 /** The fewest seconds `images` image writes take at ECR's PutImage quota, however many shards share the work. */
 export const minimumSeconds = (images: number): number => images / ECR_WRITE_QUOTAS.PutImage;

@@ -751,8 +751,13 @@ describe('pull from a server that lies', () => {
     }
     expectCleanFailure(r, c.exit, c.code, c.message);
     expect(JSON.parse(r.stdout).error.message).not.toContain('X-Amz-Signature');
-    // Nothing in the output, nothing in the cache, no temporary file anywhere.
+    // Nothing in the output, nothing in the cache, no temporary file anywhere. A network failure that left good
+    // bytes keeps them as a partial for the next run (never as a blob), and `cache ls` lists it.
     expect(readdirSync(dir).filter((f) => f !== 'cache')).toEqual([]);
-    expect(cacheLeftovers(cache)).toEqual([]);
+    const partials = cacheLeftovers(cache).filter((f) => f.startsWith('partial-v1/'));
+    expect(cacheLeftovers(cache).filter((f) => !f.startsWith('partial-v1/'))).toEqual([]);
+    if (c.code !== 'NETWORK_ERROR') expect(partials).toEqual([]);
+    const listed = JSON.parse((await runCli(['cache', 'ls', '--cache-dir', cache, '--json'])).stdout).data.partials;
+    expect(listed.length * 2).toBe(partials.length);
   });
 });

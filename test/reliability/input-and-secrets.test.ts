@@ -113,7 +113,7 @@ const cases: Case[] = [
   ['bad tag', () => ['pull', 'bad/app:-x'], 2, 'VALIDATION_ERROR', /not a valid tag/],
   [
     'a non-ECR registry',
-    () => ['pull', 'ghcr.io/org/app:1'],
+    () => ['tag', 'ghcr.io/org/app:1', 'v2'],
     2,
     'UNSUPPORTED_REGISTRY',
     /ghcr\.io, which is not an Amazon ECR registry/,

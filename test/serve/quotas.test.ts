@@ -65,12 +65,15 @@ test('a pull and a push of many small blobs finish under ECR quotas, the client 
   expect(listed.stdout).toContain('"t23"');
 });
 
-test("a burst beyond InitiateLayerUpload's 100/s is answered ThrottlingException exactly as ECR does", async () => {
+test("a burst beyond PutImage's 10/s is answered ThrottlingException exactly as ECR does", async () => {
+  // PutImage's quota is the lowest (10/s), so 60 calls at once exceed it however slowly a busy machine sends them.
+  // The quota is checked before the body is read: calls let through fail validation (no manifest), which is fine.
   const answers = await Promise.all(
-    Array.from({ length: 160 }, () => rawCall(serve.endpoint, 'InitiateLayerUpload', { repositoryName: 'copy' })),
+    Array.from({ length: 60 }, () => rawCall(serve.endpoint, 'PutImage', { repositoryName: 'copy' })),
   );
-  const refused = answers.filter((a) => a.status !== 200);
-  expect(answers.filter((a) => a.status === 200).length).toBeGreaterThan(0);
+  const isThrottle = (a: { body: unknown }) => (a.body as { __type?: string }).__type === 'ThrottlingException';
+  const refused = answers.filter(isThrottle);
+  expect(answers.filter((a) => !isThrottle(a)).length).toBeGreaterThan(0);
   expect(refused.length).toBeGreaterThan(0);
   for (const a of refused) {
     expect(a.status).toBe(400);

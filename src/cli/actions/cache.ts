@@ -63,6 +63,7 @@ export async function cacheLs(flags: CacheFlags): Promise<void> {
   const { blobs, junk } = cache.scan();
   blobs.sort((a, b) => b.atimeMs - a.atimeMs);
   const total = blobs.reduce((n, b) => n + b.size, 0);
+  const partials = cache.partials.list().sort((a, b) => b.mtimeMs - a.mtimeMs);
   const data = {
     cacheDir: cache.root,
     exists,
@@ -74,12 +75,24 @@ export async function cacheLs(flags: CacheFlags): Promise<void> {
       lastUsed: new Date(Math.max(b.atimeMs, b.mtimeMs)).toISOString(),
     })),
     junk,
+    // Unfinished downloads an earlier run left: the next pull or copy of that blob continues from them.
+    partials: partials.map((p) => ({
+      digest: p.digest,
+      size: p.size,
+      bytes: p.bytes,
+      lastUsed: new Date(p.mtimeMs).toISOString(),
+      inUse: p.locked,
+    })),
   };
   printSuccess(flags, data, () =>
     exists
       ? [
           ...blobs.map((b) => `${b.digest}  ${formatBytes(b.size).padStart(10)}`),
-          `${plural(blobs.length, 'blob')}, ${formatBytes(total)} in ${cache.root}${junkLine(junk)}`,
+          ...partials.map(
+            (p) =>
+              `${p.digest}  ${formatBytes(p.bytes).padStart(10)}  partial, of ${formatBytes(p.size)}${p.locked ? ' (downloading now)' : ''}`,
+          ),
+          `${plural(blobs.length, 'blob')}, ${formatBytes(total)} in ${cache.root}${partials.length ? `; ${plural(partials.length, 'unfinished download')} (${formatBytes(partials.reduce((n, p) => n + p.bytes, 0))}), continued by the next pull` : ''}${junkLine(junk)}`,
         ].join('\n')
       : absent(cache.root),
   );
@@ -104,16 +117,23 @@ export async function cachePrune(flags: CacheFlags): Promise<void> {
     total -= b.size;
     removed.push({ digest: b.digest, size: b.size });
   }
+  // Unfinished downloads go when older than --older-than, or all of them without limits; never one being written.
+  const partialsRemoved: { digest: string; bytes: number }[] = [];
+  for (const p of cache.partials.list()) {
+    const everything = olderThan === undefined && maxSize === undefined;
+    if (!everything && !(olderThan !== undefined && now - p.mtimeMs > olderThan)) continue;
+    if (await cache.partials.removeIfUnlocked(p.digest)) partialsRemoved.push({ digest: p.digest, bytes: p.bytes });
+  }
   // Without limits prune empties the cache, junk included.
   const junk = olderThan === undefined && maxSize === undefined ? cache.scan().junk : [];
   for (const j of junk) await cache.removeJunk(j.name);
   const freed = removed.reduce((n, b) => n + b.size, 0);
   printSuccess(
     flags,
-    { cacheDir: cache.root, removed, freedBytes: freed, remainingBytes: total, junkRemoved: junk },
+    { cacheDir: cache.root, removed, freedBytes: freed, remainingBytes: total, junkRemoved: junk, partialsRemoved },
     () =>
       cache.exists()
-        ? `Removed ${plural(removed.length, 'blob')} (${formatBytes(freed)}); ${formatBytes(total)} left in ${cache.root}${junk.length ? `; removed ${plural(junk.length, 'entry', 'entries')} that were not blobs` : ''}`
+        ? `Removed ${plural(removed.length, 'blob')} (${formatBytes(freed)})${partialsRemoved.length ? ` and ${plural(partialsRemoved.length, 'unfinished download')}` : ''}; ${formatBytes(total)} left in ${cache.root}${junk.length ? `; removed ${plural(junk.length, 'entry', 'entries')} that were not blobs` : ''}`
         : absent(cache.root),
   );
 }

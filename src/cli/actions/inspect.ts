@@ -1,73 +1,57 @@
-/** `ecrx inspect`: what an image is, without downloading its layers (only the small config, through the cache). */
-import { formatReference, parseReference, registryHost } from '../../core/reference.js';
+/**
+ * `ecrx inspect`: what an image is, without downloading its layers (only the small config, through the cache). An
+ * ECR image is read through the ECR API; another registry's image through the registry API (inspect-sides.ts).
+ */
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
-import { resolveFromEcr } from '../../sources/ecr.js';
-import { fetchRoot } from '../../ecr/batch-get.js';
-import { fetchBlobs } from '../../engine/fetch-blobs.js';
-import { openCache, openSession } from '../session.js';
 import { formatPlatform } from '../../oci/platform.js';
 import { formatBytes, plural } from '../../report/format.js';
 import { sanitize } from '../../report/sanitize.js';
 import { readConfig } from '../../oci/config.js';
 import type { ImageIndex } from '../../oci/manifest.js';
 import { checkDocumentSize, MAX_CONFIG_BYTES } from '../../oci/limits.js';
-import { countReferrers } from '../../engine/referrers.js';
+import { parseImageArg, type RegistryFlags } from '../image-arg.js';
+import { openInspectSide, type InspectSide } from './inspect-sides.js';
 
-export interface InspectFlags extends EcrFlags {
+export interface InspectFlags extends EcrFlags, RegistryFlags {
   raw?: boolean;
   config?: boolean;
   platform?: string;
   cacheDir?: string;
 }
 
-type Session = Awaited<ReturnType<typeof openSession>>;
-type Root = Awaited<ReturnType<typeof fetchRoot>>;
-
-/** What the two views share: the session, the reference as typed and as resolved, and the image's address. */
+/** What the two views share: the side the image is read from, the reference as typed, and the run's signal. */
 interface Inspection {
   imageText: string;
-  ref: ReturnType<typeof parseReference>;
   flags: InspectFlags;
-  session: Session;
-  root: Root['root'];
-  parsed: Root['parsed'];
-  base: { image: string; registryId: string; repository: string; tag: string | null };
+  side: InspectSide;
   signal: AbortSignal;
 }
 
 export async function inspect(imageText: string, flags: InspectFlags, signal: AbortSignal): Promise<void> {
-  const ref = parseReference(imageText);
-  const session = await openSession({ ...flags, quiet: flags.quiet || flags.raw }, 'inspect', ref);
-  const { reporter, ecr } = session;
+  const arg = parseImageArg(imageText);
+  const side = await openInspectSide(arg, { ...flags, quiet: flags.quiet || flags.raw }, signal);
   try {
-    reporter.phase(`resolving ${formatReference(ref)}`);
-    const { root, parsed } = await fetchRoot(ecr, ref, signal);
+    const { root, parsed } = side;
     if (flags.raw && !flags.platform && !flags.config) {
-      reporter.stop();
+      side.reporter.stop();
       emitRaw(flags, root.bytes, { digest: root.digest, mediaType: parsed.mediaType }); // the bytes the digest is over
       return;
     }
-    const region = await ecr.region();
-    const base = {
-      image: `${registryHost(root.registryId, region, ref.fips)}/${formatReference({ repository: ref.repository, tag: ref.tag })}`,
-      registryId: root.registryId,
-      repository: ref.repository,
-      tag: ref.tag ?? null,
-    };
-    const it: Inspection = { imageText, ref, flags, session, root, parsed, base, signal };
+    const it: Inspection = { imageText, flags, side, signal };
     if (parsed.kind === 'index' && !flags.platform) await inspectIndex(it, parsed.index);
     else await inspectImage(it);
   } finally {
-    reporter.stop();
-    ecr.destroy();
+    side.reporter.stop();
+    await side.close();
   }
 }
 
 /** An index without --platform: its platforms and their digests. */
 async function inspectIndex(it: Inspection, index: ImageIndex): Promise<void> {
-  const { session, root, parsed, base, flags } = it;
-  session.reporter.stop();
+  const { side, flags } = it;
+  const { root, parsed, base } = side;
+  side.reporter.stop();
   const platforms = index.manifests.map((m) => ({
     platform: m.platform ? formatPlatform(m.platform) : null,
     digest: m.digest,
@@ -80,7 +64,7 @@ async function inspectIndex(it: Inspection, index: ImageIndex): Promise<void> {
     mediaType: parsed.mediaType,
     size: root.bytes.length,
     platforms,
-    referrers: await countReferrers(session.ecr, it.ref.repository, root.digest, it.signal),
+    referrers: await side.referrers(root.digest, it.signal),
   };
   printSuccess(flags, data, () =>
     [
@@ -96,25 +80,11 @@ async function inspectIndex(it: Inspection, index: ImageIndex): Promise<void> {
 
 /** One image (the platform's, for an index): its config, fetched through the cache, and its layers. */
 async function inspectImage(it: Inspection): Promise<void> {
-  const { session, ref, flags, signal } = it;
-  const { ecr, reporter } = session;
-  const resolved = await resolveFromEcr(ecr, ref, flags.platform, signal);
-  const image = resolved.set.images[0];
-  const cache = openCache(flags);
-  checkDocumentSize(image.manifest.config.size, MAX_CONFIG_BYTES, `The config of ${formatReference(ref)}`);
-  const blobs = [image.manifest.config];
-  await fetchBlobs({
-    ecr,
-    repository: ref.repository,
-    blobs,
-    images: [image],
-    cache,
-    concurrency: 1,
-    reporter,
-    signal,
-  });
-  reporter.stop();
-  const configBytes = await cache.readBytes(image.manifest.config.digest);
+  const { side, flags, signal } = it;
+  const image = await side.image(flags.platform, signal);
+  checkDocumentSize(image.manifest.config.size, MAX_CONFIG_BYTES, `The config of ${side.shown}`);
+  const configBytes = await side.config(image, flags, signal);
+  side.reporter.stop();
   if (flags.raw && flags.config) {
     emitRaw(flags, configBytes, { digest: image.manifest.config.digest, mediaType: image.manifest.config.mediaType });
     return;
@@ -123,12 +93,12 @@ async function inspectImage(it: Inspection): Promise<void> {
     emitRaw(flags, image.bytes, { digest: image.digest, mediaType: image.mediaType });
     return;
   }
-  const config = readConfig(configBytes, formatReference(ref));
+  const config = readConfig(configBytes, side.shown);
   const size = image.manifest.layers.reduce((n, l) => n + l.size, 0);
   const data = {
-    ...it.base,
+    ...side.base,
     digest: image.digest,
-    indexDigest: it.parsed.kind === 'index' ? it.root.digest : null,
+    indexDigest: side.parsed.kind === 'index' ? side.root.digest : null,
     mediaType: image.mediaType,
     size,
     platform: config.platform,
@@ -141,7 +111,7 @@ async function inspectImage(it: Inspection): Promise<void> {
       mediaType: image.manifest.config.mediaType,
     },
     layers: image.manifest.layers.map((l) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType })),
-    referrers: await countReferrers(ecr, ref.repository, image.digest, signal),
+    referrers: await side.referrers(image.digest, signal),
     ...(flags.config ? { imageConfig: config.doc } : {}),
   };
   printSuccess(flags, data, () =>

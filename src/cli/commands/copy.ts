@@ -3,6 +3,7 @@ import { runCommand } from '../run.js';
 import { addEcrOptions, concurrencyOption, noResumeOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
+import { insecureOption } from '../image-arg.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -10,10 +11,15 @@ export function register(program: Command): void {
     .alias('cp')
     .argument(
       '<src-image>',
-      'source: repo[:tag|@digest] or a full ECR URI (its own account and region); with --all-tags a repository',
+      "source: repo[:tag|@digest], a full ECR URI (its own account and region), or another registry's image (docker.io/library/alpine:3.20); with --all-tags an ECR repository",
     )
-    .argument('<dst-image>', 'destination: repo[:tag] or a full ECR URI; with --all-tags a repository')
-    .description('copy an image between ECR repositories, regions or accounts, keeping its digest')
+    .argument(
+      '<dst-image>',
+      "destination: repo[:tag], a full ECR URI, or another registry's repo[:tag]; with --all-tags a repository",
+    )
+    .description(
+      'copy an image between ECR repositories, regions or accounts (or from and to another registry), keeping its digest',
+    )
     .option('--platform <os/arch[/variant]|all>', 'copy one platform of a multi-platform image (default: all)')
     .addOption(concurrencyOption())
     .addOption(noResumeOption())
@@ -24,7 +30,8 @@ export function register(program: Command): void {
     )
     .option('--all-tags', 'copy every tagged image of the source repository, each with all its tags')
     .option('--to-endpoint-url <url>', "ECR API endpoint of the destination (default: the source's)")
-    .option('--to-profile <name>', "AWS profile for the destination (default: the source's)");
+    .option('--to-profile <name>', "AWS profile for the destination (default: the source's)")
+    .addOption(insecureOption());
   addEcrOptions(cmd);
   addExamples(cmd, [
     ['ecrx copy team/app:1.4 team/app-prod:1.4'],
@@ -34,6 +41,7 @@ export function register(program: Command): void {
     ],
     ['ecrx copy team/app:1.4 team/app-prod:1.4 --referrers', 'with its signatures and SBOMs'],
     ['ecrx copy --all-tags team/app team/app-backup', 'a whole repository'],
+    ['ecrx copy docker.io/library/alpine:3.20 mirror/alpine:3.20', 'mirror an image from another registry'],
   ]);
   cmd.action(async (src: string, dst: string, flags) =>
     runCommand(

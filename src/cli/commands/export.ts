@@ -1,13 +1,17 @@
 import { Command } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption, platformOption } from '../common.js';
+import { addEcrOptions, concurrencyOption, noResumeOption, platformOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
+import { insecureOption } from '../image-arg.js';
 
 export function register(program: Command): void {
   const cmd = program
     .command('export')
-    .argument('<image>', 'repo[:tag|@digest] or a full ECR URI')
+    .argument(
+      '<image>',
+      "repo[:tag|@digest], a full ECR URI, or another registry's image (docker.io/library/alpine:3.20)",
+    )
     .argument('<target>', 'a new or empty DIR, a FILE.tar, or - for a tar on stdout')
     .description('write the flattened root filesystem of an image (layers applied with OCI whiteouts)')
     .addOption(
@@ -18,7 +22,9 @@ export function register(program: Command): void {
       ),
     )
     .addOption(concurrencyOption())
-    .option('--cache-dir <dir>', 'blob cache');
+    .addOption(noResumeOption())
+    .option('--cache-dir <dir>', 'blob cache')
+    .addOption(insecureOption());
   addEcrOptions(cmd);
   addExamples(cmd, [
     ['ecrx export my-app:1.4 ./rootfs'],

@@ -3,11 +3,15 @@ import { runCommand } from '../run.js';
 import { addEcrOptions } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
+import { insecureOption } from '../image-arg.js';
 
 export function register(program: Command): void {
   const cmd = program
     .command('inspect')
-    .argument('<image>', 'repo[:tag|@digest] or a full ECR URI')
+    .argument(
+      '<image>',
+      "repo[:tag|@digest], a full ECR URI, or another registry's image (docker.io/library/alpine:3.20)",
+    )
     .description('show an image: digest, media type, platforms, layers, and its config (os, arch, created, entrypoint)')
     .option(
       '--raw',
@@ -15,7 +19,8 @@ export function register(program: Command): void {
     )
     .option('--config', 'include the whole image config')
     .option('--platform <os/arch[/variant]>', 'inspect this platform of a multi-platform image')
-    .option('--cache-dir <dir>', 'blob cache for the config');
+    .option('--cache-dir <dir>', 'blob cache for the config')
+    .addOption(insecureOption());
   addEcrOptions(cmd);
   addExamples(cmd, [
     ['ecrx inspect my-app:1.4'],

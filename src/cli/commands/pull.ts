@@ -1,17 +1,20 @@
 import { Command, Option } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption, platformOption } from '../common.js';
+import { addEcrOptions, concurrencyOption, noResumeOption, platformOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
+import { insecureOption } from '../image-arg.js';
 
 export function register(program: Command): void {
   const cmd = program
     .command('pull')
     .argument(
       '<image>',
-      'repo, repo:tag, repo@sha256:…, or <account>.dkr.ecr.<region>.amazonaws.com/repo[:tag|@digest]',
+      "repo, repo:tag, repo@sha256:…, <account>.dkr.ecr.<region>.amazonaws.com/repo[:tag|@digest], or another registry's image (docker.io/library/alpine:3.20, localhost:5000/x:y)",
     )
-    .description('download an image from ECR into an OCI layout, an OCI archive or a docker-archive')
+    .description(
+      'download an image from ECR (or another registry) into an OCI layout, an OCI archive or a docker-archive',
+    )
     .option('-o, --output <path>', 'where to write (default: <name>-<tag>[.tar]; - for an archive on stdout)')
     .addOption(
       new Option('--format <format>', 'output format')
@@ -30,8 +33,10 @@ export function register(program: Command): void {
       "also pull the image's signatures, SBOMs and attestations (OCI referrers) into the layout, recursively",
     )
     .addOption(concurrencyOption())
+    .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)')
-    .option('--no-cache', 'download every blob, use and keep nothing in the cache');
+    .option('--no-cache', 'download every blob, use and keep nothing in the cache')
+    .addOption(insecureOption());
   addEcrOptions(cmd);
   addExamples(cmd, [
     ['ecrx pull my-app:1.4', './my-app-1.4 (OCI layout)'],

@@ -64,6 +64,12 @@ export function register(program: Command): void {
       new Option('--fault-cut <p>', 'cut blob downloads mid-body with probability p').argParser(parseProbability),
     )
     .addOption(
+      new Option(
+        '--fault-ignore-range <p>',
+        'answer a ranged download with the whole blob (200, Range ignored) with probability p',
+      ).argParser(parseProbability),
+    )
+    .addOption(
       new Option('--fault-slowdown <p>', 'answer downloads with S3 503 SlowDown with probability p').argParser(
         parseProbability,
       ),

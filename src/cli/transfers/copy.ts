@@ -3,15 +3,16 @@
  * the local cache, fetching only the blobs the destination lacks. The manifest bytes, and so the digest, are kept.
  */
 import { EcrxError } from '../../core/errors.js';
-import { formatReference, parseReference, registryHost } from '../../core/reference.js';
+import { formatReference, registryHost } from '../../core/reference.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
 import { formatBytes, formatDuration, plural } from '../../report/format.js';
 import { copyImage } from '../../engine/copy.js';
 import { openCache, openSession } from '../session.js';
 import { parsePlatform } from '../../oci/platform.js';
+import { parseImageArg, type RegistryFlags } from '../image-arg.js';
 
-export interface CopyFlags extends EcrFlags {
+export interface CopyFlags extends EcrFlags, RegistryFlags {
   platform?: string;
   concurrency: number;
   cacheDir?: string;
@@ -35,14 +36,21 @@ export const destinationFlags = (flags: CopyFlags): CopyFlags => ({
 
 export async function copy(srcText: string, dstText: string, flags: CopyFlags, signal: AbortSignal): Promise<void> {
   const started = Date.now();
-  const src = parseReference(srcText);
-  const dst = parseReference(dstText, { defaultTag: false });
+  const srcArg = parseImageArg(srcText);
+  const dstArg = parseImageArg(dstText, { defaultTag: false });
   const platform = flags.platform ?? 'all';
   if (platform !== 'all') parsePlatform(platform);
-  if (dst.digest)
+  if (dstArg.ref.digest)
     throw new EcrxError('VALIDATION_ERROR', "The destination takes a tag, not a digest: the digest is the source's", {
-      hint: `For example: ecrx copy ${srcText} ${dst.repository}:${src.tag ?? 'copy'}`,
+      hint: `For example: ecrx copy ${srcText} ${dstArg.ref.repository}:${srcArg.ref.tag ?? 'copy'}`,
     });
+  // Another registry on either side: any source into any sink (copy-across.ts).
+  if (srcArg.kind === 'registry' || dstArg.kind === 'registry') {
+    const { copyWithRegistry } = await import('./copy-across.js');
+    return copyWithRegistry(srcArg, dstArg, flags, destinationFlags(flags), platform, signal);
+  }
+  const src = srcArg.ref;
+  const dst = dstArg.ref;
   const tags = dst.tag ? [dst.tag] : src.tag ? [src.tag] : [];
   const from = await openSession(flags, 'copy', src);
   const to = await openSession(destinationFlags(flags), 'copy', dst);

@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { EcrxError, ExitCode } from '../../core/errors.js';
-import { formatReference, parseReference } from '../../core/reference.js';
+import { formatReference } from '../../core/reference.js';
+import { formatRegistryReference } from '../../registry/reference.js';
+import { openSide, parseImageArg, sourceOf, type RegistryFlags } from '../image-arg.js';
 import type { EcrFlags } from '../common.js';
 import { printSuccess } from '../output.js';
 import { formatDuration, plural } from '../../report/format.js';
@@ -11,9 +13,9 @@ import { exportRootfs } from '../../engine/export.js';
 import { inUserTerms } from '../../sinks/rootfs/export.js';
 import { removeTree } from '../../sinks/rootfs/nodes.js';
 import { checkTarget, planTarget, type Target } from '../../sinks/rootfs/target.js';
-import { openCache, openSession } from '../session.js';
+import { openCache } from '../session.js';
 
-export interface ExportFlags extends EcrFlags {
+export interface ExportFlags extends EcrFlags, RegistryFlags {
   platform?: string;
   concurrency: number;
   cacheDir?: string;
@@ -37,11 +39,12 @@ export async function exportImage(
   signal: AbortSignal,
 ): Promise<void> {
   const started = Date.now();
-  const ref = parseReference(imageText);
+  const arg = parseImageArg(imageText);
+  const shown = arg.kind === 'ecr' ? formatReference(arg.ref) : formatRegistryReference(arg.ref);
   const target = planTarget(targetText);
   validate(flags, target);
   await checkTarget(target);
-  const { reporter, ecr } = await openSession(flags, 'export', ref);
+  const { reporter, ecr } = await openSide(arg, flags, 'export');
   // Beside the target (so the final rename stays on one file system), or in TMPDIR for stdout; only ecrx writes here.
   const work = mkdtempSync(
     target.kind === 'stdout'
@@ -50,8 +53,7 @@ export async function exportImage(
   );
   try {
     const r = await exportRootfs({
-      ecr,
-      ref,
+      source: (await sourceOf(arg, ecr, flags, reporter)).source,
       target,
       work,
       stream: process.stdout,
@@ -67,7 +69,7 @@ export async function exportImage(
     }
     reporter.stop();
     const data = {
-      image: formatReference(ref),
+      image: shown,
       digest: r.digest,
       platform: r.platform ?? null,
       output: target.path,
@@ -79,13 +81,13 @@ export async function exportImage(
       flags,
       data,
       () =>
-        `Exported ${formatReference(ref)} ${r.digest} (${plural(data.layers, 'layer')}) to ${target.path} in ${formatDuration(data.durationMs)}`,
+        `Exported ${shown} ${r.digest} (${plural(data.layers, 'layer')}) to ${target.path} in ${formatDuration(data.durationMs)}`,
     );
   } catch (err) {
     throw inUserTerms(err, work, target);
   } finally {
     reporter.stop();
-    ecr.destroy();
+    ecr?.destroy();
     removeTree(work);
   }
 }

@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { EcrxError } from '../../core/errors.js';
-import { formatReference, parseReference, type ImageRef } from '../../core/reference.js';
+import { formatReference } from '../../core/reference.js';
+import { formatRegistryReference } from '../../registry/reference.js';
+import { openSide, parseImageArg, sourceOf, type RegistryFlags } from '../image-arg.js';
 import { BlobCache, defaultCacheDir } from '../../store/blob-cache.js';
-import { openCache, openSession } from '../session.js';
+import { openCache } from '../session.js';
 import type { EcrFlags } from '../common.js';
 import { formatBytes, formatDuration, plural } from '../../report/format.js';
 import { printNote, printSuccess } from '../output.js';
@@ -16,7 +18,7 @@ import { pullImage, type OutputFormat } from '../../engine/pull.js';
 
 export type { OutputFormat };
 
-export interface PullFlags extends EcrFlags {
+export interface PullFlags extends EcrFlags, RegistryFlags {
   output?: string;
   format?: OutputFormat;
   platform?: string;
@@ -29,7 +31,10 @@ export interface PullFlags extends EcrFlags {
 
 const FORMATS: OutputFormat[] = ['oci', 'oci-archive', 'docker-archive'];
 
-export function defaultOutputName(ref: ImageRef, format: OutputFormat): string {
+export function defaultOutputName(
+  ref: { repository: string; tag?: string; digest?: string },
+  format: OutputFormat,
+): string {
   const name = ref.repository.slice(ref.repository.lastIndexOf('/') + 1);
   const suffix = ref.tag ?? `sha256-${ref.digest!.slice(7, 19)}`;
   return `${name}-${suffix}${format === 'oci' ? '' : '.tar'}`;
@@ -38,7 +43,8 @@ export function defaultOutputName(ref: ImageRef, format: OutputFormat): string {
 export async function pull(refText: string, flags: PullFlags, signal: AbortSignal): Promise<void> {
   const started = Date.now();
   // Everything that can be refused without the network is refused first.
-  const ref = parseReference(refText);
+  const arg = parseImageArg(refText);
+  const { ref } = arg;
   const toStdout = flags.output === '-';
   const format: OutputFormat = flags.format ?? (toStdout ? 'oci-archive' : 'oci');
   if (!FORMATS.includes(format)) {
@@ -72,12 +78,20 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
       { hint: 'Pull with --format oci (a layout directory) or oci-archive.' },
     );
   }
+  if (flags.referrers && arg.kind === 'registry')
+    throw new EcrxError(
+      'VALIDATION_ERROR',
+      '--referrers reads the referrers ECR lists; it is not available for another registry',
+      {
+        hint: 'Pull the image without --referrers.',
+      },
+    );
   const output = toStdout ? '-' : resolvePath(flags.output ?? defaultOutputName(ref, format));
   const cacheRoot = flags.cache === false ? undefined : resolvePath(flags.cacheDir ?? defaultCacheDir());
   // Where the output goes is settled before the first API call: a refusal costs no download.
   const plan = toStdout ? undefined : await planOutput(output, format === 'oci' ? 'directory' : 'file', { cacheRoot });
 
-  const { reporter, ecr } = await openSession(flags, 'pull', ref);
+  const { reporter, ecr } = await openSide(arg, flags, 'pull');
   // --no-cache: a store of this run's own beside the output (or in TMPDIR for stdout), removed at the end.
   const scratch =
     flags.cache === false
@@ -85,16 +99,17 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
       : undefined;
   try {
     const cache = scratch ? new BlobCache(scratch) : openCache(flags);
+    const side = await sourceOf(arg, ecr, flags, reporter);
     const r = await pullImage({
-      ecr,
-      ref,
+      source: side.source,
+      tags: () => (ref.tag ? [`${side.host}/${ref.repository}:${ref.tag}`] : []),
       format,
       plan,
       stream: process.stdout,
       platform: flags.platform,
       concurrency: flags.concurrency,
       cache,
-      referrers: flags.referrers,
+      referrers: flags.referrers && arg.kind === 'ecr' && ecr ? { ecr, repository: arg.ref.repository } : undefined,
       events: reporter,
       signal,
     });
@@ -102,8 +117,8 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
     const { set, layers, bytesDownloaded, referrers, platform } = r;
     const cachedCount = layers.filter((l) => l.cached).length;
     const data = {
-      image: `${r.host}/${formatReference({ repository: ref.repository, tag: ref.tag })}`,
-      registryId: r.resolved.registryId,
+      image: `${side.host}/${formatReference({ repository: ref.repository, tag: ref.tag })}`,
+      ...(arg.kind === 'ecr' ? { registryId: side.registryId() } : { registry: arg.ref.registry }),
       repository: ref.repository,
       tag: ref.tag ?? null,
       digest: set.top.digest,
@@ -117,22 +132,20 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
       ...(referrers ? { referrers } : {}),
       durationMs: Date.now() - started,
     };
+    const shown = arg.kind === 'ecr' ? formatReference(arg.ref) : formatRegistryReference(arg.ref);
     if (!toStdout) {
       printSuccess(
         flags,
         data,
         () =>
-          `Pulled ${formatReference(ref)} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${plural(layers.length, 'blob')}, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
+          `Pulled ${shown} ${set.top.digest}${platform ? ` (${platform})` : ''} to ${output} [${format}]: ${plural(layers.length, 'blob')}, ${layers.length - cachedCount} downloaded (${formatBytes(bytesDownloaded)}), ${cachedCount} cached${referrers ? `, ${plural(referrers.length, 'referrer')}` : ''}, in ${formatDuration(data.durationMs)}`,
       );
     } else if (!flags.quiet) {
-      printNote(
-        flags,
-        `Pulled ${formatReference(ref)} ${set.top.digest} to stdout [${format}] in ${formatDuration(data.durationMs)}`,
-      );
+      printNote(flags, `Pulled ${shown} ${set.top.digest} to stdout [${format}] in ${formatDuration(data.durationMs)}`);
     }
   } finally {
     reporter.stop();
-    ecr.destroy();
+    ecr?.destroy();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }

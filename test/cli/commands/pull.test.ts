@@ -248,10 +248,13 @@ describe('pull', () => {
       expect(e.code).toBe('VALIDATION_ERROR');
       expect(e.hint).toContain('for example');
     }
-    // another registry's reference is not invalid, but not ECR either: it is named, still before any network call
-    const other = await pull(['docker.io/library/nginx', '--json'], { env: offline });
-    expect(other).toExitWith(2);
-    expect(JSON.parse(other.stdout).error.code).toBe('UNSUPPORTED_REGISTRY');
+    // another registry's reference is not invalid: it is read from that registry (here nothing listens there)
+    const other = await pull(['127.0.0.1:9/library/nginx', '--json'], { env: offline });
+    expect(other).toExitWith(6);
+    expect(JSON.parse(other.stdout).error).toMatchObject({
+      code: 'NETWORK_ERROR',
+      details: { registry: '127.0.0.1:9' },
+    });
   });
 
   test('not found: image, repository; each with its code and exit code', async () => {

@@ -299,13 +299,14 @@ test('dual-stack: pasted dkr-ecr hosts work, and --dual-stack / AWS_USE_DUALSTAC
 });
 
 test('references to ECR Public and other registries are named for what they are (UNSUPPORTED_REGISTRY, exit 2)', async () => {
-  const pub = await cli(['pull', 'public.ecr.aws/docker/library/alpine:3.20', '--json']);
+  // pull, inspect, export and copy read other registries (pull-registry.test.ts); the ECR-only commands name them.
+  const pub = await cli(['tag', 'public.ecr.aws/docker/library/alpine:3.20', 'x', '--json']);
   expect(pub).toExitWith(2);
   expect(json(pub.stdout).error).toMatchObject({
     code: 'UNSUPPORTED_REGISTRY',
     details: { registry: 'public.ecr.aws', registryKind: 'ecr-public', repository: 'docker/library/alpine' },
   });
-  const other = await cli(['copy', 'ghcr.io/org/app:1', 'small/app:x']);
+  const other = await cli(['push', 'layout-dir', 'ghcr.io/org/app:1']);
   expect(other).toExitWith(2);
   expect(other.stderr).toContain("'ghcr.io/org/app:1' names the registry ghcr.io, which is not an Amazon ECR registry");
 });
