@@ -102,7 +102,17 @@ export async function syncScenario({ quick, dir, say, stops }) {
     for (let r = 0; r < RUNS; r++) {
       const serve = await startServe(join(dir, `sync-serve-${r}`));
       const shaper = await startShaperProcess(serve.host, LINK);
-      const args = [BIN, 'sync', plan, '-q', '--endpoint-url', shaper.endpoint];
+      // A cache of its own per cold run: every layer comes from the source registry, as skopeo's do.
+      const args = [
+        BIN,
+        'sync',
+        plan,
+        '-q',
+        '--endpoint-url',
+        shaper.endpoint,
+        '--cache-dir',
+        join(dir, `sync-cache-${r}`),
+      ];
       try {
         cold.push((await measure(process.execPath, args)).ms);
         noop.push((await measure(process.execPath, args)).ms);

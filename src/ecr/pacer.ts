@@ -126,6 +126,20 @@ export class Pacer {
 }
 
 const shared = new Map<string, Pacer>();
+/** The share of each quota this process aims at (1/N for one of N sync shards running side by side). */
+let quotaShare = 1;
+
+/**
+ * Paces this process to `share` of ECR's rates, for pacers made from now on: N processes that each take 1/N stay
+ * under the quotas together. Called once, before the first connection (`ecrx sync --shard I/N`).
+ */
+export function setQuotaShare(share: number): void {
+  if (!(share > 0 && share <= 1)) throw new RangeError(`quota share must be in (0, 1]: ${share}`);
+  quotaShare = share;
+}
+
+const scaled = (share: number): Record<string, number> =>
+  Object.fromEntries(Object.entries(ECR_API_RATES).map(([op, rate]) => [op, rate * share]));
 
 /**
  * The pacer for one API endpoint, shared by every connection to it in this process (ECR's quotas are per account
@@ -134,6 +148,6 @@ const shared = new Map<string, Pacer>();
 export function pacerFor(endpoint: string): Pacer | undefined {
   if (process.env.ECRX_PACING === 'off') return undefined;
   let p = shared.get(endpoint);
-  if (!p) shared.set(endpoint, (p = new Pacer()));
+  if (!p) shared.set(endpoint, (p = new Pacer(quotaShare === 1 ? ECR_API_RATES : scaled(quotaShare))));
   return p;
 }

@@ -1,9 +1,10 @@
 /**
  * One sync run, independent of how images move: expand the plan, keep this shard's images, move each through the
  * backend's `runJob` with bounded concurrency (one failing image does not stop the others), and build the report.
- * The backend is the seam: today's moves ECR sources (src/cli/actions/sync-ecr.ts); a registry source plugs in the
- * same way, by answering `listTags`, `runJob` and `describe` for its references.
+ * The backend is the seam (src/cli/actions/sync-backend.ts): ECR sources, registry sources and the air gap's
+ * directories each answer `listTags`, `check`, `runJob` and `describe` for their references.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { expandPlan, jobKey, type ListTags, type SyncJob } from './expand.js';
 import type { Plan } from './plan.js';
@@ -16,6 +17,12 @@ export interface SyncBackend {
   runJob(job: SyncJob, signal: AbortSignal): Promise<JobResult>;
   /** For `--dry-run`: the source image's digest and size when the source can tell, without moving anything. */
   describe(job: SyncJob, signal: AbortSignal): Promise<{ digest: string | null; bytes: number | null }>;
+  /**
+   * Whether the image is already in place, cheaply (reads only): a result with `skipped: true` when it is, else
+   * undefined (runJob then moves it). Checks run wider than moves (CHECK_FACTOR x the concurrency), so a rerun
+   * that moves nothing is bound by round trips, not by the number of images moved at once.
+   */
+  check?(job: SyncJob, signal: AbortSignal): Promise<JobResult | undefined>;
   /** Milliseconds the run spent backing off from ECR's throttling so far, over all images, when the backend counts. */
   throttledMs?(): number;
 }
@@ -53,24 +60,34 @@ const failedImage = (source: string, target: string, tag: string | null, error: 
   durationMs: 0,
 });
 
+/** How many more checks than moves run at once: a check is a few small reads. */
+export const CHECK_FACTOR = 4;
+
 export async function runSync(plan: Plan, backend: SyncBackend, opts: RunOptions): Promise<SyncReport> {
   const now = opts.now ?? Date.now;
   const started = now();
   const { jobs, failures } = await shardJobs(plan, backend, opts);
   const limit = pLimit(opts.concurrency);
+  const checkLimit = pLimit(opts.concurrency * CHECK_FACTOR);
+  // Every image in flight listens to the run's signal (several times: its requests, its blobs).
+  setMaxListeners(Math.max(64, opts.concurrency * CHECK_FACTOR * 8), opts.signal);
+  // A failed check is not a verdict: runJob then tries the image and reports what happens.
+  const checked = (job: SyncJob) =>
+    backend.check ? checkLimit(() => backend.check!(job, opts.signal).catch(() => undefined)) : undefined;
   const images: (ImageReport & { throttledMs?: number })[] = failures.map((f) =>
     failedImage(f.source, f.target, null, f.error),
   );
   for (const image of images) opts.onImage?.(image);
   const done = await Promise.all(
-    jobs.map((job) =>
-      limit(async () => {
-        const t0 = now();
+    jobs.map(async (job) => {
+      const t0 = now();
+      const inPlace = await checked(job);
+      return limit(async () => {
         let image: ImageReport & { throttledMs?: number };
         try {
           // An interrupted run stops starting images; the ones running see the signal themselves.
           opts.signal.throwIfAborted();
-          const r = await backend.runJob(job, opts.signal);
+          const r = inPlace ?? (await backend.runJob(job, opts.signal));
           image = {
             source: job.source,
             sourceDigest: r.digest,
@@ -88,8 +105,8 @@ export async function runSync(plan: Plan, backend: SyncBackend, opts: RunOptions
         }
         opts.onImage?.(image);
         return image;
-      }),
-    ),
+      });
+    }),
   );
   return buildReport(plan.file, opts.shard, [...images, ...done], now() - started, backend.throttledMs?.() ?? 0);
 }

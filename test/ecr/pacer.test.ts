@@ -1,5 +1,5 @@
 /** The client's per-operation pacing of ECR API calls (pure arithmetic, on an injected clock). */
-import { ECR_API_RATES, HEADROOM, Pacer } from '../../src/ecr/pacer.js';
+import { ECR_API_RATES, HEADROOM, Pacer, pacerFor, setQuotaShare } from '../../src/ecr/pacer.js';
 
 /** A fake clock whose sleep moves time forward, so a run of calls shows the pace it was given. */
 function clock() {
@@ -103,4 +103,17 @@ test('a wait for a token ends when the signal aborts', async () => {
   const waiting = p.acquire('PutImage', ac.signal);
   ac.abort(new Error('stopped'));
   await expect(waiting).rejects.toThrow('stopped');
+});
+
+test('one of 4 shards paces every operation to a quarter of the rate, so the 4 together stay under the quota', () => {
+  expect(() => setQuotaShare(0)).toThrow(RangeError);
+  setQuotaShare(1 / 4);
+  try {
+    const p = pacerFor('shard.example:443');
+    expect(p?.rateOf('PutImage')).toBeCloseTo((ECR_API_RATES.PutImage * HEADROOM) / 4);
+    expect(p?.rateOf('InitiateLayerUpload')).toBeCloseTo((ECR_API_RATES.InitiateLayerUpload * HEADROOM) / 4);
+  } finally {
+    setQuotaShare(1);
+  }
+  expect(pacerFor('whole.example:443')?.rateOf('PutImage')).toBeCloseTo(ECR_API_RATES.PutImage * HEADROOM);
 });

@@ -15,6 +15,8 @@ export interface RegistryOptions {
   htpasswd?: { user: string; password: string };
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
   tls?: { cert: string; key: string };
+  /** Log every request (the access log, in combined format) into log(). */
+  accessLog?: boolean;
 }
 
 export interface TestRegistry {
@@ -42,7 +44,7 @@ function configYaml(dir: string, port: number, o: RegistryOptions): string {
     'log:',
     '  level: warn',
     '  accesslog:',
-    '    disabled: true',
+    `    disabled: ${o.accessLog ? 'false' : 'true'}`,
     'storage:',
     '  filesystem:',
     `    rootdirectory: ${join(dir, 'data')}`,
@@ -94,9 +96,11 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
   const port = await freePort();
   const config = join(dir, 'config.yml');
   writeFileSync(config, configYaml(dir, port, o));
-  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
+  // The access log goes to stdout.
+  child.stdout!.on('data', (d) => (stderr += d));
   const log = () => stderr;
   const url = `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const stop = async () => {

@@ -3,7 +3,7 @@ import { EcrxError } from '../../src/core/errors.js';
 import type { SyncJob } from '../../src/sync/expand.js';
 import { parsePlan } from '../../src/sync/plan.js';
 import type { JobResult } from '../../src/sync/report.js';
-import { dryRun, runSync, type SyncBackend } from '../../src/sync/run.js';
+import { CHECK_FACTOR, dryRun, runSync, type SyncBackend } from '../../src/sync/run.js';
 
 const PLAN = parsePlan(
   `target: copy/{name}
@@ -104,4 +104,23 @@ test('the dry run describes each image: sizes when known, unreadable ones with t
     message: 'team/app:2 does not exist',
   });
   expect(items[0]).toMatchObject({ source: 'team/gone', target: 'copy/gone', error: { code: 'REPOSITORY_NOT_FOUND' } });
+});
+
+test('checks run CHECK_FACTOR times wider than moves; images in place skip runJob; a failed check leaves it to runJob', async () => {
+  const { b, started } = backend();
+  let checking = 0;
+  let mostChecks = 0;
+  b.check = async (job) => {
+    checking++;
+    mostChecks = Math.max(mostChecks, checking);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    checking--;
+    if (job.tag === '2') throw new EcrxError('NETWORK_ERROR', 'the registry went away for a moment');
+    return Number(job.tag) % 2 === 0 ? { digest: `sha256:${job.tag}`, bytes: 0, skipped: true } : undefined;
+  };
+  const report = await runSync(PLAN, b, { concurrency: 2, signal: new AbortController().signal });
+  expect(mostChecks).toBe(2 * CHECK_FACTOR);
+  // 4, 6 and 8 were in place; 2's check failed, so it ran.
+  expect(started.sort()).toEqual(['team/app:1', 'team/app:2', 'team/app:3', 'team/app:5', 'team/app:7', 'team/one:1']);
+  expect(report.totals).toMatchObject({ images: 10, moved: 4, skipped: 5, failed: 1 });
 });

@@ -2,8 +2,7 @@
  * The sync backend for sources in ECR (any account, region or endpoint ecrx reaches): tags from ListImages,
  * sizes from DescribeImages, and each image moved by the copy engine (only missing blobs move, digest kept).
  * An image whose target tag already points at the source digest is skipped with no write call, so a rerun is
- * read-only. Sources in other registries are refused here until the registry source lands: it plugs in as another
- * backend answering the same three calls (src/sync/run.ts, SyncBackend).
+ * read-only. Sources in other registries go to the registry backend (sync-registry.ts, sync-backend.ts picks).
  */
 import { EcrxError } from '../../core/errors.js';
 import { parseAnyReference, parseReference, type ImageRef } from '../../core/reference.js';
@@ -29,7 +28,7 @@ export interface SyncFlags extends EcrFlags {
   cacheDir?: string;
 }
 
-/** The error every non-ECR source gets until the registry source is wired in. */
+/** The error a non-ECR reference gets where only ECR can be (the ECR backend's own calls). */
 export function registrySourceError(source: string): EcrxError {
   return new EcrxError(
     'UNSUPPORTED_REGISTRY',
@@ -39,7 +38,7 @@ export function registrySourceError(source: string): EcrxError {
 }
 
 /** The ECR reference of a source or target, or the registry-source error for anything else. */
-function ecrRef(text: string): ImageRef {
+export function ecrRef(text: string): ImageRef {
   const any = parseAnyReference(text, { defaultTag: false });
   if (any.registry && any.registry.kind !== 'ecr') throw registrySourceError(text);
   return parseReference(text, { defaultTag: false });
@@ -48,7 +47,7 @@ function ecrRef(text: string): ImageRef {
 type Session = { ecr: Ecr; reporter: Reporter };
 
 /** One connection per registry and region, opened on first use and shared by every image that needs it. */
-class Sessions {
+export class Sessions {
   private readonly open = new Map<string, Promise<Session>>();
   /** Milliseconds of backoff after ThrottlingException, over every connection: ECR's quotas, not ecrx, set that pace. */
   throttledMs = 0;
@@ -84,7 +83,7 @@ class Sessions {
   }
 }
 
-async function listEcrTags(ecr: Ecr, repository: string, signal?: AbortSignal): Promise<string[]> {
+export async function listEcrTags(ecr: Ecr, repository: string, signal?: AbortSignal): Promise<string[]> {
   const tags: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -106,7 +105,7 @@ interface ImageDetail {
 }
 
 /** The image the id names in the repository, or undefined when it (or the repository) does not exist. */
-async function describeImage(
+export async function describeImage(
   ecr: Ecr,
   repository: string,
   imageId: { imageTag?: string; imageDigest?: string },
@@ -127,7 +126,12 @@ async function describeImage(
   }
 }
 
-async function ensureRepository(ecr: Ecr, name: string, create: CreateSettings, signal: AbortSignal): Promise<void> {
+export async function ensureRepository(
+  ecr: Ecr,
+  name: string,
+  create: CreateSettings,
+  signal: AbortSignal,
+): Promise<void> {
   try {
     await ecr.request(
       'DescribeRepositories',
@@ -154,7 +158,7 @@ async function ensureRepository(ecr: Ecr, name: string, create: CreateSettings, 
 }
 
 /** copyImage takes one platform or all; a list of several arrives with the engine's platform filter. */
-function platformOf(job: SyncJob): string {
+export function platformOf(job: SyncJob): string {
   if (job.platforms === 'all') return 'all';
   if (job.platforms.length === 1) return job.platforms[0];
   throw new EcrxError(

@@ -4,11 +4,12 @@ import { formatBytes } from '../../report/format.js';
 import { loadPlan } from '../../sync/plan.js';
 import { formatDryRun, formatReport, incompleteError } from '../../sync/report.js';
 import { dryRun, runSync, type SyncBackend } from '../../sync/run.js';
-import { resolveShard } from '../../sync/shard.js';
+import { quotaShare, resolveShard } from '../../sync/shard.js';
+import { setQuotaShare } from '../../ecr/pacer.js';
 import { errorEnvelope, printNote, printSuccess, writeJson } from '../output.js';
-import { ecrBackend, type SyncFlags } from './sync-ecr.js';
+import { syncBackend, type BackendFlags } from './sync-backend.js';
 
-export interface SyncCommandFlags extends SyncFlags {
+export interface SyncCommandFlags extends BackendFlags {
   dryRun?: boolean;
   shard?: string;
 }
@@ -21,10 +22,12 @@ export async function sync(
   planPath: string,
   flags: SyncCommandFlags,
   signal: AbortSignal,
-  backend: SyncBackend & { close(): Promise<void> } = ecrBackend(flags),
+  backend: SyncBackend & { close(): Promise<void> } = syncBackend(flags),
 ): Promise<void> {
   const plan = loadPlan(planPath);
   const shard = resolveShard(flags.shard, plan.shards);
+  // N shards side by side each take 1/N of ECR's rates, so that together they stay under the quotas.
+  if (shard) setQuotaShare(quotaShare(shard.count));
   const opts = { shard, concurrency: flags.concurrency, signal };
   try {
     if (flags.dryRun) {

@@ -21,12 +21,20 @@ export function register(program: Command): void {
         .env('ECRX_CONCURRENCY')
         .argParser(intBetween(1, 64)),
     )
-    .option('--cache-dir <dir>', 'blob cache the images stream through');
+    .option('--cache-dir <dir>', 'blob cache the images stream through')
+    .option(
+      '--to-dir <dir>',
+      'air gap, connected side: write the images into OCI layouts in DIR (one per source repository), not ECR',
+    )
+    .option('--from-dir <dir>', 'air gap, disconnected side: read the images from a DIR written by --to-dir into ECR')
+    .option('--insecure', 'allow plain HTTP (and unverified TLS) to source registries that are not on loopback');
   addEcrOptions(cmd);
   addExamples(cmd, [
     ['ecrx sync mirror.yaml'],
     ['ecrx sync mirror.yaml --dry-run', 'what would move, with sizes'],
     ['ecrx sync mirror.yaml --shard 0/4', 'the first of 4 shards'],
+    ['ecrx sync mirror.yaml --to-dir /media/usb/mirror', 'air gap: the connected side'],
+    ['ecrx sync mirror.yaml --from-dir /media/usb/mirror', 'air gap: the disconnected side, into ECR'],
     ["ecrx sync mirror.yaml --json | jq '.data.images[] | select(.error)'", 'the images that failed'],
   ]);
   cmd.action(async (plan: string, flags) =>

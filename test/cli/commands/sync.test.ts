@@ -69,7 +69,7 @@ sync:
     newest: 2
   - source: src/app:multi
     target: mirror/multi
-  - source: docker.io/library/alpine:3.20
+  - source: 127.0.0.1:9/library/alpine:3.20   # a registry with nothing listening: NETWORK_ERROR
     target: mirror/alpine
 `;
 
@@ -155,7 +155,14 @@ test('--dry-run lists each image with its size, names what cannot be read, and w
   expect(out.error.code).toBe('SYNC_INCOMPLETE');
   const byImage = Object.fromEntries(out.data.images.map((i: { source: string }) => [i.source, i]));
   expect(Object.keys(byImage).sort()).toEqual(
-    ['src/app:v2', 'src/app:v1', 'src/app:1.2', 'src/app:1.1', 'src/app:multi', 'docker.io/library/alpine:3.20'].sort(),
+    [
+      'src/app:v2',
+      'src/app:v1',
+      'src/app:1.2',
+      'src/app:1.1',
+      'src/app:multi',
+      '127.0.0.1:9/library/alpine:3.20',
+    ].sort(),
   );
   expect(byImage['src/app:v1']).toMatchObject({
     target: 'mirror/src/app',
@@ -165,7 +172,7 @@ test('--dry-run lists each image with its size, names what cannot be read, and w
   });
   expect(byImage['src/app:v1'].bytes).toBeGreaterThan(0);
   expect(byImage['src/app:multi']).toMatchObject({ target: 'mirror/multi', digest: indexDigest });
-  expect(byImage['docker.io/library/alpine:3.20'].error.code).toBe('UNSUPPORTED_REGISTRY');
+  expect(byImage['127.0.0.1:9/library/alpine:3.20'].error.code).toBe('NETWORK_ERROR');
   expect(human).toExitWith(10);
   expect(human.stdout).toMatch(/^SOURCE +TARGET +SIZE$/m);
   expect(human.stdout).toMatch(/^src\/app:1\.2 +mirror\/src\/app:1\.2 +\d+ B$/m);
@@ -183,7 +190,7 @@ test('a run copies every readable image, creates targets as asked, reports the r
   expect(out.data.totals).toMatchObject({ images: 6, moved: 5, skipped: 0, failed: 1 });
   const failed = out.data.images.filter((i: { error: unknown }) => i.error);
   expect(failed).toHaveLength(1);
-  expect(failed[0]).toMatchObject({ source: 'docker.io/library/alpine:3.20', error: { code: 'UNSUPPORTED_REGISTRY' } });
+  expect(failed[0]).toMatchObject({ source: '127.0.0.1:9/library/alpine:3.20', error: { code: 'NETWORK_ERROR' } });
   for (const tag of ['v1', 'v2', '1.1', '1.2']) {
     const got = await ecr.send(
       new BatchGetImageCommand({ repositoryName: 'mirror/src/app', imageIds: [{ imageTag: tag }] }),
