@@ -25,9 +25,15 @@ export interface FillOptions {
   events: TransferEvents;
 }
 
+/** What a fill moved: bytes fetched now, and bytes an earlier, interrupted run had left (a partial). */
+export interface FillResult {
+  downloadedBytes: number;
+  reusedBytes: number;
+}
+
 /** A source that can put a blob into a store itself, verified by digest. */
 export interface StoreFiller {
-  fill(d: Descriptor, store: BlobStore, opts: FillOptions): Promise<void>;
+  fill(d: Descriptor, store: BlobStore, opts: FillOptions): Promise<FillResult | void>;
 }
 
 export interface CachedOptions {
@@ -43,8 +49,10 @@ export interface CachedOptions {
 export interface CachedSource extends ImageSource {
   /** Blobs the store already held in this run (not filled). */
   readonly hits: ReadonlySet<string>;
-  /** Bytes this wrapper read from a source without a fill of its own (a registry). */
+  /** Bytes fetched from the source in this run to fill the store. */
   readonly bytesFilled: number;
+  /** Bytes of partials earlier, interrupted runs left that this run continued from instead of fetching again. */
+  readonly bytesReused: number;
   /** Fills a blob again after it was found corrupt (and removed) in the store. */
   refill(d: Descriptor, signal?: AbortSignal): Promise<void>;
 }
@@ -67,6 +75,7 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
   const ready = new Set<string>();
   const hits = new Set<string>();
   let bytesFilled = 0;
+  let bytesReused = 0;
   const verify = (d: Descriptor) =>
     typeof opts.verifyHits === 'function' ? opts.verifyHits(d) : opts.verifyHits !== false;
   const onCorrupt = (digest: string, actual: string) =>
@@ -80,10 +89,12 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
       return hit;
     });
   const fillOne = async (d: Descriptor, signal?: AbortSignal): Promise<void> => {
-    if (source.fill) return source.fill(d, store, { signal, events });
     // Summed after the await: `x += await y` would read x before it and lose a concurrent fill's bytes.
-    const filled = await fillFromOpen(source, d, store, events, signal);
-    bytesFilled += filled;
+    const filled = source.fill
+      ? await source.fill(d, store, { signal, events })
+      : await fillFromOpen(source, d, store, events, signal);
+    bytesFilled += filled?.downloadedBytes ?? 0;
+    bytesReused += filled?.reusedBytes ?? 0;
   };
   const ensure = (d: Descriptor, signal?: AbortSignal) =>
     memo(filling, d.digest, async () => {
@@ -97,6 +108,9 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
     hits,
     get bytesFilled() {
       return bytesFilled;
+    },
+    get bytesReused() {
+      return bytesReused;
     },
     resolve: (o): Promise<ResolvedImage> => source.resolve(o),
     async openBlob(d: Descriptor, o: { range?: BlobRange; signal?: AbortSignal }): Promise<OpenedBlob> {
@@ -128,7 +142,7 @@ async function fillFromOpen(
   store: BlobStore,
   events: TransferEvents,
   signal?: AbortSignal,
-): Promise<number> {
+): Promise<FillResult> {
   // A remote source (a registry) gets what ECR downloads get: ranges over several connections for a large blob,
   // cut ranges resumed, and a partial kept for the next run when this one is stopped.
   if (source.ranged) {
@@ -141,7 +155,7 @@ async function fillFromOpen(
       onProgress: (bytes) => events.blobProgress(d.digest, bytes),
       onRetry: (reason) => events.retry(shortDigest(d.digest), reason),
     });
-    return r.downloadedBytes;
+    return r;
   }
   const check = verifier(d, source.name);
   const tmp = store.tmpPath(d.digest.slice(7, 19));
@@ -162,5 +176,5 @@ async function fillFromOpen(
     await fsp.rm(tmp, { force: true });
     throw err;
   }
-  return bytes;
+  return { downloadedBytes: bytes, reusedBytes: 0 };
 }

@@ -4,7 +4,6 @@
  * sink lacks move. ECR to ECR, with referrers and --all-tags, is engine/copy.ts.
  */
 import type { BlobCache } from '../store/blob-cache.js';
-import { EcrSource } from '../sources/ecr.js';
 import type { ImageSource } from '../sources/source.js';
 import type { ImageSink } from '../sinks/sink.js';
 import { cached, type StoreFiller } from './cached.js';
@@ -25,6 +24,7 @@ export interface CopyAcrossOptions {
 
 export interface CopyAcrossResult extends TransferResult {
   bytesDownloaded: number;
+  bytesReused: number;
 }
 
 export async function copyAcross(o: CopyAcrossOptions): Promise<CopyAcrossResult> {
@@ -38,6 +38,6 @@ export async function copyAcross(o: CopyAcrossOptions): Promise<CopyAcrossResult
     { platform: o.platform, tags: o.tags },
     { concurrency: o.concurrency, events, signal: o.signal },
   ).finally(() => source.close?.());
-  const downloaded = source.bytesFilled + (o.source instanceof EcrSource ? o.source.bytesDownloaded : 0);
-  return { ...r, bytesDownloaded: downloaded };
+  const downloaded = source.bytesFilled;
+  return { ...r, bytesDownloaded: downloaded, bytesReused: source.bytesReused };
 }

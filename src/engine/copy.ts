@@ -48,12 +48,8 @@ export async function copyImage(
   const { from, to, cache, events } = sides;
   const source = new EcrSource(from, src);
   const sink = new EcrSink(to, dstRepository, { spool: cache, events });
-  const r = await transfer(
-    cached(source, cache, { events: fillEvents(events) }),
-    sink,
-    { platform, tags },
-    { concurrency: flags.concurrency, events, signal },
-  );
+  const filled = cached(source, cache, { events: fillEvents(events) });
+  const r = await transfer(filled, sink, { platform, tags }, { concurrency: flags.concurrency, events, signal });
   const { set } = r;
   const referrers = flags.referrers
     ? await copyReferrers({
@@ -74,6 +70,7 @@ export async function copyImage(
     platformLabel: r.platform,
     needed: r.blobs.filter((b) => b.moved),
     bytesDownloaded: source.bytesDownloaded,
+    bytesReused: filled.bytesReused,
     result: {
       registryId: r.sink.registryId,
       layers: r.blobs.map((b) => ({ digest: b.digest, size: b.size, uploaded: sink.didUpload(b.digest) })),

@@ -10,7 +10,6 @@ import type { BlobCache } from '../store/blob-cache.js';
 import { CorruptBlobError } from '../store/blob-cache.js';
 import type { Ecr } from '../ecr/client.js';
 import type { ImageSource } from '../sources/source.js';
-import { EcrSource } from '../sources/ecr.js';
 import { LocalSink, type LocalFormat } from '../sinks/local.js';
 import type { LayoutReferrerInput } from '../sinks/referrers-layout.js';
 import type { OutputPlan } from '../sinks/output-target.js';
@@ -56,6 +55,8 @@ export interface PullResult {
   replaced: boolean;
   layers: { digest: string; size: number; mediaType: string; cached: boolean }[];
   bytesDownloaded: number;
+  /** Bytes of partials earlier, interrupted runs left, continued instead of fetched again. */
+  bytesReused: number;
   referrers?: PulledReferrer[];
 }
 
@@ -115,7 +116,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
       if (!(await heal(source, set, err, events, signal))) throw err;
       return configPlatform(set, cache, o.platform, source.name);
     }));
-  const downloaded = source.bytesFilled + (o.source instanceof EcrSource ? o.source.bytesDownloaded : 0);
+  const downloaded = source.bytesFilled;
   return {
     set,
     platform,
@@ -127,6 +128,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
       cached: source.hits.has(d.digest),
     })),
     bytesDownloaded: downloaded,
+    bytesReused: source.bytesReused,
     referrers,
   };
 }

@@ -11,6 +11,7 @@ import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from 
 import { batchGet, fetchRoot, type FetchedManifest } from '../ecr/batch-get.js';
 import { inaccessibleLayerError } from '../ecr/archived.js';
 import { downloadToCache } from './ecr-download.js';
+import type { IngestResult } from '../store/ingest.js';
 import { httpGet, readSmallBody } from '../net/http.js';
 import { shortDigest } from '../core/digest.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -219,10 +220,10 @@ export class EcrSource implements ImageSource {
     }
   }
 
-  async fill(d: Descriptor, store: BlobStore, o: EcrFillOptions): Promise<void> {
+  async fill(d: Descriptor, store: BlobStore, o: EcrFillOptions): Promise<IngestResult> {
     const url = this.url(d.digest);
     let last = 0;
-    await downloadToCache({
+    const r = await downloadToCache({
       digest: d.digest,
       size: d.size,
       cache: store,
@@ -230,12 +231,13 @@ export class EcrSource implements ImageSource {
       maxStalled: this.ecr.maxAttempts,
       getUrl: (fresh) => url(fresh, o.signal),
       onProgress: (bytes) => {
-        this.bytesDownloaded += bytes - last;
         o.onBytes?.(bytes - last);
         last = bytes;
         o.events.blobProgress(d.digest, bytes);
       },
       onRetry: (reason) => o.events.retry(shortDigest(d.digest), reason),
     });
+    this.bytesDownloaded += r.downloadedBytes;
+    return r;
   }
 }

@@ -3,12 +3,11 @@
  * platform chosen from an index as for ECR, the chosen children fetched by digest and checked against the index's
  * sizes, and blobs opened with ranged GETs (redirects to blob storage followed without credentials).
  */
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { HashingStream } from '../core/digest.js';
+import { shortDigest } from '../core/digest.js';
 import { EcrxError } from '../core/errors.js';
 import type { BlobStore } from '../store/blob-store.js';
+import { ingest, type IngestResult } from '../store/ingest.js';
+import type { TransferEvents } from '../engine/events.js';
 import { collectBlobs, type ImageEntry, type ManifestBlob } from '../oci/image-set.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
@@ -94,27 +93,24 @@ export class RegistrySource implements ImageSource {
    * Puts a blob into `store` (the cache's StoreFiller, engine/cached.ts): streamed to a temporary name in the store,
    * hashed on the way, and committed under its digest only when digest and size match.
    */
-  async fill(d: Descriptor, store: BlobStore, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const tmp = store.tmpPath(d.digest.slice(7, 19));
-    const hash = new HashingStream();
-    try {
-      const { body } = await this.openBlob(d, { signal: opts.signal });
-      await pipeline(body, hash, createWriteStream(tmp, { flags: 'wx' }), { signal: opts.signal });
-      const actual = hash.digest();
-      if (actual !== d.digest || hash.bytes !== d.size)
-        throw new EcrxError(
-          'DIGEST_MISMATCH',
-          `Blob ${d.digest} of ${formatRegistryReference(this.ref)} arrived as ${actual} (${hash.bytes} bytes, ${d.size} expected)`,
-          {
-            details: { expected: d.digest, actual },
-            hint: 'Nothing was kept. The registry or something between it and you changed the bytes; try again.',
-          },
-        );
-      await store.commit(tmp, d.digest);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+  /**
+   * Brings a blob into the store through store/ingest.ts: ranges over several connections for a large blob, a cut
+   * range resumed, a partial kept for the next run, one process per blob at a time, every byte verified.
+   */
+  async fill(
+    d: Descriptor,
+    store: BlobStore,
+    opts: { signal?: AbortSignal; events?: Pick<TransferEvents, 'blobProgress' | 'retry'> } = {},
+  ): Promise<IngestResult> {
+    return ingest({
+      digest: d.digest,
+      size: d.size,
+      cache: store,
+      signal: opts.signal,
+      open: (range, signal) => this.openBlob(d, { range, signal }),
+      onProgress: (bytes) => opts.events?.blobProgress(d.digest, bytes),
+      onRetry: (reason) => opts.events?.retry(shortDigest(d.digest), reason),
+    });
   }
 
   async close(): Promise<void> {

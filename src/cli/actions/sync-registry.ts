@@ -14,6 +14,7 @@ import type { SyncJob } from '../../sync/expand.js';
 import { printDebug, printNote } from '../output.js';
 import type { SourceSide } from './sync-move.js';
 import type { SyncFlags } from './sync-ecr.js';
+import type { IngestResult } from '../../store/ingest.js';
 
 /** Whether a plan's source is in a registry other than private ECR (so read through the distribution API). */
 export function isRegistrySource(text: string): boolean {
@@ -39,16 +40,20 @@ export function registrySource(flags: SyncFlags & { insecure?: boolean }, cache:
   };
   const refOf = (job: SyncJob) => parseRegistryReference(job.source, { defaultTag: false });
   // One download per blob per run, even when images sharing a layer are read at the same time.
-  const fills = new Map<string, Promise<void>>();
+  const fills = new Map<string, Promise<IngestResult>>();
   const sourceOf = (ref: RegistryRef) => {
     const source = new RegistrySource(ref, clientOf(ref.registry));
     const fill = source.fill.bind(source);
-    source.fill = (d, store, o) => {
-      let p = fills.get(d.digest);
-      if (!p) {
-        fills.set(d.digest, (p = fill(d, store, o)));
-        p.catch(() => fills.delete(d.digest));
+    source.fill = async (d, store, o) => {
+      const running = fills.get(d.digest);
+      if (running) {
+        // Another image of this run is fetching it: wait, and count no bytes twice.
+        await running;
+        return { reusedBytes: 0, downloadedBytes: 0, byOtherProcess: false };
       }
+      const p = fill(d, store, o);
+      fills.set(d.digest, p);
+      p.catch(() => fills.delete(d.digest));
       return p;
     };
     return source;

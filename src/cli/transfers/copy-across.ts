@@ -82,6 +82,7 @@ export async function copyWithRegistry(
         uploaded: ecrSink ? ecrSink.didUpload(b.digest) : b.moved,
       })),
       bytesDownloaded: r.bytesDownloaded,
+      bytesReused: r.bytesReused,
       bytesUploaded: r.bytesMoved,
       durationMs: Date.now() - started,
     };

@@ -64,6 +64,7 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
       needed,
       result,
       bytesDownloaded,
+      bytesReused,
       referrers,
     } = await copyImage(
       { from: from.ecr, to: to.ecr, cache, events: reporter },
@@ -86,6 +87,7 @@ export async function copy(srcText: string, dstText: string, flags: CopyFlags, s
       tags,
       layers: result.layers,
       bytesDownloaded,
+      bytesReused,
       bytesUploaded: result.bytesUploaded,
       ...(referrers ? { referrers } : {}),
       durationMs: Date.now() - started,

@@ -114,7 +114,7 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
       signal,
     });
     reporter.stop();
-    const { set, layers, bytesDownloaded, referrers, platform } = r;
+    const { set, layers, bytesDownloaded, bytesReused, referrers, platform } = r;
     const cachedCount = layers.filter((l) => l.cached).length;
     const data = {
       image: `${side.host}/${formatReference({ repository: ref.repository, tag: ref.tag })}`,
@@ -129,6 +129,7 @@ export async function pull(refText: string, flags: PullFlags, signal: AbortSigna
       replaced: r.replaced,
       layers,
       bytesDownloaded,
+      bytesReused,
       ...(referrers ? { referrers } : {}),
       durationMs: Date.now() - started,
     };
