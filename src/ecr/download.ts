@@ -15,6 +15,7 @@ import type { BlobStore } from '../store/blob-store.js';
 import { httpGet, readSmallBody, safeUrl, stallOf } from '../net/http.js';
 import { isNetworkError } from './errors.js';
 import { writeAll } from '../core/write-all.js';
+import type { GrowingWriter } from '../core/growing.js';
 
 export interface DownloadRequest {
   digest: string;
@@ -28,6 +29,8 @@ export interface DownloadRequest {
   signal?: AbortSignal;
   /** Failed attempts in a row that moved no bytes before giving up (default 10). */
   maxStalled?: number;
+  /** Told the temporary file and its contiguous written-and-hashed prefix (an upload streams it: copy). */
+  growing?: GrowingWriter;
 }
 
 const FLUSH_BYTES = 1 << 20;
@@ -45,6 +48,7 @@ class Retry extends Error {
 export async function downloadToCache(req: DownloadRequest): Promise<void> {
   const tmp = req.cache.tmpPath(req.digest.slice(7, 19));
   const fh = await open(tmp, 'w');
+  req.growing?.started(tmp);
   // Bytes on disk and their running hash, kept in step by streamBody even when a connection is cut.
   const state: { written: number; hash: Hash } = { written: 0, hash: createHash('sha256') };
   let failures = 0;
@@ -79,6 +83,7 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
   };
 
   const restart = async () => {
+    req.growing?.prefix(0); // before a byte changes: a reader of the old bytes starts again
     await fh.truncate(0);
     state.hash = createHash('sha256');
     state.written = 0;
@@ -262,6 +267,7 @@ async function streamBody(
     for (const c of chunks) state.hash.update(c);
     await written;
     state.written += n;
+    req.growing?.prefix(state.written);
     req.onProgress?.(state.written);
   };
   // 'data' events hand over the socket's own chunks; an async iterator would concatenate them into new buffers

@@ -10,12 +10,15 @@
 import { createReadStream } from 'node:fs';
 import type { Descriptor } from '../oci/manifest.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage } from '../sources/source.js';
+import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage, StreamingBlob } from '../sources/source.js';
+import { GrowingFile, type GrowingWriter } from '../core/growing.js';
 import { noEvents, type TransferEvents } from './events.js';
 
 export interface FillOptions {
   signal?: AbortSignal;
   events: TransferEvents;
+  /** Told where the fill writes and how far its verified-in-order prefix reaches, for a reader streaming it. */
+  growing?: GrowingWriter;
 }
 
 /** A source that can put a blob into a store itself, verified by digest. */
@@ -34,7 +37,7 @@ export function cached(source: ImageSource & StoreFiller, store: BlobStore, opts
   // One fill per digest, however many readers ask for it at once.
   const filling = new Map<string, Promise<void>>();
   const ready = new Set<string>();
-  const ensure = (d: Descriptor, signal?: AbortSignal): Promise<void> => {
+  const ensure = (d: Descriptor, signal?: AbortSignal, growing?: GrowingWriter): Promise<void> => {
     let p = filling.get(d.digest);
     if (!p) {
       p = (async () => {
@@ -42,7 +45,7 @@ export function cached(source: ImageSource & StoreFiller, store: BlobStore, opts
           opts.verifyHits === false
             ? store.has(d.digest, d.size)
             : await store.hasVerified(d.digest, d.size, { signal });
-        if (!hit) await source.fill(d, store, { signal, events });
+        if (!hit) await source.fill(d, store, { signal, events, growing });
         ready.add(d.digest);
       })();
       filling.set(d.digest, p);
@@ -60,6 +63,16 @@ export function cached(source: ImageSource & StoreFiller, store: BlobStore, opts
       const start = o.range?.offset ?? 0;
       const end = o.range?.length !== undefined ? start + o.range.length - 1 : undefined;
       return { body: createReadStream(store.path(d.digest), { start, end, highWaterMark: 1 << 20 }), offset: start };
+    },
+    stream(d: Descriptor, o: { signal?: AbortSignal }): StreamingBlob {
+      const file = new GrowingFile(d.size, store.path(d.digest));
+      // A fill already under way for another reader tells this file only when it is done.
+      const done = ensure(d, o.signal, file);
+      done.then(
+        () => file.done(),
+        (err: unknown) => file.fail(err),
+      );
+      return { file, done };
     },
     // Only a blob checked or filled in this run: a file merely present may have rotted since it entered.
     prepare: (d, o) => ensure(d, o.signal),

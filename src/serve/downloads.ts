@@ -11,7 +11,8 @@ import { noSuchKey, sendS3Error, type S3Error } from './s3-errors.js';
 export { DOWNLOAD_PREFIX, Presigner } from './presign.js';
 export { sendS3Error } from './s3-errors.js';
 
-export type DownloadLog = (status: number, note?: string) => void;
+/** `event` names a later moment of the same download ("sent": the last byte handed to the connection). */
+export type DownloadLog = (status: number, note?: string, event?: string) => void;
 
 export function serveDownload(
   ctx: Context,
@@ -144,6 +145,8 @@ function streamBlob(
   } else {
     stream.pipe(res);
   }
+  // The whole body handed over: a client's log can be ordered against it ("GET blob sent").
+  res.once('finish', () => log(status, `${length} bytes`, 'sent'));
   res.on('close', () => {
     file.destroy();
     if (stream !== file) stream.destroy();

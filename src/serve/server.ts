@@ -94,8 +94,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       // The link's latency comes before the first byte of the answer, whatever the answer is.
       void ctx.link.delay().then(() => {
         if (res.destroyed || req.socket.destroyed) return; // the client left during the latency
-        serveDownload(ctx, presigner, req, res, url, (status, note) =>
-          opts.onRequest?.({ operation: `${req.method} blob`, status, errorType: note, ms: Date.now() - started }),
+        serveDownload(ctx, presigner, req, res, url, (status, note, event) =>
+          opts.onRequest?.({
+            operation: `${req.method} blob${event ? ` ${event}` : ''}`,
+            status,
+            errorType: note,
+            ms: Date.now() - started,
+          }),
         );
       });
       return;

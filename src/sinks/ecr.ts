@@ -262,6 +262,7 @@ export interface EcrSinkOptions {
 
 export class EcrSink implements ImageSink {
   readonly name: string;
+  readonly streams = true;
   private uploaded = new Map<string, boolean>();
 
   constructor(
@@ -295,9 +296,11 @@ export class EcrSink implements ImageSink {
 
   async writeBlob(input: BlobInput, events: TransferEvents, signal?: AbortSignal): Promise<BlobWritten> {
     const { digest, size } = input.descriptor;
-    const path = input.path ?? (await this.spooled(input, signal));
-    // CompleteLayerUpload only after the engine has checked every byte.
-    await input.verified;
+    // A blob still downloading is uploaded as it grows, and completed only once its download is verified
+    // (uploadBlob waits on the growing file); anything else is a complete file, checked before the first part.
+    const growing = input.path ? undefined : input.growing;
+    const path = growing ? undefined : (input.path ?? (await this.spooled(input, signal)));
+    if (!growing) await input.verified;
     let acked = 0;
     const outcome = await uploadBlob({
       ecr: this.ecr,
@@ -305,6 +308,7 @@ export class EcrSink implements ImageSink {
       digest,
       size,
       path,
+      parts: growing,
       signal,
       maxStalled: this.ecr.maxAttempts,
       onProgress: (bytes) => {
@@ -313,6 +317,7 @@ export class EcrSink implements ImageSink {
       },
       onRetry: (reason) => events.retry(shortDigest(digest), reason),
     });
+    await input.verified;
     this.uploaded.set(digest, outcome === 'uploaded');
     return { bytes: outcome === 'uploaded' ? acked : 0 };
   }
