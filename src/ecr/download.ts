@@ -186,7 +186,7 @@ export async function downloadToCache(req: DownloadRequest): Promise<void> {
           err instanceof Retry
             ? err
             : new Retry(
-                `connection failed: ${(err as Error).message ?? (err as any).code} (resuming at byte ${state.written})`,
+                `connection failed: ${(err as Error).message ?? (err as NodeJS.ErrnoException).code} (resuming at byte ${state.written})`,
               );
         failures++;
         // Progress since the last failure means the link works, if flakily: the backoff starts small again.

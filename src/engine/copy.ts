@@ -6,14 +6,15 @@ import type { ImageRef } from '../core/reference.js';
 import type { Ecr } from '../ecr/client.js';
 import type { BlobCache } from '../store/blob-cache.js';
 import { EcrSource } from '../sources/ecr.js';
-import { EcrSink } from '../sinks/ecr.js';
+import { EcrSink, ECR_UPLOADS_AT_ONCE } from '../sinks/ecr.js';
 import { copyReferrers } from './referrers.js';
 import { cached } from './cached.js';
 import { transfer } from './transfer.js';
 import { noEvents, type TransferEvents } from './events.js';
 
 export interface CopyOptions {
-  concurrency: number;
+  /** Blobs at once; unset: ECR_UPLOADS_AT_ONCE. */
+  concurrency?: number;
   /** Also copy the image's referrers (signatures, SBOMs, attestations), recursively. */
   referrers?: boolean;
 }
@@ -52,7 +53,7 @@ export async function copyImage(
     cached(source, cache, { events: fillEvents(events) }),
     sink,
     { platform, tags },
-    { concurrency: flags.concurrency, events, signal },
+    { concurrency: flags.concurrency ?? ECR_UPLOADS_AT_ONCE, events, signal },
   );
   const { set } = r;
   const referrers = flags.referrers
@@ -63,7 +64,7 @@ export async function copyImage(
         dstRepository,
         subjects: set.manifests.map((m) => m.digest),
         cache,
-        concurrency: flags.concurrency,
+        concurrency: flags.concurrency ?? ECR_UPLOADS_AT_ONCE,
         reporter: events,
         signal,
       })

@@ -13,7 +13,8 @@ import { parsePlatform } from '../../oci/platform.js';
 
 export interface CopyFlags extends EcrFlags {
   platform?: string;
-  concurrency: number;
+  /** Unset: the ECR sink's default (ECR_UPLOADS_AT_ONCE). */
+  concurrency?: number;
   cacheDir?: string;
   tag?: string[];
   /** Also copy the image's referrers (signatures, SBOMs, attestations), recursively. */
