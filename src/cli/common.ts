@@ -75,10 +75,10 @@ function attemptsFromEnv(v: string): number {
   }
 }
 
-/** -j; `defaultValue` undefined leaves it unset when not given, for a preset to choose (push and copy: 16). */
-export const concurrencyOption = (defaultValue: number | undefined = 4, description = 'blobs transferred at once') => {
+/** -j; `defaultValue` null leaves it unset when not given, for a preset to choose (push and copy: 16). */
+export const concurrencyOption = (defaultValue: number | null = 4, description = 'blobs transferred at once') => {
   const o = new Option('-j, --concurrency <n>', description).env('ECRX_CONCURRENCY').argParser(intBetween(1, 64));
-  return defaultValue === undefined ? o : o.default(defaultValue);
+  return defaultValue === null ? o : o.default(defaultValue);
 };
 
 /** --no-resume: every upload starts from byte 0, ignoring what an earlier run left in the push journal. */

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .argument('<dst-image>', 'destination: repo[:tag] or a full ECR URI; with --all-tags a repository')
     .description('copy an image between ECR repositories, regions or accounts, keeping its digest')
     .option('--platform <os/arch[/variant]|all>', 'copy one platform of a multi-platform image (default: all)')
-    .addOption(concurrencyOption(undefined, 'blobs uploaded at once (default: 16, large ones fewer)'))
+    .addOption(concurrencyOption(null, 'blobs uploaded at once (default: 16, large ones fewer)'))
     .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache the copy streams through')
     .option(
