@@ -75,11 +75,11 @@ function attemptsFromEnv(v: string): number {
   }
 }
 
-export const concurrencyOption = () =>
-  new Option('-j, --concurrency <n>', 'blobs transferred at once')
-    .default(4)
-    .env('ECRX_CONCURRENCY')
-    .argParser(intBetween(1, 64));
+/** -j; `defaultValue` null leaves it unset when not given, for a preset to choose (push and copy: 16). */
+export const concurrencyOption = (defaultValue: number | null = 4, description = 'blobs transferred at once') => {
+  const o = new Option('-j, --concurrency <n>', description).env('ECRX_CONCURRENCY').argParser(intBetween(1, 64));
+  return defaultValue === null ? o : o.default(defaultValue);
+};
 
 /**
  * --no-resume: unfinished downloads left by earlier runs (partials) are discarded and fetched from byte 0, and

@@ -15,7 +15,19 @@ export interface OutputMode {
 }
 
 /** What `-q` prints for a command's result: the digest for pull, push and copy, the path for export, ... */
-export type QuietResult = (data: any) => string | string[] | undefined | null;
+export type QuietResult = (data: QuietDoc) => string | string[] | undefined | null;
+
+/** The fields of a result document that `-q` picks from (each command names its own; see its `--json`). */
+export interface QuietDoc {
+  digest?: string;
+  version?: string;
+  output?: string;
+  dockerConfig?: string;
+  tags?: { tag: string | null; digest: string }[];
+  repositories?: { name: string }[];
+  blobs?: { digest: string }[];
+  deleted?: { digest: string }[];
+}
 let quietResult: QuietResult | undefined;
 
 /** Set by the command being run (see runCommand). */
@@ -39,7 +51,7 @@ export function printSuccess(mode: OutputMode, data: unknown, human?: () => stri
     return;
   }
   if (mode.quiet) {
-    const picked = quietResult?.(data);
+    const picked = quietResult?.(data as QuietDoc);
     const lines = picked === undefined || picked === null ? [] : Array.isArray(picked) ? picked : [picked];
     // One result per line, each on one line: a script reads them with `read` or xargs.
     for (const l of lines) process.stdout.write(`${sanitize(String(l), { inline: true })}\n`);

@@ -13,19 +13,36 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { EcrxError } from '../core/errors.js';
-import { backoffDelay, sleep } from '../core/retry.js';
+import { GrowingRestarted } from '../core/growing.js';
+import { attemptsOf, retryPolicies, Stalls } from '../core/retry.js';
+import { digestMismatch, sizeMismatch } from '../core/verify.js';
 import { configuredEndpoint, type Ecr } from './client.js';
 import { fromAws, isRetryable } from './errors.js';
 import { effectivePartSize, MIN_PART, planParts } from './parts.js';
 import { scratchSizeFor } from './part-body.js';
 import type { ResumeJournal, ResumePoint, UploadPlace } from './resume-journal.js';
 
+/**
+ * Where an upload reads its parts: a finished file (fileParts), or a file still being downloaded (a GrowingFile,
+ * core/growing.ts) whose reads wait for the bytes and whose `verified` settles once the download is checked.
+ * Either way one part is held in memory at a time, and a failed part is read again from the file.
+ */
+export interface PartReader {
+  /** Fills `buf` with the blob's bytes at `position` (waiting for them if they are still coming). */
+  read(buf: Buffer, position: number, signal?: AbortSignal): Promise<void>;
+  /** Settles once every byte is verified; CompleteLayerUpload waits for it. Absent: verified already. */
+  verified?(signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface UploadRequest {
   ecr: Ecr;
   repository: string;
   digest: string;
   size: number;
-  path: string;
+  /** A complete local file of the blob; or `parts`. */
+  path?: string;
+  parts?: PartReader;
   /** Bytes ECR has acknowledged for this blob. */
   onProgress?: (bytes: number) => void;
   onRetry?: (reason: string) => void;
@@ -50,20 +67,35 @@ export async function uploadBlob(req: UploadRequest): Promise<UploadOutcome> {
       },
     );
   }
-  // Never blocks (a FIFO put where a blob should be would hang a plain open), and never reads anything but a file.
-  const fh = await open(req.path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const parts = req.parts ?? (await fileParts(req));
   try {
-    if (!(await fh.stat()).isFile()) {
-      throw new EcrxError(
-        'INVALID_IMAGE',
-        `Blob ${req.digest} is not a regular file (${req.path}); refusing to read it`,
-        { hint: 'Nothing more was uploaded. Check the source: blobs must be regular files.' },
-      );
-    }
-    return await uploadFrom(fh, req);
+    return await uploadFrom(parts, req);
   } finally {
-    await fh.close();
+    await parts.close();
   }
+}
+
+/** The parts of a finished file: never blocks on open (a FIFO where a blob should be), never reads a non-file. */
+async function fileParts(req: UploadRequest): Promise<PartReader> {
+  const path = req.path ?? '';
+  const fh: FileHandle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  if (!(await fh.stat()).isFile()) {
+    await fh.close();
+    throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is not a regular file (${path}); refusing to read it`, {
+      hint: 'Nothing more was uploaded. Check the source: blobs must be regular files.',
+    });
+  }
+  return {
+    async read(buf, position) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+      if (bytesRead !== buf.length)
+        throw sizeMismatch(`Blob ${req.digest}`, req.size, position + bytesRead, {
+          message: `Blob ${req.digest} is shorter on disk than its ${req.size} bytes`,
+          hint: 'Nothing was tagged. The local file changed while it was being read; run the same command again.',
+        });
+    },
+    close: () => fh.close(),
+  };
 }
 
 interface AwsErrorLike {
@@ -115,26 +147,27 @@ class Progress {
   }
 }
 
-async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOutcome> {
+async function uploadFrom(parts: PartReader, req: UploadRequest): Promise<UploadOutcome> {
   const { ecr, repository } = req;
-  // Failures in a row set the backoff and when to give up. An accepted part resets them: a blob of many parts
-  // on a flaky link meets many failures in all, and each part that lands is progress.
-  const maxStalled = req.maxStalled ?? 10;
-  let inARow = 0;
+  // Failures in a row set the backoff and when to give up (retryPolicies.layerUpload). An accepted part resets
+  // them: a blob of many parts on a flaky link meets many failures in all, and each part that lands is progress.
+  const policy = retryPolicies.layerUpload;
+  const stalls = new Stalls(policy, attemptsOf(policy, req.maxStalled ?? 10));
   const retryOrThrow = async (err: unknown, what: string) => {
-    inARow++;
-    if (inARow >= maxStalled || !isRetryable(err)) throw fromAws(err, `${what} of ${req.digest} to ${repository}`);
+    if (!stalls.failed() || !isRetryable(err)) throw fromAws(err, `${what} of ${req.digest} to ${repository}`);
     const e = awsError(err);
     req.onRetry?.(`${what}: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`);
-    await sleep(backoffDelay(inARow), req.signal);
+    await stalls.wait(req.signal);
   };
   const progress = await Progress.open(req);
   let resume = await progress.resumable();
 
+  // Times the download under a growing file started again: each needs a new upload, and none is ECR's fault.
+  let refilled = 0;
   let partBuffer: Buffer | undefined;
   let bodyBuffer: Buffer | undefined;
   newUpload: for (let restarts = 0; ; restarts++) {
-    if (restarts > 3) throw new EcrxError('SERVICE_ERROR', `ECR kept losing the upload of ${req.digest}`);
+    if (restarts > 3 + refilled) throw new EcrxError('SERVICE_ERROR', `ECR kept losing the upload of ${req.digest}`);
     let uploadId: string;
     let partSize: number;
     let position: number;
@@ -154,7 +187,7 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
             retry: false,
             signal: req.signal,
           });
-          inARow = 0;
+          stalls.progressed();
           break;
         } catch (err) {
           await retryOrThrow(err, 'InitiateLayerUpload');
@@ -174,9 +207,11 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
       // request is done with them: next to no garbage, and a peak that does not grow with the blob.
       partBuffer ??= Buffer.allocUnsafe(Math.min(partSize, req.size));
       const buf = partBuffer.subarray(0, length);
-      const { bytesRead } = await fh.read(buf, 0, length, part.first);
-      if (bytesRead !== length)
-        throw new EcrxError('INVALID_IMAGE', `Blob ${req.digest} is shorter on disk than its ${req.size} bytes`);
+      if (!(await readPart(parts, buf, part.first, req.signal, progress))) {
+        refilled++;
+        req.onRetry?.('the download started again: starting a new upload');
+        continue newUpload;
+      }
       try {
         bodyBuffer ??= Buffer.allocUnsafe(scratchSizeFor(Math.min(partSize, req.size)));
         await ecr.uploadLayerPart(
@@ -185,7 +220,7 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
           { scratch: bodyBuffer, signal: req.signal },
         );
         position = part.last + 1;
-        inARow = 0;
+        stalls.progressed();
         req.onProgress?.(position);
         await progress.record(uploadId, partSize, position);
       } catch (err) {
@@ -201,17 +236,16 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
                 `UploadLayerPart: ECR has bytes up to ${e.lastValidByteReceived}; continuing from byte ${next}`,
               );
             position = next;
-            inARow = 0;
+            stalls.progressed();
             req.onProgress?.(position);
             await progress.record(uploadId, partSize, position);
             continue;
           }
           // ECR has less than we thought, or exactly what we thought and still refuses: a stall, counted and waited.
-          inARow++;
-          if (inARow >= maxStalled) throw fromAws(err, `UploadLayerPart of ${req.digest}`);
+          if (!stalls.failed()) throw fromAws(err, `UploadLayerPart of ${req.digest}`);
           if (next < position && next >= 0) position = next;
           req.onRetry?.(`UploadLayerPart: ${e.message ?? e.name}; continuing from byte ${position}`);
-          await sleep(backoffDelay(inARow), req.signal);
+          await stalls.wait(req.signal);
           continue;
         }
         if (e.name === 'UploadNotFoundException') {
@@ -222,6 +256,12 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
         }
         await retryOrThrow(err, 'UploadLayerPart');
       }
+    }
+    // A blob still downloading is committed only once the download has checked every byte. If that fails, the
+    // upload is abandoned uncompleted (ECR drops it) and the download's error is the one that stands.
+    if (!(await readPart(parts, undefined, 0, req.signal, progress))) {
+      refilled++;
+      continue newUpload;
     }
     for (;;) {
       try {
@@ -241,9 +281,10 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
         if (e.name === 'UploadNotFoundException') continue newUpload;
         if (e.name === 'InvalidLayerException') {
           await progress.forget();
-          throw new EcrxError('DIGEST_MISMATCH', `ECR computed a different digest for ${req.digest}: ${e.message}`, {
+          const actual = /sha256:[0-9a-f]{64}/.exec(e.message ?? '')?.[0] ?? 'another digest';
+          throw digestMismatch(`Blob ${req.digest}`, req.digest, actual, {
+            message: `ECR computed a different digest for ${req.digest}: ${e.message}`,
             hint: 'The local blob does not match its digest (it changed while being read?). Nothing was tagged.',
-            details: { expected: req.digest },
           });
         }
         if (e.name === 'LayerPartTooSmallException') {
@@ -253,5 +294,28 @@ async function uploadFrom(fh: FileHandle, req: UploadRequest): Promise<UploadOut
         await retryOrThrow(err, 'CompleteLayerUpload');
       }
     }
+  }
+}
+
+/**
+ * Reads a part (or, with no buffer, waits for the reader's verification). False when the download under a growing
+ * file started again: the caller starts a new upload. Any other failure (the download's) ends the upload, and the
+ * journal forgets it, so no later run continues an upload of bytes that failed their check.
+ */
+async function readPart(
+  parts: PartReader,
+  buf: Buffer | undefined,
+  position: number,
+  signal: AbortSignal | undefined,
+  progress?: Progress,
+): Promise<boolean> {
+  try {
+    if (buf) await parts.read(buf, position, signal);
+    else await parts.verified?.(signal);
+    return true;
+  } catch (err) {
+    if (err instanceof GrowingRestarted) return false;
+    await progress?.forget();
+    throw err;
   }
 }

@@ -14,7 +14,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../oci/manifest.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage } from '../sources/source.js';
+import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage, StreamingBlob } from '../sources/source.js';
+import { GrowingFile, type GrowingWriter } from '../core/growing.js';
 import { noEvents, type TransferEvents } from './events.js';
 import { verifier } from './verify.js';
 import { ingest } from '../store/ingest.js';
@@ -23,6 +24,8 @@ import { shortDigest } from '../core/digest.js';
 export interface FillOptions {
   signal?: AbortSignal;
   events: TransferEvents;
+  /** Told where the fill writes and how far its verified-in-order prefix reaches, for a reader streaming it. */
+  growing?: GrowingWriter;
 }
 
 /** What a fill moved: bytes fetched now, and bytes an earlier, interrupted run had left (a partial). */
@@ -88,17 +91,17 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
       if (hit) hits.add(d.digest);
       return hit;
     });
-  const fillOne = async (d: Descriptor, signal?: AbortSignal): Promise<void> => {
+  const fillOne = async (d: Descriptor, signal?: AbortSignal, growing?: GrowingWriter): Promise<void> => {
     // Summed after the await: `x += await y` would read x before it and lose a concurrent fill's bytes.
     const filled = source.fill
-      ? await source.fill(d, store, { signal, events })
+      ? await source.fill(d, store, { signal, events, growing })
       : await fillFromOpen(source, d, store, events, signal);
     bytesFilled += filled?.downloadedBytes ?? 0;
     bytesReused += filled?.reusedBytes ?? 0;
   };
-  const ensure = (d: Descriptor, signal?: AbortSignal) =>
+  const ensure = (d: Descriptor, signal?: AbortSignal, growing?: GrowingWriter) =>
     memo(filling, d.digest, async () => {
-      if (!(await check(d, signal))) await fillOne(d, signal);
+      if (!(await check(d, signal))) await fillOne(d, signal, growing);
       ready.add(d.digest);
     });
   const wrapper: CachedSource = {
@@ -120,6 +123,16 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
       return { body: createReadStream(store.path(d.digest), { start, end, highWaterMark: 1 << 20 }), offset: start };
     },
     hit: (d, o) => check(d, o.signal),
+    stream(d: Descriptor, o: { signal?: AbortSignal }): StreamingBlob {
+      const file = new GrowingFile(d.size, store.path(d.digest));
+      // A fill already under way for another reader tells this file only when it is done.
+      const done = ensure(d, o.signal, file);
+      done.then(
+        () => file.done(),
+        (err: unknown) => file.fail(err),
+      );
+      return { file, done };
+    },
     // Only a blob checked or filled in this run: a file merely present may have rotted since it entered.
     prepare: (d, o) => ensure(d, o.signal),
     localPath: (digest) => (ready.has(digest) ? store.path(digest) : undefined),

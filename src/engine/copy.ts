@@ -6,14 +6,15 @@ import type { ImageRef } from '../core/reference.js';
 import type { Ecr } from '../ecr/client.js';
 import type { BlobCache } from '../store/blob-cache.js';
 import { EcrSource } from '../sources/ecr.js';
-import { EcrSink } from '../sinks/ecr.js';
+import { EcrSink, ECR_UPLOADS_AT_ONCE } from '../sinks/ecr.js';
 import { copyReferrers } from './referrers.js';
 import { cached } from './cached.js';
 import { transfer } from './transfer.js';
 import { noEvents, type TransferEvents } from './events.js';
 
 export interface CopyOptions {
-  concurrency: number;
+  /** Blobs at once; unset: ECR_UPLOADS_AT_ONCE. */
+  concurrency?: number;
   /** Also copy the image's referrers (signatures, SBOMs, attestations), recursively. */
   referrers?: boolean;
 }
@@ -49,7 +50,12 @@ export async function copyImage(
   const source = new EcrSource(from, src);
   const sink = new EcrSink(to, dstRepository, { spool: cache, events });
   const filled = cached(source, cache, { events: fillEvents(events) });
-  const r = await transfer(filled, sink, { platform, tags }, { concurrency: flags.concurrency, events, signal });
+  const r = await transfer(
+    filled,
+    sink,
+    { platform, tags },
+    { concurrency: flags.concurrency ?? ECR_UPLOADS_AT_ONCE, events, signal },
+  );
   const { set } = r;
   const referrers = flags.referrers
     ? await copyReferrers({
@@ -59,7 +65,7 @@ export async function copyImage(
         dstRepository,
         subjects: set.manifests.map((m) => m.digest),
         cache,
-        concurrency: flags.concurrency,
+        concurrency: flags.concurrency ?? ECR_UPLOADS_AT_ONCE,
         reporter: events,
         signal,
       })

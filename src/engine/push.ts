@@ -7,7 +7,7 @@ import type { Ecr } from '../ecr/client.js';
 import type { BlobCache } from '../store/blob-cache.js';
 import type { OpenedSource } from '../sources/open.js';
 import { localSource } from '../sources/local.js';
-import { EcrSink, type SinkResult } from '../sinks/ecr.js';
+import { EcrSink, ECR_UPLOADS_AT_ONCE, type SinkResult } from '../sinks/ecr.js';
 import type { ImageSet } from '../oci/image-set.js';
 import { pushReferrers, type PushedReferrer } from './push-referrers.js';
 import { transfer } from './transfer.js';
@@ -20,7 +20,8 @@ export interface PushOptions {
   ref: ImageRef;
   tags: string[];
   platform?: string;
-  concurrency: number;
+  /** Blobs at once; unset: ECR_UPLOADS_AT_ONCE. */
+  concurrency?: number;
   cache: BlobCache;
   /** Also push the referrers (signatures, SBOMs, attestations) the source layout holds. */
   referrers?: boolean;
@@ -49,7 +50,7 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
       prepareFirst: true,
     },
     {
-      concurrency: o.concurrency,
+      concurrency: o.concurrency ?? ECR_UPLOADS_AT_ONCE,
       events,
       signal,
       attempts: 1,
@@ -63,7 +64,7 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
         repository: ref.repository,
         opened,
         source: o.source,
-        concurrency: o.concurrency,
+        concurrency: o.concurrency ?? ECR_UPLOADS_AT_ONCE,
         reporter: events,
         signal,
       })

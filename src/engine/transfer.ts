@@ -196,15 +196,19 @@ async function moveBlob(
   o: TransferOptions & { events: TransferEvents; signal: AbortSignal },
 ): Promise<number> {
   const attempts = o.attempts ?? 3;
-  await source.prepare?.(d, { signal: o.signal });
-  const path = source.trusted ? source.localPath?.(d.digest) : undefined;
+  // A sink that takes a growing file gets the blob while the source still fills it (copy: upload while download).
+  const streaming = sink.streams && source.stream ? source.stream(d, { signal: o.signal }) : undefined;
+  if (!streaming) await source.prepare?.(d, { signal: o.signal });
+  const path = source.trusted && !streaming ? source.localPath?.(d.digest) : undefined;
   const check = verifier(d, source.name, Boolean(source.trusted));
   const input: BlobInput = {
     descriptor: d,
     open: (offset, signal) => check.watch(openFrom(source, d, offset, signal ?? o.signal), offset),
     ...(path ? { path } : {}),
-    verified: check.verified,
+    ...(streaming ? { growing: streaming.file } : {}),
+    verified: streaming ? streaming.done.then(() => check.verified) : check.verified,
   };
+  input.verified.catch(() => undefined); // awaited below; a sink that failed first must not leave it unhandled
   for (let attempt = 1; ; attempt++) {
     try {
       const written = await sink.writeBlob(input, o.events, o.signal);

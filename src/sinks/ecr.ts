@@ -19,6 +19,8 @@ import type { BlobInput, BlobWritten, ImageSink, SinkResult as WrittenImage } fr
 import { shortDigest } from '../core/digest.js';
 import { checkManifestBytes } from '../oci/limits.js';
 import { AbortScope } from '../core/abort-scope.js';
+import { Budget } from '../core/budget.js';
+import { DEFAULT_PART, MiB } from '../ecr/parts.js';
 
 export interface SinkOptions {
   ecr: Ecr;
@@ -251,6 +253,20 @@ const quiet: TransferEvents = {
   notice: nothing,
 };
 
+/**
+ * Blobs uploaded at once by default. The client paces each operation (ecr/pacer.ts), so InitiateLayerUpload and
+ * CompleteLayerUpload never burst into throttles, and three round trips per blob want many blobs in flight on a
+ * real link. `-j` given by the user is the ceiling instead.
+ */
+export const ECR_UPLOADS_AT_ONCE = 16;
+
+/**
+ * Memory an upload holds: its part buffer and the part's base64 request body (ecr/upload.ts). Large blobs share
+ * one budget, so sixteen small blobs go at once while parts of 10 MiB go about four at a time, as before.
+ */
+const partMemory = new Budget(96 * MiB);
+const memoryOf = (size: number) => Math.ceil((Math.min(size, DEFAULT_PART) * 7) / 3) + 4096;
+
 export interface EcrSinkOptions {
   /** Where a blob handed over without a local file is spooled before its upload. */
   spool?: BlobStore;
@@ -262,6 +278,7 @@ export interface EcrSinkOptions {
 
 export class EcrSink implements ImageSink {
   readonly name: string;
+  readonly streams = true;
   private uploaded = new Map<string, boolean>();
 
   constructor(
@@ -295,24 +312,34 @@ export class EcrSink implements ImageSink {
 
   async writeBlob(input: BlobInput, events: TransferEvents, signal?: AbortSignal): Promise<BlobWritten> {
     const { digest, size } = input.descriptor;
-    const path = input.path ?? (await this.spooled(input, signal));
-    // CompleteLayerUpload only after the engine has checked every byte.
-    await input.verified;
+    // A blob still downloading is uploaded as it grows, and completed only once its download is verified
+    // (uploadBlob waits on the growing file); anything else is a complete file, checked before the first part.
+    const growing = input.path ? undefined : input.growing;
+    const path = growing ? undefined : (input.path ?? (await this.spooled(input, signal)));
+    if (!growing) await input.verified;
     let acked = 0;
-    const outcome = await uploadBlob({
-      ecr: this.ecr,
-      repository: this.repository,
-      digest,
-      size,
-      path,
-      signal,
-      maxStalled: this.ecr.maxAttempts,
-      onProgress: (bytes) => {
-        acked = bytes;
-        events.blobProgress(digest, bytes);
-      },
-      onRetry: (reason) => events.retry(shortDigest(digest), reason),
-    });
+    const giveBack = await partMemory.take(memoryOf(size), signal);
+    let outcome: Awaited<ReturnType<typeof uploadBlob>>;
+    try {
+      outcome = await uploadBlob({
+        ecr: this.ecr,
+        repository: this.repository,
+        digest,
+        size,
+        path,
+        parts: growing,
+        signal,
+        maxStalled: this.ecr.maxAttempts,
+        onProgress: (bytes) => {
+          acked = bytes;
+          events.blobProgress(digest, bytes);
+        },
+        onRetry: (reason) => events.retry(shortDigest(digest), reason),
+      });
+    } finally {
+      giveBack();
+    }
+    await input.verified;
     this.uploaded.set(digest, outcome === 'uploaded');
     return { bytes: outcome === 'uploaded' ? acked : 0 };
   }

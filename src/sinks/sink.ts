@@ -5,6 +5,7 @@
  * as exact bytes. A sink never makes a half-written result look complete: abort() removes what it started.
  */
 import type { Readable } from 'node:stream';
+import type { GrowingFile } from '../core/growing.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { ImageSet } from '../oci/image-set.js';
 import type { TransferEvents } from '../engine/events.js';
@@ -15,6 +16,11 @@ export interface BlobInput {
   open(offset: number, signal?: AbortSignal): Readable;
   /** A complete local file, when there is one, for sinks that can copy or reflink instead of reading. */
   path?: string;
+  /**
+   * A local file still being written (a copy's cache fill), readable up to the bytes verified in order so far; only
+   * handed to sinks that take one (ImageSink.streams), and only when there is no complete `path`.
+   */
+  growing?: GrowingFile;
   /**
    * Settles once every byte has been checked against the digest (at once for a cached blob; when the download ends
    * for a blob copied while it downloads). A sink does not commit a blob (CompleteLayerUpload, rename) before it.
@@ -38,6 +44,8 @@ export interface SinkResult {
 
 export interface ImageSink {
   readonly name: string;
+  /** Takes BlobInput.growing: starts writing a blob while it downloads, commits it only once `verified` settles. */
+  readonly streams?: boolean;
   /** Refuses, before any blob moves, an image writeImage would refuse (a manifest too large, two platforms for one). */
   check?(set: ImageSet): void;
   /** Of these blobs, the ones the sink does not already hold. */

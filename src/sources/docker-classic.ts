@@ -64,7 +64,8 @@ async function compress(
 
 async function uncompressedDigest(path: string): Promise<string> {
   const hasher = new HashingStream();
-  await pipeline(createReadStream(path), createGunzip(), hasher, async function* (src) {
+  // The hasher passes its bytes on; the last stage only drains them.
+  await pipeline(createReadStream(path), createGunzip(), hasher, async (src: AsyncIterable<Buffer>) => {
     for await (const _ of src) void _;
   });
   return hasher.digest();
@@ -112,9 +113,9 @@ export async function classicDockerImage(
   // Checked before it is read: the config is the one document here that is parsed whole.
   checkDocumentSize(configBlob.size, MAX_CONFIG_BYTES, `${where}: the config ${entry.Config}`);
   const configBytes = await cache.readBytes(configBlob.digest);
-  let config: any;
+  let config: { rootfs?: { diff_ids?: string[] } } | null;
   try {
-    config = JSON.parse(configBytes.toString('utf8'));
+    config = JSON.parse(configBytes.toString('utf8')) as typeof config;
   } catch {
     throw new EcrxError('INVALID_IMAGE', `${where}: the config ${entry.Config} is not valid JSON`);
   }

@@ -8,6 +8,7 @@
 import type { BlobStore } from '../store/blob-store.js';
 import { ingest, TransientError, type IngestResult } from '../store/ingest.js';
 import { blobUrlOpener } from '../ecr/blob-url.js';
+import type { GrowingWriter } from '../core/growing.js';
 
 export interface DownloadRequest {
   digest: string;
@@ -23,6 +24,8 @@ export interface DownloadRequest {
   maxStalled?: number;
   /** Continue a partial an earlier run left (default: unless --no-resume). */
   resume?: boolean;
+  /** Told the file being written and how far it is final, for an upload streaming it (copy). */
+  growing?: GrowingWriter;
 }
 
 /** Resolves with how many bytes came from a partial of an earlier run, and how many were fetched now. */
@@ -41,6 +44,7 @@ export async function downloadToCache(req: DownloadRequest): Promise<IngestResul
     signal: req.signal,
     maxStalled: req.maxStalled,
     resume: req.resume,
+    growing: req.growing,
     onProgress: req.onProgress,
     onRetry: req.onRetry,
     onWait: req.onRetry,

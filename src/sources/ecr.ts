@@ -2,6 +2,7 @@
  * Reading an image from ECR: BatchGetImage for the manifest (its sha256 verified over the exact bytes), the
  * platform chosen from an index, children fetched by digest in batches of 100, and the blobs' descriptors.
  */
+import type { GrowingWriter } from '../core/growing.js';
 import { EcrxError } from '../core/errors.js';
 import { formatReference, type ImageRef } from '../core/reference.js';
 import type { Ecr } from '../ecr/client.js';
@@ -168,6 +169,8 @@ export interface EcrFillOptions {
   events: TransferEvents;
   /** Bytes newly downloaded, summed over blobs. */
   onBytes?: (delta: number) => void;
+  /** Told the temporary file and its verified-in-order prefix, for an upload that streams it. */
+  growing?: GrowingWriter;
 }
 
 /**
@@ -230,6 +233,7 @@ export class EcrSource implements ImageSource {
       signal: o.signal,
       maxStalled: this.ecr.maxAttempts,
       getUrl: (fresh) => url(fresh, o.signal),
+      growing: o.growing,
       onProgress: (bytes) => {
         o.onBytes?.(bytes - last);
         last = bytes;

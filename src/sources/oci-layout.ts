@@ -21,9 +21,9 @@ const REF_NAME = 'org.opencontainers.image.ref.name';
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 export function parseLayoutIndex(bytes: Buffer, where: string): Descriptor[] {
-  let doc: any;
+  let doc: { manifests?: unknown } | null;
   try {
-    doc = JSON.parse(bytes.toString('utf8'));
+    doc = JSON.parse(bytes.toString('utf8')) as typeof doc;
   } catch {
     throw new EcrxError('INVALID_IMAGE', `${where}/index.json is not valid JSON`);
   }

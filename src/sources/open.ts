@@ -81,11 +81,15 @@ export async function openSource(arg: string, cache: BlobCache, opts: OpenOption
   }
   const input = path === '-' ? (opts.stdin ?? process.stdin) : createReadStream(path, { highWaterMark: 1 << 20 });
   const { Readable } = await import('node:stream');
-  const ingested = await ingestArchive(input instanceof Readable ? input : Readable.from(input as any), cache, {
-    signal: opts.signal,
-    onBytes: opts.onBytes,
-    where,
-  });
+  const ingested = await ingestArchive(
+    input instanceof Readable ? input : Readable.from(input as AsyncIterable<Buffer>),
+    cache,
+    {
+      signal: opts.signal,
+      onBytes: opts.onBytes,
+      where,
+    },
+  );
   try {
     return await imageFromArchive(ingested, cache, where, name, opts);
   } finally {

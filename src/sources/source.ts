@@ -5,6 +5,7 @@
  * from an offset, so the engine can resume and split large blobs into ranges. Verification of blob bytes is the
  * engine's: a source returns bytes as it finds them.
  */
+import type { GrowingFile } from '../core/growing.js';
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/manifest.js';
 import type { ImageSet } from '../oci/image-set.js';
@@ -30,6 +31,12 @@ export interface ResolvedImage {
   names?: string[];
 }
 
+/** A blob being filled into a local file, readable up to the bytes already verified in order. */
+export interface StreamingBlob {
+  file: GrowingFile;
+  done: Promise<void>;
+}
+
 export interface ImageSource {
   /** How messages name this source: "ECR myrepo:1.0", "layout ./out". */
   readonly name: string;
@@ -46,6 +53,11 @@ export interface ImageSource {
   hit?(d: Descriptor, opts: { signal?: AbortSignal }): Promise<boolean>;
   /** Makes localPath(d) answer for this blob (a cache fills itself); the engine calls it before handing the blob over. */
   prepare?(d: Descriptor, opts: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Starts filling a local file with the blob and hands it over while it grows (engine/cached.ts), for sinks that
+   * take a growing file (ImageSink.streams): `done` settles when every byte is verified (or the fill failed).
+   */
+  stream?(d: Descriptor, opts: { signal?: AbortSignal }): StreamingBlob;
   /** A local file holding the blob, when the source has one (a layout directory): copied or reflinked, not read. */
   localPath?(digest: string): string | undefined;
   /** Releases what the source holds (an unpacked archive's temp files). */

@@ -23,6 +23,7 @@ import { sizeMismatch } from '../core/verify.js';
 import { runBudget, type ConnectionBudget } from '../net/budget.js';
 import type { BlobStore } from './blob-store.js';
 import { PartialStore } from './partials.js';
+import type { GrowingWriter } from '../core/growing.js';
 import { RangeSet, splitGaps, type Span } from './ranges.js';
 
 export interface IngestRange {
@@ -76,6 +77,8 @@ export interface IngestRequest {
   onWait?: (reason: string) => void;
   /** Another attempt after a mismatch wants fresh state from the source (a new URL). */
   onMismatch?: () => void;
+  /** Told the file being written and its written-and-hashed-in-order prefix, for a reader streaming it (copy). */
+  growing?: GrowingWriter;
 }
 
 export interface IngestResult {
@@ -154,6 +157,7 @@ export async function ingest(req: IngestRequest): Promise<IngestResult> {
       return { reusedBytes: 0, downloadedBytes: 0, byOtherProcess: true };
     }
     const { fh, ranges } = await openPartial(partials, req, resume);
+    req.growing?.started(partials.dataPath(req.digest));
     const job = new Job(req, fh, partials, new RangeSet(ranges));
     try {
       const result = await job.run();
@@ -255,6 +259,7 @@ class Job {
   }
 
   private async restart(): Promise<void> {
+    this.req.growing?.prefix(0); // before a byte changes: a reader of the old bytes starts again
     await this.recording;
     await this.catchUpDone;
     await this.fh.truncate(0);
@@ -448,6 +453,8 @@ class Job {
       await written;
       at += n;
       this.done.add(pos, pos + n);
+      // Announced only once written and hashed in order: what a streaming upload may read.
+      this.req.growing?.prefix(Math.min(this.hashed, this.done.prefixEnd()));
       this.downloaded += n;
       this.budget.onBytes(n);
       this.req.onProgress?.(this.done.total);
@@ -544,6 +551,7 @@ class Job {
             throw Object.assign(new Error(`the partial file ends at byte ${this.hashed}`), { code: 'EIO' });
           this.hash.update(buf.subarray(0, bytesRead));
           this.hashed += bytesRead;
+          this.req.growing?.prefix(this.hashed);
         }
       } finally {
         this.catchingUp = false;

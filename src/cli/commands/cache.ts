@@ -15,7 +15,7 @@ export function register(program: Command): void {
   addExamples(ls, [['ecrx cache ls'], ['ecrx cache ls --json | jq .data.totalBytes']]);
   ls.action(async (flags) =>
     runCommand(flags, async () => (await import('../actions/cache.js')).cacheLs(flags), {
-      quiet: (d) => d.blobs.map((b: { digest: string }) => b.digest),
+      quiet: (d) => d.blobs?.map((b) => b.digest),
     }),
   );
 

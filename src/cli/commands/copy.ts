@@ -21,7 +21,7 @@ export function register(program: Command): void {
       'copy an image between ECR repositories, regions or accounts (or from and to another registry), keeping its digest',
     )
     .option('--platform <os/arch[/variant]|all>', 'copy one platform of a multi-platform image (default: all)')
-    .addOption(concurrencyOption())
+    .addOption(concurrencyOption(null, 'blobs uploaded at once (default: 16, large ones fewer)'))
     .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache the copy streams through')
     .option(

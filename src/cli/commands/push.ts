@@ -20,7 +20,7 @@ export function register(program: Command): void {
       '--referrers',
       "also push the signatures, SBOMs and attestations the layout holds (OCI referrers; cosign save's too)",
     )
-    .addOption(concurrencyOption())
+    .addOption(concurrencyOption(null, 'blobs uploaded at once (default: 16, large ones fewer)'))
     .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)');
   addEcrOptions(cmd);

@@ -18,7 +18,7 @@ export function register(program: Command): void {
         const { rm } = await import('../actions/rm.js');
         await interruptible((signal) => rm(images, flags, signal));
       },
-      { quiet: (d) => d.deleted.map((x: { digest: string }) => x.digest) },
+      { quiet: (d) => d.deleted?.map((x) => x.digest) },
     ),
   );
 }

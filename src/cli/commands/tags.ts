@@ -35,7 +35,7 @@ export function register(program: Command): void {
         const m = await import('../actions/listing.js');
         await interruptible((signal) => m.tags(repository, flags, signal));
       },
-      { quiet: (d) => d.tags.map((t: { tag: string | null; digest: string }) => t.tag ?? t.digest) },
+      { quiet: (d) => d.tags?.map((t) => t.tag ?? t.digest) },
     ),
   );
 
@@ -49,7 +49,7 @@ export function register(program: Command): void {
         const m = await import('../actions/listing.js');
         await interruptible((signal) => m.repos(flags, signal));
       },
-      { quiet: (d) => d.repositories.map((r: { name: string }) => r.name) },
+      { quiet: (d) => d.repositories?.map((r) => r.name) },
     ),
   );
 }

@@ -18,7 +18,7 @@ import type { Ecr } from '../../ecr/client.js';
 
 /** What this side of copy reads of copy's flags (copy.ts owns them; not imported, to keep the import one way). */
 export interface AcrossFlags extends EcrFlags, RegistryFlags {
-  concurrency: number;
+  concurrency?: number;
   cacheDir?: string;
   referrers?: boolean;
 }
@@ -58,7 +58,7 @@ export async function copyWithRegistry(
       cache,
       tags,
       platform,
-      concurrency: flags.concurrency,
+      concurrency: flags.concurrency ?? 4, // the default of -j elsewhere; copy leaves it unset for ECR's own default
       events: reporter,
       signal,
     });

@@ -14,7 +14,8 @@ import { parseImageArg, type RegistryFlags } from '../image-arg.js';
 
 export interface CopyFlags extends EcrFlags, RegistryFlags {
   platform?: string;
-  concurrency: number;
+  /** Unset: the ECR sink's default (ECR_UPLOADS_AT_ONCE). */
+  concurrency?: number;
   cacheDir?: string;
   tag?: string[];
   /** Also copy the image's referrers (signatures, SBOMs, attestations), recursively. */

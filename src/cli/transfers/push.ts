@@ -11,7 +11,8 @@ import { openCache, openSession } from '../session.js';
 export interface PushFlags extends EcrFlags {
   tag?: string[];
   platform?: string;
-  concurrency: number;
+  /** Unset: the ECR sink's default (ECR_UPLOADS_AT_ONCE). */
+  concurrency?: number;
   cacheDir?: string;
   /** Also push the referrers (signatures, SBOMs, attestations) the source layout holds. */
   referrers?: boolean;
