@@ -80,22 +80,10 @@ export function parseAnyReference(input: string, opts: { defaultTag?: string | f
     rest = rest.slice(slash + 1);
   }
 
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    const digest = rest.slice(at + 1);
-    if (!SHA256_DIGEST.test(digest))
-      throw invalid(input, `'${digest}' is not a digest of the form sha256:<64 lowercase hex>`);
-    ref.digest = digest;
-    rest = rest.slice(0, at);
-  }
-  const colon = rest.lastIndexOf(':');
-  if (colon >= 0) {
-    const tag = rest.slice(colon + 1);
-    if (!TAG_RE.test(tag))
-      throw invalid(input, `'${tag}' is not a valid tag (letters, digits, _ . -, up to 300, not starting with . or -)`);
-    ref.tag = tag;
-    rest = rest.slice(0, colon);
-  }
+  const parts = splitTagDigest(rest, (why) => invalid(input, why), { re: TAG_RE, most: 300 });
+  if (parts.digest) ref.digest = parts.digest;
+  if (parts.tag) ref.tag = parts.tag;
+  rest = parts.name;
   if (!REPO_RE.test(rest)) {
     throw invalid(
       input,
@@ -125,4 +113,34 @@ export function isValidRepository(name: string): boolean {
 
 export function isValidTag(tag: string): boolean {
   return TAG_RE.test(tag);
+}
+
+/**
+ * Splits `name[:tag][@digest]`, checking the digest (sha256 only) and the tag by the registry's rule (ECR allows
+ * 300 characters, the OCI distribution spec 128). Shared by ECR and registry references.
+ */
+export function splitTagDigest(
+  text: string,
+  fail: (why: string) => Error,
+  tagRule: { re: RegExp; most: number },
+): { name: string; tag?: string; digest?: string } {
+  let name = text;
+  let digest: string | undefined;
+  let tag: string | undefined;
+  const at = name.indexOf('@');
+  if (at >= 0) {
+    digest = name.slice(at + 1);
+    if (!SHA256_DIGEST.test(digest)) throw fail(`'${digest}' is not a digest of the form sha256:<64 lowercase hex>`);
+    name = name.slice(0, at);
+  }
+  const colon = name.lastIndexOf(':');
+  if (colon >= 0) {
+    tag = name.slice(colon + 1);
+    if (!tagRule.re.test(tag))
+      throw fail(
+        `'${tag}' is not a valid tag (letters, digits, _ . -, up to ${tagRule.most}, not starting with . or -)`,
+      );
+    name = name.slice(0, colon);
+  }
+  return { name, tag, digest };
 }

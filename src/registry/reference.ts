@@ -4,6 +4,7 @@
  * `localhost`, and docker.io is reached at registry-1.docker.io. Parsing never touches the network.
  */
 import { EcrxError } from '../core/errors.js';
+import { splitTagDigest } from '../core/reference.js';
 
 export interface RegistryRef {
   /** The registry as written (lowercased host, optional port): `docker.io`, `ghcr.io`, `localhost:5000`. */
@@ -21,7 +22,6 @@ const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.
 const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
 const REPO_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 /** A host name or IPv4 address, or a bracketed IPv6 address, with an optional port. */
 const HOST_RE =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -55,22 +55,10 @@ export function parseRegistryReference(input: string, opts: { defaultTag?: strin
     rest = rest.slice(slash + 1);
   }
   const ref: Partial<RegistryRef> = { registry };
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    const digest = rest.slice(at + 1);
-    if (!DIGEST_RE.test(digest))
-      throw invalid(input, `'${digest}' is not a digest of the form sha256:<64 lowercase hex>`);
-    ref.digest = digest;
-    rest = rest.slice(0, at);
-  }
-  const colon = rest.lastIndexOf(':');
-  if (colon >= 0) {
-    const tag = rest.slice(colon + 1);
-    if (!TAG_RE.test(tag))
-      throw invalid(input, `'${tag}' is not a valid tag (letters, digits, _ . -, up to 128, not starting with . or -)`);
-    ref.tag = tag;
-    rest = rest.slice(0, colon);
-  }
+  const parts = splitTagDigest(rest, (why) => invalid(input, why), { re: TAG_RE, most: 128 });
+  if (parts.digest) ref.digest = parts.digest;
+  if (parts.tag) ref.tag = parts.tag;
+  rest = parts.name;
   if (!REPO_RE.test(rest))
     throw invalid(
       input,

@@ -4,10 +4,10 @@
  */
 import type { GrowingWriter } from '../core/growing.js';
 import { EcrxError } from '../core/errors.js';
+import { selectPlatform } from './select-platform.js';
 import { formatReference, type ImageRef } from '../core/reference.js';
 import type { Ecr } from '../ecr/client.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
-import { choosePlatform, formatPlatform, hostPlatform, parsePlatform } from '../oci/platform.js';
 import { collectBlobs, type ImageEntry, type ImageSet, type ManifestBlob } from '../oci/image-set.js';
 import { batchGet, fetchRoot, type FetchedManifest } from '../ecr/batch-get.js';
 import { inaccessibleLayerError } from '../ecr/archived.js';
@@ -46,33 +46,7 @@ export async function resolveFromEcr(
   }
 
   const descriptors = parsed.index.manifests;
-  let chosen: Descriptor[];
-  let platformLabel: string;
-  if (platformOpt === 'all') {
-    chosen = descriptors;
-    platformLabel = 'all';
-  } else {
-    const want = platformOpt ? parsePlatform(platformOpt) : hostPlatform();
-    const i = choosePlatform(
-      want,
-      descriptors.map((d) => d.platform),
-    );
-    if (i < 0) {
-      const available = descriptors
-        .map((d) => (d.platform ? formatPlatform(d.platform) : 'unknown'))
-        .filter((p) => p !== 'unknown/unknown');
-      throw new EcrxError(
-        'PLATFORM_NOT_FOUND',
-        `${formatReference(ref)} has no image for ${formatPlatform(want)}; it has: ${available.join(', ') || 'no platform information'}`,
-        {
-          details: { wanted: formatPlatform(want), available },
-          hint: `Pick one with --platform (e.g. --platform ${available[0] ?? 'linux/amd64'}), or --platform all for every one.`,
-        },
-      );
-    }
-    chosen = [descriptors[i]];
-    platformLabel = formatPlatform(descriptors[i].platform!);
-  }
+  const { chosen, label: platformLabel } = selectPlatform(descriptors, platformOpt, formatReference(ref));
 
   const children = await fetchChildren(ecr, ref.repository, chosen, signal);
   const images: ImageEntry[] = [];

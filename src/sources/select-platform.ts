@@ -1,6 +1,6 @@
 /**
  * Which children of an index a pull takes: `all`, the platform asked for, or the host's; the same rule and the same
- * PLATFORM_NOT_FOUND message as the ECR source (sources/ecr.ts), for any source that reads an index.
+ * PLATFORM_NOT_FOUND message for every source that reads an index (ECR, a registry).
  */
 import { EcrxError } from '../core/errors.js';
 import type { Descriptor } from '../oci/manifest.js';

@@ -104,6 +104,8 @@ describe('pull resumes across runs', () => {
     await settled();
     // The last run fetched only what was missing.
     expect(layerBytesSent() - sentBefore).toBe(LAYER_SIZE() - kept);
+    // --json says what the partial saved.
+    expect(JSON.parse(res.stdout).data.bytesReused).toBe(kept);
     expect(sha256File(join(out, 'blobs', 'sha256', layerDigest.slice(7)))).toBe(layerDigest);
     expect(readdirSync(join(cacheDir, 'partial-v1'))).toEqual([]);
   }, 180_000);

@@ -92,6 +92,7 @@ describe('pull', () => {
         cached: false,
       })),
       bytesDownloaded: image.config.size + image.layers.reduce((n, l) => n + l.size, 0),
+      bytesReused: 0,
       durationMs: expect.any(Number),
     });
     expectLayoutHolds(join(work, 'out-a'), image);
