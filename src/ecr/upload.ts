@@ -236,6 +236,9 @@ async function uploadFrom(parts: PartReader, req: UploadRequest): Promise<Upload
                 `UploadLayerPart: ECR has bytes up to ${e.lastValidByteReceived}; continuing from byte ${next}`,
               );
             position = next;
+            // Continuing an earlier run's upload: ECR's answer says how much of it that run left (the journal's
+            // offset is a lower bound).
+            if (resumed) req.onResumed?.(position);
             stalls.progressed();
             req.onProgress?.(position);
             await progress.record(uploadId, partSize, position);
@@ -252,6 +255,7 @@ async function uploadFrom(parts: PartReader, req: UploadRequest): Promise<Upload
           // An earlier run's upload that ECR has let go (expired, or completed by someone else): start afresh.
           if (!resumed)
             req.onRetry?.('UploadLayerPart: the upload is gone (UploadNotFoundException); starting a new one');
+          else req.onResumed?.(0); // nothing of the earlier run's upload is left to reuse
           continue newUpload;
         }
         await retryOrThrow(err, 'UploadLayerPart');

@@ -76,6 +76,7 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
       registryId: r.sink.registryId,
       layers: r.blobs.map((b) => ({ digest: b.digest, size: b.size, uploaded: sink.didUpload(b.digest) })),
       bytesUploaded: r.bytesMoved,
+      bytesReused: sink.bytesReused,
     },
     referrers,
   };

@@ -15,6 +15,7 @@ import { EcrSource } from '../sources/ecr.js';
 import { availableBlobs, pushToEcr } from '../sinks/ecr.js';
 import { cached, type CachedSource } from './cached.js';
 import { pool } from './transfer.js';
+import { MAX_REFERRER_DEPTH, walkReferrers } from '../oci/referrer-walk.js';
 
 export interface Referrer {
   digest: string;
@@ -35,7 +36,6 @@ export interface ListOptions {
 }
 
 /** How deep a chain of referrers ecrx follows (signature of an attestation of an SBOM ... of the image). */
-const MAX_DEPTH = 8;
 
 /** The referrers of one manifest, every page. */
 export async function listReferrers(
@@ -80,7 +80,7 @@ export async function listReferrers(
 }
 
 /**
- * Every referrer of `subjects`, and of those, down to MAX_DEPTH, each digest once, subjects before referrers.
+ * Every referrer of `subjects`, and of those, down to MAX_REFERRER_DEPTH, each digest once, subjects before referrers.
  * `artifactTypes` filters only the first level (a signature of an SBOM is wanted with the SBOM).
  */
 export async function referrerTree(
@@ -89,26 +89,15 @@ export async function referrerTree(
   subjects: string[],
   opts: ListOptions & { recursive?: boolean } = {},
 ): Promise<Referrer[]> {
-  const seen = new Set(subjects);
-  const found: Referrer[] = [];
-  let level = [...new Set(subjects)];
-  for (let depth = 0; level.length && depth < (opts.recursive === false ? 1 : MAX_DEPTH); depth++) {
-    const next: string[] = [];
-    for (const subject of level) {
-      const refs = await listReferrers(ecr, repository, subject, {
+  return walkReferrers(
+    subjects,
+    (subject, depth) =>
+      listReferrers(ecr, repository, subject, {
         ...opts,
         artifactTypes: depth === 0 ? opts.artifactTypes : undefined,
-      });
-      for (const r of refs) {
-        if (seen.has(r.digest)) continue;
-        seen.add(r.digest);
-        found.push(r);
-        next.push(r.digest);
-      }
-    }
-    level = next;
-  }
-  return found;
+      }),
+    opts.recursive === false ? 1 : MAX_REFERRER_DEPTH,
+  );
 }
 
 export interface ReferrerSets {

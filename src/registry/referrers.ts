@@ -9,6 +9,7 @@ import type { Descriptor } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
 import { pullScope, readLimited, type RegistryClient } from './client.js';
 import { registryError } from './errors.js';
+import { walkReferrers } from '../oci/referrer-walk.js';
 
 export interface RegistryReferrer {
   digest: string;
@@ -19,7 +20,6 @@ export interface RegistryReferrer {
 }
 
 /** How deep a chain of referrers is followed (a signature of an SBOM of the image ...). */
-const MAX_DEPTH = 8;
 
 function manifestsOf(bytes: Buffer, what: string): Descriptor[] {
   let doc: unknown;
@@ -81,19 +81,5 @@ export async function registryReferrerTree(
   subjects: string[],
   signal?: AbortSignal,
 ): Promise<RegistryReferrer[]> {
-  const seen = new Set(subjects);
-  const found: RegistryReferrer[] = [];
-  let level = [...seen];
-  for (let depth = 0; level.length && depth < MAX_DEPTH; depth++) {
-    const next: string[] = [];
-    for (const subject of level)
-      for (const r of await listRegistryReferrers(client, repository, subject, signal)) {
-        if (seen.has(r.digest)) continue;
-        seen.add(r.digest);
-        found.push(r);
-        next.push(r.digest);
-      }
-    level = next;
-  }
-  return found;
+  return walkReferrers(subjects, (subject) => listRegistryReferrers(client, repository, subject, signal));
 }

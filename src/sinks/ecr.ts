@@ -44,6 +44,8 @@ export interface SinkResult {
   registryId?: string;
   layers: { digest: string; size: number; uploaded: boolean }[];
   bytesUploaded: number;
+  /** Bytes an earlier, interrupted push had already put in ECR (uploads it left open, continued). */
+  bytesReused?: number;
 }
 
 export async function availableBlobs(
@@ -280,6 +282,8 @@ export class EcrSink implements ImageSink {
   readonly name: string;
   readonly streams = true;
   private uploaded = new Map<string, boolean>();
+  /** Bytes ECR already held from uploads an earlier, interrupted push left open (push resume). */
+  bytesReused = 0;
 
   constructor(
     private readonly ecr: Ecr,
@@ -318,6 +322,7 @@ export class EcrSink implements ImageSink {
     const path = growing ? undefined : (input.path ?? (await this.spooled(input, signal)));
     if (!growing) await input.verified;
     let acked = 0;
+    let resumed = 0;
     const giveBack = await partMemory.take(memoryOf(size), signal);
     let outcome: Awaited<ReturnType<typeof uploadBlob>>;
     try {
@@ -335,13 +340,15 @@ export class EcrSink implements ImageSink {
           events.blobProgress(digest, bytes);
         },
         onRetry: (reason) => events.retry(shortDigest(digest), reason),
+        onResumed: (bytes) => (resumed = bytes),
       });
     } finally {
       giveBack();
     }
+    this.bytesReused += resumed;
     await input.verified;
     this.uploaded.set(digest, outcome === 'uploaded');
-    return { bytes: outcome === 'uploaded' ? acked : 0 };
+    return { bytes: outcome === 'uploaded' ? acked - resumed : 0, reused: resumed };
   }
 
   /** A blob without a local file, written into the spool store as the engine reads it (and so verifies it). */

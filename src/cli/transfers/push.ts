@@ -64,6 +64,7 @@ export async function push(source: string, imageText: string, flags: PushFlags, 
       mediaType: set.top.mediaType,
       layers: result.layers,
       bytesUploaded: result.bytesUploaded,
+      bytesReused: result.bytesReused,
       ...(referrers ? { referrers } : {}),
       durationMs: Date.now() - started,
     };

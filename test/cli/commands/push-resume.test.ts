@@ -103,8 +103,15 @@ test('a push killed at random points many times re-sends at most one part per bl
     }
     // The killed runs left their unfinished uploads in the journal.
     expect(Math.max(...journalled)).toBeGreaterThan(0);
-    const done = await runCli(['push', ...args], { env: testEnv(serve.endpoint), cwd: work });
+    const offsets = journal(cache)
+      .map((name) => (JSON.parse(readFileSync(join(cache, 'uploads-v1', name), 'utf8')) as { offset: number }).offset)
+      .reduce((a, b) => a + b, 0);
+    const done = await runCli(['push', ...args, '--json'], { env: testEnv(serve.endpoint), cwd: work });
     expect(done).toExitWith(0);
+    // --json says what the open uploads saved: at least what the journal recorded (ECR may hold more).
+    const reused = JSON.parse(done.stdout).data.bytesReused as number;
+    expect(reused).toBeGreaterThanOrEqual(offsets);
+    expect(reused).toBeLessThanOrEqual(twoLayers.layers[0].size + twoLayers.layers[1].size);
 
     // Every part the runs sent, whole or cut short by a kill (a body cut before its operation was read is logged as
     // `?`), against the parts the blobs need: each kill may cost one part per upload in flight (-j 2), no more.
@@ -155,8 +162,9 @@ test('an upload ECR has forgotten (expired) is started afresh without an error',
     expect(journal(cache)).toHaveLength(1);
     const initiated = lines(serve, / InitiateLayerUpload 200 /);
     await sleep(3000); // past --upload-expiry
-    const done = await runCli(['push', ...args], { env: testEnv(serve.endpoint), cwd: work });
+    const done = await runCli(['push', ...args, '--json'], { env: testEnv(serve.endpoint), cwd: work });
     expect(done).toExitWith(0);
+    expect(JSON.parse(done.stdout).data.bytesReused).toBe(0); // the upload was gone: nothing reused
     expect(done.stderr).not.toMatch(/UploadNotFound|retrying|warning/i);
     // The journal's upload was asked for and refused as unknown, then a new one was initiated and completed.
     expect(lines(serve, / UploadLayerPart 400 UploadNotFoundException /)).toBe(1);

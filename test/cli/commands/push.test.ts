@@ -86,6 +86,7 @@ describe('push', () => {
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       layers: blobs.map((b) => ({ digest: b.digest, size: b.size, uploaded: true })),
       bytesUploaded: blobs.reduce((n, b) => n + b.size, 0),
+      bytesReused: 0,
       durationMs: expect.any(Number),
     });
     for (const tag of ['1.0', 'latest']) {
