@@ -345,9 +345,9 @@ export class EcrSink implements ImageSink {
     } finally {
       giveBack();
     }
-    this.bytesReused += resumed;
     await input.verified;
     this.uploaded.set(digest, outcome === 'uploaded');
+    if (outcome === 'uploaded') this.bytesReused += resumed;
     return { bytes: outcome === 'uploaded' ? acked - resumed : 0, reused: resumed };
   }
 
