@@ -5,12 +5,13 @@
  * are paced so that the 48 MiB layer takes long enough to be killed several times; its log says what it sent.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
 import { startServe, type Serve } from '../../helpers/serve.js';
+import { blobBytesSent, downloadsSettled, partialBytes as partialOf } from '../../helpers/resume-log.js';
 import { BIN, runCli, testEnv } from '../../helpers/cli.js';
 import { pushSlowImage } from '../../helpers/slow-image.js';
 import { createRepo, sdk } from '../../helpers/ecr.js';
@@ -42,32 +43,10 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Bytes of the layer the source handed over so far, from its log. */
-function layerBytesSent(): number {
-  let n = 0;
-  for (const m of src.log().matchAll(/GET blob-sent \d+ (\d+) bytes of \d+-\d+ of (sha256:[a-f0-9]+)/g))
-    if (m[2] === layerDigest) n += Number(m[1]);
-  return n;
-}
-const opened = () => (src.log().match(/GET blob 20[06]/g) ?? []).length;
-const closed = () => (src.log().match(/GET blob-sent/g) ?? []).length;
+const layerBytesSent = () => blobBytesSent(src, layerDigest);
+const settled = () => downloadsSettled(src);
+const partialBytes = (cacheDir: string) => partialOf(cacheDir, layerDigest);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function settled(): Promise<void> {
-  for (let i = 0; i < 200 && closed() < opened(); i++) await sleep(25);
-  expect(closed()).toBe(opened());
-}
-
-function partialBytes(cacheDir: string): number {
-  try {
-    const rec = JSON.parse(readFileSync(join(cacheDir, 'partial-v1', `${layerDigest.slice(7)}.json`), 'utf8')) as {
-      ranges: [number, number][];
-    };
-    return rec.ranges.reduce((n, [s, e]) => n + e - s, 0);
-  } catch {
-    return 0;
-  }
-}
 
 test('copy killed with SIGKILL at three random points re-fetches at most one range each time, then lands the same digest', async () => {
   const cacheDir = join(work, 'cache');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { startServe, type Serve } from '../../helpers/serve.js';
+import { blobBytesSent, downloadsSettled, partialBytes as partialOf } from '../../helpers/resume-log.js';
 import { BIN, runCli, testEnv } from '../../helpers/cli.js';
 import { pushSlowImage } from '../../helpers/slow-image.js';
 import { sha256File } from '../../helpers/files.js';
@@ -39,33 +40,9 @@ function statSize(path: string): number {
   return statSync(path).size;
 }
 
-/** Bytes the emulator handed over for the layer so far, from its log. */
-function layerBytesSent(): number {
-  let n = 0;
-  for (const m of serve.log().matchAll(/GET blob-sent \d+ (\d+) bytes of \d+-\d+ of (sha256:[a-f0-9]+)/g))
-    if (m[2] === layerDigest) n += Number(m[1]);
-  return n;
-}
-
-/** Download connections opened and closed so far (every opened one logs a `blob-sent` line when it closes). */
-const opened = () => (serve.log().match(/GET blob 20[06]/g) ?? []).length;
-const closed = () => (serve.log().match(/GET blob-sent/g) ?? []).length;
-
-async function settled(): Promise<void> {
-  for (let i = 0; i < 200 && closed() < opened(); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(closed()).toBe(opened());
-}
-
-function partialBytes(cacheDir: string): number {
-  try {
-    const rec = JSON.parse(readFileSync(join(cacheDir, 'partial-v1', `${layerDigest.slice(7)}.json`), 'utf8')) as {
-      ranges: [number, number][];
-    };
-    return rec.ranges.reduce((n, [s, e]) => n + e - s, 0);
-  } catch {
-    return 0;
-  }
-}
+const layerBytesSent = () => blobBytesSent(serve, layerDigest);
+const settled = () => downloadsSettled(serve);
+const partialBytes = (cacheDir: string) => partialOf(cacheDir, layerDigest);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
