@@ -150,18 +150,20 @@ export async function ingest(req: IngestRequest): Promise<IngestResult> {
   });
   if (!release) return { reusedBytes: 0, downloadedBytes: 0, byOtherProcess: true };
   let keep = resume;
+  let committed = false;
   try {
     // The blob may have arrived while this process waited for the lock.
     if (await req.cache.hasVerified(req.digest, req.size, { signal: req.signal })) {
       await partials.discard(req.digest);
       return { reusedBytes: 0, downloadedBytes: 0, byOtherProcess: true };
     }
-    const { fh, ranges } = await openPartial(partials, req, resume);
+    const { fh, ranges, rec } = await openPartial(partials, req, resume);
     req.growing?.started(partials.dataPath(req.digest));
-    const job = new Job(req, fh, partials, new RangeSet(ranges));
+    const job = new Job(req, fh, partials, new RangeSet(ranges), rec);
     try {
       const result = await job.run();
       keep = false;
+      committed = true;
       return result;
     } catch (err) {
       if (err instanceof EcrxError && (err.code === 'DIGEST_MISMATCH' || err.code === 'SIZE_MISMATCH')) keep = false;
@@ -172,32 +174,38 @@ export async function ingest(req: IngestRequest): Promise<IngestResult> {
       await fh.close().catch(() => undefined);
     }
   } finally {
-    // A failed or interrupted download stays for the next run, unless it was wrong or resuming is off.
-    if (!keep) await partials.discard(req.digest).catch(() => undefined);
+    // A failed or interrupted download stays for the next run, unless it was wrong or resuming is off. A committed
+    // one has nothing left to discard: its record is gone and its bytes took the digest's name.
+    if (!keep && !committed) await partials.discard(req.digest).catch(() => undefined);
     await release();
   }
 }
 
-/** The partial an earlier run left (its record checked against the file), or a new empty one. */
+/**
+ * The partial an earlier run left (its record checked against the file), or a new empty one. `rec` says whether a
+ * record may be on disk now (so the success path knows whether there is one to remove).
+ */
 async function openPartial(
   partials: PartialStore,
   req: IngestRequest,
   resume: boolean,
-): Promise<{ fh: FileHandle; ranges: Span[] }> {
-  const rec = resume ? await partials.readRecord(req.digest, req.size) : undefined;
+): Promise<{ fh: FileHandle; ranges: Span[]; rec: boolean }> {
+  const rec = resume ? await partials.readRecord(req.digest, req.size) : null;
   if (rec) {
     try {
       const fh = await openFile(partials.dataPath(req.digest), 'r+');
       const onDisk = (await fh.stat()).size;
       // A record that claims bytes past the file's end is not believed at all.
-      if (rec.ranges.every(([, e]) => e <= onDisk)) return { fh, ranges: rec.ranges };
+      if (rec.ranges.every(([, e]) => e <= onDisk)) return { fh, ranges: rec.ranges, rec: true };
       await fh.close();
     } catch {
       // the data file is gone or unreadable: start afresh
     }
   }
-  await partials.discard(req.digest);
-  return { fh: await openFile(partials.dataPath(req.digest), 'w+'), ranges: [] };
+  // No record at all (undefined): nothing to forget, and 'w+' empties any data file an earlier run left. A record
+  // that is unreadable, not believed or not wanted (--no-resume) is removed first.
+  if (rec !== undefined) await partials.dropRecord(req.digest);
+  return { fh: await openFile(partials.dataPath(req.digest), 'w+'), ranges: [], rec: false };
 }
 
 /** One blob's download: the pieces still missing, the workers fetching them, the trailing hash. */
@@ -223,15 +231,23 @@ class Job {
   /** Set once any answer showed the server ignores Range: from then on only whole streams from 0. */
   private whole = false;
 
+  /** A record of this partial may be on disk (read at the start, or written since). */
+  private recorded: boolean;
+
   constructor(
     private readonly req: IngestRequest,
     private readonly fh: FileHandle,
     private readonly partials: PartialStore,
     private readonly done: RangeSet,
+    recorded: boolean,
   ) {
     this.budget = req.budget ?? runBudget();
     this.maxStalled = req.maxStalled ?? 10;
     this.reused = done.total;
+    this.recorded = recorded;
+    // The first record is due after RECORD_EVERY_MS, not at the first bytes: a blob that arrives faster than that
+    // (most small ones) never writes one, and a kill before it loses less than that much work.
+    this.lastRecord = Date.now();
   }
 
   async run(): Promise<IngestResult> {
@@ -242,7 +258,7 @@ class Job {
         await this.fetchAll();
         await this.verify();
         await this.recording;
-        await this.partials.dropRecord(req.digest);
+        if (this.recorded) await this.partials.dropRecord(req.digest);
         await req.cache.commit(this.partials.dataPath(req.digest), req.digest);
         return { reusedBytes: this.reused, downloadedBytes: this.downloaded, byOtherProcess: false };
       } catch (err) {
@@ -564,6 +580,7 @@ class Job {
   async saveRecord(): Promise<boolean> {
     await this.recording;
     if (this.done.total === 0) return false;
+    this.recorded = true;
     return this.partials
       .writeRecord({ v: 1, digest: this.req.digest, size: this.req.size, ranges: this.done.toJSON() })
       .then(
@@ -584,6 +601,7 @@ class Job {
       .then(() => {
         const ranges = this.done.toJSON();
         this.recordedTotal = this.done.total;
+        this.recorded = true;
         return this.partials.writeRecord({ v: 1, digest: this.req.digest, size: this.req.size, ranges });
       })
       .catch(() => undefined) // a record that cannot be written only costs the next run its head start

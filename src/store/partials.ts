@@ -9,6 +9,7 @@
  * blob waits for the first to finish or die instead of downloading it too.
  */
 import { promises as fsp, readdirSync, readFileSync, lstatSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { isAlive } from '../core/pid.js';
@@ -40,6 +41,10 @@ interface LockOwner {
 }
 
 const HEX = /^[a-f0-9]{64}$/;
+/** Directories this process has made (or found): made once, not once per blob. */
+const made = new Set<string>();
+/** This process's start time, read once. */
+let myStart: string | undefined;
 /** A lock file that cannot be read (its writer died between create and write) is stale after this. */
 const UNREADABLE_LOCK_MS = 10_000;
 
@@ -78,14 +83,26 @@ export class PartialStore {
     return `${this.dataPath(digest)}.lock`;
   }
 
+  /** Creates the directory once per process (a blob's download asks each time; a removed one is made again). */
   async ensureDir(): Promise<void> {
+    if (made.has(this.dir)) return;
     await fsp.mkdir(this.dir, { recursive: true });
+    made.add(this.dir);
   }
 
-  /** The record of a partial of this blob, when one is there, readable and about this blob at this size. */
-  async readRecord(digest: string, size: number): Promise<PartialRecord | undefined> {
+  /**
+   * The record of a partial of this blob, when one is there, readable and about this blob at this size; null when
+   * one is there but is not that (it should be removed), undefined when there is none.
+   */
+  async readRecord(digest: string, size: number): Promise<PartialRecord | null | undefined> {
+    let text: string;
     try {
-      const rec = JSON.parse(await fsp.readFile(this.recordPath(digest), 'utf8')) as PartialRecord;
+      text = await fsp.readFile(this.recordPath(digest), 'utf8');
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : null;
+    }
+    try {
+      const rec = JSON.parse(text) as PartialRecord;
       const ok =
         rec.v === 1 &&
         rec.digest === digest &&
@@ -100,9 +117,9 @@ export class PartialStore {
             r[0] < r[1] &&
             r[1] <= size,
         );
-      return ok ? rec : undefined;
+      return ok ? rec : null;
     } catch {
-      return undefined;
+      return null;
     }
   }
 
@@ -139,23 +156,16 @@ export class PartialStore {
   ): Promise<(() => Promise<void>) | undefined> {
     await this.ensureDir();
     const path = this.lockPath(digest);
-    const me: LockOwner = { pid: process.pid, start: processStart(process.pid) };
+    myStart ??= processStart(process.pid);
+    const me: LockOwner = { pid: process.pid, start: myStart };
     let told = false;
     for (;;) {
       if (opts.signal?.aborted) throw opts.signal.reason;
-      try {
-        const fh = await fsp.open(path, 'wx');
-        try {
-          await fh.writeFile(JSON.stringify(me));
-        } finally {
-          await fh.close();
-        }
+      if (await this.create(path, me)) {
         return async () => {
           // Only our own lock is removed: one taken over from us (we were thought dead) is left alone.
           if (readOwner(path)?.pid === me.pid) await fsp.rm(path, { force: true });
         };
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const owner = readOwner(path);
       if (owner === undefined ? lockAge(path) > UNREADABLE_LOCK_MS : !ownerAlive(owner)) {
@@ -169,6 +179,27 @@ export class PartialStore {
       if (opts.ready && (await opts.ready())) return undefined;
       await sleep(100 + Math.random() * 150, opts.signal);
     }
+  }
+
+  /** Creates the lock file holding `me`; false when it exists. A directory removed meanwhile is made again. */
+  private async create(path: string, me: LockOwner, again = true): Promise<boolean> {
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(path, 'wx');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'ENOENT' || !again) throw err;
+      made.delete(this.dir); // a `cache clean` removed it since this process made it
+      await this.ensureDir();
+      return this.create(path, me, false);
+    }
+    try {
+      await fh.writeFile(JSON.stringify(me));
+    } finally {
+      await fh.close();
+    }
+    return true;
   }
 
   /** Every partial, from its record (a data file without one holds nothing reusable and counts 0 bytes). */
