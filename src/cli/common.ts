@@ -75,6 +75,13 @@ function attemptsFromEnv(v: string): number {
   }
 }
 
+/**
+ * pull's and export's -j: the ceiling of download connections (small blobs and a large blob's ranges share it).
+ * At a 20-80 ms round trip each connection spends most of a small blob's time waiting, so it takes this many to
+ * fill a link (S3's guidance: scale connections out); the run's budget halves it on throttling or errors.
+ */
+export const DOWNLOAD_CONCURRENCY = 32;
+
 /** -j; `defaultValue` null leaves it unset when not given, for a preset to choose (push and copy: 16). */
 export const concurrencyOption = (defaultValue: number | null = 4, description = 'blobs transferred at once') => {
   const o = new Option('-j, --concurrency <n>', description).env('ECRX_CONCURRENCY').argParser(intBetween(1, 64));

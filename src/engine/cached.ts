@@ -133,6 +133,18 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
       );
       return { file, done };
     },
+    willNeed(ds, o) {
+      if (!source.willNeed) return;
+      const hint = source.willNeed.bind(source);
+      // Only the blobs the store lacks: a hit needs nothing from the source. One check at a time, in order (a
+      // verified hit is hashed), and they are the checks the moves make anyway (memoised). A failed hint is none.
+      void (async () => {
+        for (const d of ds) {
+          if (o.signal?.aborted) return;
+          if (!(await check(d, o.signal))) hint([d], o);
+        }
+      })().catch(() => undefined);
+    },
     // Only a blob checked or filled in this run: a file merely present may have rotted since it entered.
     prepare: (d, o) => ensure(d, o.signal),
     localPath: (digest) => (ready.has(digest) ? store.path(digest) : undefined),

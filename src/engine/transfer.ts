@@ -110,6 +110,7 @@ export async function transfer(
       if (!hit) events.blobDone(d.digest);
     };
     if (options.movePhase) events.phase(options.movePhase(toMove.length));
+    source.willNeed?.(toMove, { signal });
     await pool(toMove, options.concurrency, move, signal);
     events.phase(`writing ${sink.name}`);
     const written = await sink.writeImage(set, plan.tags ?? resolved.names ?? [], signal);

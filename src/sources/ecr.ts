@@ -15,6 +15,8 @@ import { downloadToCache } from './ecr-download.js';
 import type { IngestResult } from '../store/ingest.js';
 import { httpGet, readSmallBody } from '../net/http.js';
 import { shortDigest } from '../core/digest.js';
+import { UrlPrefetcher } from './url-prefetch.js';
+import { runBudget } from '../net/budget.js';
 import type { BlobStore } from '../store/blob-store.js';
 import type { TransferEvents } from '../engine/events.js';
 import type { BlobRange, ImageSource, OpenedBlob, ResolvedImage as SourceResolved } from './source.js';
@@ -117,10 +119,20 @@ async function fetchChildren(
   return all;
 }
 
-/** A pre-signed download URL for one blob, asked for again when `fresh` (the last one expired or vanished). */
-export function downloadUrl(ecr: Ecr, repository: string, imageDigests: () => string[], digest: string) {
+/**
+ * A pre-signed download URL for one blob, asked for again when `fresh` (the last one expired or vanished). The
+ * first one comes from `prefetched` when a prefetcher fetched it ahead.
+ */
+export function downloadUrl(
+  ecr: Ecr,
+  repository: string,
+  imageDigests: () => string[],
+  digest: string,
+  prefetched?: UrlPrefetcher,
+) {
   let url: string | undefined;
   return async (fresh: boolean, signal?: AbortSignal): Promise<string> => {
+    if (!url && !fresh) url = await prefetched?.take(digest);
     if (!url || fresh) {
       const out = await ecr
         .request(
@@ -175,8 +187,35 @@ export class EcrSource implements ImageSource {
     return { set: resolved.set, platform: resolved.platform };
   }
 
+  private prefetcher?: UrlPrefetcher;
+
   private url(digest: string) {
-    return downloadUrl(this.ecr, this.ref.repository, () => this.images, digest);
+    return downloadUrl(this.ecr, this.ref.repository, () => this.images, digest, this.prefetcher);
+  }
+
+  /** Download URLs for these blobs are asked for ahead, as many at once as the run has connections. */
+  willNeed(ds: Descriptor[], o: { signal?: AbortSignal }): void {
+    const connections = runBudget().ceiling;
+    this.prefetcher ??= new UrlPrefetcher({
+      fetch: (digest, signal) => this.fetchUrl(digest, signal),
+      concurrency: connections,
+      window: 2 * connections,
+    });
+    this.prefetcher.want(
+      ds.map((d) => d.digest),
+      o.signal,
+    );
+  }
+
+  private async fetchUrl(digest: string, signal?: AbortSignal): Promise<string> {
+    const out = await this.ecr.request(
+      'GetDownloadUrlForLayer',
+      this.ecr.withRegistry({ repositoryName: this.ref.repository, layerDigest: digest }),
+      `Getting a download URL for ${digest} in ${this.ref.repository}`,
+      { signal },
+    );
+    if (!out.downloadUrl) throw new Error('no downloadUrl');
+    return out.downloadUrl;
   }
 
   async openBlob(d: Descriptor, o: { range?: BlobRange; signal?: AbortSignal }): Promise<OpenedBlob> {

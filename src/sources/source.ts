@@ -51,6 +51,11 @@ export interface ImageSource {
   readonly trusted?: boolean;
   /** Whether the blob is already at hand (a cache hit, checked): the engine can report it as cached, not moved. */
   hit?(d: Descriptor, opts: { signal?: AbortSignal }): Promise<boolean>;
+  /**
+   * A hint: these blobs will be opened soon, in this order. A remote source may start what each needs ahead (ECR:
+   * the download URL), so a connection does not wait for an API round trip before each download. Never required.
+   */
+  willNeed?(ds: Descriptor[], opts: { signal?: AbortSignal }): void;
   /** Makes localPath(d) answer for this blob (a cache fills itself); the engine calls it before handing the blob over. */
   prepare?(d: Descriptor, opts: { signal?: AbortSignal }): Promise<void>;
   /**

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption, noResumeOption, platformOption } from '../common.js';
+import { addEcrOptions, concurrencyOption, DOWNLOAD_CONCURRENCY, noResumeOption, platformOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
 import { insecureOption } from '../image-arg.js';
@@ -21,7 +21,7 @@ export function register(program: Command): void {
         true,
       ),
     )
-    .addOption(concurrencyOption())
+    .addOption(concurrencyOption(DOWNLOAD_CONCURRENCY, 'blobs downloaded at once, and the ceiling of connections'))
     .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache')
     .addOption(insecureOption());

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption, noResumeOption, platformOption } from '../common.js';
+import { addEcrOptions, concurrencyOption, DOWNLOAD_CONCURRENCY, noResumeOption, platformOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
 import { insecureOption } from '../image-arg.js';
@@ -32,7 +32,7 @@ export function register(program: Command): void {
       '--referrers',
       "also pull the image's signatures, SBOMs and attestations (OCI referrers) into the layout, recursively",
     )
-    .addOption(concurrencyOption())
+    .addOption(concurrencyOption(DOWNLOAD_CONCURRENCY, 'blobs downloaded at once, and the ceiling of connections'))
     .addOption(noResumeOption())
     .option('--cache-dir <dir>', 'blob cache (default: $ECRX_CACHE_DIR, $XDG_CACHE_HOME/ecrx or ~/.cache/ecrx)')
     .option('--no-cache', 'download every blob, use and keep nothing in the cache')

@@ -8,6 +8,7 @@ import { runCli, testEnv } from '../../helpers/cli.js';
 import { sdk, createRepo, pushBuilt, putManifest, sha256 } from '../../helpers/ecr.js';
 import { listFiles, readTar, sha256File } from '../../helpers/files.js';
 import { buildImage, buildIndex, type BuiltImage } from '../../../src/oci/build.js';
+import { BlobCache } from '../../../src/store/blob-cache.js';
 
 let serve: Serve;
 let ecr: ECRClient;
@@ -25,6 +26,16 @@ const countLog = (op: string) =>
     .log()
     .split('\n')
     .filter((l) => l.includes(` ${op} `)).length;
+
+/** countLog once the server's log has stopped growing (its lines come through a pipe, a little after the answers). */
+async function settledCount(op: string): Promise<number> {
+  let last = serve.log();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 150));
+    if (serve.log() === last) return countLog(op);
+    last = serve.log();
+  }
+}
 
 beforeAll(async () => {
   serve = await startServe();
@@ -102,9 +113,11 @@ describe('pull', () => {
     expect(readdirSync(work).filter((n) => n.includes('ecrx-tmp'))).toEqual([]);
   });
 
-  test('a cached re-pull makes no GetDownloadUrlForLayer call', async () => {
+  test('a cached re-pull makes no GetDownloadUrlForLayer call; a cold one, one per blob (URLs asked ahead, never twice)', async () => {
     const cache = join(work, 'cache-b');
+    const cold = await settledCount('GetDownloadUrlForLayer');
     expect(await pull(['team/app:1.0', '-o', 'out-b1', '--cache-dir', cache, '-q'])).toExitWith(0);
+    expect((await settledCount('GetDownloadUrlForLayer')) - cold).toBe(1 + image.layers.length);
     const before = countLog('GetDownloadUrlForLayer');
     const res = await pull(['team/app:1.0', '-o', 'out-b2', '--cache-dir', cache, '--json']);
     expect(res).toExitWith(0);
@@ -113,6 +126,17 @@ describe('pull', () => {
     expect(data.bytesDownloaded).toBe(0);
     expect(data.layers.every((l: { cached: boolean }) => l.cached)).toBe(true);
     expectLayoutHolds(join(work, 'out-b2'), image);
+
+    // One layer gone from the cache: only its URL is asked for, ahead or not.
+    const gone = image.layers[1].digest;
+    rmSync(new BlobCache(cache).path(gone));
+    const partial = await settledCount('GetDownloadUrlForLayer');
+    const again = await pull(['team/app:1.0', '-o', 'out-b3', '--cache-dir', cache, '--json']);
+    expect(again).toExitWith(0);
+    expect((await settledCount('GetDownloadUrlForLayer')) - partial).toBe(1);
+    const layers = JSON.parse(again.stdout).data.layers as { digest: string; cached: boolean }[];
+    expect(layers.filter((l) => !l.cached).map((l) => l.digest)).toEqual([gone]);
+    expectLayoutHolds(join(work, 'out-b3'), image);
   });
 
   test('by digest, and a tag and digest that disagree', async () => {
