@@ -5,6 +5,8 @@
  * fetched ahead of use (pre-signed URLs expire, and a run may stop early); a URL that expired anyway is asked for
  * again by the download (a 403), and a prefetch that failed is simply asked for again when the blob's turn comes.
  */
+import { setMaxListeners } from 'node:events';
+
 export interface UrlPrefetcherOptions {
   /** Asks for one URL (GetDownloadUrlForLayer). */
   fetch: (digest: string, signal?: AbortSignal) => Promise<string>;
@@ -19,13 +21,36 @@ export class UrlPrefetcher {
   private readonly queued = new Set<string>();
   private readonly ready = new Map<string, Promise<string | undefined>>();
   private inFlight = 0;
-  private signal?: AbortSignal;
+  /**
+   * What the fetches listen on: one listener on the run's signal, however many fetches are in flight (each API
+   * call listens on the signal it is given, and Node warns past ten on one signal).
+   */
+  private readonly stop = new AbortController();
+  private linked?: AbortSignal;
+  private readonly onAbort = () => this.stop.abort(this.linked?.reason);
 
-  constructor(private readonly o: UrlPrefetcherOptions) {}
+  /** Stops listening on the run's signal: nothing is queued or in flight (a long sync must not pile listeners up). */
+  private unlink(): void {
+    this.linked?.removeEventListener('abort', this.onAbort);
+    this.linked = undefined;
+  }
+
+  constructor(private readonly o: UrlPrefetcherOptions) {
+    setMaxListeners(o.concurrency * 4 + 10, this.stop.signal);
+  }
+
+  private get signal(): AbortSignal {
+    return this.stop.signal;
+  }
 
   /** Queues digests, in the order their downloads will start. */
   want(digests: string[], signal?: AbortSignal): void {
-    this.signal = signal;
+    if (signal && signal !== this.linked) {
+      this.unlink();
+      if (signal.aborted) this.stop.abort(signal.reason);
+      this.linked = signal;
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
     for (const d of digests) {
       if (this.ready.has(d) || this.queued.has(d)) continue;
       this.queued.add(d);
@@ -49,7 +74,7 @@ export class UrlPrefetcher {
 
   private pump(): void {
     while (this.queue.length && this.inFlight < this.o.concurrency && this.ready.size < this.o.window) {
-      if (this.signal?.aborted) {
+      if (this.signal.aborted) {
         this.queue.length = 0;
         this.queued.clear();
         return;
@@ -67,5 +92,6 @@ export class UrlPrefetcher {
         this.pump();
       });
     }
+    if (!this.queue.length && !this.inFlight) this.unlink();
   }
 }

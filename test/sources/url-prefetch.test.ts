@@ -1,4 +1,5 @@
 /** Download URLs fetched ahead of their downloads: a window, a concurrency, one use each, failures left to the caller. */
+import { getEventListeners } from 'node:events';
 import { UrlPrefetcher } from '../../src/sources/url-prefetch.js';
 
 /** A fetch whose answers the test releases one by one; records what was asked, in order. */
@@ -80,4 +81,21 @@ test('nothing more is asked once the run is aborted', async () => {
   stop.abort();
   await g.answer(a);
   expect(g.asked).toEqual([a]);
+});
+
+test("one listener on the run's signal however many fetches are in flight, and none once all is taken", async () => {
+  const g = gatedFetch();
+  const run = new AbortController();
+  const p = new UrlPrefetcher({ fetch: g.fetch, concurrency: 16, window: 32 });
+  const ds = digests(20);
+  p.want(ds, run.signal);
+  expect(g.inFlight()).toBe(16);
+  expect(getEventListeners(run.signal, 'abort')).toHaveLength(1);
+  for (const d of ds) {
+    const taken = p.take(d);
+    if (g.asked.includes(d) && g.inFlight()) await g.answer(d);
+    await taken;
+  }
+  for (const d of g.asked.filter((d) => !ds.includes(d))) await g.answer(d);
+  expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
 });

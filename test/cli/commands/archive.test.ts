@@ -95,16 +95,16 @@ test('while a restore runs, a pull says it is being restored; without --wait res
 });
 
 test('an image archived while its layers download fails with IMAGE_ARCHIVED, not a missing layer', async () => {
-  // two layers at 64 KiB/s: the first download takes seconds, long enough to archive the image underneath
+  // eight layers at 64 KiB/s, each download taking over a second: the image is archived underneath them. Download
+  // URLs are asked for a little ahead (two with -j 1), so the URLs of the later layers are asked for after it.
   const slow = await startServe(['--restore-delay', '0', '--fault-bandwidth', '65536']);
   const slowEcr = sdk(slow.endpoint);
   try {
     await createRepo(slowEcr, 'old/slow');
     // incompressible layers, so the gzip stays as large as the content
-    const noise = await buildImage([
-      [{ path: 'a', content: randomBytes(400_000) }],
-      [{ path: 'b', content: randomBytes(400_000) }],
-    ]);
+    const noise = await buildImage(
+      Array.from({ length: 8 }, (_, i) => [{ path: `l${i}`, content: randomBytes(100_000) }]),
+    );
     await pushBuilt(slowEcr, 'old/slow', noise, 'v1');
     const pulling = runCli(['pull', 'old/slow:v1', '-o', join(work, 'slow'), '-j', '1', '--json'], {
       env: testEnv(slow.endpoint, { ECRX_CACHE_DIR: join(work, 'cache-slow') }),
