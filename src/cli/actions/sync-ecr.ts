@@ -7,14 +7,12 @@
 import { EcrxError } from '../../core/errors.js';
 import { parseAnyReference, parseReference, type ImageRef } from '../../core/reference.js';
 import { Ecr } from '../../ecr/client.js';
-import { copyImage } from '../../engine/copy.js';
 import { noEvents } from '../../engine/events.js';
 import { openCache } from '../session.js';
 import { setHttpDebug } from '../../net/http.js';
 import type { Reporter } from '../../report/reporter.js';
 import { createReporter } from '../../report/create-reporter.js';
-import { resolveFromEcr, type ResolvedImage } from '../../sources/ecr.js';
-import { referrerTree } from '../../engine/referrers.js';
+import type { ResolvedImage } from '../../sources/ecr.js';
 import type { BlobCache } from '../../store/blob-cache.js';
 import type { SyncJob } from '../../sync/expand.js';
 import type { CreateSettings } from '../../sync/plan.js';
@@ -183,6 +181,7 @@ async function referrersInPlace(
 ): Promise<boolean> {
   if (!job.referrers) return true;
   const subjects = resolved.set.manifests.map((m) => m.digest);
+  const { referrerTree } = await import('../../engine/referrers.js');
   const wanted = await referrerTree(from, src.repository, subjects, { signal });
   if (!wanted.length) return true;
   const present = new Set((await referrerTree(to, dst.repository, subjects, { signal })).map((r) => r.digest));
@@ -220,6 +219,8 @@ export function ecrBackend(flags: SyncFlags): SyncBackend & { close(): Promise<v
     const platform = platformOf(job);
     const from = await sessions.for(src);
     const to = await sessions.for(dst);
+    // The ECR source and the copy engine load on first use: a run from a registry needs neither.
+    const { resolveFromEcr } = await import('../../sources/ecr.js');
     const resolved = await resolveFromEcr(from.ecr, src, platform, signal);
     const digest = resolved.set.top.digest;
     const there = await describeImage(
@@ -235,6 +236,7 @@ export function ecrBackend(flags: SyncFlags): SyncBackend & { close(): Promise<v
     if (!ensured) repositories.set(repoKey, (ensured = ensureRepository(to.ecr, dst.repository, job.create, signal)));
     await ensured;
     cache ??= openCache(flags);
+    const { copyImage } = await import('../../engine/copy.js');
     const out = await copyImage(
       { from: from.ecr, to: to.ecr, cache, events: noEvents },
       src,
