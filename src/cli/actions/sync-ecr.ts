@@ -61,6 +61,9 @@ export class Sessions {
   private async connect(ref: ImageRef): Promise<Session> {
     // Silent: the run's report is the output; per-blob progress of many images at once would be noise.
     const reporter = await createReporter('silent', 'sync');
+    // The SDK takes ~50 ms of CPU to load: let the requests the run has already started (its registry pings and
+    // manifest reads) reach the wire first, so that their round trips overlap that time instead of following it.
+    await new Promise((r) => setImmediate(r));
     if (this.flags.debug) setHttpDebug(printDebug);
     const ecr = await Ecr.connect(connectionFor(this.flags, ref), {
       onRetry: (_op, _attempt, reason, delay) => {
