@@ -106,6 +106,16 @@ export async function applyRunOptions(opts: { resume?: boolean; concurrency?: un
   if (typeof opts.concurrency === 'number') setRunConcurrency(opts.concurrency);
 }
 
+/**
+ * `--insecure`, on the commands that read from (or write to) another registry. Here rather than in image-arg.ts:
+ * registering a command must not load the registry and ECR code (start-up time of every command).
+ */
+export const insecureOption = () =>
+  new Option(
+    '--insecure',
+    'allow plain HTTP and unverified TLS for a registry that is not on loopback (as docker insecure-registries)',
+  );
+
 /** --platform; with `fromEnv`, ECRX_PLATFORM is its default (pull and export: the commands that pick one). */
 export const platformOption = (flags: string, description: string, fromEnv = false) => {
   const o = new Option(flags, description);

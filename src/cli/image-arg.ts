@@ -10,7 +10,6 @@ import { parseRegistryReference, type RegistryRef } from '../registry/reference.
 import { RegistrySource } from '../sources/registry.js';
 import { RegistrySink } from '../sinks/registry.js';
 import type { RegistryClientOptions } from '../registry/client.js';
-import { Option } from 'commander';
 import { printDebug } from './output.js';
 import { registryHost } from '../core/reference.js';
 import { EcrSource } from '../sources/ecr.js';
@@ -51,13 +50,6 @@ export function registrySource(text: string, flags: RegistryFlags, events?: Noti
 export function registrySink(text: string, flags: RegistryFlags, events?: Notify): RegistrySink {
   return RegistrySink.open(text, clientOptions(flags, events));
 }
-
-/** `--insecure`, on the commands that read from (or write to) another registry. */
-export const insecureOption = () =>
-  new Option(
-    '--insecure',
-    'allow plain HTTP and unverified TLS for a registry that is not on loopback (as docker insecure-registries)',
-  );
 
 /** The reporter, and an ECR connection only for an ECR image: a registry pull needs no AWS credentials. */
 export async function openSide(

@@ -109,42 +109,74 @@ export class RegistryClient {
     return this.origin;
   }
 
+  /**
+   * https, then plain http where that is allowed and https found no TLS there. A loopback registry with a port is
+   * asked over plain http first: a port that answers the ping over plain HTTP does not speak TLS, so https there
+   * would only fail and fall back (a round trip, and TLS trust set up for nothing: ~40 ms of CPU with
+   * SSL_CERT_FILE); any other answer, or none, and https is tried as before.
+   */
   private async discover(signal?: AbortSignal): Promise<URL> {
     const host = registryApiHost(this.registry);
-    const schemes = this.plainHttpAllowed ? ['https:', 'http:'] : ['https:'];
-    for (const scheme of schemes) {
-      const url = new URL(`${scheme}//${host}/v2/`);
-      let res: IncomingMessage;
+    const plainUrl = new URL(`http://${host}/v2/`);
+    if (isLoopbackRegistry(this.registry) && /^(\[[^\]]+\]|[^:]+):\d+$/.test(host)) {
+      const plain = await this.probe(plainUrl, signal);
+      const status = plain.res?.statusCode;
+      if (plain.res && (status === 200 || status === 401)) return this.pinged(plain.res, plainUrl.origin);
+      let used = false;
       try {
-        res = await this.transport.send(url, { method: 'GET', signal });
-      } catch (err) {
-        // A plain-HTTP server answers a TLS hello with garbage, and `localhost` without a port has nothing on 443:
-        // try http, where that is allowed (as docker does). An untrusted certificate is not a reason to drop TLS.
-        const refused = (err as NodeJS.ErrnoException)?.code === 'ECONNREFUSED';
-        if (scheme === 'https:' && this.plainHttpAllowed && (speaksPlainHttp(err) || refused)) continue;
-        if (signal?.aborted) throw err;
-        const e = networkError(err, { what: `Connecting to ${this.registry}`, registry: this.registry });
-        if (scheme === 'https:' && !this.plainHttpAllowed && speaksPlainHttp(err))
-          throw new EcrxError('NETWORK_ERROR', `${this.registry} does not speak HTTPS`, {
-            hint: "ecrx uses plain HTTP only for loopback registries; --insecure allows it for this one (as docker's insecure-registries does).",
-            cause: err,
-          });
-        throw e;
+        return await this.overHttps(host, signal, async () => ((used = true), plain));
+      } finally {
+        if (!used) plain.res?.resume();
       }
-      const status = res.statusCode ?? 0;
-      res.resume();
-      if (status === 401) this.challenge = parseChallenge(headerOf(res, 'www-authenticate'));
-      else if (status !== 200)
-        throw new EcrxError(
-          'SERVICE_ERROR',
-          `${this.registry} answered HTTP ${status} at ${safeUrl(url.href)}, not as a registry`,
-          {
-            hint: 'Check the registry host; an OCI registry answers GET /v2/ with 200 or 401.',
-          },
-        );
-      return new URL(`${scheme}//${host}`);
     }
-    throw new EcrxError('NETWORK_ERROR', `Could not reach ${this.registry}`);
+    return this.overHttps(host, signal, this.plainHttpAllowed ? () => this.probe(plainUrl, signal) : undefined);
+  }
+
+  /** The https ping, and `plain`'s answer instead where https finds no TLS (when plain http is allowed at all). */
+  private async overHttps(host: string, signal?: AbortSignal, plain?: () => Promise<Probe>): Promise<URL> {
+    const secure = await this.probe(new URL(`https://${host}/v2/`), signal);
+    if (secure.res) return this.pinged(secure.res, `https://${host}`);
+    const err = secure.err;
+    // A plain-HTTP server answers a TLS hello with garbage, and `localhost` without a port has nothing on 443:
+    // try http, where that is allowed (as docker does). An untrusted certificate is not a reason to drop TLS.
+    const refused = (err as NodeJS.ErrnoException)?.code === 'ECONNREFUSED';
+    if (plain && (speaksPlainHttp(err) || refused)) {
+      const fallback = await plain();
+      if (fallback.res) return this.pinged(fallback.res, `http://${host}`);
+      if (signal?.aborted) throw fallback.err;
+      throw networkError(fallback.err, { what: `Connecting to ${this.registry}`, registry: this.registry });
+    }
+    if (signal?.aborted) throw err;
+    if (!this.plainHttpAllowed && speaksPlainHttp(err))
+      throw new EcrxError('NETWORK_ERROR', `${this.registry} does not speak HTTPS`, {
+        hint: "ecrx uses plain HTTP only for loopback registries; --insecure allows it for this one (as docker's insecure-registries does).",
+        cause: err,
+      });
+    throw networkError(err, { what: `Connecting to ${this.registry}`, registry: this.registry });
+  }
+
+  /** One GET /v2/: its response, or why it could not be sent. */
+  private probe(url: URL, signal?: AbortSignal): Promise<Probe> {
+    return this.transport.send(url, { method: 'GET', signal }).then(
+      (res) => ({ res }),
+      (err: unknown) => ({ err }),
+    );
+  }
+
+  /** The registry's answer to the ping: its challenge learned, its base URL; anything but 200 or 401 refused. */
+  private pinged(res: IncomingMessage, origin: string): URL {
+    const status = res.statusCode ?? 0;
+    res.resume();
+    if (status === 401) this.challenge = parseChallenge(headerOf(res, 'www-authenticate'));
+    else if (status !== 200)
+      throw new EcrxError(
+        'SERVICE_ERROR',
+        `${this.registry} answered HTTP ${status} at ${safeUrl(`${origin}/v2/`)}, not as a registry`,
+        {
+          hint: 'Check the registry host; an OCI registry answers GET /v2/ with 200 or 401.',
+        },
+      );
+    return new URL(origin);
   }
 
   private credentials(): Promise<Credentials | undefined> {
@@ -418,6 +450,9 @@ export function headerOf(res: IncomingMessage, name: string): string | undefined
 function mediaTypeOf(res: IncomingMessage): string {
   return (headerOf(res, 'content-type') ?? '').split(';')[0].trim();
 }
+
+/** A ping's answer, or why there was none. */
+type Probe = { res?: IncomingMessage; err?: unknown };
 
 function speaksPlainHttp(err: unknown): boolean {
   const e = err as NodeJS.ErrnoException;

@@ -4,12 +4,19 @@
  * The schema is in the README ("Mirroring"); this file is its one implementation.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { createRequire } from 'node:module';
+import type { LineCounter as Lines, Node, YAMLMap } from 'yaml';
 import { EcrxError } from '../core/errors.js';
 import { parseAnyReference, parseReference, type AnyImageRef } from '../core/reference.js';
 import { parsePlatform } from '../oci/platform.js';
 import { MAX_SHARDS } from './shard.js';
 import { checkSemverRange, parseTagPattern, type TagFilter, type TagPattern } from './tags.js';
+
+// require(), not import(): yaml is CommonJS, and the ESM loader would first scan each of its files for exports
+// (start-up time of every sync).
+const { isMap, isScalar, isSeq, LineCounter, parseDocument } = createRequire(import.meta.url)(
+  'yaml',
+) as typeof import('yaml');
 
 export interface CreateSettings {
   tagMutability: 'MUTABLE' | 'IMMUTABLE';
@@ -58,7 +65,7 @@ class Problems {
   readonly list: { line: number; column: number; path: string; message: string }[] = [];
   constructor(
     readonly file: string,
-    private readonly lines: LineCounter,
+    private readonly lines: Lines,
   ) {}
 
   at(node: Node | null | undefined, offset = 0): { line: number; column: number } {

@@ -61,7 +61,7 @@ const failedImage = (source: string, target: string, tag: string | null, error: 
 });
 
 /** How many more checks than moves run at once: a check is a few small reads. */
-export const CHECK_FACTOR = 4;
+export const CHECK_FACTOR = 8;
 
 export async function runSync(plan: Plan, backend: SyncBackend, opts: RunOptions): Promise<SyncReport> {
   const now = opts.now ?? Date.now;

@@ -2,7 +2,12 @@
  * Which tags of a source repository a sync entry takes: glob (`3.21*`), regex (`/^v\d+$/`), semver range
  * (`>=1.2 <2`), newest N, and excludes, combined. Pure functions: the tag list comes from the caller.
  */
-import semver from 'semver';
+import { createRequire } from 'node:module';
+import type * as Semver from 'semver';
+
+let loaded: typeof Semver | undefined;
+/** semver, on first use: a plan without version filters or tag lists never loads its ~50 files (start-up time). */
+const semver = (): typeof Semver => (loaded ??= createRequire(import.meta.url)('semver') as typeof Semver);
 
 export type TagPattern =
   | { kind: 'exact'; text: string }
@@ -44,7 +49,7 @@ export function parseTagPattern(text: string): TagPattern {
 
 /** Throws when the range is not one semver understands. */
 export function checkSemverRange(range: string): void {
-  if (semver.validRange(range) === null)
+  if (semver().validRange(range) === null)
     throw new Error(`'${range}' is not a semver range (for example '>=1.2 <2', '^3.20', '~1.4.0', '1.x')`);
 }
 
@@ -57,10 +62,10 @@ const VERSION_RE = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.-]+)?$/;
  * The version a tag reads as: `[v]MAJOR[.MINOR[.PATCH]][-PRERELEASE]`, missing parts as 0 (`3.21` is 3.21.0).
  * A suffix such as `-alpine` is a prerelease, so ranges leave it out unless they name one, as semver does.
  */
-export function tagVersion(tag: string): semver.SemVer | undefined {
+export function tagVersion(tag: string): Semver.SemVer | undefined {
   const m = VERSION_RE.exec(tag);
   if (!m) return undefined;
-  return semver.parse(`${m[1]}.${m[2] ?? 0}.${m[3] ?? 0}${m[4] ?? ''}`) ?? undefined;
+  return semver().parse(`${m[1]}.${m[2] ?? 0}.${m[3] ?? 0}${m[4] ?? ''}`) ?? undefined;
 }
 
 /** Newest first: tags that read as versions by version (then lexical on a tie), then the others lexical, descending. */
@@ -68,7 +73,7 @@ export function newestFirst(tags: string[]): string[] {
   const keyed = tags.map((tag) => ({ tag, v: tagVersion(tag) }));
   return keyed
     .sort((a, b) => {
-      if (a.v && b.v) return semver.rcompare(a.v, b.v) || (a.tag < b.tag ? 1 : a.tag > b.tag ? -1 : 0);
+      if (a.v && b.v) return semver().rcompare(a.v, b.v) || (a.tag < b.tag ? 1 : a.tag > b.tag ? -1 : 0);
       if (a.v) return -1;
       if (b.v) return 1;
       return a.tag < b.tag ? 1 : a.tag > b.tag ? -1 : 0;
@@ -83,7 +88,7 @@ export function selectTags(all: string[], filter: TagFilter): string[] {
     if (filter.exclude.some((p) => matchesPattern(tag, p))) return false;
     if (filter.semver !== undefined) {
       const v = tagVersion(tag);
-      if (!v || !semver.satisfies(v, filter.semver)) return false;
+      if (!v || !semver().satisfies(v, filter.semver)) return false;
     }
     return true;
   });

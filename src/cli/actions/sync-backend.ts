@@ -7,7 +7,6 @@ import { EcrxError } from '../../core/errors.js';
 import type { BlobCache } from '../../store/blob-cache.js';
 import type { SyncBackend } from '../../sync/run.js';
 import { openCache } from '../session.js';
-import { dirSource, dirTarget, ecrSource } from './sync-dir.js';
 import { ecrBackend, Sessions, type SyncFlags } from './sync-ecr.js';
 import { ecrTarget, sideBackend, type SourceSide } from './sync-move.js';
 import { isRegistrySource, registrySource } from './sync-registry.js';
@@ -48,21 +47,26 @@ function anySource(registry: SourceSide, ecr: SourceSide): SourceSide {
   };
 }
 
-export function syncBackend(flags: BackendFlags): ClosableBackend {
+export async function syncBackend(flags: BackendFlags): Promise<ClosableBackend> {
   let cache: BlobCache | undefined;
   const cacheOf = () => (cache ??= openCache(flags));
   if (flags.toDir && flags.fromDir)
     throw new EcrxError('VALIDATION_ERROR', '--to-dir and --from-dir go to the two sides of an air gap, not together', {
       hint: 'Run `ecrx sync PLAN --to-dir DIR` where the sources are, then `ecrx sync PLAN --from-dir DIR` where ECR is.',
     });
-  if (flags.toDir)
+  // The air gap's layout readers and writers load only for --to-dir and --from-dir (start-up time).
+  if (flags.toDir) {
+    const { dirTarget, ecrSource } = await import('./sync-dir.js');
     return sideBackend(
       anySource(registrySource(flags, cacheOf), ecrSource(new Sessions(flags), cacheOf)),
       dirTarget(flags.toDir),
       flags.concurrency,
     );
-  if (flags.fromDir)
+  }
+  if (flags.fromDir) {
+    const { dirSource } = await import('./sync-dir.js');
     return sideBackend(dirSource(flags.fromDir), ecrTarget(new Sessions(flags), cacheOf), flags.concurrency);
+  }
   const ecr = ecrBackend(flags);
   const registry = sideBackend(
     registrySource(flags, cacheOf),

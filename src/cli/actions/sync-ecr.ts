@@ -7,14 +7,12 @@
 import { EcrxError } from '../../core/errors.js';
 import { parseAnyReference, parseReference, type ImageRef } from '../../core/reference.js';
 import { Ecr } from '../../ecr/client.js';
-import { copyImage } from '../../engine/copy.js';
 import { noEvents } from '../../engine/events.js';
 import { openCache } from '../session.js';
 import { setHttpDebug } from '../../net/http.js';
 import type { Reporter } from '../../report/reporter.js';
 import { createReporter } from '../../report/create-reporter.js';
-import { resolveFromEcr, type ResolvedImage } from '../../sources/ecr.js';
-import { referrerTree } from '../../engine/referrers.js';
+import type { ResolvedImage } from '../../sources/ecr.js';
 import type { BlobCache } from '../../store/blob-cache.js';
 import type { SyncJob } from '../../sync/expand.js';
 import type { CreateSettings } from '../../sync/plan.js';
@@ -63,6 +61,9 @@ export class Sessions {
   private async connect(ref: ImageRef): Promise<Session> {
     // Silent: the run's report is the output; per-blob progress of many images at once would be noise.
     const reporter = await createReporter('silent', 'sync');
+    // The SDK takes ~50 ms of CPU to load: let the requests the run has already started (its registry pings and
+    // manifest reads) reach the wire first, so that their round trips overlap that time instead of following it.
+    await new Promise((r) => setImmediate(r));
     if (this.flags.debug) setHttpDebug(printDebug);
     const ecr = await Ecr.connect(connectionFor(this.flags, ref), {
       onRetry: (_op, _attempt, reason, delay) => {
@@ -183,6 +184,7 @@ async function referrersInPlace(
 ): Promise<boolean> {
   if (!job.referrers) return true;
   const subjects = resolved.set.manifests.map((m) => m.digest);
+  const { referrerTree } = await import('../../engine/referrers.js');
   const wanted = await referrerTree(from, src.repository, subjects, { signal });
   if (!wanted.length) return true;
   const present = new Set((await referrerTree(to, dst.repository, subjects, { signal })).map((r) => r.digest));
@@ -220,6 +222,8 @@ export function ecrBackend(flags: SyncFlags): SyncBackend & { close(): Promise<v
     const platform = platformOf(job);
     const from = await sessions.for(src);
     const to = await sessions.for(dst);
+    // The ECR source and the copy engine load on first use: a run from a registry needs neither.
+    const { resolveFromEcr } = await import('../../sources/ecr.js');
     const resolved = await resolveFromEcr(from.ecr, src, platform, signal);
     const digest = resolved.set.top.digest;
     const there = await describeImage(
@@ -235,6 +239,7 @@ export function ecrBackend(flags: SyncFlags): SyncBackend & { close(): Promise<v
     if (!ensured) repositories.set(repoKey, (ensured = ensureRepository(to.ecr, dst.repository, job.create, signal)));
     await ensured;
     cache ??= openCache(flags);
+    const { copyImage } = await import('../../engine/copy.js');
     const out = await copyImage(
       { from: from.ecr, to: to.ecr, cache, events: noEvents },
       src,

@@ -8,13 +8,11 @@
 import { EcrxError } from '../../core/errors.js';
 import type { ImageRef } from '../../core/reference.js';
 import { noEvents } from '../../engine/events.js';
-import { transfer } from '../../engine/transfer.js';
 import type { ImageSink } from '../../sinks/sink.js';
 import type { ImageSource, ResolvedImage } from '../../sources/source.js';
 import type { SyncJob } from '../../sync/expand.js';
 import type { JobResult } from '../../sync/report.js';
 import type { SyncBackend } from '../../sync/run.js';
-import { EcrSink } from '../../sinks/ecr.js';
 import type { BlobCache } from '../../store/blob-cache.js';
 import { describeImage, ecrRef, ensureRepository, platformOf, type Sessions } from './sync-ecr.js';
 
@@ -96,6 +94,8 @@ export function moveJob(from: SourceSide, to: TargetSide, concurrency: number) {
     const { source, resolved, inPlace, missing } = await (earlier?.catch(() => look(job, signal)) ?? look(job, signal));
     const digest = resolved.set.top.digest;
     if (inPlace) return { digest, bytes: 0, skipped: true };
+    // Loaded only when something moves: a no-op rerun never needs the transfer engine (start-up time).
+    const { transfer } = await import('../../engine/transfer.js');
     const options = { concurrency, signal, events: noEvents };
     let bytes = 0;
     try {
@@ -159,6 +159,7 @@ export function ecrTarget(sessions: Sessions, cache: () => BlobCache): TargetSid
         repositories.delete(key(dst));
         throw err;
       });
+      const { EcrSink } = await import('../../sinks/ecr.js');
       return new EcrSink(ecr, dst.repository, { spool: cache() });
     },
     close: () => sessions.close(),

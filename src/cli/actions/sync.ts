@@ -22,8 +22,9 @@ export async function sync(
   planPath: string,
   flags: SyncCommandFlags,
   signal: AbortSignal,
-  backend: SyncBackend & { close(): Promise<void> } = syncBackend(flags),
+  given?: SyncBackend & { close(): Promise<void> },
 ): Promise<void> {
+  const backend = given ?? (await syncBackend(flags));
   const plan = loadPlan(planPath);
   const shard = resolveShard(flags.shard, plan.shards);
   // N shards side by side each take 1/N of ECR's rates, so that together they stay under the quotas.

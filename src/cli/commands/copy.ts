@@ -1,9 +1,8 @@
 import { Command } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption, noResumeOption } from '../common.js';
+import { addEcrOptions, concurrencyOption, noResumeOption, insecureOption } from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
-import { insecureOption } from '../image-arg.js';
 
 export function register(program: Command): void {
   const cmd = program

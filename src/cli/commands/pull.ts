@@ -1,9 +1,15 @@
 import { Command, Option } from 'commander';
 import { runCommand } from '../run.js';
-import { addEcrOptions, concurrencyOption, DOWNLOAD_CONCURRENCY, noResumeOption, platformOption } from '../common.js';
+import {
+  addEcrOptions,
+  concurrencyOption,
+  DOWNLOAD_CONCURRENCY,
+  noResumeOption,
+  platformOption,
+  insecureOption,
+} from '../common.js';
 import { addExamples } from '../help.js';
 import { interruptible } from '../interrupt.js';
-import { insecureOption } from '../image-arg.js';
 
 export function register(program: Command): void {
   const cmd = program
