@@ -52,6 +52,8 @@ export interface CachedOptions {
 export interface CachedSource extends ImageSource {
   /** Blobs the store already held in this run (not filled). */
   readonly hits: ReadonlySet<string>;
+  /** Blobs this run put into the store (downloaded and verified now), as opposed to hits from earlier runs. */
+  readonly filled: ReadonlySet<string>;
   /** Bytes fetched from the source in this run to fill the store. */
   readonly bytesFilled: number;
   /** Bytes of partials earlier, interrupted runs left that this run continued from instead of fetching again. */
@@ -77,6 +79,7 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
   const filling = new Map<string, Promise<void>>();
   const ready = new Set<string>();
   const hits = new Set<string>();
+  const filled = new Set<string>();
   let bytesFilled = 0;
   let bytesReused = 0;
   const verify = (d: Descriptor) =>
@@ -93,11 +96,12 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
     });
   const fillOne = async (d: Descriptor, signal?: AbortSignal, growing?: GrowingWriter): Promise<void> => {
     // Summed after the await: `x += await y` would read x before it and lose a concurrent fill's bytes.
-    const filled = source.fill
+    const got = source.fill
       ? await source.fill(d, store, { signal, events, growing })
       : await fillFromOpen(source, d, store, events, signal);
-    bytesFilled += filled?.downloadedBytes ?? 0;
-    bytesReused += filled?.reusedBytes ?? 0;
+    bytesFilled += got?.downloadedBytes ?? 0;
+    bytesReused += got?.reusedBytes ?? 0;
+    filled.add(d.digest);
   };
   const ensure = (d: Descriptor, signal?: AbortSignal, growing?: GrowingWriter) =>
     memo(filling, d.digest, async () => {
@@ -109,6 +113,7 @@ export function cached(source: ImageSource & Partial<StoreFiller>, store: BlobSt
     ranged: false,
     trusted: true,
     hits,
+    filled,
     get bytesFilled() {
       return bytesFilled;
     },

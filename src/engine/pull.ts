@@ -79,6 +79,7 @@ export async function pullImage(o: PullOptions): Promise<PullResult> {
   let referrers: PulledReferrer[] | undefined;
   const sink = new LocalSink(o.plan, o.format, {
     store: cache,
+    verifiedNow: (digest) => source.filled.has(digest),
     stream: o.stream,
     onReplace: (target, previous) => events.notice(`replacing earlier ecrx output at ${target} (${previous})`),
     heal: (err, set) => heal(source, set, err, events, signal),

@@ -15,6 +15,8 @@ export interface BlobEntry {
   digest: string;
   size: number;
   cache: BlobCache;
+  /** Verified by this very run as it entered the store: a directory takes a plain copy, not a second hash. */
+  verifiedNow?: boolean;
 }
 
 export const blobPath = (digest: string) => `blobs/sha256/${digest.slice(7)}`;

@@ -31,6 +31,11 @@ export interface LocalSinkOptions {
    * staged again, it is copied (or reflinked) from there into the output, hashed on the way, with no second read.
    */
   store?: BlobCache;
+  /**
+   * Blobs the store received and verified in this very run (not hits from earlier runs): a directory output takes
+   * a plain copy of them (the kernel's, or a reflink), without hashing them a second time.
+   */
+  verifiedNow?: (digest: string) => boolean;
   /** Where a tar goes when there is no plan (stdout). */
   stream?: Writable;
   /**
@@ -123,6 +128,8 @@ export class LocalSink implements ImageSink {
           )
         : ociLayoutEntries(set, store, { refName: tags[0] ? tagOf(tags[0]) : undefined });
     if (this.opts.referrers) entries = withReferrers(entries, await this.opts.referrers(set), store);
+    const now = this.opts.verifiedNow;
+    if (now) entries = entries.map((e) => ('digest' in e && now(e.digest) ? { ...e, verifiedNow: true } : e));
     const opts = { signal, onReplace: this.opts.onReplace };
     const plan = this.plan;
     if (!plan) {

@@ -15,7 +15,7 @@ import { CorruptBlobError } from '../store/blob-cache.js';
 import type { BlobEntry, Entry } from './entries.js';
 import { LAYOUT_MARKER, layoutMarker, tarMarker } from './marker.js';
 import { classify, refuse, type OutputPlan } from './output-target.js';
-import { copyHashed } from './place.js';
+import { copyHashed, copyVerified } from './place.js';
 import { siblingName, stagingName } from './temp-names.js';
 
 export interface WriteOptions {
@@ -149,6 +149,8 @@ async function build(dir: string, entries: Entry[], signal?: AbortSignal): Promi
 
 async function writeEntry(dest: string, e: Entry, signal: AbortSignal): Promise<void> {
   if ('bytes' in e) return fsp.writeFile(dest, e.bytes, { flag: 'wx', signal });
+  if (e.verifiedNow)
+    return copyVerified(e.cache.path(e.digest), dest, e.size).catch((err) => Promise.reject(missingAsCorrupt(err, e)));
   const got = await copyHashed(e.cache.path(e.digest), dest, signal, e.size).catch((err) =>
     Promise.reject(missingAsCorrupt(err, e)),
   );
