@@ -15,6 +15,7 @@ export async function pushSlowImage(
 ): Promise<string> {
   const image = await buildImage(
     Array.from({ length: layers }, (_, i) => [{ path: `data/${i}.bin`, content: randomBytes(size) }]),
+    { gzipLevel: 0 }, // random bytes: deflate would only spend seconds to store them as they are
   );
   const layout = join(work, `layout-${repository.replace(/\W/g, '-')}`);
   await writeLayout(layout, [image], { refName: 'v1' });

@@ -69,12 +69,15 @@ beforeAll(async () => {
   const ecr = sdk(serve.endpoint);
   await createRepo(ecr, 'crash/app');
   await createRepo(ecr, 'crash/push');
-  image = await buildImage([
-    [{ path: 'a.bin', content: randomBytes(6 * 1024 * 1024) }],
-    [{ path: 'b.bin', content: randomBytes(5 * 1024 * 1024) }],
-    [{ path: 'c.bin', content: randomBytes(4 * 1024 * 1024) }],
-    [{ path: 'd.bin', content: randomBytes(12 * 1024 * 1024) }],
-  ]);
+  image = await buildImage(
+    [
+      [{ path: 'a.bin', content: randomBytes(6 * 1024 * 1024) }],
+      [{ path: 'b.bin', content: randomBytes(5 * 1024 * 1024) }],
+      [{ path: 'c.bin', content: randomBytes(4 * 1024 * 1024) }],
+      [{ path: 'd.bin', content: randomBytes(12 * 1024 * 1024) }],
+    ],
+    { gzipLevel: 0 }, // random bytes: deflate would only spend seconds to store them as they are
+  );
   await pushBuilt(ecr, 'crash/app', image, 'v1');
   ecr.destroy();
   await writeLayout(join(work, 'layout'), [image], { refName: 'v1' });

@@ -13,11 +13,15 @@ let forwarder: net.Server;
 let forwarded: string;
 let ecr: ECRClient;
 const seen: string[] = [];
+/** The forwarder's client sockets: fetch keeps them alive for as long as serve's Keep-Alive hint (about a minute). */
+const sockets = new Set<net.Socket>();
 
 beforeAll(async () => {
   serve = await startServe();
   const target = new URL(serve.endpoint);
   forwarder = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
     const upstream = net.connect(Number(target.port), target.hostname);
     client.on('data', (d: Buffer) => seen.push(d.toString('latin1').split('\r\n')[0]));
     client.pipe(upstream).pipe(client);
@@ -30,6 +34,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   ecr?.destroy();
+  // close() waits for every open connection: end the idle keep-alive ones rather than wait for them to time out.
+  for (const socket of sockets) socket.destroy();
   await new Promise((resolve) => forwarder?.close(resolve));
   await serve?.dispose();
 });

@@ -32,12 +32,12 @@ let oneLayer: BuiltImage;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ecrx-push-resume-'));
-  // Random bytes do not compress: each layer is about 51 MiB, six parts of ECR's 10 MiB.
-  twoLayers = await buildImage([
-    [{ path: 'a.bin', content: randomBytes(51 * MiB) }],
-    [{ path: 'b.bin', content: randomBytes(51 * MiB) }],
-  ]);
-  oneLayer = await buildImage([[{ path: 'c.bin', content: randomBytes(31 * MiB) }]]);
+  // Random bytes do not compress: each layer is about 51 MiB, six parts of ECR's 10 MiB (stored, gzip level 0).
+  twoLayers = await buildImage(
+    [[{ path: 'a.bin', content: randomBytes(51 * MiB) }], [{ path: 'b.bin', content: randomBytes(51 * MiB) }]],
+    { gzipLevel: 0 },
+  );
+  oneLayer = await buildImage([[{ path: 'c.bin', content: randomBytes(31 * MiB) }]], { gzipLevel: 0 });
   await writeLayout(join(work, 'two'), [twoLayers], { refName: 'v1' });
   await writeLayout(join(work, 'one'), [oneLayer], { refName: 'v1' });
 }, 60_000);
