@@ -195,6 +195,19 @@ describe('ingest: ranged downloads', () => {
     }
   });
 
+  test("one blob's ranges in flight stay within rangesAtOnce, however large the budget", async () => {
+    const blob = await serveBlob(6 << 20, { delayMs: 20 });
+    try {
+      const req = request(blob, { budget: new ConnectionBudget({ ceiling: 16 }), rangesAtOnce: 3 });
+      await ingest(req);
+      expect(cachedBytes(req).equals(blob.data)).toBe(true);
+      expect(blob.maxActive).toBeGreaterThan(1);
+      expect(blob.maxActive).toBeLessThanOrEqual(3);
+    } finally {
+      await close(blob);
+    }
+  });
+
   test('a small blob is one request without Range', async () => {
     const blob = await serveBlob(200_000);
     try {
