@@ -52,6 +52,8 @@ run(process.execPath, [
   join(root, 'dist', '.build.tsbuildinfo'),
 ]);
 pruneStale(join(root, 'dist', 'src'), join(root, 'src'));
+// The bundle bin/ecrx starts from (scripts/bundle.mjs); without esbuild it runs dist/src instead.
+await (await import('./bundle.mjs')).bundle();
 
 /** Removes compiled files whose source is gone, so a package never ships a module that no longer exists. */
 function pruneStale(out, src) {
