@@ -110,8 +110,18 @@ export async function transfer(
       if (!hit) events.blobDone(d.digest);
     };
     if (options.movePhase) events.phase(options.movePhase(toMove.length));
-    source.willNeed?.(toMove, { signal });
-    await pool(toMove, options.concurrency, move, signal);
+    // What the source starts ahead for these blobs (download URLs) stops with the moves, however they end: nothing
+    // may still be asking, or retrying, after the run has failed and said so.
+    const ahead = new AbortController();
+    const stopAhead = () => ahead.abort(signal?.reason);
+    signal?.addEventListener('abort', stopAhead, { once: true });
+    source.willNeed?.(toMove, { signal: ahead.signal });
+    try {
+      await pool(toMove, options.concurrency, move, signal);
+    } finally {
+      signal?.removeEventListener('abort', stopAhead);
+      ahead.abort();
+    }
     events.phase(`writing ${sink.name}`);
     const written = await sink.writeImage(set, plan.tags ?? resolved.names ?? [], signal);
     return {

@@ -18,7 +18,14 @@ const NO_CLONE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 
  * of another size is no longer the blob, and is treated like a corrupt one.
  */
 export async function copyVerified(src: string, dest: string, size: number): Promise<void> {
-  await fsp.copyFile(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+  await fsp
+    .copyFile(src, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE)
+    .catch((err: NodeJS.ErrnoException) => {
+      // copyFile names its source; only a source that vanished is about the cache. A full disk, a quota, an I/O
+      // error on the way are about the output, which is what the message must name.
+      if (err.code !== 'ENOENT') err.path = dest;
+      throw err;
+    });
   const st = await fsp.stat(dest);
   if (st.size !== size) {
     await fsp.rm(dest, { force: true });

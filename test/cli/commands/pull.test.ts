@@ -327,6 +327,46 @@ describe('pull', () => {
     expect(readdirSync(join(cache, 'tmp'))).toEqual([]);
   });
 
+  test('a pull that fails while download URLs are asked for ahead prints nothing after its error', async () => {
+    // Pushed through a quick serve; pulled through one on the same data where every API call takes 150 ms, so
+    // when the corrupt layer fails, URLs for the layers after it are in flight.
+    const data = mkdtempSync(join(tmpdir(), 'ecrx-ahead-'));
+    const quick = await startServe([], data);
+    const quickEcr = sdk(quick.endpoint);
+    const many = await buildImage(Array.from({ length: 40 }, (_, i) => [{ path: `f${i}`, content: `layer ${i}\n` }]));
+    try {
+      await createRepo(quickEcr, 'ahead/app');
+      await pushBuilt(quickEcr, 'ahead/app', many, 'v1');
+    } finally {
+      quickEcr.destroy();
+      await quick.dispose();
+    }
+    const slow = await startServe(['--latency', '150'], data);
+    try {
+      const stored = join(slow.dataDir, 'blobs', 'sha256', many.layers[0].digest.slice(7));
+      const bytes = readFileSync(stored);
+      bytes[bytes.length - 5] ^= 0xff;
+      writeFileSync(stored, bytes);
+      const res = await runCli(
+        ['pull', 'ahead/app:v1', '-o', 'ahead-out', '-j', '8', '--cache-dir', join(work, 'ahead')],
+        {
+          env: testEnv(slow.endpoint),
+          cwd: work,
+        },
+      );
+      expect(res).toExitWith(5);
+      const lines = res.stderr.trimEnd().split('\n');
+      const error = lines.findIndex((l) => l.startsWith('ecrx: error DIGEST_MISMATCH'));
+      expect(error).toBeGreaterThanOrEqual(0);
+      // The error and its hint are the last words: no retry or progress line from a request still going.
+      expect(lines.slice(error + 1).every((l) => /^\s+hint: /.test(l))).toBe(true);
+      expect(existsSync(join(work, 'ahead-out'))).toBe(false);
+    } finally {
+      await slow.dispose();
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
   test.each([
     // The download's Content-Length announces the wrong size: refused before a byte is read, the size named.
     [
