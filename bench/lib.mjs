@@ -125,7 +125,9 @@ export async function measure(cmd, args, opts = {}) {
   if (code !== 0 && !opts.allowFail) {
     const err = new Error(`${cmd} ${args.join(' ')} failed (${code ?? signal}): ${stderr.slice(-2000)}`);
     const last = stderr.trim().split('\n').pop() ?? '';
-    err.short = `${cmd === process.execPath ? args[1] : cmd} exited ${code ?? signal}: ${last.slice(0, 160)}`;
+    // Which program: ecrx and the ideal client both take 'pull' first, so the script's name goes with it.
+    const who = cmd === process.execPath ? `${args[0].split('/').pop()} ${args[1]}` : cmd;
+    err.short = `${who} exited ${code ?? signal}: ${last.slice(0, 160)}`;
     throw err;
   }
   return { ms, peak, stdout, stderr, code, signal };
