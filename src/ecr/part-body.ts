@@ -2,15 +2,19 @@
  * UploadLayerPart bodies without the SDK's base64. The SDK's JSON serializer encodes a blob byte by byte in
  * JavaScript into a buffer it grows by doubling: for a 10 MiB part that is most of the client's time and ~40 MB of
  * garbage. Instead the SDK serializes the request with an empty `layerPartBlob`, and a build-step middleware splices
- * the part in, base64-encoded natively, 192 KiB at a time, into a buffer the caller reuses from part to part. Every
+ * the part in, base64-encoded natively, 3 MiB at a time, into a buffer the caller reuses from part to part. Every
  * other byte of the body is the SDK's own, and the request is signed afterwards as usual.
  */
 import { EcrxError } from '../core/errors.js';
 
 /** What the SDK writes for an empty blob member; the part's base64 goes between the quotes. */
 const MARKER = Buffer.from('"layerPartBlob":""');
-/** A multiple of 3, so each chunk encodes without padding and the chunks join into one valid base64 string. */
-const CHUNK = 3 * 64 * 1024;
+/**
+ * A multiple of 3, so each chunk encodes without padding and the chunks join into one valid base64 string. Large
+ * enough that Node hands each chunk's base64 over as an external string (above about 1 MB of text): at 192 KiB
+ * every chunk was copied into V8's heap first, and a 10 MiB part took about 60 ms to encode instead of 3 to 7.
+ */
+const CHUNK = 3 << 20;
 
 export interface PartBody {
   /** The part's bytes. */
