@@ -136,6 +136,29 @@ async function quiet(blob: Blob): Promise<void> {
   expect(blob.pending).toBe(0);
 }
 
+/**
+ * Starts a download of `blob` into `cacheDir` and stops it once half the blob is on disk, as a killed run would:
+ * a partial for the next run. Returns the bytes on disk the last progress report saw.
+ */
+async function stopHalfway(blob: Blob, cacheDir: string): Promise<number> {
+  const ac = new AbortController();
+  let seen = 0;
+  const first = request(
+    blob,
+    {
+      signal: ac.signal,
+      onProgress: (b) => {
+        seen = b;
+        if (b >= blob.data.length / 2) ac.abort(new Error('stopped by the test'));
+      },
+    },
+    cacheDir,
+  );
+  await expect(ingest(first)).rejects.toThrow('stopped by the test');
+  await quiet(blob);
+  return seen;
+}
+
 function close(blob: Blob): Promise<void> {
   blob.server.closeAllConnections();
   return new Promise((r) => blob.server.close(() => r()));
@@ -328,21 +351,7 @@ describe('ingest: partials across runs', () => {
     const blob = await serveBlob(4 << 20, { delayMs: 30 });
     const cacheDir = join(work, 'resume');
     try {
-      const ac = new AbortController();
-      let seen = 0;
-      const first = request(
-        blob,
-        {
-          signal: ac.signal,
-          onProgress: (b) => {
-            seen = b;
-            if (b >= 2 << 20) ac.abort(new Error('stopped by the test'));
-          },
-        },
-        cacheDir,
-      );
-      await expect(ingest(first)).rejects.toThrow('stopped by the test');
-      await quiet(blob);
+      const seen = await stopHalfway(blob, cacheDir);
       const partials = new PartialStore(cacheDir).list();
       expect(partials).toHaveLength(1);
       expect(partials[0]).toMatchObject({ digest: blob.digest, size: blob.data.length, locked: false });
@@ -366,17 +375,7 @@ describe('ingest: partials across runs', () => {
     const blob = await serveBlob(2 << 20, { delayMs: 30 });
     const cacheDir = join(work, 'bad-partial');
     try {
-      const ac = new AbortController();
-      const first = request(
-        blob,
-        {
-          signal: ac.signal,
-          onProgress: (b) => b >= 1 << 20 && ac.abort(new Error('stop')),
-        },
-        cacheDir,
-      );
-      await expect(ingest(first)).rejects.toThrow('stop');
-      await quiet(blob);
+      await stopHalfway(blob, cacheDir);
       const data = join(cacheDir, 'partial-v1', blob.digest.slice(7));
       const bytes = readFileSync(data);
       bytes[100] ^= 0xff;
@@ -397,17 +396,7 @@ describe('ingest: partials across runs', () => {
     const blob = await serveBlob(2 << 20, { delayMs: 30 });
     const cacheDir = join(work, 'no-resume');
     try {
-      const ac = new AbortController();
-      const first = request(
-        blob,
-        {
-          signal: ac.signal,
-          onProgress: (b) => b >= 1 << 20 && ac.abort(new Error('stop')),
-        },
-        cacheDir,
-      );
-      await expect(ingest(first)).rejects.toThrow('stop');
-      await quiet(blob);
+      await stopHalfway(blob, cacheDir);
       expect(new PartialStore(cacheDir).list()).toHaveLength(1);
       blob.knobs.delayMs = 0;
       const sentBefore = blob.sent;
